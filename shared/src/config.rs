@@ -1,0 +1,205 @@
+//! One configuration value, built once per container (from the environment on Lambda, from
+//! flags locally) and validated with messages that say what to fix.
+use std::collections::HashMap;
+
+use crate::endpoints::Endpoint;
+
+#[derive(Debug, Clone)]
+pub struct Branding {
+    pub product_name: String,
+    pub accent_color: String,
+}
+
+impl Default for Branding {
+    fn default() -> Self {
+        Self {
+            product_name: "Sign in".into(),
+            accent_color: "#2457d6".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `https://id.example.com` (no trailing slash): the `iss` of every token.
+    pub issuer: String,
+    /// Where the endpoints are reachable when that is not under the issuer, with `{function}`
+    /// standing for the function name: `http://127.0.0.1:9000/lambda-url/{function}` under
+    /// `cargo lambda watch`.
+    pub public_url_pattern: Option<String>,
+    /// `aud` of access tokens: the APIs they are for. Userinfo accepts tokens for it.
+    pub access_token_audience: String,
+    pub code_ttl: i64,
+    pub auth_request_ttl: i64,
+    pub session_ttl: i64,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub branding: Branding,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set: {1}")]
+    Missing(&'static str, &'static str),
+    #[error("{0} is invalid: {1}")]
+    Invalid(&'static str, String),
+}
+
+impl Config {
+    pub fn new(issuer: &str) -> Result<Self, ConfigError> {
+        let issuer = validate_issuer(issuer)?;
+        Ok(Self {
+            access_token_audience: issuer.clone(),
+            issuer,
+            public_url_pattern: None,
+            code_ttl: 60,
+            auth_request_ttl: 600,
+            session_ttl: 8 * 3600,
+            access_token_ttl: 600,
+            id_token_ttl: 600,
+            branding: Branding::default(),
+        })
+    }
+
+    /// Reads `ISSUER` (required), `PUBLIC_URL_PATTERN`, `ACCESS_TOKEN_AUDIENCE`,
+    /// `CODE_TTL_SECONDS`, `AUTH_REQUEST_TTL_SECONDS`, `SESSION_TTL_SECONDS`,
+    /// `ACCESS_TOKEN_TTL_SECONDS`, `ID_TOKEN_TTL_SECONDS`, `PRODUCT_NAME`, `ACCENT_COLOR`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let issuer = get("ISSUER").ok_or(ConfigError::Missing(
+            "ISSUER",
+            "set it to the provider's public https URL, e.g. https://id.example.com",
+        ))?;
+        let mut c = Self::new(issuer)?;
+        if let Some(p) = get("PUBLIC_URL_PATTERN") {
+            c.public_url_pattern = Some(p.trim_end_matches('/').to_string());
+        }
+        if let Some(a) = get("ACCESS_TOKEN_AUDIENCE") {
+            c.access_token_audience = a.to_string();
+        }
+        let ttl = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=31 * 86400).contains(n))
+                    .ok_or_else(|| {
+                        ConfigError::Invalid(
+                            name,
+                            format!("expected seconds between 1 and 2678400, got {v:?}"),
+                        )
+                    }),
+            }
+        };
+        c.code_ttl = ttl("CODE_TTL_SECONDS", c.code_ttl)?;
+        c.auth_request_ttl = ttl("AUTH_REQUEST_TTL_SECONDS", c.auth_request_ttl)?;
+        c.session_ttl = ttl("SESSION_TTL_SECONDS", c.session_ttl)?;
+        c.access_token_ttl = ttl("ACCESS_TOKEN_TTL_SECONDS", c.access_token_ttl)?;
+        c.id_token_ttl = ttl("ID_TOKEN_TTL_SECONDS", c.id_token_ttl)?;
+        if let Some(n) = get("PRODUCT_NAME") {
+            c.branding.product_name = n.to_string();
+        }
+        if let Some(col) = get("ACCENT_COLOR") {
+            if !is_css_color(col) {
+                return Err(ConfigError::Invalid(
+                    "ACCENT_COLOR",
+                    format!("expected #rrggbb, got {col:?}"),
+                ));
+            }
+            c.branding.accent_color = col.to_string();
+        }
+        Ok(c)
+    }
+
+    /// The public URL of an endpoint: under the issuer, or under its function's URL.
+    pub fn endpoint_url(&self, e: Endpoint) -> String {
+        match &self.public_url_pattern {
+            Some(p) => format!("{}{}", p.replace("{function}", e.function()), e.path()),
+            None => format!("{}{}", self.issuer, e.path()),
+        }
+    }
+
+    /// Cookies are `Secure` whenever the provider is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
+fn is_css_color(v: &str) -> bool {
+    v.len() == 7 && v.starts_with('#') && v[1..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// OIDC Discovery §3: the issuer is an https URL with no query or fragment; plain http is
+/// allowed for loopback development only.
+fn validate_issuer(issuer: &str) -> Result<String, ConfigError> {
+    let trimmed = issuer.trim().trim_end_matches('/');
+    let u = url::Url::parse(trimmed)
+        .map_err(|e| ConfigError::Invalid("ISSUER", format!("{trimmed:?} is not a URL: {e}")))?;
+    let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if u.scheme() != "https" && !(u.scheme() == "http" && loopback) {
+        return Err(ConfigError::Invalid(
+            "ISSUER",
+            format!("{trimmed:?} must use https (http is allowed for localhost only)"),
+        ));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(ConfigError::Invalid(
+            "ISSUER",
+            format!("{trimmed:?} must not have a query or fragment"),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn issuer_is_required_and_validated() {
+        let e = Config::from_vars(&vars(&[])).expect_err("missing");
+        assert!(e.to_string().contains("ISSUER is not set"));
+        assert!(Config::from_vars(&vars(&[("ISSUER", "http://id.example.com")])).is_err());
+        assert!(Config::from_vars(&vars(&[("ISSUER", "https://id.example.com?x=1")])).is_err());
+        let c = Config::from_vars(&vars(&[("ISSUER", "https://id.example.com/")])).expect("ok");
+        assert_eq!(c.issuer, "https://id.example.com");
+        assert!(c.secure_cookies());
+    }
+
+    #[test]
+    fn ttls_and_urls() {
+        let c = Config::from_vars(&vars(&[
+            ("ISSUER", "http://127.0.0.1:9000"),
+            ("CODE_TTL_SECONDS", "30"),
+            (
+                "PUBLIC_URL_PATTERN",
+                "http://127.0.0.1:9000/lambda-url/{function}",
+            ),
+        ]))
+        .expect("ok");
+        assert_eq!(c.code_ttl, 30);
+        assert_eq!(
+            c.endpoint_url(Endpoint::Consent),
+            "http://127.0.0.1:9000/lambda-url/login/consent"
+        );
+        assert!(
+            Config::from_vars(&vars(&[
+                ("ISSUER", "https://a.example"),
+                ("CODE_TTL_SECONDS", "-1")
+            ]))
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,33 @@
+//! Small cryptographic helpers used across the crate (randomness, hashing, comparison).
+use aws_lc_rs::{constant_time, digest, rand::SecureRandom};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+
+/// A fresh random value, base64url without padding: `bytes` bytes of entropy.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // The system RNG failing is not recoverable; aws-lc aborts rather than returning here.
+    let _ = aws_lc_rs::rand::SystemRandom::new().fill(&mut buf);
+    B64.encode(buf)
+}
+
+pub fn sha256(data: &[u8]) -> Vec<u8> {
+    digest::digest(&digest::SHA256, data).as_ref().to_vec()
+}
+
+/// The storage key of a bearer secret (code, session id, client secret): its SHA-256, so a
+/// read of the database never yields a usable credential.
+pub fn secret_digest(secret: &str) -> String {
+    B64.encode(sha256(secret.as_bytes()))
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    constant_time::verify_slices_are_equal(a, b).is_ok()
+}
+
+pub fn b64url(data: &[u8]) -> String {
+    B64.encode(data)
+}
+
+pub fn b64url_decode(data: &str) -> Option<Vec<u8>> {
+    B64.decode(data).ok()
+}

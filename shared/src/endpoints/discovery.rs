@@ -1,0 +1,42 @@
+//! OpenID Provider Metadata (OIDC Discovery 1.0 §3): advertises exactly what is implemented.
+use lambda_http::{Body, Response, http::StatusCode};
+use serde_json::json;
+
+use super::Endpoint;
+use crate::{App, http, protocol::scope};
+
+pub async fn handle(app: &App) -> Response<Body> {
+    let algs: Vec<&str> = match app.signer.public_keys().await {
+        Ok(keys) => keys
+            .first()
+            .map(|k| vec![k.alg.as_str()])
+            .unwrap_or_default(),
+        Err(e) => return crate::OAuthError::from(e).to_json_response(),
+    };
+    let c = &app.config;
+    let doc = json!({
+        "issuer": c.issuer,
+        "authorization_endpoint": c.endpoint_url(Endpoint::Authorize),
+        "token_endpoint": c.endpoint_url(Endpoint::Token),
+        "userinfo_endpoint": c.endpoint_url(Endpoint::Userinfo),
+        "jwks_uri": c.endpoint_url(Endpoint::Jwks),
+        "scopes_supported": scope::SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algs,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": scope::all_claims(),
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+        "prompt_values_supported": ["none", "login", "consent"],
+    });
+    let mut resp = http::json(StatusCode::OK, &doc);
+    http::set_header(&mut resp, "cache-control", "public, max-age=300");
+    http::set_header(&mut resp, "access-control-allow-origin", "*");
+    resp
+}

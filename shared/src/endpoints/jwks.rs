@@ -1,0 +1,20 @@
+//! The JSON Web Key Set (RFC 7517 §5): every published key, so tokens signed by a previous
+//! or next key verify too.
+use lambda_http::{Body, Response, http::StatusCode};
+use serde_json::json;
+
+use crate::{App, OAuthError, http};
+
+pub async fn handle(app: &App) -> Response<Body> {
+    match app.signer.public_keys().await {
+        Ok(keys) => {
+            let keys: Vec<_> = keys.iter().map(|k| k.jwk.clone()).collect();
+            let mut resp = http::json(StatusCode::OK, &json!({ "keys": keys }));
+            http::set_header(&mut resp, "content-type", "application/jwk-set+json");
+            http::set_header(&mut resp, "cache-control", "public, max-age=300");
+            http::set_header(&mut resp, "access-control-allow-origin", "*");
+            resp
+        }
+        Err(e) => OAuthError::from(e).to_json_response(),
+    }
+}

@@ -1,0 +1,112 @@
+//! One module per endpoint, and the route table every edge (Lambda, local server,
+//! `template.yaml`) is checked against.
+pub mod authorize;
+pub mod client_auth;
+pub mod discovery;
+pub mod jwks;
+pub mod login;
+pub mod token;
+pub mod userinfo;
+
+use lambda_http::{Body, Request, Response, http::Method};
+
+use crate::{App, OAuthError, error::ErrorCode};
+
+/// What a route leads to. Each belongs to one Lambda function (`function()`), which may
+/// serve several paths (the login function serves the sign-in and consent pages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Discovery,
+    Jwks,
+    Authorize,
+    Login,
+    Consent,
+    Token,
+    Userinfo,
+}
+
+impl Endpoint {
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Discovery => "/.well-known/openid-configuration",
+            Endpoint::Jwks => "/jwks.json",
+            Endpoint::Authorize => "/authorize",
+            Endpoint::Login => "/login",
+            Endpoint::Consent => "/consent",
+            Endpoint::Token => "/token",
+            Endpoint::Userinfo => "/userinfo",
+        }
+    }
+
+    /// The Lambda function (workspace binary) that serves it.
+    pub fn function(self) -> &'static str {
+        match self {
+            Endpoint::Discovery => "discovery",
+            Endpoint::Jwks => "jwks",
+            Endpoint::Authorize => "authorize",
+            Endpoint::Login | Endpoint::Consent => "login",
+            Endpoint::Token => "token",
+            Endpoint::Userinfo => "userinfo",
+        }
+    }
+}
+
+pub struct Route {
+    pub method: Method,
+    pub endpoint: Endpoint,
+}
+
+/// The provider's HTTP API: the single source of truth for routes.
+pub fn routes() -> Vec<Route> {
+    use Endpoint::*;
+    let r = |method: Method, endpoint| Route { method, endpoint };
+    vec![
+        r(Method::GET, Discovery),
+        r(Method::GET, Jwks),
+        r(Method::GET, Authorize),
+        r(Method::POST, Authorize),
+        r(Method::GET, Login),
+        r(Method::POST, Login),
+        r(Method::GET, Consent),
+        r(Method::POST, Consent),
+        r(Method::POST, Token),
+        r(Method::GET, Userinfo),
+        r(Method::POST, Userinfo),
+    ]
+}
+
+/// Routes a request to its handler. `function` restricts it to one Lambda function's
+/// routes (`None`: the whole provider, as the local server runs it). Reads the clock once.
+pub async fn dispatch(app: &App, function: Option<&str>, req: Request) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let mine: Vec<Route> = routes()
+        .into_iter()
+        .filter(|r| {
+            r.endpoint.path() == path && function.is_none_or(|f| r.endpoint.function() == f)
+        })
+        .collect();
+    if mine.is_empty() {
+        return OAuthError::new(ErrorCode::NotFound, "no such endpoint").to_json_response();
+    }
+    let method = req.method().clone();
+    let Some(route) = mine.iter().find(|r| r.method == method) else {
+        let allow: Vec<&str> = mine.iter().map(|r| r.method.as_str()).collect();
+        let mut resp =
+            OAuthError::new(ErrorCode::MethodNotAllowed, "method not allowed").to_json_response();
+        crate::http::set_header(&mut resp, "allow", &allow.join(", "));
+        return resp;
+    };
+    if crate::http::body_bytes(&req).len() > crate::http::MAX_BODY {
+        return OAuthError::invalid_request("request body too large").to_json_response();
+    }
+    let now = app.clock.now();
+    match route.endpoint {
+        Endpoint::Discovery => discovery::handle(app).await,
+        Endpoint::Jwks => jwks::handle(app).await,
+        Endpoint::Authorize => authorize::handle(app, &req, now).await,
+        Endpoint::Login => login::handle_login(app, &req, now).await,
+        Endpoint::Consent => login::handle_consent(app, &req, now).await,
+        Endpoint::Token => token::handle(app, &req, now).await,
+        Endpoint::Userinfo => userinfo::handle(app, &req, now).await,
+    }
+}

@@ -1,0 +1,225 @@
+//! One OAuth/OIDC error type, rendered in one place: JSON for the token endpoint
+//! (RFC 6749 §5.2), `WWW-Authenticate: Bearer` for protected resources (RFC 6750 §3), a
+//! redirect for verified authorization requests (RFC 6749 §4.1.2.1, RFC 9207 `iss`), and an
+//! HTML page when the redirect target cannot be trusted.
+use std::borrow::Cow;
+
+use lambda_http::{Body, Response, http::StatusCode};
+use serde_json::json;
+
+use crate::http::{self as h, no_store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    UnsupportedResponseType,
+    InvalidScope,
+    AccessDenied,
+    ServerError,
+    TemporarilyUnavailable,
+    InvalidToken,
+    LoginRequired,
+    ConsentRequired,
+    InteractionRequired,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    NotFound,
+    MethodNotAllowed,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            InvalidRequest => "invalid_request",
+            InvalidClient => "invalid_client",
+            InvalidGrant => "invalid_grant",
+            UnauthorizedClient => "unauthorized_client",
+            UnsupportedGrantType => "unsupported_grant_type",
+            UnsupportedResponseType => "unsupported_response_type",
+            InvalidScope => "invalid_scope",
+            AccessDenied => "access_denied",
+            ServerError => "server_error",
+            TemporarilyUnavailable => "temporarily_unavailable",
+            InvalidToken => "invalid_token",
+            LoginRequired => "login_required",
+            ConsentRequired => "consent_required",
+            InteractionRequired => "interaction_required",
+            RequestNotSupported => "request_not_supported",
+            RequestUriNotSupported => "request_uri_not_supported",
+            NotFound => "not_found",
+            MethodNotAllowed => "method_not_allowed",
+        }
+    }
+}
+
+/// An error with a public description (safe to show anyone) and a private detail that is
+/// only ever logged.
+#[derive(Debug, Clone)]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    pub description: Cow<'static, str>,
+    detail: Option<String>,
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+            detail: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, d)
+    }
+    pub fn invalid_grant(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidGrant, d)
+    }
+    pub fn invalid_client(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidClient, d)
+    }
+    pub fn invalid_token(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidToken, d)
+    }
+
+    /// A dependency (store, signer) failed: the client may retry the same request.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(
+            ErrorCode::TemporarilyUnavailable,
+            "the service is temporarily unavailable; retry the request",
+        )
+        .with_detail(detail)
+    }
+
+    pub fn server_error(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ServerError, "internal error").with_detail(detail)
+    }
+
+    fn log(&self) {
+        match self.code {
+            ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable => tracing::error!(
+                error = self.code.as_str(),
+                detail = self.detail.as_deref().unwrap_or(""),
+                "request failed"
+            ),
+            _ => tracing::info!(
+                error = self.code.as_str(),
+                description = %self.description,
+                detail = self.detail.as_deref().unwrap_or(""),
+                "request refused"
+            ),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        use ErrorCode::*;
+        match self.code {
+            InvalidClient | InvalidToken => StatusCode::UNAUTHORIZED,
+            ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            NotFound => StatusCode::NOT_FOUND,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn body(&self) -> serde_json::Value {
+        json!({ "error": self.code.as_str(), "error_description": self.description })
+    }
+
+    /// RFC 6749 §5.2: JSON, `no-store`; a failed client authentication is a 401 with a
+    /// `WWW-Authenticate` challenge for the scheme the client can use.
+    pub fn to_json_response(&self) -> Response<Body> {
+        self.log();
+        let mut resp = h::json(self.status(), &self.body());
+        no_store(&mut resp);
+        if self.code == ErrorCode::InvalidClient {
+            h::set_header(&mut resp, "www-authenticate", "Basic realm=\"token\"");
+        }
+        if self.code == ErrorCode::TemporarilyUnavailable {
+            h::set_header(&mut resp, "retry-after", "1");
+        }
+        resp
+    }
+
+    /// RFC 6750 §3: a protected resource answers with a Bearer challenge. A request that
+    /// carried no token at all gets the bare challenge, without an error code (§3.1).
+    pub fn to_bearer_response(&self, token_was_sent: bool) -> Response<Body> {
+        self.log();
+        let mut resp = h::json(self.status(), &self.body());
+        no_store(&mut resp);
+        let challenge = match self.code {
+            ErrorCode::InvalidToken if !token_was_sent => "Bearer realm=\"userinfo\"".to_string(),
+            ErrorCode::InvalidToken | ErrorCode::InvalidRequest => format!(
+                "Bearer realm=\"userinfo\", error=\"{}\", error_description=\"{}\"",
+                self.code.as_str(),
+                self.description.replace('"', "'")
+            ),
+            _ => String::new(),
+        };
+        if !challenge.is_empty() {
+            h::set_header(&mut resp, "www-authenticate", &challenge);
+        }
+        resp
+    }
+
+    /// RFC 6749 §4.1.2.1 with RFC 9207: only called once client_id and redirect_uri are
+    /// verified.
+    pub fn to_redirect(
+        &self,
+        redirect_uri: &str,
+        state: Option<&str>,
+        iss: &str,
+    ) -> Response<Body> {
+        self.log();
+        let mut params = vec![
+            ("error", self.code.as_str()),
+            ("error_description", self.description.as_ref()),
+        ];
+        if let Some(s) = state {
+            params.push(("state", s));
+        }
+        params.push(("iss", iss));
+        h::redirect_with_query(redirect_uri, &params)
+    }
+
+    /// For a person at a browser, when redirecting is not safe or not possible.
+    pub fn to_error_page(&self, branding: &crate::config::Branding) -> Response<Body> {
+        self.log();
+        crate::pages::error_page(
+            branding,
+            self.status(),
+            self.code.as_str(),
+            &self.description,
+        )
+    }
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.description)
+    }
+}
+
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(e: crate::store::StoreError) -> Self {
+        OAuthError::unavailable(format!("store: {e}"))
+    }
+}
+
+impl From<crate::signer::SignerError> for OAuthError {
+    fn from(e: crate::signer::SignerError) -> Self {
+        OAuthError::unavailable(format!("signer: {e}"))
+    }
+}

@@ -1,0 +1,24 @@
+//! The provider: everything that is not a Lambda entry point.
+//!
+//! Data flows one way: HTTP edge (lambda_http or the local server) → [`endpoints`] →
+//! [`protocol`] rules → [`store`] / [`signer`] traits → DynamoDB / KMS or their embedded twins.
+#![deny(clippy::unwrap_used)]
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod endpoints;
+pub mod error;
+pub mod http;
+pub mod jwt;
+pub mod pages;
+pub mod password;
+pub mod protocol;
+pub mod seed;
+pub mod signer;
+pub mod store;
+
+pub use app::App;
+pub use config::Config;
+pub use error::OAuthError;

@@ -1,0 +1,58 @@
+//! Password hashing with argon2id (OWASP's first choice), PHC strings in storage.
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
+use aws_lc_rs::rand::SecureRandom;
+
+/// A well-formed argon2id hash of no known password. Verifying against it when the user does
+/// not exist makes "unknown user" cost the same time as "wrong password".
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$bm8tc3VjaC11c2VyLXNhbHQ$K3nO0n6b1mQyS7b3oG0H5nqJdU0aYx8aHcT2fQz1o9E";
+
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| argon2::password_hash::Error::Crypto)?;
+    let salt = SaltString::encode_b64(&bytes)?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// Checks `password` against `stored`, or burns the same work against a dummy hash when
+/// there is no stored hash. Never panics on a malformed stored value.
+pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
+    let (hash, real) = match stored {
+        Some(h) => (h, true),
+        None => (DUMMY_HASH, false),
+    };
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let ok = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    ok && real
+}
+
+/// Accepts a PHC string only if it is an argon2 hash (for importing pre-hashed passwords).
+pub fn is_argon2_phc(value: &str) -> bool {
+    PasswordHash::new(value)
+        .map(|h| h.algorithm.as_str().starts_with("argon2"))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_rejections() {
+        let h = hash_password("s3cret pass").expect("hash");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("s3cret pass", Some(&h)));
+        assert!(!verify_password("s3cret pas", Some(&h)));
+        assert!(!verify_password("anything", None));
+        assert!(!verify_password("anything", Some("not a phc string")));
+        assert!(is_argon2_phc(&h));
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+}

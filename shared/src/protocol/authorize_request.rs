@@ -1,0 +1,234 @@
+//! Validation of an authorization request once its client and redirect_uri are known to be
+//! good (RFC 6749 §4.1.1, OIDC Core §3.1.2.1). Every error here may be redirected.
+use crate::{
+    OAuthError,
+    error::ErrorCode,
+    http::Params,
+    protocol::{pkce, scope},
+    store::Client,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validated {
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Vec<String>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+}
+
+impl Validated {
+    pub fn prompts(&self, value: &str) -> bool {
+        self.prompt.iter().any(|p| p == value)
+    }
+}
+
+const MAX_PARAM: usize = 2048;
+
+pub fn validate(p: &Params, client: &Client) -> Result<Validated, OAuthError> {
+    if let Some(name) = p.duplicated() {
+        return Err(OAuthError::invalid_request(format!(
+            "parameter {name} was sent more than once"
+        )));
+    }
+    // OIDC Core §6: request objects are refused, and discovery says so.
+    if p.get("request").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
+    }
+    if p.get("request_uri").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
+    }
+    match p.get("response_type") {
+        None => return Err(OAuthError::invalid_request("response_type is required")),
+        Some("code") => {}
+        Some(_) => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ));
+        }
+    }
+    if let Some(mode) = p.get("response_mode")
+        && mode != "query"
+    {
+        return Err(OAuthError::invalid_request(
+            "only response_mode=query is supported",
+        ));
+    }
+    if !client.allows_grant("authorization_code") {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code flow",
+        ));
+    }
+    let requested = scope::parse(p.get("scope").unwrap_or(""));
+    if !requested.iter().any(|s| s == "openid") {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "the openid scope is required",
+        ));
+    }
+    let scopes = scope::grantable(&requested, &client.allowed_scopes);
+
+    let code_challenge = match (p.get("code_challenge"), p.get("code_challenge_method")) {
+        (None, None) if client.is_public() => {
+            return Err(OAuthError::invalid_request(
+                "public clients must use PKCE (code_challenge with S256)",
+            ));
+        }
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "code_challenge_method without code_challenge",
+            ));
+        }
+        (Some(c), Some("S256")) if pkce::is_valid_challenge(c) => Some(c.to_string()),
+        (Some(_), Some("S256")) => {
+            return Err(OAuthError::invalid_request(
+                "code_challenge is not a valid S256 challenge",
+            ));
+        }
+        (Some(_), _) => {
+            return Err(OAuthError::invalid_request(
+                "code_challenge_method must be S256",
+            ));
+        }
+    };
+
+    let prompt = scope::parse(p.get("prompt").unwrap_or(""));
+    if prompt.iter().any(|v| v == "none") && prompt.len() > 1 {
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    let max_age = match p.get("max_age") {
+        None => None,
+        Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            OAuthError::invalid_request("max_age must be a non-negative integer")
+        })?),
+    };
+    for name in ["nonce", "state", "login_hint"] {
+        if p.get(name).is_some_and(|v| v.len() > MAX_PARAM) {
+            return Err(OAuthError::invalid_request(format!("{name} is too long")));
+        }
+    }
+    Ok(Validated {
+        scopes,
+        nonce: p.get("nonce").map(str::to_string),
+        code_challenge,
+        prompt,
+        max_age,
+        login_hint: p.get("login_hint").map(str::to_string),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::AuthMethod;
+
+    fn client(method: AuthMethod) -> Client {
+        Client {
+            client_id: "c".into(),
+            client_name: "C".into(),
+            secret_hash: None,
+            auth_method: method,
+            redirect_uris: vec!["https://c.example/cb".into()],
+            allowed_scopes: scope::parse("openid profile email"),
+            grant_types: vec!["authorization_code".into()],
+        }
+    }
+
+    fn check(q: &str, m: AuthMethod) -> Result<Validated, ErrorCode> {
+        validate(&Params::parse(q.as_bytes()), &client(m)).map_err(|e| e.code)
+    }
+
+    const CH: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    #[test]
+    fn happy_and_unknown_parameters() {
+        let v = check(
+            "response_type=code&scope=openid%20email%20phone&nonce=n&foo=bar&max_age=0",
+            AuthMethod::ClientSecretBasic,
+        )
+        .expect("ok");
+        assert_eq!(v.scopes, vec!["openid", "email"]);
+        assert_eq!(v.max_age, Some(0));
+        assert_eq!(v.nonce.as_deref(), Some("n"));
+    }
+
+    #[test]
+    fn errors() {
+        let m = AuthMethod::ClientSecretBasic;
+        assert_eq!(check("scope=openid", m), Err(ErrorCode::InvalidRequest));
+        assert_eq!(
+            check("response_type=token&scope=openid", m),
+            Err(ErrorCode::UnsupportedResponseType)
+        );
+        assert_eq!(
+            check("response_type=code&scope=email", m),
+            Err(ErrorCode::InvalidScope)
+        );
+        assert_eq!(
+            check("response_type=code&scope=openid&request=x", m),
+            Err(ErrorCode::RequestNotSupported)
+        );
+        assert_eq!(
+            check("response_type=code&scope=openid&request_uri=x", m),
+            Err(ErrorCode::RequestUriNotSupported)
+        );
+        assert_eq!(
+            check("response_type=code&scope=openid&prompt=none%20login", m),
+            Err(ErrorCode::InvalidRequest)
+        );
+        assert_eq!(
+            check("response_type=code&scope=openid&max_age=-1", m),
+            Err(ErrorCode::InvalidRequest)
+        );
+        assert_eq!(
+            check("response_type=code&scope=openid&scope=openid", m),
+            Err(ErrorCode::InvalidRequest)
+        );
+        assert_eq!(
+            check("response_type=code&scope=openid&response_mode=fragment", m),
+            Err(ErrorCode::InvalidRequest)
+        );
+    }
+
+    #[test]
+    fn pkce_rules() {
+        assert_eq!(
+            check("response_type=code&scope=openid", AuthMethod::None),
+            Err(ErrorCode::InvalidRequest)
+        );
+        let plain = format!(
+            "response_type=code&scope=openid&code_challenge={CH}&code_challenge_method=plain"
+        );
+        assert_eq!(
+            check(&plain, AuthMethod::None),
+            Err(ErrorCode::InvalidRequest)
+        );
+        let missing_method = format!("response_type=code&scope=openid&code_challenge={CH}");
+        assert_eq!(
+            check(&missing_method, AuthMethod::None),
+            Err(ErrorCode::InvalidRequest)
+        );
+        let ok = format!(
+            "response_type=code&scope=openid&code_challenge={CH}&code_challenge_method=S256"
+        );
+        assert_eq!(
+            check(&ok, AuthMethod::None)
+                .expect("ok")
+                .code_challenge
+                .as_deref(),
+            Some(CH)
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! Declarative clients and users (a JSON or TOML file), applied idempotently: clients are
+//! created or replaced, users created or updated in place (their `sub` never changes).
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::{
+    crypto::{random_token, secret_digest},
+    password,
+    protocol::{redirect_uri, scope},
+    store::{AuthMethod, Client, Store, StoreError, User},
+};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    #[serde(default)]
+    pub clients: Vec<SeedClient>,
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedClient {
+    pub client_id: String,
+    pub client_name: Option<String>,
+    /// Omit for a public client (`token_endpoint_auth_method = "none"`).
+    pub client_secret: Option<String>,
+    pub token_endpoint_auth_method: Option<AuthMethod>,
+    pub redirect_uris: Vec<String>,
+    /// Scopes the client may be granted (default: all supported).
+    pub scopes: Option<Vec<String>>,
+    /// Default: `["authorization_code"]`.
+    pub grant_types: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUser {
+    pub username: String,
+    pub password: Option<String>,
+    /// A pre-hashed argon2 PHC string, instead of `password`.
+    pub password_hash: Option<String>,
+    pub sub: Option<String>,
+    #[serde(default)]
+    pub claims: Map<String, Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("cannot read seed file: {0}")]
+    Parse(String),
+    #[error("client {0}: {1}")]
+    Client(String, String),
+    #[error("user {0}: {1}")]
+    User(String, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Secrets shorter than this are refused: they are stored with a fast hash, which is only
+/// safe for high-entropy values.
+pub const MIN_SECRET_LEN: usize = 32;
+
+impl Seed {
+    /// Parses by extension: `.toml` as TOML, anything else as JSON.
+    pub fn parse(name: &str, text: &str) -> Result<Self, SeedError> {
+        if name.ends_with(".toml") {
+            toml::from_str(text).map_err(|e| SeedError::Parse(e.to_string()))
+        } else {
+            serde_json::from_str(text).map_err(|e| SeedError::Parse(e.to_string()))
+        }
+    }
+}
+
+impl SeedClient {
+    pub fn to_client(&self) -> Result<Client, SeedError> {
+        let err = |m: String| SeedError::Client(self.client_id.clone(), m);
+        if self.client_id.is_empty() || self.client_id.len() > 128 {
+            return Err(err("client_id must be 1-128 characters".into()));
+        }
+        let method = self
+            .token_endpoint_auth_method
+            .unwrap_or(if self.client_secret.is_some() {
+                AuthMethod::ClientSecretBasic
+            } else {
+                AuthMethod::None
+            });
+        let secret_hash = match (method, &self.client_secret) {
+            (AuthMethod::None, None) => None,
+            (AuthMethod::None, Some(_)) => {
+                return Err(err("a public client (none) has no client_secret".into()));
+            }
+            (_, None) => return Err(err(format!("{} needs a client_secret", method.as_str()))),
+            (_, Some(s)) if s.len() < MIN_SECRET_LEN => {
+                return Err(err(format!(
+                    "client_secret must be at least {MIN_SECRET_LEN} characters"
+                )));
+            }
+            (_, Some(s)) => Some(secret_digest(s)),
+        };
+        if self.redirect_uris.is_empty() {
+            return Err(err("at least one redirect_uri is required".into()));
+        }
+        for u in &self.redirect_uris {
+            redirect_uri::validate_for_registration(u, false).map_err(err)?;
+        }
+        let scopes = match &self.scopes {
+            Some(s) => {
+                if let Some(bad) = s.iter().find(|s| !scope::SUPPORTED.contains(&s.as_str())) {
+                    return Err(err(format!("unsupported scope {bad:?}")));
+                }
+                s.clone()
+            }
+            None => scope::SUPPORTED.iter().map(|s| s.to_string()).collect(),
+        };
+        let grant_types = self
+            .grant_types
+            .clone()
+            .unwrap_or_else(|| vec!["authorization_code".into()]);
+        if let Some(bad) = grant_types.iter().find(|g| *g != "authorization_code") {
+            return Err(err(format!("unsupported grant type {bad:?}")));
+        }
+        Ok(Client {
+            client_id: self.client_id.clone(),
+            client_name: self
+                .client_name
+                .clone()
+                .unwrap_or_else(|| self.client_id.clone()),
+            secret_hash,
+            auth_method: method,
+            redirect_uris: self.redirect_uris.clone(),
+            allowed_scopes: scopes,
+            grant_types,
+        })
+    }
+}
+
+impl SeedUser {
+    fn password_hash(&self, existing: Option<&User>) -> Result<String, SeedError> {
+        let err = |m: &str| SeedError::User(self.username.clone(), m.to_string());
+        match (&self.password, &self.password_hash) {
+            (Some(_), Some(_)) => Err(err("give password or password_hash, not both")),
+            (None, Some(h)) if password::is_argon2_phc(h) => Ok(h.clone()),
+            (None, Some(_)) => Err(err("password_hash must be an argon2 PHC string")),
+            (Some(p), None) => match existing {
+                // Keep the stored hash when the password is unchanged: restarts stay cheap.
+                Some(u) if password::verify_password(p, Some(&u.password_hash)) => {
+                    Ok(u.password_hash.clone())
+                }
+                _ => password::hash_password(p).map_err(|e| err(&e.to_string())),
+            },
+            (None, None) => Err(err("a password or password_hash is required")),
+        }
+    }
+}
+
+/// Applies the seed; returns how many clients and users it wrote.
+pub async fn apply(store: &dyn Store, seed: &Seed) -> Result<(usize, usize), SeedError> {
+    for c in &seed.clients {
+        store.put_client(&c.to_client()?).await?;
+    }
+    for u in &seed.users {
+        if u.username.trim().is_empty() {
+            return Err(SeedError::User(
+                u.username.clone(),
+                "username is empty".into(),
+            ));
+        }
+        if let Some(bad) = u.claims.keys().find(|k| {
+            !scope::is_standard_claim(k)
+                || ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce"].contains(&k.as_str())
+        }) {
+            return Err(SeedError::User(
+                u.username.clone(),
+                format!("{bad:?} is not a standard user claim"),
+            ));
+        }
+        let existing = store.user_by_username(&u.username).await?;
+        let password_hash = u.password_hash(existing.as_ref())?;
+        match existing {
+            Some(old) => {
+                let updated = User {
+                    password_hash,
+                    claims: u.claims.clone(),
+                    ..old
+                };
+                store.update_user(&updated).await?;
+            }
+            None => {
+                let user = User {
+                    sub: u.sub.clone().unwrap_or_else(|| random_token(16)),
+                    username: u.username.clone(),
+                    password_hash,
+                    claims: u.claims.clone(),
+                    disabled: false,
+                };
+                store.create_user(&user).await?;
+            }
+        }
+    }
+    Ok((seed.clients.len(), seed.users.len()))
+}

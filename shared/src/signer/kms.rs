@@ -1,0 +1,1 @@
+//! KMS signer: see issue 3.

@@ -1,0 +1,1 @@
+//! DynamoDB store: see issue 3.

@@ -1,0 +1,267 @@
+//! The embedded backend: one redb table of JSON records under typed keys, in a local file or
+//! in memory. Each trait method is one redb transaction, so conditional writes are atomic
+//! exactly as DynamoDB's are.
+use std::path::Path;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction, backends::InMemoryBackend};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::*;
+
+const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
+
+pub struct EmbeddedStore {
+    db: Database,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn encode<T: Serialize>(v: &T) -> StoreResult<Vec<u8>> {
+    serde_json::to_vec(v).map_err(unavailable)
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(unavailable)
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Revoked {
+    expires_at: i64,
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) `path`. redb holds an exclusive lock: one process per file.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Unavailable(format!(
+                "{} is already open in another process (stop the other local server first)",
+                path.display()
+            )),
+            e => unavailable(e),
+        })?;
+        Self::init(db)
+    }
+
+    pub fn in_memory() -> StoreResult<Self> {
+        let db = Database::builder()
+            .create_with_backend(InMemoryBackend::new())
+            .map_err(unavailable)?;
+        Self::init(db)
+    }
+
+    fn init(db: Database) -> StoreResult<Self> {
+        let txn = db.begin_write().map_err(unavailable)?;
+        txn.open_table(ITEMS).map_err(unavailable)?;
+        txn.commit().map_err(unavailable)?;
+        Ok(Self { db })
+    }
+
+    fn get<T: DeserializeOwned>(&self, key: &str) -> StoreResult<Option<T>> {
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let table = txn.open_table(ITEMS).map_err(unavailable)?;
+        match table.get(key).map_err(unavailable)? {
+            Some(v) => decode(v.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Runs `f` in one write transaction, committed only if `f` succeeds.
+    fn write<T>(&self, f: impl FnOnce(&WriteTransaction) -> StoreResult<T>) -> StoreResult<T> {
+        let txn = self.db.begin_write().map_err(unavailable)?;
+        let out = f(&txn)?;
+        txn.commit().map_err(unavailable)?;
+        Ok(out)
+    }
+
+    fn put<T: Serialize>(&self, key: &str, value: &T) -> StoreResult<()> {
+        let bytes = encode(value)?;
+        self.write(|txn| {
+            let mut t = txn.open_table(ITEMS).map_err(unavailable)?;
+            t.insert(key, bytes.as_slice()).map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    fn delete(&self, key: &str) -> StoreResult<()> {
+        self.write(|txn| {
+            let mut t = txn.open_table(ITEMS).map_err(unavailable)?;
+            t.remove(key).map_err(unavailable)?;
+            Ok(())
+        })
+    }
+}
+
+fn txn_get<T: DeserializeOwned>(txn: &WriteTransaction, key: &str) -> StoreResult<Option<T>> {
+    let t = txn.open_table(ITEMS).map_err(unavailable)?;
+    let v = t.get(key).map_err(unavailable)?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+fn txn_put_new(txn: &WriteTransaction, key: &str, value: &[u8]) -> StoreResult<()> {
+    let mut t = txn.open_table(ITEMS).map_err(unavailable)?;
+    if t.get(key).map_err(unavailable)?.is_some() {
+        return Err(StoreError::Conflict(
+            key.split('#').next().unwrap_or("item").to_string(),
+        ));
+    }
+    t.insert(key, value).map_err(unavailable)?;
+    Ok(())
+}
+
+fn txn_put(txn: &WriteTransaction, key: &str, value: &[u8]) -> StoreResult<()> {
+    let mut t = txn.open_table(ITEMS).map_err(unavailable)?;
+    t.insert(key, value).map_err(unavailable)?;
+    Ok(())
+}
+
+fn txn_delete(txn: &WriteTransaction, key: &str) -> StoreResult<()> {
+    let mut t = txn.open_table(ITEMS).map_err(unavailable)?;
+    t.remove(key).map_err(unavailable)?;
+    Ok(())
+}
+
+/// Emails are unique case-insensitively.
+fn email_key(email: &str) -> String {
+    format!("email#{}", email.to_lowercase())
+}
+
+#[async_trait]
+impl ClientStore for EmbeddedStore {
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        self.get(&format!("client#{client_id}"))
+    }
+    async fn put_client(&self, client: &Client) -> StoreResult<()> {
+        self.put(&format!("client#{}", client.client_id), client)
+    }
+}
+
+#[async_trait]
+impl UserStore for EmbeddedStore {
+    async fn user(&self, sub: &str) -> StoreResult<Option<User>> {
+        self.get(&format!("user#{sub}"))
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        match self.get::<String>(&format!("username#{username}"))? {
+            Some(sub) => self.user(&sub).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        let record = encode(user)?;
+        let sub = encode(&user.sub)?;
+        self.write(|txn| {
+            txn_put_new(txn, &format!("user#{}", user.sub), &record)?;
+            txn_put_new(txn, &format!("username#{}", user.username), &sub)?;
+            if let Some(email) = user.email() {
+                txn_put_new(txn, &email_key(email), &sub)?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        let record = encode(user)?;
+        let sub = encode(&user.sub)?;
+        self.write(|txn| {
+            let old: User = txn_get(txn, &format!("user#{}", user.sub))?
+                .ok_or_else(|| StoreError::Conflict("user does not exist".into()))?;
+            if old.username != user.username {
+                return Err(StoreError::Conflict("username cannot change".into()));
+            }
+            let (old_email, new_email) = (old.email().map(email_key), user.email().map(email_key));
+            if old_email != new_email {
+                if let Some(k) = &new_email {
+                    txn_put_new(txn, k, &sub)?;
+                }
+                if let Some(k) = &old_email {
+                    txn_delete(txn, k)?;
+                }
+            }
+            txn_put(txn, &format!("user#{}", user.sub), &record)
+        })
+    }
+}
+
+#[async_trait]
+impl AuthRequestStore for EmbeddedStore {
+    async fn put_auth_request(&self, req: &AuthRequest) -> StoreResult<()> {
+        self.put(&format!("authreq#{}", req.id), req)
+    }
+    async fn auth_request(&self, id: &str, now: i64) -> StoreResult<Option<AuthRequest>> {
+        Ok(self
+            .get::<AuthRequest>(&format!("authreq#{id}"))?
+            .filter(|r| r.expires_at > now))
+    }
+    async fn delete_auth_request(&self, id: &str) -> StoreResult<()> {
+        self.delete(&format!("authreq#{id}"))
+    }
+}
+
+#[async_trait]
+impl SessionStore for EmbeddedStore {
+    async fn put_session(&self, s: &Session) -> StoreResult<()> {
+        self.put(&format!("session#{}", s.id_hash), s)
+    }
+    async fn session(&self, id_hash: &str, now: i64) -> StoreResult<Option<Session>> {
+        Ok(self
+            .get::<Session>(&format!("session#{id_hash}"))?
+            .filter(|s| s.expires_at > now))
+    }
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        self.delete(&format!("session#{id_hash}"))
+    }
+}
+
+#[async_trait]
+impl CodeStore for EmbeddedStore {
+    async fn put_code(&self, code: &AuthCode) -> StoreResult<()> {
+        let bytes = encode(code)?;
+        self.write(|txn| txn_put_new(txn, &format!("code#{}", code.code_hash), &bytes))
+    }
+
+    async fn code(&self, code_hash: &str, now: i64) -> StoreResult<Option<AuthCode>> {
+        Ok(self
+            .get::<AuthCode>(&format!("code#{code_hash}"))?
+            .filter(|c| c.expires_at > now))
+    }
+
+    async fn consume_code(
+        &self,
+        code_hash: &str,
+        minted: &Minted,
+        now: i64,
+    ) -> StoreResult<Consume> {
+        let key = format!("code#{code_hash}");
+        self.write(|txn| {
+            let Some(mut code) = txn_get::<AuthCode>(txn, &key)? else {
+                return Ok(Consume::Missing);
+            };
+            if code.minted.is_some() {
+                return Ok(Consume::AlreadyConsumed(code.minted));
+            }
+            if code.expires_at <= now {
+                return Ok(Consume::Missing);
+            }
+            code.minted = Some(minted.clone());
+            txn_put(txn, &key, &encode(&code)?)?;
+            Ok(Consume::Consumed)
+        })
+    }
+}
+
+#[async_trait]
+impl RevocationStore for EmbeddedStore {
+    async fn revoke(&self, jti: &str, until: i64) -> StoreResult<()> {
+        self.put(&format!("revoked#{jti}"), &Revoked { expires_at: until })
+    }
+    async fn is_revoked(&self, jti: &str, now: i64) -> StoreResult<bool> {
+        Ok(self
+            .get::<Revoked>(&format!("revoked#{jti}"))?
+            .is_some_and(|r| r.expires_at > now))
+    }
+}

@@ -1,0 +1,98 @@
+//! Narrow async store traits. Every method that reads something that expires takes `now`,
+//! and treats expired items as absent: DynamoDB's TTL deletes lazily, so expiry is always
+//! checked on read.
+#[cfg(feature = "aws")]
+pub mod dynamo;
+#[cfg(feature = "embedded")]
+pub mod embedded;
+mod model;
+
+use async_trait::async_trait;
+pub use model::*;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum StoreError {
+    /// The backend failed or timed out; the operation did not happen and may be retried.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A uniqueness rule was violated (username or email taken, id reused).
+    #[error("conflict: {0}")]
+    Conflict(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The outcome of redeeming a code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Consume {
+    /// This call redeemed it; `minted` is now recorded on it.
+    Consumed,
+    /// It had been redeemed already: a replay. Carries what the first redemption minted.
+    AlreadyConsumed(Option<Minted>),
+    /// No such code, or it expired.
+    Missing,
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    /// Creates or replaces a client.
+    async fn put_client(&self, client: &Client) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn user(&self, sub: &str) -> StoreResult<Option<User>>;
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// Creates a user; `Conflict` if the sub, username or email is taken (checked atomically).
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    /// Replaces a user's record (same sub and username), moving the email's uniqueness
+    /// claim atomically when it changes.
+    async fn update_user(&self, user: &User) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait AuthRequestStore: Send + Sync {
+    async fn put_auth_request(&self, req: &AuthRequest) -> StoreResult<()>;
+    async fn auth_request(&self, id: &str, now: i64) -> StoreResult<Option<AuthRequest>>;
+    async fn delete_auth_request(&self, id: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn put_session(&self, session: &Session) -> StoreResult<()>;
+    async fn session(&self, id_hash: &str, now: i64) -> StoreResult<Option<Session>>;
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    /// Stores a new code; `Conflict` if the hash exists (never overwrites).
+    async fn put_code(&self, code: &AuthCode) -> StoreResult<()>;
+    /// The code, consumed or not, unless it expired.
+    async fn code(&self, code_hash: &str, now: i64) -> StoreResult<Option<AuthCode>>;
+    /// Marks the code redeemed exactly once (a conditional write), recording `minted`.
+    async fn consume_code(
+        &self,
+        code_hash: &str,
+        minted: &Minted,
+        now: i64,
+    ) -> StoreResult<Consume>;
+}
+
+#[async_trait]
+pub trait RevocationStore: Send + Sync {
+    /// Revokes an access token by `jti` until its expiry.
+    async fn revoke(&self, jti: &str, until: i64) -> StoreResult<()>;
+    async fn is_revoked(&self, jti: &str, now: i64) -> StoreResult<bool>;
+}
+
+/// Everything a full provider needs; each handler uses only the narrow traits above.
+pub trait Store:
+    ClientStore + UserStore + AuthRequestStore + SessionStore + CodeStore + RevocationStore
+{
+}
+impl<T> Store for T where
+    T: ClientStore + UserStore + AuthRequestStore + SessionStore + CodeStore + RevocationStore
+{
+}

@@ -1,0 +1,142 @@
+//! Records kept by every store backend. Field names are the storage attribute names
+//! (DynamoDB items are these structs through serde_dynamo).
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// RFC 7591 §2 `token_endpoint_auth_method` values we accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    /// A public client: no secret, PKCE required.
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct Client {
+    pub client_id: String,
+    pub client_name: String,
+    /// SHA-256 (base64url) of the secret; secrets are high-entropy values (≥ 32 characters),
+    /// so a fast hash suffices and keeps the token endpoint fast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_hash: Option<String>,
+    pub auth_method: AuthMethod,
+    pub redirect_uris: Vec<String>,
+    pub allowed_scopes: Vec<String>,
+    pub grant_types: Vec<String>,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.auth_method == AuthMethod::None
+    }
+    pub fn allows_grant(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("auth_method", &self.auth_method)
+            .field("redirect_uris", &self.redirect_uris)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct User {
+    /// The stable, never reassigned subject identifier.
+    pub sub: String,
+    pub username: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Standard claims (OIDC Core §5.1) by name.
+    #[serde(default)]
+    pub claims: Map<String, Value>,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+impl User {
+    pub fn email(&self) -> Option<&str> {
+        self.claims.get("email").and_then(Value::as_str)
+    }
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("sub", &self.sub)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An authorization request between `/authorize` and the consent decision.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuthRequest {
+    pub id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Vec<String>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// The browser that started the request (its binding cookie): forms posted from another
+    /// browser are refused, which stops login CSRF.
+    pub browser_id: String,
+    /// The anti-CSRF token every form of this request carries.
+    pub csrf: String,
+    /// Set once the person has signed in for this request.
+    pub sub: Option<String>,
+    pub auth_time: Option<i64>,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Session {
+    /// SHA-256 of the cookie value.
+    pub id_hash: String,
+    pub sub: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+}
+
+/// What a code turned into, kept on the code so a replay can revoke it (RFC 6749 §4.1.2).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Minted {
+    pub access_jti: String,
+    pub access_expires_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuthCode {
+    /// SHA-256 of the code.
+    pub code_hash: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub sub: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+    /// Set when the code is redeemed; the record is kept until it expires to detect replays.
+    pub minted: Option<Minted>,
+}
