@@ -126,6 +126,7 @@ impl OAuthError {
         use ErrorCode::*;
         match self.code {
             InvalidClient | InvalidToken => StatusCode::UNAUTHORIZED,
+            AccessDenied => StatusCode::FORBIDDEN,
             ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             NotFound => StatusCode::NOT_FOUND,

@@ -5,6 +5,8 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod app;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -12,6 +14,8 @@ pub mod endpoints;
 pub mod error;
 pub mod http;
 pub mod jwt;
+#[cfg(feature = "aws")]
+pub mod lambda;
 pub mod pages;
 pub mod password;
 pub mod protocol;

@@ -10,7 +10,7 @@ use crate::{
     store::{AuthMethod, Client, Store, StoreError, User},
 };
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Seed {
     #[serde(default)]
@@ -19,7 +19,7 @@ pub struct Seed {
     pub users: Vec<SeedUser>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedClient {
     pub client_id: String,
@@ -34,7 +34,7 @@ pub struct SeedClient {
     pub grant_types: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedUser {
     pub username: String,

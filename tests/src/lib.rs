@@ -1,1 +1,208 @@
+//! Harness for the end-to-end suite: starts the provider (the same local server a developer
+//! runs) on a free loopback port, on each backend, and drives it over HTTP like a relying
+//! party and a browser would.
+pub mod browser;
 
+use std::sync::Arc;
+
+use oidc_local::{Backend, Options, Running};
+use serde_json::Value;
+use shared::{clock::OffsetClock, seed::Seed, signer::Alg};
+
+pub use browser::{Browser, Outcome};
+
+/// Confidential client authenticating with HTTP Basic.
+pub const BASIC: (&str, &str) = ("rp-basic", "rp-basic-secret-0123456789abcdefghijklmnop");
+/// Confidential client authenticating with client_secret_post.
+pub const POST: (&str, &str) = ("rp-post", "rp-post-secret-0123456789abcdefghijklmnopq");
+/// Public client (PKCE required).
+pub const PUBLIC: &str = "rp-public";
+pub const REDIRECT: &str = "https://rp.example/cb";
+pub const ALICE: (&str, &str) = ("alice", "alice-password-1");
+
+pub fn seed() -> Seed {
+    let text = serde_json::json!({
+        "clients": [
+            {"client_id": BASIC.0, "client_name": "Basic RP", "client_secret": BASIC.1,
+             "token_endpoint_auth_method": "client_secret_basic", "redirect_uris": [REDIRECT, "https://rp.example/other"]},
+            {"client_id": POST.0, "client_secret": POST.1,
+             "token_endpoint_auth_method": "client_secret_post", "redirect_uris": [REDIRECT]},
+            {"client_id": PUBLIC, "token_endpoint_auth_method": "none", "redirect_uris": [REDIRECT],
+             "scopes": ["openid", "profile", "email"]}
+        ],
+        "users": [
+            {"username": ALICE.0, "password": ALICE.1, "claims": {
+                "name": "Alice Liddell", "given_name": "Alice", "family_name": "Liddell", "middle_name": "P",
+                "nickname": "al", "preferred_username": "alice", "profile": "https://example.com/alice",
+                "picture": "https://example.com/alice.png", "website": "https://alice.example",
+                "gender": "female", "birthdate": "1852-05-04", "zoneinfo": "Europe/London", "locale": "en-GB",
+                "updated_at": 1700000000,
+                "email": "alice@example.com", "email_verified": true,
+                "address": {"street_address": "1 Rabbit Hole", "locality": "Oxford", "country": "UK"},
+                "phone_number": "+44 1865 000000", "phone_number_verified": true
+            }}
+        ]
+    });
+    Seed::parse("seed.json", &text.to_string()).expect("test seed parses")
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum TestBackend {
+    Embedded,
+    Aws(Alg),
+}
+
+/// The embedded backend always; DynamoDB + KMS (RS256 and ES256 keys) when the emulator is
+/// reachable (`AWS_ENDPOINT_URL`). With `OIDC_REQUIRE_AWS=1` a missing emulator fails the
+/// run instead of narrowing it.
+pub fn backends() -> Vec<TestBackend> {
+    let mut v = vec![TestBackend::Embedded];
+    if std::env::var("AWS_ENDPOINT_URL").is_ok() {
+        v.push(TestBackend::Aws(Alg::RS256));
+        v.push(TestBackend::Aws(Alg::ES256));
+    } else if std::env::var("OIDC_REQUIRE_AWS").as_deref() == Ok("1") {
+        panic!("OIDC_REQUIRE_AWS=1 but AWS_ENDPOINT_URL is not set: run through infra/with-moto.sh");
+    } else {
+        eprintln!("note: AWS backends skipped (no AWS_ENDPOINT_URL); run through infra/with-moto.sh to include them");
+    }
+    v
+}
+
+pub struct Provider {
+    pub running: Running,
+    pub clock: Arc<OffsetClock>,
+    pub backend: TestBackend,
+    pub http: reqwest::Client,
+}
+
+impl Provider {
+    pub async fn start(backend: TestBackend) -> Provider {
+        Self::start_with(backend, vec![]).await
+    }
+
+    pub async fn start_with(backend: TestBackend, config_vars: Vec<(String, String)>) -> Provider {
+        let clock = Arc::new(OffsetClock::default());
+        let b = match backend {
+            TestBackend::Embedded => Backend::Embedded { data_dir: None, alg: Alg::RS256 },
+            TestBackend::Aws(alg) => aws_backend(alg).await,
+        };
+        let opts = Options { port: 0, issuer: None, backend: b, seed: Some(seed()), demo: true, config_vars };
+        let running = oidc_local::start(opts, clock.clone()).await.expect("provider starts");
+        Provider { running, clock, backend, http: http_client() }
+    }
+
+    pub fn clock_now(&self) -> i64 {
+        shared::clock::Clock::now(self.clock.as_ref())
+    }
+
+    pub fn issuer(&self) -> String {
+        self.running.issuer().to_string()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer())
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.issuer())
+    }
+
+    /// An authorization URL for `client_id` with `extra` parameters (overriding defaults).
+    pub fn authorize_url(&self, client_id: &str, extra: &[(&str, &str)]) -> String {
+        let mut params: Vec<(String, String)> = vec![
+            ("response_type".into(), "code".into()),
+            ("client_id".into(), client_id.into()),
+            ("redirect_uri".into(), REDIRECT.into()),
+            ("scope".into(), "openid".into()),
+            ("state".into(), "st-123".into()),
+            ("nonce".into(), "n-456".into()),
+        ];
+        for (k, v) in extra {
+            params.retain(|(pk, _)| pk != k);
+            if !v.is_empty() {
+                params.push((k.to_string(), v.to_string()));
+            }
+        }
+        let q = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        format!("{}?{q}", self.url("/authorize"))
+    }
+
+    /// Signs in as Alice and consents; returns the code from the redirect.
+    pub async fn code_for(&self, client_id: &str, extra: &[(&str, &str)]) -> String {
+        let out = self.browser().authorize(&self.authorize_url(client_id, extra), Some(ALICE), "allow").await;
+        out.param("code").unwrap_or_else(|| panic!("no code in {out:?}"))
+    }
+
+    /// POST /token; returns status, headers and JSON body.
+    pub async fn token(&self, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut req = self.http.post(self.url("/token")).form(form);
+        if let Some((id, secret)) = basic {
+            req = req.basic_auth(id, Some(secret));
+        }
+        let resp = req.send().await.expect("token request");
+        let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+        (status, headers, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Redeems a code for the Basic client.
+    pub async fn redeem(&self, code: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+        self.token(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT)], Some(BASIC)).await
+    }
+
+    pub async fn userinfo_get(&self, access_token: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+        let resp = self.http.get(self.url("/userinfo")).bearer_auth(access_token).send().await.expect("userinfo");
+        let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+        (status, headers, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn jwks(&self) -> jsonwebtoken::jwk::JwkSet {
+        self.http.get(self.url("/jwks.json")).send().await.expect("jwks").json().await.expect("jwks json")
+    }
+}
+
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+async fn aws_backend(alg: Alg) -> Backend {
+    let sdk = shared::aws::aws_config().await;
+    let suffix = shared::crypto::random_token(6).replace(['-', '_'], "x");
+    let table = format!("oidc-e2e-{suffix}");
+    shared::store::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table).await.expect("create table");
+    let alias = format!("alias/oidc-e2e-{}-{suffix}", alg.as_str().to_lowercase());
+    shared::signer::kms::create_signing_key(&aws_sdk_kms::Client::new(&sdk), &alias, alg).await.expect("create key");
+    Backend::Aws { table, signing_keys: vec![alias] }
+}
+
+/// Verifies a JWT with the independent `jsonwebtoken` crate against the provider's JWKS,
+/// checking signature, iss, aud and exp; returns the claims.
+pub async fn verify_independently(p: &Provider, token: &str, aud: &str) -> Value {
+    let header = jsonwebtoken::decode_header(token).expect("JWS header");
+    let kid = header.kid.clone().expect("kid in header");
+    let jwks = p.jwks().await;
+    let jwk = jwks.find(&kid).expect("kid is published in the JWKS");
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).expect("JWK usable");
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.set_issuer(&[p.issuer()]);
+    v.set_audience(&[aud]);
+    v.set_required_spec_claims(&["iss", "aud", "exp", "sub"]);
+    jsonwebtoken::decode::<Value>(token, &key, &v).expect("verifies with jsonwebtoken").claims
+}
+
+/// Runs a scenario once per backend (see [`backends`]), naming the backend on failure.
+#[macro_export]
+macro_rules! each_backend {
+    ($name:ident, |$p:ident| $body:block) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            for backend in $crate::backends() {
+                eprintln!("{} on {:?}", stringify!($name), backend);
+                let $p = $crate::Provider::start(backend).await;
+                $body
+            }
+        }
+    };
+}

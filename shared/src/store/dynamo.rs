@@ -1,1 +1,723 @@
-//! DynamoDB store: see issue 3.
+//! The DynamoDB backend: one table, hash key `pk` (S) with typed prefixes, records stored as
+//! the model structs through serde_dynamo plus a numeric `ttl` (epoch seconds) on everything
+//! that expires. TTL deletes lazily (and never on emulators), so every read checks expiry
+//! itself, exactly as the embedded store does.
+//!
+//! | pk                    | attributes                                   | ttl                     |
+//! |-----------------------|----------------------------------------------|-------------------------|
+//! | `client#<client_id>`  | [`Client`]                                   | –                       |
+//! | `user#<sub>`          | [`User`] + `rev` (optimistic-lock counter)   | –                       |
+//! | `username#<username>` | `sub`                                        | –                       |
+//! | `email#<lowercased>`  | `sub`                                        | –                       |
+//! | `authreq#<id>`        | [`AuthRequest`]                              | `expires_at`            |
+//! | `session#<id_hash>`   | [`Session`]                                  | `expires_at`            |
+//! | `code#<code_hash>`    | [`AuthCode`] + `put_req`, `consume_req`      | `expires_at` + 3600     |
+//! | `revoked#<jti>`       | `expires_at`                                 | `expires_at`            |
+//!
+//! `put_req` / `consume_req` are per-call random nonces: when the SDK retries a conditional
+//! write whose first attempt succeeded but whose answer was lost, the retry's condition fails,
+//! and the nonce tells "my own earlier attempt won" from "someone else's call won".
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::{
+    error::{ProvideErrorMetadata, SdkError},
+    operation::{
+        put_item::PutItemError, transact_write_items::TransactWriteItemsError,
+        update_item::UpdateItemError,
+    },
+    types::{
+        AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType, Put,
+        ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus,
+        TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem,
+    },
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use super::*;
+use crate::crypto::random_token;
+
+type Item = HashMap<String, AttributeValue>;
+
+const PK: &str = "pk";
+const TTL: &str = "ttl";
+/// How long a code's record outlives its expiry, so a replay is still recognised as one.
+pub const CODE_REPLAY_WINDOW: i64 = 3600;
+/// Attempts for writes that lose an optimistic race (transaction conflicts, concurrent
+/// user updates) before giving up with `Unavailable`.
+const MAX_ATTEMPTS: u32 = 6;
+
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+/// The `sub` a `username#` or `email#` item points to.
+#[derive(Serialize, Deserialize)]
+struct Claim {
+    sub: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Revoked {
+    expires_at: i64,
+}
+
+/// A short description of an SDK failure: the error code or the failure class, never a
+/// message from the service or anything from the request (items carry secrets' hashes,
+/// password hashes and personal data).
+fn failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> String {
+    match e {
+        SdkError::ServiceError(ctx) => ctx.err().code().unwrap_or("unknown service error").into(),
+        SdkError::TimeoutError(_) => "timeout".into(),
+        SdkError::DispatchFailure(d) if d.is_timeout() => "connect timeout".into(),
+        SdkError::DispatchFailure(d) if d.is_io() => "network error".into(),
+        SdkError::DispatchFailure(_) => "dispatch failure".into(),
+        SdkError::ResponseError(_) => "unreadable response".into(),
+        SdkError::ConstructionFailure(_) => "request construction failed".into(),
+        _ => "unknown failure".into(),
+    }
+}
+
+fn unavailable<E: ProvideErrorMetadata, R>(op: &str, e: &SdkError<E, R>) -> StoreError {
+    StoreError::Unavailable(format!("dynamodb {op}: {}", failure(e)))
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn key(pk: String) -> Item {
+    HashMap::from([(PK.to_string(), s(pk))])
+}
+
+/// The item for `value` under `pk`, with `ttl` when it expires. Top-level nulls (`None`
+/// fields) are left out, so `attribute_not_exists(minted)` means "not redeemed".
+fn item<T: Serialize>(pk: &str, value: &T, ttl: Option<i64>) -> StoreResult<Item> {
+    let mut item: Item = serde_dynamo::to_item(value).map_err(|_| {
+        StoreError::Unavailable(format!("dynamodb: cannot encode a {} record", kind_of(pk)))
+    })?;
+    item.retain(|_, v| !matches!(v, AttributeValue::Null(_)));
+    item.insert(PK.into(), s(pk));
+    if let Some(ttl) = ttl {
+        item.insert(TTL.into(), n(ttl));
+    }
+    Ok(item)
+}
+
+fn parse<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
+    let kind = match item.get(PK) {
+        Some(AttributeValue::S(pk)) => kind_of(pk).to_string(),
+        _ => "keyless".into(),
+    };
+    // serde_dynamo's messages quote the offending values: keep them out of the error.
+    serde_dynamo::from_item(item)
+        .map_err(|_| StoreError::Unavailable(format!("dynamodb: malformed {kind} item")))
+}
+
+/// `user#abc` → `user`: the item type, the only part of a key fit for an error message.
+fn kind_of(pk: &str) -> &str {
+    pk.split('#').next().unwrap_or("item")
+}
+
+/// Emails are unique case-insensitively (as in the embedded store).
+fn email_key(email: &str) -> String {
+    format!("email#{}", email.to_lowercase())
+}
+
+fn names(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn values(pairs: Vec<(&str, AttributeValue)>) -> HashMap<String, AttributeValue> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// The string attribute `name` of an item, if it is one.
+fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v),
+        _ => None,
+    }
+}
+
+/// A conditional put that must never overwrite (`attribute_not_exists(pk)`).
+fn put_new(table: &str, item: Item) -> StoreResult<TransactWriteItem> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
+        .build()
+        .map_err(|_| StoreError::Unavailable("dynamodb: cannot build a put".into()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// A short random pause before retrying a lost race, growing with the attempt.
+async fn backoff(attempt: u32) {
+    let jitter = random_token(1).bytes().map(u64::from).sum::<u64>() % 16;
+    tokio::time::sleep(Duration::from_millis((10u64 << attempt.min(5)) + jitter)).await;
+}
+
+/// Why a transaction did not happen.
+enum TxFailure {
+    /// The condition of the item at this index failed.
+    Condition(usize),
+    Store(StoreError),
+}
+
+impl DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn get(&self, pk: String, consistent: bool) -> StoreResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk)))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        Ok(out.item)
+    }
+
+    async fn get_record<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        consistent: bool,
+    ) -> StoreResult<Option<T>> {
+        self.get(pk, consistent).await?.map(parse).transpose()
+    }
+
+    async fn put(&self, item: Item) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| unavailable("PutItem", &e))?;
+        Ok(())
+    }
+
+    async fn delete(&self, pk: String) -> StoreResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk)))
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteItem", &e))?;
+        Ok(())
+    }
+
+    /// Runs one TransactWriteItems, retrying the races DynamoDB reports as
+    /// `TransactionConflict` (another transaction on the same items was in flight). Each
+    /// attempt has its own ClientRequestToken, so the SDK's own retries of an attempt are
+    /// idempotent.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TxFailure> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .client_request_token(random_token(18))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            let reasons: Vec<Option<String>> = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().map(str::to_string))
+                    .collect(),
+                _ => {
+                    return Err(TxFailure::Store(unavailable("TransactWriteItems", &err)));
+                }
+            };
+            if let Some(i) = reasons
+                .iter()
+                .position(|c| c.as_deref() == Some("ConditionalCheckFailed"))
+            {
+                return Err(TxFailure::Condition(i));
+            }
+            if !reasons
+                .iter()
+                .any(|c| c.as_deref() == Some("TransactionConflict"))
+            {
+                let codes: Vec<&str> = reasons
+                    .iter()
+                    .filter_map(|c| c.as_deref())
+                    .filter(|c| *c != "None")
+                    .collect();
+                return Err(TxFailure::Store(StoreError::Unavailable(format!(
+                    "dynamodb TransactWriteItems cancelled: {}",
+                    codes.join(", ")
+                ))));
+            }
+            backoff(attempt).await;
+        }
+        Err(TxFailure::Store(StoreError::Unavailable(
+            "dynamodb TransactWriteItems: conflicting transactions, gave up".into(),
+        )))
+    }
+}
+
+#[async_trait]
+impl ClientStore for DynamoStore {
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        // Clients change rarely (provisioning), are read on every request: an eventually
+        // consistent read costs half.
+        self.get_record(format!("client#{client_id}"), false).await
+    }
+
+    async fn put_client(&self, client: &Client) -> StoreResult<()> {
+        self.put(item(&format!("client#{}", client.client_id), client, None)?)
+            .await
+    }
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    async fn user(&self, sub: &str) -> StoreResult<Option<User>> {
+        // Consistent: a password change or a disabled flag must take effect at once.
+        self.get_record(format!("user#{sub}"), true).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        match self
+            .get_record::<Claim>(format!("username#{username}"), true)
+            .await?
+        {
+            Some(claim) => self.user(&claim.sub).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        let claim = Claim {
+            sub: user.sub.clone(),
+        };
+        let mut record = item(&format!("user#{}", user.sub), user, None)?;
+        record.insert("rev".into(), n(0));
+        let mut items = vec![
+            put_new(&self.table, record)?,
+            put_new(
+                &self.table,
+                item(&format!("username#{}", user.username), &claim, None)?,
+            )?,
+        ];
+        if let Some(email) = user.email() {
+            items.push(put_new(
+                &self.table,
+                item(&email_key(email), &claim, None)?,
+            )?);
+        }
+        const KINDS: [&str; 3] = ["user", "username", "email"];
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(TxFailure::Condition(i)) => Err(StoreError::Conflict(
+                KINDS.get(i).copied().unwrap_or("item").into(),
+            )),
+            Err(TxFailure::Store(e)) => Err(e),
+        }
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        let pk = format!("user#{}", user.sub);
+        // Optimistic concurrency on the hidden `rev` counter: read, decide the email move
+        // from what was read, write only if nobody wrote in between; otherwise read again.
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some(old_item) = self.get(pk.clone(), true).await? else {
+                return Err(StoreError::Conflict("user does not exist".into()));
+            };
+            let old_rev = match old_item.get("rev") {
+                Some(AttributeValue::N(v)) => Some(v.parse::<i64>().map_err(|_| {
+                    StoreError::Unavailable("dynamodb: malformed user item".into())
+                })?),
+                _ => None,
+            };
+            let old: User = parse(old_item)?;
+            if old.username != user.username {
+                return Err(StoreError::Conflict("username cannot change".into()));
+            }
+            let mut record = item(&pk, user, None)?;
+            record.insert("rev".into(), n(old_rev.unwrap_or(0) + 1));
+            let (condition, cond_values) = match old_rev {
+                Some(rev) => (
+                    "attribute_exists(#pk) AND #rev = :rev",
+                    Some(values(vec![(":rev", n(rev))])),
+                ),
+                None => ("attribute_exists(#pk) AND attribute_not_exists(#rev)", None),
+            };
+            let cond_names = names(&[("#pk", PK), ("#rev", "rev")]);
+            let (old_email, new_email) = (old.email().map(email_key), user.email().map(email_key));
+
+            if old_email == new_email {
+                let result = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(record))
+                    .condition_expression(condition)
+                    .set_expression_attribute_names(Some(cond_names))
+                    .set_expression_attribute_values(cond_values)
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => return Ok(()),
+                    Err(e)
+                        if matches!(
+                            e.as_service_error(),
+                            Some(PutItemError::ConditionalCheckFailedException(_))
+                        ) =>
+                    {
+                        // The user changed (or vanished) since the read: start over.
+                        backoff(attempt).await;
+                        continue;
+                    }
+                    Err(e) => return Err(unavailable("PutItem", &e)),
+                }
+            }
+
+            let claim = Claim {
+                sub: user.sub.clone(),
+            };
+            let put_user = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(record))
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(cond_names))
+                .set_expression_attribute_values(cond_values)
+                .build()
+                .map_err(|_| StoreError::Unavailable("dynamodb: cannot build a put".into()))?;
+            let mut items = vec![TransactWriteItem::builder().put(put_user).build()];
+            // What a failed condition at each index means.
+            let mut kinds = vec![None];
+            if let Some(k) = &new_email {
+                items.push(put_new(&self.table, item(k, &claim, None)?)?);
+                kinds.push(Some("email"));
+            }
+            if let Some(k) = &old_email {
+                // Release the old claim only if it is ours (or already gone).
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(k.clone())))
+                    .condition_expression("attribute_not_exists(#pk) OR #sub = :sub")
+                    .set_expression_attribute_names(Some(names(&[("#pk", PK), ("#sub", "sub")])))
+                    .expression_attribute_values(":sub", s(&user.sub))
+                    .build()
+                    .map_err(|_| {
+                        StoreError::Unavailable("dynamodb: cannot build a delete".into())
+                    })?;
+                items.push(TransactWriteItem::builder().delete(delete).build());
+                kinds.push(Some("email held by another user"));
+            }
+            match self.transact(items).await {
+                Ok(()) => return Ok(()),
+                Err(TxFailure::Condition(i)) => match kinds.get(i).copied().flatten() {
+                    Some(kind) => return Err(StoreError::Conflict(kind.into())),
+                    // The user changed (or vanished) since the read: start over.
+                    None => backoff(attempt).await,
+                },
+                Err(TxFailure::Store(e)) => return Err(e),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "dynamodb: user updated concurrently too often, gave up".into(),
+        ))
+    }
+}
+
+#[async_trait]
+impl AuthRequestStore for DynamoStore {
+    async fn put_auth_request(&self, req: &AuthRequest) -> StoreResult<()> {
+        self.put(item(
+            &format!("authreq#{}", req.id),
+            req,
+            Some(req.expires_at),
+        )?)
+        .await
+    }
+
+    async fn auth_request(&self, id: &str, now: i64) -> StoreResult<Option<AuthRequest>> {
+        Ok(self
+            .get_record::<AuthRequest>(format!("authreq#{id}"), true)
+            .await?
+            .filter(|r| r.expires_at > now))
+    }
+
+    async fn delete_auth_request(&self, id: &str) -> StoreResult<()> {
+        self.delete(format!("authreq#{id}")).await
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn put_session(&self, session: &Session) -> StoreResult<()> {
+        self.put(item(
+            &format!("session#{}", session.id_hash),
+            session,
+            Some(session.expires_at),
+        )?)
+        .await
+    }
+
+    async fn session(&self, id_hash: &str, now: i64) -> StoreResult<Option<Session>> {
+        Ok(self
+            .get_record::<Session>(format!("session#{id_hash}"), true)
+            .await?
+            .filter(|s| s.expires_at > now))
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        self.delete(format!("session#{id_hash}")).await
+    }
+}
+
+#[async_trait]
+impl CodeStore for DynamoStore {
+    async fn put_code(&self, code: &AuthCode) -> StoreResult<()> {
+        let nonce = random_token(12);
+        let mut record = item(
+            &format!("code#{}", code.code_hash),
+            code,
+            Some(code.expires_at.saturating_add(CODE_REPLAY_WINDOW)),
+        )?;
+        record.insert("put_req".into(), s(&nonce));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => {
+                    let mine = c
+                        .item()
+                        .is_some_and(|old| string_attr(old, "put_req") == Some(nonce.as_str()));
+                    if mine {
+                        // An SDK retry of our own successful put.
+                        Ok(())
+                    } else {
+                        Err(StoreError::Conflict("code".into()))
+                    }
+                }
+                _ => Err(unavailable("PutItem", &e)),
+            },
+        }
+    }
+
+    async fn code(&self, code_hash: &str, now: i64) -> StoreResult<Option<AuthCode>> {
+        Ok(self
+            .get_record::<AuthCode>(format!("code#{code_hash}"), true)
+            .await?
+            .filter(|c| c.expires_at > now))
+    }
+
+    async fn consume_code(
+        &self,
+        code_hash: &str,
+        minted: &Minted,
+        now: i64,
+    ) -> StoreResult<Consume> {
+        let nonce = random_token(12);
+        let minted_value = serde_dynamo::to_attribute_value(minted)
+            .map_err(|_| StoreError::Unavailable("dynamodb: cannot encode minted".into()))?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("code#{code_hash}"))))
+            .update_expression("SET #minted = :minted, #req = :req")
+            .condition_expression(
+                "attribute_exists(#pk) AND attribute_not_exists(#minted) AND #exp > :now",
+            )
+            .set_expression_attribute_names(Some(names(&[
+                ("#pk", PK),
+                ("#minted", "minted"),
+                ("#req", "consume_req"),
+                ("#exp", "expires_at"),
+            ])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":minted", minted_value),
+                (":req", s(&nonce)),
+                (":now", n(now)),
+            ])))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(Consume::Consumed),
+            Err(e) => e,
+        };
+        let Some(UpdateItemError::ConditionalCheckFailedException(c)) = err.as_service_error()
+        else {
+            return Err(unavailable("UpdateItem", &err));
+        };
+        let Some(old) = c.item() else {
+            return Ok(Consume::Missing);
+        };
+        if string_attr(old, "consume_req") == Some(nonce.as_str()) {
+            // An SDK retry of this very call, whose first attempt won.
+            return Ok(Consume::Consumed);
+        }
+        let old: AuthCode = parse(old.clone())?;
+        // As in the embedded store: a redeemed code is a replay even after it expired.
+        Ok(match old.minted {
+            Some(m) => Consume::AlreadyConsumed(Some(m)),
+            None => Consume::Missing,
+        })
+    }
+}
+
+#[async_trait]
+impl RevocationStore for DynamoStore {
+    async fn revoke(&self, jti: &str, until: i64) -> StoreResult<()> {
+        self.put(item(
+            &format!("revoked#{jti}"),
+            &Revoked { expires_at: until },
+            Some(until),
+        )?)
+        .await
+    }
+
+    async fn is_revoked(&self, jti: &str, now: i64) -> StoreResult<bool> {
+        Ok(self
+            .get_record::<Revoked>(format!("revoked#{jti}"), true)
+            .await?
+            .is_some_and(|r| r.expires_at > now))
+    }
+}
+
+/// A provisioning failure, with the service's own message (no item data is involved).
+fn provisioning<E, R>(op: &str, e: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StoreError::Unavailable(format!(
+        "dynamodb {op}: {}",
+        aws_sdk_dynamodb::error::DisplayErrorContext(e)
+    ))
+}
+
+/// Creates the provider's table (on-demand, hash key `pk`, TTL on `ttl`) and waits until it
+/// is usable. Idempotent: an existing table is fine, and TTL is only turned on if it is not.
+/// This is the provisioning code used by scripts and tests; `template.yaml` declares the same.
+pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> StoreResult<()> {
+    let attr = |m: String| StoreError::Unavailable(format!("dynamodb CreateTable: {m}"));
+    let created = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(PK)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| attr(e.to_string()))?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(PK)
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(|e| attr(e.to_string()))?,
+        )
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) => {}
+        Err(e) => return Err(provisioning("CreateTable", e)),
+    }
+
+    // A new table is CREATING for a few seconds on AWS; TTL can only be set once ACTIVE.
+    let mut active = false;
+    for _ in 0..240 {
+        let out = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| provisioning("DescribeTable", e))?;
+        if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            active = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    if !active {
+        return Err(StoreError::Unavailable(format!(
+            "dynamodb: table {table} did not become ACTIVE within 2 minutes"
+        )));
+    }
+
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| provisioning("DescribeTimeToLive", e))?;
+    let (status, attribute) = ttl
+        .time_to_live_description()
+        .map(|d| (d.time_to_live_status(), d.attribute_name()))
+        .unwrap_or((None, None));
+    let on = matches!(
+        status,
+        Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+    );
+    if on && attribute == Some(TTL) {
+        return Ok(());
+    }
+    if on {
+        return Err(StoreError::Unavailable(format!(
+            "dynamodb: table {table} has TTL on attribute {:?}, expected {TTL:?}",
+            attribute.unwrap_or_default()
+        )));
+    }
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(TTL)
+                .build()
+                .map_err(|e| attr(e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(|e| provisioning("UpdateTimeToLive", e))?;
+    Ok(())
+}

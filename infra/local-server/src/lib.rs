@@ -1,0 +1,105 @@
+//! The whole provider in one process: every endpoint handler mounted behind the same paths
+//! as the deployed HTTP API (`shared::endpoints::routes`), plus a demo relying party at
+//! `/demo/callback` so a newcomer sees what an app receives.
+mod demo;
+mod serve;
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use shared::{
+    App, Config,
+    clock::Clock,
+    seed::{self, Seed},
+    signer::{Alg, Signer, local::LocalSigner},
+    store::{Store, embedded::EmbeddedStore},
+};
+use tokio::{net::TcpListener, task::JoinHandle};
+
+pub use demo::{DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_USERNAME, authorization_url as demo_authorization_url, redirect_uri as demo_redirect_uri};
+
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// redb in `data_dir` (or in memory when `data_dir` is None) and a local signing key.
+    Embedded { data_dir: Option<PathBuf>, alg: Alg },
+    /// DynamoDB table + KMS keys (ids or aliases, the first signs), wherever the standard
+    /// AWS environment points: a real account or the local emulator.
+    Aws { table: String, signing_keys: Vec<String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// 0 picks a free port.
+    pub port: u16,
+    /// Defaults to `http://127.0.0.1:<port>`.
+    pub issuer: Option<String>,
+    pub backend: Backend,
+    pub seed: Option<Seed>,
+    /// Create the demo client and user.
+    pub demo: bool,
+    /// Extra configuration (TTLs, branding) from environment-style variables.
+    pub config_vars: Vec<(String, String)>,
+}
+
+pub struct Running {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    pub fn issuer(&self) -> &str {
+        &self.app.config.issuer
+    }
+
+    /// Serves until the process ends.
+    pub async fn wait(self) {
+        let _ = (&mut { self }.task).await;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn backends(backend: &Backend) -> Result<(Arc<dyn Store>, Arc<dyn Signer>), String> {
+    match backend {
+        Backend::Embedded { data_dir: Some(dir), alg } => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let store = EmbeddedStore::open(&dir.join("store.redb")).map_err(|e| e.to_string())?;
+            let signer = LocalSigner::load_or_create(dir, *alg).map_err(|e| e.to_string())?;
+            Ok((Arc::new(store), Arc::new(signer)))
+        }
+        Backend::Embedded { data_dir: None, alg } => {
+            let store = EmbeddedStore::in_memory().map_err(|e| e.to_string())?;
+            let signer = LocalSigner::generate(*alg).map_err(|e| e.to_string())?;
+            Ok((Arc::new(store), Arc::new(signer)))
+        }
+        Backend::Aws { table, signing_keys } => Ok(shared::lambda::aws_backends(table, signing_keys.clone()).await),
+    }
+}
+
+/// Binds, seeds and starts serving; returns once the provider accepts connections.
+pub async fn start(opts: Options, clock: Arc<dyn Clock>) -> Result<Running, String> {
+    let listener = TcpListener::bind(("127.0.0.1", opts.port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let issuer = opts.issuer.clone().unwrap_or_else(|| format!("http://127.0.0.1:{}", addr.port()));
+    let mut vars: std::collections::HashMap<String, String> = opts.config_vars.iter().cloned().collect();
+    vars.insert("ISSUER".into(), issuer);
+    let config = Config::from_vars(&vars).map_err(|e| e.to_string())?;
+    let (store, signer) = backends(&opts.backend).await?;
+    // Fail at start-up, not at the first request, when the keys are unusable.
+    signer.public_keys().await.map_err(|e| e.to_string())?;
+    let app = Arc::new(App::new(config, store, signer, clock));
+    if let Some(s) = &opts.seed {
+        seed::apply(app.store.as_ref(), s).await.map_err(|e| e.to_string())?;
+    }
+    if opts.demo {
+        demo::ensure(&app).await?;
+    }
+    let task = tokio::spawn(serve::serve(listener, app.clone()));
+    Ok(Running { addr, app, task })
+}

@@ -1,0 +1,59 @@
+//! A minimal HTTP/1.1 edge: turns each hyper request into the same `lambda_http::Request`
+//! a Lambda function receives, and hands it to the shared dispatcher.
+use std::{convert::Infallible, sync::Arc};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::{body::Bytes, server::conn::http1, service::service_fn};
+use hyper_util::rt::TokioIo;
+use lambda_http::Body;
+use shared::{App, endpoints, http::MAX_BODY};
+use tokio::net::TcpListener;
+
+pub async fn serve(listener: TcpListener, app: Arc<App>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| handle(app.clone(), req));
+            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await {
+                tracing::debug!(error = %e, "connection closed");
+            }
+        });
+    }
+}
+
+async fn handle(app: Arc<App>, req: hyper::Request<hyper::body::Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let bytes = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => {
+            let mut r = hyper::Response::new(Full::new(Bytes::from_static(b"{\"error\":\"invalid_request\",\"error_description\":\"request body too large\"}")));
+            *r.status_mut() = hyper::StatusCode::PAYLOAD_TOO_LARGE;
+            return Ok(r);
+        }
+    };
+    let body = if bytes.is_empty() {
+        Body::Empty
+    } else {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(s) => Body::Text(s),
+            Err(e) => Body::Binary(e.into_bytes()),
+        }
+    };
+    let req = lambda_http::Request::from_parts(parts, body);
+    let resp = if crate::demo::owns(req.uri().path()) {
+        crate::demo::handle(&app, req).await
+    } else {
+        endpoints::dispatch(&app, None, req).await
+    };
+    let (parts, body) = resp.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(t) => Bytes::from(t),
+        Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    Ok(hyper::Response::from_parts(parts, Full::new(bytes)))
+}

@@ -1,0 +1,330 @@
+//! The KMS signer against the emulator: keys made by `create_signing_key`, tokens signed with
+//! `shared::jwt::sign`, checked by `shared::jwt::verify` and by the independent `jsonwebtoken`
+//! crate from the published JWK alone, as a relying party would.
+//!
+//! Skips unless AWS_ENDPOINT_URL is set (run through `infra/with-moto.sh`); fails instead of
+//! skipping with OIDC_REQUIRE_AWS=1.
+#![allow(clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Value, json};
+use shared::crypto::{b64url, sha256};
+use shared::jwt::{self, MAX_SIGNING_INPUT};
+use shared::signer::{
+    Alg, PublicKey, Signer, SignerError,
+    kms::{KmsSigner, create_signing_key},
+};
+
+async fn kms(test: &str) -> Option<aws_sdk_kms::Client> {
+    Some(aws_sdk_kms::Client::new(&common::aws(test).await?))
+}
+
+fn alias(name: &str) -> String {
+    format!("alias/{}", common::unique(name))
+}
+
+/// RFC 7638 thumbprint computed here from the published JWK, independently of `jwk.rs`.
+fn thumbprint(jwk: &Value) -> String {
+    let canonical = match jwk["kty"].as_str() {
+        Some("RSA") => format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            jwk["e"].as_str().expect("e"),
+            jwk["n"].as_str().expect("n")
+        ),
+        Some("EC") => format!(
+            r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+            jwk["crv"].as_str().expect("crv"),
+            jwk["x"].as_str().expect("x"),
+            jwk["y"].as_str().expect("y")
+        ),
+        other => panic!("unexpected kty {other:?}"),
+    };
+    b64url(&sha256(canonical.as_bytes()))
+}
+
+/// What a relying party does: pick the key by `kid` from the JWKS, verify with jsonwebtoken.
+fn verify_independently(jwks: &[PublicKey], token: &str, alg: Alg) -> Value {
+    let header = jsonwebtoken::decode_header(token).expect("header");
+    let kid = header.kid.expect("kid in header");
+    let jwk = &jwks
+        .iter()
+        .find(|k| k.kid == kid)
+        .expect("kid published")
+        .jwk;
+    let (key, algorithm) = match alg {
+        Alg::RS256 => (
+            DecodingKey::from_rsa_components(
+                jwk["n"].as_str().expect("n"),
+                jwk["e"].as_str().expect("e"),
+            )
+            .expect("rsa key"),
+            Algorithm::RS256,
+        ),
+        Alg::ES256 => (
+            DecodingKey::from_ec_components(
+                jwk["x"].as_str().expect("x"),
+                jwk["y"].as_str().expect("y"),
+            )
+            .expect("ec key"),
+            Algorithm::ES256,
+        ),
+    };
+    assert_eq!(header.alg, algorithm);
+    let mut validation = Validation::new(algorithm);
+    validation.set_audience(&["rp"]);
+    validation.set_issuer(&["https://op.example"]);
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .expect("jsonwebtoken verifies the KMS signature")
+        .claims
+}
+
+fn claims() -> Value {
+    let now = common::epoch_now();
+    json!({
+        "iss": "https://op.example",
+        "sub": "sub-1",
+        "aud": "rp",
+        "iat": now,
+        "exp": now + 300,
+        "nonce": "n-0S6_WzA2Mj",
+    })
+}
+
+async fn sign_and_verify(alg: Alg) {
+    let name = format!("kms_signer::sign_and_verify_{}", alg.as_str());
+    let Some(client) = kms(&name).await else {
+        return;
+    };
+    let alias = alias(&format!("sig-{}", alg.as_str().to_lowercase()));
+    let key_id = create_signing_key(&client, &alias, alg)
+        .await
+        .expect("create key");
+    assert_eq!(
+        create_signing_key(&client, &alias, alg)
+            .await
+            .expect("idempotent"),
+        key_id,
+        "a second create returns the existing key"
+    );
+    let wrong = match alg {
+        Alg::RS256 => Alg::ES256,
+        Alg::ES256 => Alg::RS256,
+    };
+    assert!(matches!(
+        create_signing_key(&client, &alias, wrong).await,
+        Err(SignerError::Misconfigured(_))
+    ));
+
+    // By alias, as the functions are configured.
+    let signer = KmsSigner::new(client.clone(), vec![alias.clone()]);
+    let keys = signer.public_keys().await.expect("public keys");
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert_eq!(key.alg, alg);
+    assert_eq!(
+        key.kid,
+        thumbprint(&key.jwk),
+        "kid is the RFC 7638 thumbprint"
+    );
+    assert_eq!(key.jwk["kid"], key.kid.as_str());
+    assert_eq!(key.jwk["alg"], alg.as_str());
+    assert_eq!(key.jwk["use"], "sig");
+
+    let c = claims();
+    let token = jwt::sign(&signer, "JWT", &c).await.expect("sign");
+    let (header, verified) = jwt::verify(&keys, &token).expect("shared::jwt::verify");
+    assert_eq!(header["kid"], key.kid.as_str());
+    assert_eq!(header["alg"], alg.as_str());
+    assert_eq!(verified, c);
+    assert_eq!(verify_independently(&keys, &token, alg), c);
+
+    // The raw signature has the JOSE size (r||s for ES256, modulus length for RS256).
+    let sig = signer.sign(b"header.payload").await.expect("sign raw");
+    match alg {
+        Alg::RS256 => assert_eq!(sig.len(), 256),
+        Alg::ES256 => assert_eq!(sig.len(), 64),
+    }
+    assert!(key.verify(b"header.payload", &sig));
+    assert!(!key.verify(b"header.payloaX", &sig));
+
+    // By key id too: the same key, the same kid.
+    let by_id = KmsSigner::new(client, vec![key_id]);
+    assert_eq!(by_id.public_keys().await.expect("keys")[0].kid, key.kid);
+}
+
+#[tokio::test]
+async fn sign_and_verify_rs256() {
+    sign_and_verify(Alg::RS256).await;
+}
+
+#[tokio::test]
+async fn sign_and_verify_es256() {
+    sign_and_verify(Alg::ES256).await;
+}
+
+#[tokio::test]
+async fn jwks_publishes_active_then_next_and_is_fetched_once() {
+    let Some(client) = kms("kms_signer::jwks_publishes_active_then_next_and_is_fetched_once").await
+    else {
+        return;
+    };
+    let active = alias("active");
+    let next = alias("next");
+    create_signing_key(&client, &active, Alg::RS256)
+        .await
+        .expect("active");
+    create_signing_key(&client, &next, Alg::ES256)
+        .await
+        .expect("next");
+    let signer = Arc::new(KmsSigner::new(
+        client.clone(),
+        vec![active.clone(), next.clone()],
+    ));
+
+    // Concurrent first uses share one fetch.
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let s = signer.clone();
+            tokio::spawn(async move { s.public_keys().await.expect("keys") })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await.expect("task"));
+    }
+    let keys = seen[0].clone();
+    assert!(
+        seen.iter().all(|k| Arc::ptr_eq(k, &keys)),
+        "one cached key set"
+    );
+
+    let alone = |a: &str| KmsSigner::new(client.clone(), vec![a.to_string()]);
+    let active_kid = alone(&active).public_keys().await.expect("active")[0]
+        .kid
+        .clone();
+    let next_kid = alone(&next).public_keys().await.expect("next")[0]
+        .kid
+        .clone();
+    let kids: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();
+    assert_eq!(kids, vec![active_kid.as_str(), next_kid.as_str()]);
+    assert_eq!(keys[0].alg, Alg::RS256);
+    assert_eq!(keys[1].alg, Alg::ES256);
+
+    // Signing many times does not fetch the keys again: the cached Arc stays the same one,
+    // and the token always carries the active kid.
+    for _ in 0..5 {
+        let token = jwt::sign(signer.as_ref(), "JWT", &claims())
+            .await
+            .expect("sign");
+        let (header, _) = jwt::verify(&keys, &token).expect("verify");
+        assert_eq!(header["kid"], active_kid.as_str());
+        verify_independently(&keys, &token, Alg::RS256);
+        assert!(Arc::ptr_eq(
+            &signer.public_keys().await.expect("keys"),
+            &keys
+        ));
+    }
+}
+
+#[tokio::test]
+async fn alias_swap_does_not_change_the_signing_key() {
+    let Some(client) = kms("kms_signer::alias_swap_does_not_change_the_signing_key").await else {
+        return;
+    };
+    let name = alias("swap");
+    create_signing_key(&client, &name, Alg::RS256)
+        .await
+        .expect("key");
+    let signer = KmsSigner::new(client.clone(), vec![name.clone()]);
+    let keys = signer.public_keys().await.expect("keys");
+
+    // Point the alias at a different key while the "container" runs.
+    let other = client
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::Rsa2048)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .expect("other key");
+    let other_id = other.key_metadata().expect("metadata").key_id().to_string();
+    client
+        .update_alias()
+        .alias_name(&name)
+        .target_key_id(&other_id)
+        .send()
+        .await
+        .expect("update alias");
+
+    let token = jwt::sign(&signer, "JWT", &claims()).await.expect("sign");
+    jwt::verify(&keys, &token).expect("still signed by the key behind the published kid");
+}
+
+#[tokio::test]
+async fn failures_are_classified_and_not_cached() {
+    let Some(client) = kms("kms_signer::failures_are_classified_and_not_cached").await else {
+        return;
+    };
+    let missing = alias("missing");
+    let signer = KmsSigner::new(client.clone(), vec![missing.clone()]);
+    let err = signer.public_keys().await.expect_err("no such alias");
+    assert!(
+        matches!(&err, SignerError::Misconfigured(m) if m.contains("NotFoundException")),
+        "{err:?}"
+    );
+    assert!(signer.sign(b"x.y").await.is_err());
+    // The failure was not cached: once the key exists, the same signer works.
+    create_signing_key(&client, &missing, Alg::ES256)
+        .await
+        .expect("create");
+    let keys = signer.public_keys().await.expect("retried");
+    assert_eq!(keys[0].alg, Alg::ES256);
+
+    // A key that is not a signing key.
+    let enc = client
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::Rsa2048)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::EncryptDecrypt)
+        .send()
+        .await
+        .expect("encryption key");
+    let enc_id = enc.key_metadata().expect("metadata").key_id().to_string();
+    let err = KmsSigner::new(client.clone(), vec![enc_id])
+        .public_keys()
+        .await
+        .expect_err("not a signing key");
+    assert!(matches!(err, SignerError::Misconfigured(_)), "{err:?}");
+
+    // One bad key among several fails the whole set (a JWKS without the next key would break
+    // the rotation it exists for).
+    let err = KmsSigner::new(client.clone(), vec![missing.clone(), alias("absent")])
+        .public_keys()
+        .await
+        .expect_err("all or nothing");
+    assert!(matches!(err, SignerError::Misconfigured(_)), "{err:?}");
+
+    // No key configured.
+    assert!(matches!(
+        KmsSigner::new(client.clone(), vec![]).public_keys().await,
+        Err(SignerError::Misconfigured(_))
+    ));
+
+    // Oversized input is refused before KMS sees it (moto would accept it; KMS would not).
+    let err = signer
+        .sign(&vec![b'a'; MAX_SIGNING_INPUT + 1])
+        .await
+        .expect_err("too long");
+    assert!(matches!(err, SignerError::Misconfigured(_)), "{err:?}");
+    signer
+        .sign(&vec![b'a'; MAX_SIGNING_INPUT])
+        .await
+        .expect("exactly the limit is fine");
+
+    assert!(matches!(
+        create_signing_key(&client, "not-an-alias", Alg::RS256).await,
+        Err(SignerError::Misconfigured(_))
+    ));
+}
