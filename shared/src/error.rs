@@ -221,6 +221,13 @@ impl From<crate::store::StoreError> for OAuthError {
 
 impl From<crate::signer::SignerError> for OAuthError {
     fn from(e: crate::signer::SignerError) -> Self {
-        OAuthError::unavailable(format!("signer: {e}"))
+        match e {
+            crate::signer::SignerError::Unavailable(_) => {
+                OAuthError::unavailable(format!("signer: {e}"))
+            }
+            crate::signer::SignerError::Misconfigured(_) => {
+                OAuthError::server_error(format!("signer: {e}"))
+            }
+        }
     }
 }

@@ -16,7 +16,10 @@ pub enum Outcome {
 impl Outcome {
     pub fn param(&self, name: &str) -> Option<String> {
         match self {
-            Outcome::Redirect(u) => u.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()),
+            Outcome::Redirect(u) => u
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned()),
             Outcome::Page { .. } => None,
         }
     }
@@ -24,7 +27,9 @@ impl Outcome {
     pub fn redirect(&self) -> &Url {
         match self {
             Outcome::Redirect(u) => u,
-            Outcome::Page { status, body } => panic!("expected a redirect, got a {status} page:\n{body}"),
+            Outcome::Page { status, body } => {
+                panic!("expected a redirect, got a {status} page:\n{body}")
+            }
         }
     }
 }
@@ -72,7 +77,11 @@ impl Browser {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("browser client");
-        Self { http, provider: provider.to_string(), pages_seen: vec![] }
+        Self {
+            http,
+            provider: provider.to_string(),
+            pages_seen: vec![],
+        }
     }
 
     pub fn client(&self) -> &reqwest::Client {
@@ -80,24 +89,52 @@ impl Browser {
     }
 
     /// Starts at `url` (GET) and plays the person: signs in with `creds` when asked (None:
-    /// stop at the sign-in page), and answers consent with `decision`.
-    pub async fn authorize(&mut self, url: &str, creds: Option<(&str, &str)>, decision: &str) -> Outcome {
+    /// stop at the sign-in page), and answers consent with `decision` ("": stop at the
+    /// consent page).
+    pub async fn authorize(
+        &mut self,
+        url: &str,
+        creds: Option<(&str, &str)>,
+        decision: &str,
+    ) -> Outcome {
         let resp = self.http.get(url).send().await.expect("GET authorize");
         self.follow(resp, creds, decision).await
     }
 
     /// Like [`authorize`], starting with a form POST of the parameters to `/authorize`.
-    pub async fn authorize_post(&mut self, endpoint: &str, form: &[(&str, &str)], creds: Option<(&str, &str)>, decision: &str) -> Outcome {
-        let resp = self.http.post(endpoint).form(form).send().await.expect("POST authorize");
+    pub async fn authorize_post(
+        &mut self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        creds: Option<(&str, &str)>,
+        decision: &str,
+    ) -> Outcome {
+        let resp = self
+            .http
+            .post(endpoint)
+            .form(form)
+            .send()
+            .await
+            .expect("POST authorize");
         self.follow(resp, creds, decision).await
     }
 
-    async fn follow(&mut self, mut resp: reqwest::Response, creds: Option<(&str, &str)>, decision: &str) -> Outcome {
+    async fn follow(
+        &mut self,
+        mut resp: reqwest::Response,
+        creds: Option<(&str, &str)>,
+        decision: &str,
+    ) -> Outcome {
         let mut submitted_login = false;
         for _ in 0..10 {
             let status = resp.status();
             if status.is_redirection() {
-                let location = resp.headers().get("location").and_then(|l| l.to_str().ok()).expect("redirect has a Location").to_string();
+                let location = resp
+                    .headers()
+                    .get("location")
+                    .and_then(|l| l.to_str().ok())
+                    .expect("redirect has a Location")
+                    .to_string();
                 let next = Url::parse(&location).expect("absolute Location");
                 if !location.starts_with(&self.provider) {
                     return Outcome::Redirect(next);
@@ -107,7 +144,10 @@ impl Browser {
             }
             let body = resp.text().await.expect("page body");
             if status != StatusCode::OK {
-                return Outcome::Page { status: status.as_u16(), body };
+                return Outcome::Page {
+                    status: status.as_u16(),
+                    body,
+                };
             }
             let (req, csrf) = (input_value(&body, "req"), input_value(&body, "csrf"));
             let action = form_action(&body).unwrap_or_default();
@@ -117,11 +157,23 @@ impl Browser {
                     return Outcome::Page { status: 200, body };
                 };
                 submitted_login = true;
-                let form = [("req", req.unwrap_or_default()), ("csrf", csrf.unwrap_or_default()), ("username", user.into()), ("password", pass.into())];
+                let form = [
+                    ("req", req.unwrap_or_default()),
+                    ("csrf", csrf.unwrap_or_default()),
+                    ("username", user.into()),
+                    ("password", pass.into()),
+                ];
                 resp = self.post_form(&action, &form).await;
             } else if body.contains("name=\"decision\"") {
                 self.pages_seen.push("consent");
-                let form = [("req", req.unwrap_or_default()), ("csrf", csrf.unwrap_or_default()), ("decision", decision.into())];
+                if decision.is_empty() {
+                    return Outcome::Page { status: 200, body };
+                }
+                let form = [
+                    ("req", req.unwrap_or_default()),
+                    ("csrf", csrf.unwrap_or_default()),
+                    ("decision", decision.into()),
+                ];
                 resp = self.post_form(&action, &form).await;
             } else {
                 return Outcome::Page { status: 200, body };
@@ -131,11 +183,20 @@ impl Browser {
     }
 
     pub async fn post_form(&self, url: &str, form: &[(&str, String)]) -> reqwest::Response {
-        self.http.request(Method::POST, url).form(form).send().await.expect("form post")
+        self.http
+            .request(Method::POST, url)
+            .form(form)
+            .send()
+            .await
+            .expect("form post")
     }
 
     /// Posts a form to a path under the provider prefix.
     pub async fn submit(&self, path: &str, form: &[(&str, String)]) -> reqwest::Response {
-        self.post_form(&format!("{}{}", self.provider.trim_end_matches('/'), path), form).await
+        self.post_form(
+            &format!("{}{}", self.provider.trim_end_matches('/'), path),
+            form,
+        )
+        .await
     }
 }

@@ -2,6 +2,7 @@
 //! runs) on a free loopback port, on each backend, and drives it over HTTP like a relying
 //! party and a browser would.
 pub mod browser;
+pub mod faults;
 
 use std::sync::Arc;
 
@@ -61,9 +62,13 @@ pub fn backends() -> Vec<TestBackend> {
         v.push(TestBackend::Aws(Alg::RS256));
         v.push(TestBackend::Aws(Alg::ES256));
     } else if std::env::var("OIDC_REQUIRE_AWS").as_deref() == Ok("1") {
-        panic!("OIDC_REQUIRE_AWS=1 but AWS_ENDPOINT_URL is not set: run through infra/with-moto.sh");
+        panic!(
+            "OIDC_REQUIRE_AWS=1 but AWS_ENDPOINT_URL is not set: run through infra/with-moto.sh"
+        );
     } else {
-        eprintln!("note: AWS backends skipped (no AWS_ENDPOINT_URL); run through infra/with-moto.sh to include them");
+        eprintln!(
+            "note: AWS backends skipped (no AWS_ENDPOINT_URL); run through infra/with-moto.sh to include them"
+        );
     }
     v
 }
@@ -73,6 +78,10 @@ pub struct Provider {
     pub clock: Arc<OffsetClock>,
     pub backend: TestBackend,
     pub http: reqwest::Client,
+    /// Fails chosen store or signer calls on demand (none by default).
+    pub faults: Arc<faults::Faults>,
+    /// The KMS key alias and DynamoDB table, on the AWS backend.
+    pub aws: Option<(String, String)>,
 }
 
 impl Provider {
@@ -83,12 +92,45 @@ impl Provider {
     pub async fn start_with(backend: TestBackend, config_vars: Vec<(String, String)>) -> Provider {
         let clock = Arc::new(OffsetClock::default());
         let b = match backend {
-            TestBackend::Embedded => Backend::Embedded { data_dir: None, alg: Alg::RS256 },
+            TestBackend::Embedded => Backend::Embedded {
+                data_dir: None,
+                alg: Alg::RS256,
+            },
             TestBackend::Aws(alg) => aws_backend(alg).await,
         };
-        let opts = Options { port: 0, issuer: None, backend: b, seed: Some(seed()), demo: true, config_vars };
-        let running = oidc_local::start(opts, clock.clone()).await.expect("provider starts");
-        Provider { running, clock, backend, http: http_client() }
+        let aws = match &b {
+            Backend::Aws {
+                table,
+                signing_keys,
+            } => Some((signing_keys[0].clone(), table.clone())),
+            Backend::Embedded { .. } => None,
+        };
+        let opts = Options {
+            port: 0,
+            issuer: None,
+            backend: b,
+            seed: Some(seed()),
+            demo: true,
+            config_vars,
+        };
+        let faults = Arc::new(faults::Faults::default());
+        let (fs, fk) = (faults.clone(), faults.clone());
+        let running = oidc_local::start_wrapped(
+            opts,
+            clock.clone(),
+            move |inner| Arc::new(faults::FaultyStore { inner, faults: fs }),
+            move |inner| Arc::new(faults::FaultySigner { inner, faults: fk }),
+        )
+        .await
+        .expect("provider starts");
+        Provider {
+            running,
+            clock,
+            backend,
+            http: http_client(),
+            faults,
+            aws,
+        }
     }
 
     pub fn clock_now(&self) -> i64 {
@@ -123,18 +165,28 @@ impl Provider {
                 params.push((k.to_string(), v.to_string()));
             }
         }
-        let q = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
         format!("{}?{q}", self.url("/authorize"))
     }
 
     /// Signs in as Alice and consents; returns the code from the redirect.
     pub async fn code_for(&self, client_id: &str, extra: &[(&str, &str)]) -> String {
-        let out = self.browser().authorize(&self.authorize_url(client_id, extra), Some(ALICE), "allow").await;
-        out.param("code").unwrap_or_else(|| panic!("no code in {out:?}"))
+        let out = self
+            .browser()
+            .authorize(&self.authorize_url(client_id, extra), Some(ALICE), "allow")
+            .await;
+        out.param("code")
+            .unwrap_or_else(|| panic!("no code in {out:?}"))
     }
 
     /// POST /token; returns status, headers and JSON body.
-    pub async fn token(&self, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, reqwest::header::HeaderMap, Value) {
+    pub async fn token(
+        &self,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
         let mut req = self.http.post(self.url("/token")).form(form);
         if let Some((id, secret)) = basic {
             req = req.basic_auth(id, Some(secret));
@@ -146,17 +198,41 @@ impl Provider {
 
     /// Redeems a code for the Basic client.
     pub async fn redeem(&self, code: &str) -> (u16, reqwest::header::HeaderMap, Value) {
-        self.token(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT)], Some(BASIC)).await
+        self.token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT),
+            ],
+            Some(BASIC),
+        )
+        .await
     }
 
-    pub async fn userinfo_get(&self, access_token: &str) -> (u16, reqwest::header::HeaderMap, Value) {
-        let resp = self.http.get(self.url("/userinfo")).bearer_auth(access_token).send().await.expect("userinfo");
+    pub async fn userinfo_get(
+        &self,
+        access_token: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let resp = self
+            .http
+            .get(self.url("/userinfo"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("userinfo");
         let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
         (status, headers, resp.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn jwks(&self) -> jsonwebtoken::jwk::JwkSet {
-        self.http.get(self.url("/jwks.json")).send().await.expect("jwks").json().await.expect("jwks json")
+        self.http
+            .get(self.url("/jwks.json"))
+            .send()
+            .await
+            .expect("jwks")
+            .json()
+            .await
+            .expect("jwks json")
     }
 }
 
@@ -171,10 +247,17 @@ async fn aws_backend(alg: Alg) -> Backend {
     let sdk = shared::aws::aws_config().await;
     let suffix = shared::crypto::random_token(6).replace(['-', '_'], "x");
     let table = format!("oidc-e2e-{suffix}");
-    shared::store::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table).await.expect("create table");
+    shared::store::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table)
+        .await
+        .expect("create table");
     let alias = format!("alias/oidc-e2e-{}-{suffix}", alg.as_str().to_lowercase());
-    shared::signer::kms::create_signing_key(&aws_sdk_kms::Client::new(&sdk), &alias, alg).await.expect("create key");
-    Backend::Aws { table, signing_keys: vec![alias] }
+    shared::signer::kms::create_signing_key(&aws_sdk_kms::Client::new(&sdk), &alias, alg)
+        .await
+        .expect("create key");
+    Backend::Aws {
+        table,
+        signing_keys: vec![alias],
+    }
 }
 
 /// Verifies a JWT with the independent `jsonwebtoken` crate against the provider's JWKS,
@@ -189,7 +272,9 @@ pub async fn verify_independently(p: &Provider, token: &str, aud: &str) -> Value
     v.set_issuer(&[p.issuer()]);
     v.set_audience(&[aud]);
     v.set_required_spec_claims(&["iss", "aud", "exp", "sub"]);
-    jsonwebtoken::decode::<Value>(token, &key, &v).expect("verifies with jsonwebtoken").claims
+    jsonwebtoken::decode::<Value>(token, &key, &v)
+        .expect("verifies with jsonwebtoken")
+        .claims
 }
 
 /// Runs a scenario once per backend (see [`backends`]), naming the backend on failure.

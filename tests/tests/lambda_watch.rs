@@ -16,7 +16,9 @@ struct Watch(Child);
 impl Drop for Watch {
     fn drop(&mut self) {
         // SIGINT lets cargo-lambda stop the function processes it started.
-        let _ = Command::new("kill").args(["-INT", &self.0.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.0.try_wait() {
@@ -30,18 +32,32 @@ impl Drop for Watch {
 
 fn prerequisites() -> bool {
     let have_aws = std::env::var("AWS_ENDPOINT_URL").is_ok();
-    let have_tool = Command::new("cargo-lambda").arg("--version").output().is_ok_and(|o| o.status.success());
+    let have_tool = Command::new("cargo")
+        .args(["lambda", "--help"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if have_aws && have_tool {
         return true;
     }
-    let why = format!("needs AWS_ENDPOINT_URL (emulator: {have_aws}) and cargo-lambda on PATH ({have_tool}); run infra/test.sh");
-    assert!(std::env::var("OIDC_REQUIRE_AWS").as_deref() != Ok("1"), "{why}");
+    let why = format!(
+        "needs AWS_ENDPOINT_URL (emulator: {have_aws}) and cargo-lambda on PATH ({have_tool}); run infra/test.sh"
+    );
+    assert!(
+        std::env::var("OIDC_REQUIRE_AWS").as_deref() != Ok("1"),
+        "{why}"
+    );
     eprintln!("skipped: {why}");
     false
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> Value {
-    http.get(url).send().await.expect("GET").json().await.expect("JSON")
+    http.get(url)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,7 +65,11 @@ async fn sign_in_through_cargo_lambda_watch() {
     if !prerequisites() {
         return;
     }
-    let port = TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
     let base = format!("http://127.0.0.1:{port}/lambda-url");
     // The issuer is the discovery function's URL, so `{issuer}/.well-known/...` resolves.
     let issuer = format!("{base}/discovery");
@@ -58,14 +78,28 @@ async fn sign_in_through_cargo_lambda_watch() {
     let suffix = shared::crypto::random_token(6).replace(['-', '_'], "x");
     let table = format!("oidc-watch-{suffix}");
     let alias = format!("alias/oidc-watch-{suffix}");
-    shared::store::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table).await.expect("table");
-    shared::signer::kms::create_signing_key(&aws_sdk_kms::Client::new(&sdk), &alias, Alg::RS256).await.expect("key");
-    let store = shared::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone());
-    shared::seed::apply(&store, &e2e::seed()).await.expect("seed");
+    shared::store::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table)
+        .await
+        .expect("table");
+    shared::signer::kms::create_signing_key(&aws_sdk_kms::Client::new(&sdk), &alias, Alg::RS256)
+        .await
+        .expect("key");
+    let store =
+        shared::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone());
+    shared::seed::apply(&store, &e2e::seed())
+        .await
+        .expect("seed");
 
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let child = Command::new("cargo")
-        .args(["lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", &port.to_string()])
+        .args([
+            "lambda",
+            "watch",
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            &port.to_string(),
+        ])
         .current_dir(root)
         .env("ISSUER", &issuer)
         .env("PUBLIC_URL_PATTERN", format!("{base}/{{function}}"))
@@ -77,10 +111,17 @@ async fn sign_in_through_cargo_lambda_watch() {
     let _watch = Watch(child);
 
     // Functions compile on their first request: allow minutes, not seconds.
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(600)).redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "cargo lambda watch did not listen");
+        assert!(
+            Instant::now() < deadline,
+            "cargo lambda watch did not listen"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let meta = get_json(&http, &format!("{issuer}/.well-known/openid-configuration")).await;
@@ -88,10 +129,26 @@ async fn sign_in_through_cargo_lambda_watch() {
     assert_eq!(meta["token_endpoint"], format!("{base}/token/token"));
 
     let q = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([("response_type", "code"), ("client_id", BASIC.0), ("redirect_uri", REDIRECT), ("scope", "openid email"), ("state", "w1"), ("nonce", "w2")])
+        .extend_pairs([
+            ("response_type", "code"),
+            ("client_id", BASIC.0),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid email"),
+            ("state", "w1"),
+            ("nonce", "w2"),
+        ])
         .finish();
     let mut browser = Browser::new(&format!("{base}/"));
-    let out = browser.authorize(&format!("{}?{q}", meta["authorization_endpoint"].as_str().expect("authz")), Some(ALICE), "allow").await;
+    let out = browser
+        .authorize(
+            &format!(
+                "{}?{q}",
+                meta["authorization_endpoint"].as_str().expect("authz")
+            ),
+            Some(ALICE),
+            "allow",
+        )
+        .await;
     assert_eq!(browser.pages_seen, vec!["login", "consent"]);
     assert_eq!(out.param("iss").as_deref(), Some(issuer.as_str()));
     let code = out.param("code").expect("code");
@@ -99,7 +156,11 @@ async fn sign_in_through_cargo_lambda_watch() {
     let resp = http
         .post(meta["token_endpoint"].as_str().expect("token"))
         .basic_auth(BASIC.0, Some(BASIC.1))
-        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+        ])
         .send()
         .await
         .expect("token");
@@ -108,13 +169,21 @@ async fn sign_in_through_cargo_lambda_watch() {
 
     // Verify the KMS-signed ID token against the JWKS function's answer, independently.
     let id_token = tokens["id_token"].as_str().expect("id_token");
-    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(get_json(&http, meta["jwks_uri"].as_str().expect("jwks")).await).expect("jwks");
-    let kid = jsonwebtoken::decode_header(id_token).expect("header").kid.expect("kid");
-    let key = jsonwebtoken::DecodingKey::from_jwk(jwks.find(&kid).expect("kid published")).expect("key");
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_value(get_json(&http, meta["jwks_uri"].as_str().expect("jwks")).await)
+            .expect("jwks");
+    let kid = jsonwebtoken::decode_header(id_token)
+        .expect("header")
+        .kid
+        .expect("kid");
+    let key =
+        jsonwebtoken::DecodingKey::from_jwk(jwks.find(&kid).expect("kid published")).expect("key");
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     v.set_issuer(&[issuer.as_str()]);
     v.set_audience(&[BASIC.0]);
-    let claims = jsonwebtoken::decode::<Value>(id_token, &key, &v).expect("ID token verifies").claims;
+    let claims = jsonwebtoken::decode::<Value>(id_token, &key, &v)
+        .expect("ID token verifies")
+        .claims;
     assert_eq!(claims["email"], "alice@example.com");
 
     let info: Value = http

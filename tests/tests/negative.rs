@@ -6,39 +6,97 @@ use serde_json::Value;
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-each_backend!(wrong_pkce_verifier_is_invalid_grant_and_keeps_the_code, |p| {
-    let code = p.code_for(PUBLIC, &[("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]).await;
-    let form = |v: &'static str| vec![("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("client_id", PUBLIC), ("code_verifier", v)];
-    let (status, _, body) = p.token(&form("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX"), None).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
-    // A failed attempt burns nothing: the right verifier still works.
-    let (status, _, body) = p.token(&form(VERIFIER), None).await;
-    assert_eq!(status, 200, "{body}");
-});
+each_backend!(
+    wrong_pkce_verifier_is_invalid_grant_and_keeps_the_code,
+    |p| {
+        let code = p
+            .code_for(
+                PUBLIC,
+                &[
+                    ("code_challenge", CHALLENGE),
+                    ("code_challenge_method", "S256"),
+                ],
+            )
+            .await;
+        let form = |v: &'static str| {
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("client_id", PUBLIC),
+                ("code_verifier", v),
+            ]
+        };
+        let (status, _, body) = p
+            .token(&form("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX"), None)
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        // A failed attempt burns nothing: the right verifier still works.
+        let (status, _, body) = p.token(&form(VERIFIER), None).await;
+        assert_eq!(status, 200, "{body}");
+    }
+);
 
 each_backend!(public_client_without_pkce_is_refused_at_authorize, |p| {
-    let out = p.browser().authorize(&p.authorize_url(PUBLIC, &[]), Some(ALICE), "allow").await;
+    let out = p
+        .browser()
+        .authorize(&p.authorize_url(PUBLIC, &[]), Some(ALICE), "allow")
+        .await;
     assert_eq!(out.param("error").as_deref(), Some("invalid_request"));
 });
 
 each_backend!(plain_pkce_is_refused, |p| {
-    let out = p.browser().authorize(&p.authorize_url(PUBLIC, &[("code_challenge", CHALLENGE), ("code_challenge_method", "plain")]), Some(ALICE), "allow").await;
+    let out = p
+        .browser()
+        .authorize(
+            &p.authorize_url(
+                PUBLIC,
+                &[
+                    ("code_challenge", CHALLENGE),
+                    ("code_challenge_method", "plain"),
+                ],
+            ),
+            Some(ALICE),
+            "allow",
+        )
+        .await;
     assert_eq!(out.param("error").as_deref(), Some("invalid_request"));
 });
 
 each_backend!(wrong_client_secret_is_401_with_challenge, |p| {
     let code = p.code_for(BASIC.0, &[]).await;
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
-    let (status, headers, body) = p.token(&form, Some((BASIC.0, "not-the-secret-0123456789abcdefghijkl"))).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    let (status, headers, body) = p
+        .token(
+            &form,
+            Some((BASIC.0, "not-the-secret-0123456789abcdefghijkl")),
+        )
+        .await;
     assert_eq!(status, 401);
     assert_eq!(body["error"], "invalid_client");
-    assert!(headers["www-authenticate"].to_str().expect("ascii").starts_with("Basic"));
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("Basic")
+    );
     assert_eq!(headers["cache-control"], "no-store");
     // Unknown client and the wrong method are the same failure.
     assert_eq!(p.token(&form, Some(("nobody", "x"))).await.0, 401);
     let mut post_form = form.to_vec();
     post_form.extend([("client_id", BASIC.0), ("client_secret", BASIC.1)]);
-    assert_eq!(p.token(&post_form, None).await.0, 401, "rp-basic registered client_secret_basic, not post");
+    assert_eq!(
+        p.token(&post_form, None).await.0,
+        401,
+        "rp-basic registered client_secret_basic, not post"
+    );
     // The code survived the failed attempts.
     assert_eq!(p.redeem(&code).await.0, 200);
 });
@@ -46,12 +104,19 @@ each_backend!(wrong_client_secret_is_401_with_challenge, |p| {
 each_backend!(redirect_uri_mismatch_at_token_endpoint, |p| {
     let code = p.code_for(BASIC.0, &[]).await;
     for uri in [Some("https://rp.example/other"), None] {
-        let mut form = vec![("grant_type", "authorization_code"), ("code", code.as_str())];
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+        ];
         if let Some(u) = uri {
             form.push(("redirect_uri", u));
         }
         let (status, _, body) = p.token(&form, Some(BASIC)).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{uri:?}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{uri:?}"
+        );
     }
 });
 
@@ -59,26 +124,74 @@ each_backend!(expired_code_is_invalid_grant, |p| {
     let code = p.code_for(BASIC.0, &[]).await;
     p.clock.advance(61);
     let (status, _, body) = p.redeem(&code).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 });
 
 each_backend!(code_of_another_client_is_invalid_grant, |p| {
     let code = p.code_for(BASIC.0, &[]).await;
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("client_id", POST.0), ("client_secret", POST.1)];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("client_id", POST.0),
+        ("client_secret", POST.1),
+    ];
     assert_eq!(p.token(&form, None).await.2["error"], "invalid_grant");
-    assert_eq!(p.redeem(&code).await.0, 200, "the rightful client can still redeem it");
+    assert_eq!(
+        p.redeem(&code).await.0,
+        200,
+        "the rightful client can still redeem it"
+    );
 });
 
 each_backend!(token_endpoint_protocol_errors, |p| {
     let (s, _, b) = p.token(&[("code", "x")], Some(BASIC)).await;
-    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_request")), "grant_type missing");
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("invalid_request")),
+        "grant_type missing"
+    );
     let (s, _, b) = p.token(&[("grant_type", "password")], Some(BASIC)).await;
-    assert_eq!((s, b["error"].as_str()), (400, Some("unsupported_grant_type")));
-    let (s, _, b) = p.token(&[("grant_type", "authorization_code"), ("code", "nope"), ("redirect_uri", REDIRECT)], Some(BASIC)).await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    let (s, _, b) = p
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", "nope"),
+                ("redirect_uri", REDIRECT),
+            ],
+            Some(BASIC),
+        )
+        .await;
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")));
-    let (s, _, b) = p.token(&[("grant_type", "authorization_code"), ("grant_type", "authorization_code")], Some(BASIC)).await;
-    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_request")), "repeated parameter");
-    let resp = p.http.post(p.url("/token")).body("{}").header("content-type", "application/json").send().await.expect("json post");
+    let (s, _, b) = p
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("grant_type", "authorization_code"),
+            ],
+            Some(BASIC),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("invalid_request")),
+        "repeated parameter"
+    );
+    let resp = p
+        .http
+        .post(p.url("/token"))
+        .body("{}")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .expect("json post");
     assert_eq!(resp.status(), 400);
     let resp = p.http.get(p.url("/token")).send().await.expect("get token");
     assert_eq!(resp.status(), 405);
@@ -86,19 +199,35 @@ each_backend!(token_endpoint_protocol_errors, |p| {
 });
 
 each_backend!(bad_bearer_token_at_userinfo, |p| {
-    let resp = p.http.get(p.url("/userinfo")).send().await.expect("no token");
+    let resp = p
+        .http
+        .get(p.url("/userinfo"))
+        .send()
+        .await
+        .expect("no token");
     assert_eq!(resp.status(), 401);
-    assert_eq!(resp.headers()["www-authenticate"], "Bearer realm=\"userinfo\"");
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        "Bearer realm=\"userinfo\""
+    );
     for token in ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."] {
         let (status, headers, body) = p.userinfo_get(token).await;
         assert_eq!(status, 401, "{token}");
-        assert!(headers["www-authenticate"].to_str().expect("ascii").contains("error=\"invalid_token\""));
+        assert!(
+            headers["www-authenticate"]
+                .to_str()
+                .expect("ascii")
+                .contains("error=\"invalid_token\"")
+        );
         assert_eq!(body["error"], "invalid_token");
     }
     // An ID token is not an access token, even though we signed it.
     let code = p.code_for(BASIC.0, &[]).await;
     let (_, _, t) = p.redeem(&code).await;
-    assert_eq!(p.userinfo_get(t["id_token"].as_str().expect("id")).await.0, 401);
+    assert_eq!(
+        p.userinfo_get(t["id_token"].as_str().expect("id")).await.0,
+        401
+    );
     // A tampered access token fails; an expired one too.
     let at = t["access_token"].as_str().expect("at");
     let mut tampered = at.to_string();
@@ -109,7 +238,10 @@ each_backend!(bad_bearer_token_at_userinfo, |p| {
 });
 
 each_backend!(consent_denied_is_access_denied_at_the_client, |p| {
-    let out = p.browser().authorize(&p.authorize_url(BASIC.0, &[]), Some(ALICE), "deny").await;
+    let out = p
+        .browser()
+        .authorize(&p.authorize_url(BASIC.0, &[]), Some(ALICE), "deny")
+        .await;
     assert!(out.redirect().as_str().starts_with(REDIRECT));
     assert_eq!(out.param("error").as_deref(), Some("access_denied"));
     assert_eq!(out.param("state").as_deref(), Some("st-123"));
@@ -119,45 +251,113 @@ each_backend!(consent_denied_is_access_denied_at_the_client, |p| {
 
 each_backend!(wrong_password_keeps_username_and_does_not_say_which, |p| {
     let mut b = p.browser();
-    let wrong_pw = b.authorize(&p.authorize_url(BASIC.0, &[]), Some(("alice", "not-her-password")), "allow").await;
-    let Outcome::Page { status: 200, body: wrong_pw } = wrong_pw else { panic!("form shown again") };
-    assert!(wrong_pw.contains("Wrong username or password"));
-    assert_eq!(e2e::browser::input_value(&wrong_pw, "username").as_deref(), Some("alice"));
-    let mut b2 = p.browser();
-    let Outcome::Page { body: unknown, .. } = b2.authorize(&p.authorize_url(BASIC.0, &[]), Some(("mallory", "x")), "allow").await else {
+    let wrong_pw = b
+        .authorize(
+            &p.authorize_url(BASIC.0, &[]),
+            Some(("alice", "not-her-password")),
+            "allow",
+        )
+        .await;
+    let Outcome::Page {
+        status: 200,
+        body: wrong_pw,
+    } = wrong_pw
+    else {
         panic!("form shown again")
     };
-    let strip = |s: &str| s.lines().filter(|l| !l.contains("name=\"req\"") && !l.contains("name=\"csrf\"") && !l.contains("name=\"username\"")).collect::<Vec<_>>().join("\n");
-    assert_eq!(strip(&wrong_pw), strip(&unknown), "unknown user and wrong password look the same");
+    assert!(wrong_pw.contains("Wrong username or password"));
+    assert_eq!(
+        e2e::browser::input_value(&wrong_pw, "username").as_deref(),
+        Some("alice")
+    );
+    let mut b2 = p.browser();
+    let Outcome::Page { body: unknown, .. } = b2
+        .authorize(
+            &p.authorize_url(BASIC.0, &[]),
+            Some(("mallory", "x")),
+            "allow",
+        )
+        .await
+    else {
+        panic!("form shown again")
+    };
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| {
+                !l.contains("name=\"req\"")
+                    && !l.contains("name=\"csrf\"")
+                    && !l.contains("name=\"username\"")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        strip(&wrong_pw),
+        strip(&unknown),
+        "unknown user and wrong password look the same"
+    );
 });
 
-each_backend!(forms_reject_missing_or_wrong_csrf_and_foreign_browsers, |p| {
-    let mut b = p.browser();
-    let Outcome::Page { body, .. } = b.authorize(&p.authorize_url(BASIC.0, &[]), None, "allow").await else { panic!("login page") };
-    let req = e2e::browser::input_value(&body, "req").expect("req");
-    let creds = |csrf: &str| vec![("req", req.clone()), ("csrf", csrf.to_string()), ("username", ALICE.0.into()), ("password", ALICE.1.into())];
-    for csrf in ["", "wrong-token"] {
-        let resp = b.submit("/login", &creds(csrf)).await;
-        assert_eq!(resp.status(), 403, "csrf {csrf:?}");
+each_backend!(
+    forms_reject_missing_or_wrong_csrf_and_foreign_browsers,
+    |p| {
+        let mut b = p.browser();
+        let Outcome::Page { body, .. } = b
+            .authorize(&p.authorize_url(BASIC.0, &[]), None, "allow")
+            .await
+        else {
+            panic!("login page")
+        };
+        let req = e2e::browser::input_value(&body, "req").expect("req");
+        let creds = |csrf: &str| {
+            vec![
+                ("req", req.clone()),
+                ("csrf", csrf.to_string()),
+                ("username", ALICE.0.into()),
+                ("password", ALICE.1.into()),
+            ]
+        };
+        for csrf in ["", "wrong-token"] {
+            let resp = b.submit("/login", &creds(csrf)).await;
+            assert_eq!(resp.status(), 403, "csrf {csrf:?}");
+        }
+        // Another browser (no binding cookie) with the right token is refused too: login CSRF.
+        let csrf = e2e::browser::input_value(&body, "csrf").expect("csrf");
+        let other = p.browser();
+        assert_eq!(other.submit("/login", &creds(&csrf)).await.status(), 403);
+        // The genuine form still works afterwards.
+        assert_eq!(b.submit("/login", &creds(&csrf)).await.status(), 303);
     }
-    // Another browser (no binding cookie) with the right token is refused too: login CSRF.
-    let csrf = e2e::browser::input_value(&body, "csrf").expect("csrf");
-    let other = p.browser();
-    assert_eq!(other.submit("/login", &creds(&csrf)).await.status(), 403);
-    // The genuine form still works afterwards.
-    assert_eq!(b.submit("/login", &creds(&csrf)).await.status(), 303);
-});
+);
 
 each_backend!(pages_carry_security_headers, |p| {
     let b = p.browser();
-    let resp = b.client().get(p.authorize_url(BASIC.0, &[])).send().await.expect("authorize");
+    let resp = b
+        .client()
+        .get(p.authorize_url(BASIC.0, &[]))
+        .send()
+        .await
+        .expect("authorize");
     assert_eq!(resp.status(), 303);
-    let login = b.client().get(resp.headers()["location"].to_str().expect("loc")).send().await.expect("login page");
-    let error = b.client().get(p.authorize_url("nobody", &[])).send().await.expect("error page");
+    let login = b
+        .client()
+        .get(resp.headers()["location"].to_str().expect("loc"))
+        .send()
+        .await
+        .expect("login page");
+    let error = b
+        .client()
+        .get(p.authorize_url("nobody", &[]))
+        .send()
+        .await
+        .expect("error page");
     for resp in [login, error] {
         let h = resp.headers();
         let csp = h["content-security-policy"].to_str().expect("csp");
-        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"), "{csp}");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"),
+            "{csp}"
+        );
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "no-referrer");
         assert_eq!(h["cache-control"], "no-store");
@@ -165,26 +365,61 @@ each_backend!(pages_carry_security_headers, |p| {
 });
 
 each_backend!(discovery_and_jwks_are_consistent, |p| {
-    let meta: Value = p.http.get(p.url("/.well-known/openid-configuration")).send().await.expect("disc").json().await.expect("json");
+    let meta: Value = p
+        .http
+        .get(p.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("disc")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(meta["issuer"], p.issuer());
-    for (k, path) in [("authorization_endpoint", "/authorize"), ("token_endpoint", "/token"), ("userinfo_endpoint", "/userinfo"), ("jwks_uri", "/jwks.json")] {
+    for (k, path) in [
+        ("authorization_endpoint", "/authorize"),
+        ("token_endpoint", "/token"),
+        ("userinfo_endpoint", "/userinfo"),
+        ("jwks_uri", "/jwks.json"),
+    ] {
         assert_eq!(meta[k], p.url(path), "{k}");
     }
-    assert!(meta["scopes_supported"].as_array().expect("scopes").iter().any(|s| s == "openid"));
-    assert_eq!(meta["response_types_supported"], serde_json::json!(["code"]));
-    assert_eq!(meta["code_challenge_methods_supported"], serde_json::json!(["S256"]));
-    assert_eq!(meta["subject_types_supported"], serde_json::json!(["public"]));
+    assert!(
+        meta["scopes_supported"]
+            .as_array()
+            .expect("scopes")
+            .iter()
+            .any(|s| s == "openid")
+    );
+    assert_eq!(
+        meta["response_types_supported"],
+        serde_json::json!(["code"])
+    );
+    assert_eq!(
+        meta["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        meta["subject_types_supported"],
+        serde_json::json!(["public"])
+    );
     let jwks = p.jwks().await;
     assert!(!jwks.keys.is_empty());
     for k in &jwks.keys {
         assert!(k.common.key_id.is_some(), "every key has a kid");
     }
-    let alg = meta["id_token_signing_alg_values_supported"][0].as_str().expect("alg");
+    let alg = meta["id_token_signing_alg_values_supported"][0]
+        .as_str()
+        .expect("alg");
     assert!(matches!(alg, "RS256" | "ES256"));
 });
 
 each_backend!(unknown_client_error_page_is_not_a_redirect, |p| {
-    let resp = p.http.get(p.authorize_url("nobody", &[])).send().await.expect("authorize");
+    let resp = p
+        .http
+        .get(p.authorize_url("nobody", &[]))
+        .send()
+        .await
+        .expect("authorize");
     assert_eq!(resp.status(), 400);
     assert!(resp.headers().get("location").is_none());
     let body = resp.text().await.expect("page");

@@ -5,7 +5,10 @@ use askama::Template;
 use base64::Engine;
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde_json::Value;
-use shared::{App, endpoints, http, seed::{self, Seed, SeedClient, SeedUser}};
+use shared::{
+    App, endpoints, http,
+    seed::{self, Seed, SeedClient, SeedUser},
+};
 
 pub const DEMO_CLIENT_ID: &str = "demo-app";
 /// Local-only and printed at start-up: the demo client lives on loopback.
@@ -26,7 +29,13 @@ pub fn redirect_uri(app: &App) -> String {
 /// the demo user is created only if absent, so a changed password survives restarts.
 pub async fn ensure(app: &App) -> Result<(), String> {
     let mut users = Vec::new();
-    if app.store.user_by_username(DEMO_USERNAME).await.map_err(|e| e.to_string())?.is_none() {
+    if app
+        .store
+        .user_by_username(DEMO_USERNAME)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
         let claims = serde_json::json!({
             "name": "Demo User", "given_name": "Demo", "family_name": "User",
             "preferred_username": "demo", "email": "demo@example.com", "email_verified": true,
@@ -54,7 +63,10 @@ pub async fn ensure(app: &App) -> Result<(), String> {
         }],
         users,
     };
-    seed::apply(app.store.as_ref(), &seed).await.map(|_| ()).map_err(|e| e.to_string())
+    seed::apply(app.store.as_ref(), &seed)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// A ready-to-open authorization request for the demo client.
@@ -112,9 +124,14 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 /// What an app does with a code: call the token endpoint with its credentials, then
 /// userinfo with the access token (dispatched in-process, through the same handlers).
 async fn redeem(app: &App, code: &str, page: &mut DemoPage) {
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET}"));
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET}"));
     let form = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([("grant_type", "authorization_code"), ("code", code), ("redirect_uri", &redirect_uri(app))])
+        .extend_pairs([
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &redirect_uri(app)),
+        ])
         .finish();
     let token_req = lambda_http::http::Request::post("/token")
         .header("content-type", "application/x-www-form-urlencoded")
@@ -129,8 +146,12 @@ async fn redeem(app: &App, code: &str, page: &mut DemoPage) {
     page.id_token = tokens["id_token"].as_str().map(jwt_claims);
     page.access_token = tokens["access_token"].as_str().map(jwt_claims);
     let at = tokens["access_token"].as_str().unwrap_or_default();
-    if let Ok(r) = lambda_http::http::Request::get("/userinfo").header("authorization", format!("Bearer {at}")).body(Body::Empty) {
-        page.userinfo = serde_json::to_string_pretty(&body_json(endpoints::dispatch(app, None, r).await)).ok();
+    if let Ok(r) = lambda_http::http::Request::get("/userinfo")
+        .header("authorization", format!("Bearer {at}"))
+        .body(Body::Empty)
+    {
+        page.userinfo =
+            serde_json::to_string_pretty(&body_json(endpoints::dispatch(app, None, r).await)).ok();
     }
 }
 
@@ -146,7 +167,11 @@ fn body_json(resp: Response<Body>) -> Value {
 fn jwt_claims(jwt: &str) -> String {
     jwt.split('.')
         .nth(1)
-        .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_default()

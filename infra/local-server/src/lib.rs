@@ -15,7 +15,10 @@ use shared::{
 };
 use tokio::{net::TcpListener, task::JoinHandle};
 
-pub use demo::{DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_USERNAME, authorization_url as demo_authorization_url, redirect_uri as demo_redirect_uri};
+pub use demo::{
+    DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_USERNAME, authorization_url as demo_authorization_url,
+    redirect_uri as demo_redirect_uri,
+};
 
 #[derive(Debug, Clone)]
 pub enum Backend {
@@ -23,7 +26,10 @@ pub enum Backend {
     Embedded { data_dir: Option<PathBuf>, alg: Alg },
     /// DynamoDB table + KMS keys (ids or aliases, the first signs), wherever the standard
     /// AWS environment points: a real account or the local emulator.
-    Aws { table: String, signing_keys: Vec<String> },
+    Aws {
+        table: String,
+        signing_keys: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -65,37 +71,64 @@ impl Drop for Running {
 
 async fn backends(backend: &Backend) -> Result<(Arc<dyn Store>, Arc<dyn Signer>), String> {
     match backend {
-        Backend::Embedded { data_dir: Some(dir), alg } => {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        Backend::Embedded {
+            data_dir: Some(dir),
+            alg,
+        } => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let store = EmbeddedStore::open(&dir.join("store.redb")).map_err(|e| e.to_string())?;
             let signer = LocalSigner::load_or_create(dir, *alg).map_err(|e| e.to_string())?;
             Ok((Arc::new(store), Arc::new(signer)))
         }
-        Backend::Embedded { data_dir: None, alg } => {
+        Backend::Embedded {
+            data_dir: None,
+            alg,
+        } => {
             let store = EmbeddedStore::in_memory().map_err(|e| e.to_string())?;
             let signer = LocalSigner::generate(*alg).map_err(|e| e.to_string())?;
             Ok((Arc::new(store), Arc::new(signer)))
         }
-        Backend::Aws { table, signing_keys } => Ok(shared::lambda::aws_backends(table, signing_keys.clone()).await),
+        Backend::Aws {
+            table,
+            signing_keys,
+        } => Ok(shared::lambda::aws_backends(table, signing_keys.clone()).await),
     }
 }
 
 /// Binds, seeds and starts serving; returns once the provider accepts connections.
 pub async fn start(opts: Options, clock: Arc<dyn Clock>) -> Result<Running, String> {
+    start_wrapped(opts, clock, |s| s, |k| k).await
+}
+
+/// [`start`], with the backends passed through wrappers first (fault injection in tests).
+pub async fn start_wrapped(
+    opts: Options,
+    clock: Arc<dyn Clock>,
+    wrap_store: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+    wrap_signer: impl FnOnce(Arc<dyn Signer>) -> Arc<dyn Signer>,
+) -> Result<Running, String> {
     let listener = TcpListener::bind(("127.0.0.1", opts.port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let issuer = opts.issuer.clone().unwrap_or_else(|| format!("http://127.0.0.1:{}", addr.port()));
-    let mut vars: std::collections::HashMap<String, String> = opts.config_vars.iter().cloned().collect();
+    let issuer = opts
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://127.0.0.1:{}", addr.port()));
+    let mut vars: std::collections::HashMap<String, String> =
+        opts.config_vars.iter().cloned().collect();
     vars.insert("ISSUER".into(), issuer);
     let config = Config::from_vars(&vars).map_err(|e| e.to_string())?;
     let (store, signer) = backends(&opts.backend).await?;
+    let (store, signer) = (wrap_store(store), wrap_signer(signer));
     // Fail at start-up, not at the first request, when the keys are unusable.
     signer.public_keys().await.map_err(|e| e.to_string())?;
     let app = Arc::new(App::new(config, store, signer, clock));
     if let Some(s) = &opts.seed {
-        seed::apply(app.store.as_ref(), s).await.map_err(|e| e.to_string())?;
+        seed::apply(app.store.as_ref(), s)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     if opts.demo {
         demo::ensure(&app).await?;

@@ -44,7 +44,12 @@ struct Args {
     #[arg(long, env = "TABLE_NAME", default_value = "oidc-provider")]
     table: String,
     /// KMS key ids or aliases, comma separated, the first signs (aws backend).
-    #[arg(long, env = "SIGNING_KEYS", default_value = "alias/oidc-signing-rs256", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "SIGNING_KEYS",
+        default_value = "alias/oidc-signing-rs256",
+        value_delimiter = ','
+    )]
     signing_keys: Vec<String>,
     /// Do not create the demo client and user.
     #[arg(long)]
@@ -54,7 +59,9 @@ struct Args {
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
     let args = Args::parse();
     if let Err(e) = run(args).await {
@@ -66,8 +73,12 @@ async fn main() {
 async fn run(args: Args) -> Result<(), String> {
     let seed = match &args.seed {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            Some(Seed::parse(&path.to_string_lossy(), &text).map_err(|e| format!("{}: {e}", path.display()))?)
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(
+                Seed::parse(&path.to_string_lossy(), &text)
+                    .map_err(|e| format!("{}: {e}", path.display()))?,
+            )
         }
         None => None,
     };
@@ -79,18 +90,35 @@ async fn run(args: Args) -> Result<(), String> {
                 AlgArg::Es256 => Alg::ES256,
             },
         },
-        BackendArg::Aws => Backend::Aws { table: args.table.clone(), signing_keys: args.signing_keys.clone() },
+        BackendArg::Aws => Backend::Aws {
+            table: args.table.clone(),
+            signing_keys: args.signing_keys.clone(),
+        },
     };
     let config_vars = std::env::vars().collect();
-    let opts = Options { port: args.port, issuer: args.issuer, backend, seed, demo: !args.no_demo, config_vars };
+    let opts = Options {
+        port: args.port,
+        issuer: args.issuer,
+        backend,
+        seed,
+        demo: !args.no_demo,
+        config_vars,
+    };
     let running = oidc_local::start(opts, Arc::new(SystemClock)).await?;
     let app = &running.app;
     println!("OpenID Provider running");
     println!("  issuer:      {}", running.issuer());
-    println!("  discovery:   {}/.well-known/openid-configuration", running.issuer());
+    println!(
+        "  discovery:   {}/.well-known/openid-configuration",
+        running.issuer()
+    );
     if !args.no_demo {
         println!("  demo user:   {DEMO_USERNAME} / {DEMO_PASSWORD}");
-        println!("  demo client: {} (redirects to {})", oidc_local::DEMO_CLIENT_ID, oidc_local::demo_redirect_uri(app));
+        println!(
+            "  demo client: {} (redirects to {})",
+            oidc_local::DEMO_CLIENT_ID,
+            oidc_local::demo_redirect_uri(app)
+        );
         println!();
         println!("Open this URL in a browser to sign in:");
         println!("  {}", oidc_local::demo_authorization_url(app));

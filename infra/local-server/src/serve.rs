@@ -17,19 +17,27 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) {
         let app = app.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req| handle(app.clone(), req));
-            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await {
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await
+            {
                 tracing::debug!(error = %e, "connection closed");
             }
         });
     }
 }
 
-async fn handle(app: Arc<App>, req: hyper::Request<hyper::body::Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    app: Arc<App>,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
     let bytes = match Limited::new(body, MAX_BODY).collect().await {
         Ok(c) => c.to_bytes(),
         Err(_) => {
-            let mut r = hyper::Response::new(Full::new(Bytes::from_static(b"{\"error\":\"invalid_request\",\"error_description\":\"request body too large\"}")));
+            let mut r = hyper::Response::new(Full::new(Bytes::from_static(
+                b"{\"error\":\"invalid_request\",\"error_description\":\"request body too large\"}",
+            )));
             *r.status_mut() = hyper::StatusCode::PAYLOAD_TOO_LARGE;
             return Ok(r);
         }

@@ -1,0 +1,170 @@
+//! Fault injection around the real backends: each call first asks [`Faults`] whether it
+//! should fail (as a throttled or unreachable DynamoDB/KMS would), then goes to the real
+//! store or signer. Nothing here stands in for a backend's behaviour.
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use async_trait::async_trait;
+use shared::{
+    signer::{PublicKey, Signer, SignerError},
+    store::*,
+};
+
+#[derive(Default)]
+pub struct Faults {
+    pending: Mutex<HashMap<&'static str, u32>>,
+}
+
+impl Faults {
+    /// The next `times` calls of `op` (a trait method name) fail.
+    pub fn fail_next(&self, op: &'static str, times: u32) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.insert(op, times);
+        }
+    }
+
+    fn trip(&self, op: &'static str) -> bool {
+        let Ok(mut p) = self.pending.lock() else {
+            return false;
+        };
+        match p.get_mut(op) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn store(&self, op: &'static str) -> StoreResult<()> {
+        if self.trip(op) {
+            Err(StoreError::Unavailable(format!("injected: {op} throttled")))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+pub struct FaultyStore {
+    pub inner: Arc<dyn Store>,
+    pub faults: Arc<Faults>,
+}
+
+pub struct FaultySigner {
+    pub inner: Arc<dyn Signer>,
+    pub faults: Arc<Faults>,
+}
+
+#[async_trait]
+impl Signer for FaultySigner {
+    async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
+        if self.faults.trip("public_keys") {
+            return Err(SignerError::Unavailable(
+                "injected: GetPublicKey throttled".into(),
+            ));
+        }
+        self.inner.public_keys().await
+    }
+    async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, SignerError> {
+        if self.faults.trip("sign") {
+            return Err(SignerError::Unavailable(
+                "injected: Sign ThrottlingException".into(),
+            ));
+        }
+        self.inner.sign(input).await
+    }
+}
+
+#[async_trait]
+impl ClientStore for FaultyStore {
+    async fn client(&self, id: &str) -> StoreResult<Option<Client>> {
+        self.faults.store("client")?;
+        self.inner.client(id).await
+    }
+    async fn put_client(&self, c: &Client) -> StoreResult<()> {
+        self.faults.store("put_client")?;
+        self.inner.put_client(c).await
+    }
+}
+
+#[async_trait]
+impl UserStore for FaultyStore {
+    async fn user(&self, sub: &str) -> StoreResult<Option<User>> {
+        self.faults.store("user")?;
+        self.inner.user(sub).await
+    }
+    async fn user_by_username(&self, u: &str) -> StoreResult<Option<User>> {
+        self.faults.store("user_by_username")?;
+        self.inner.user_by_username(u).await
+    }
+    async fn create_user(&self, u: &User) -> StoreResult<()> {
+        self.faults.store("create_user")?;
+        self.inner.create_user(u).await
+    }
+    async fn update_user(&self, u: &User) -> StoreResult<()> {
+        self.faults.store("update_user")?;
+        self.inner.update_user(u).await
+    }
+}
+
+#[async_trait]
+impl AuthRequestStore for FaultyStore {
+    async fn put_auth_request(&self, r: &AuthRequest) -> StoreResult<()> {
+        self.faults.store("put_auth_request")?;
+        self.inner.put_auth_request(r).await
+    }
+    async fn auth_request(&self, id: &str, now: i64) -> StoreResult<Option<AuthRequest>> {
+        self.faults.store("auth_request")?;
+        self.inner.auth_request(id, now).await
+    }
+    async fn delete_auth_request(&self, id: &str) -> StoreResult<()> {
+        self.faults.store("delete_auth_request")?;
+        self.inner.delete_auth_request(id).await
+    }
+}
+
+#[async_trait]
+impl SessionStore for FaultyStore {
+    async fn put_session(&self, s: &Session) -> StoreResult<()> {
+        self.faults.store("put_session")?;
+        self.inner.put_session(s).await
+    }
+    async fn session(&self, h: &str, now: i64) -> StoreResult<Option<Session>> {
+        self.faults.store("session")?;
+        self.inner.session(h, now).await
+    }
+    async fn delete_session(&self, h: &str) -> StoreResult<()> {
+        self.faults.store("delete_session")?;
+        self.inner.delete_session(h).await
+    }
+}
+
+#[async_trait]
+impl CodeStore for FaultyStore {
+    async fn put_code(&self, c: &AuthCode) -> StoreResult<()> {
+        self.faults.store("put_code")?;
+        self.inner.put_code(c).await
+    }
+    async fn code(&self, h: &str, now: i64) -> StoreResult<Option<AuthCode>> {
+        self.faults.store("code")?;
+        self.inner.code(h, now).await
+    }
+    async fn consume_code(&self, h: &str, m: &Minted, now: i64) -> StoreResult<Consume> {
+        self.faults.store("consume_code")?;
+        self.inner.consume_code(h, m, now).await
+    }
+}
+
+#[async_trait]
+impl RevocationStore for FaultyStore {
+    async fn revoke(&self, jti: &str, until: i64) -> StoreResult<()> {
+        self.faults.store("revoke")?;
+        self.inner.revoke(jti, until).await
+    }
+    async fn is_revoked(&self, jti: &str, now: i64) -> StoreResult<bool> {
+        self.faults.store("is_revoked")?;
+        self.inner.is_revoked(jti, now).await
+    }
+}
