@@ -96,6 +96,22 @@ async fn backends(backend: &Backend) -> Result<(Arc<dyn Store>, Arc<dyn Signer>)
     }
 }
 
+/// Creates the DynamoDB table and every `alias/...` signing key that does not exist yet,
+/// with the same provisioning code the tests use.
+pub async fn provision(table: &str, signing_keys: &[String], alg: Alg) -> Result<(), String> {
+    let sdk = shared::aws::aws_config().await;
+    shared::store::dynamo::create_table(&shared::aws::dynamodb_client(&sdk), table)
+        .await
+        .map_err(|e| format!("table {table}: {e}"))?;
+    let kms = shared::aws::kms_client(&sdk);
+    for alias in signing_keys.iter().filter(|k| k.starts_with("alias/")) {
+        shared::signer::kms::create_signing_key(&kms, alias, alg)
+            .await
+            .map_err(|e| format!("key {alias}: {e}"))?;
+    }
+    Ok(())
+}
+
 /// Binds, seeds and starts serving; returns once the provider accepts connections.
 pub async fn start(opts: Options, clock: Arc<dyn Clock>) -> Result<Running, String> {
     start_wrapped(opts, clock, |s| s, |k| k).await

@@ -54,6 +54,13 @@ struct Args {
     /// Do not create the demo client and user.
     #[arg(long)]
     no_demo: bool,
+    /// aws backend: create the table and the `alias/...` signing keys if they are missing
+    /// (for the emulator or a fresh account; template.yaml does this in a deployment).
+    #[arg(long)]
+    provision: bool,
+    /// Exit after provisioning and seeding instead of serving.
+    #[arg(long)]
+    setup_only: bool,
 }
 
 #[tokio::main]
@@ -105,6 +112,10 @@ async fn run(args: Args) -> Result<(), String> {
         config_vars,
     };
     let running = oidc_local::start(opts, Arc::new(SystemClock)).await?;
+    if args.setup_only {
+        println!("seeded; exiting (--setup-only)");
+        return Ok(());
+    }
     let app = &running.app;
     println!("OpenID Provider running");
     println!("  issuer:      {}", running.issuer());
