@@ -13,7 +13,7 @@ pub struct Branding {
 impl Default for Branding {
     fn default() -> Self {
         Self {
-            product_name: "Sign in".into(),
+            product_name: "OpenID Provider".into(),
             accent_color: "#2457d6".into(),
         }
     }

@@ -1,3 +1,4 @@
+#![allow(clippy::expect_used)]
 //! The `oidc-local` binary as a newcomer runs it: it prints what they need, serves the
 //! provider, applies a seed file idempotently and keeps its state and key across restarts.
 use std::{
