@@ -89,19 +89,37 @@ async fn run(args: Args) -> Result<(), String> {
         }
         None => None,
     };
+    let alg = match args.alg {
+        AlgArg::Rs256 => Alg::RS256,
+        AlgArg::Es256 => Alg::ES256,
+    };
     let backend = match args.backend {
         BackendArg::Embedded => Backend::Embedded {
             data_dir: Some(args.data_dir.clone()),
-            alg: match args.alg {
-                AlgArg::Rs256 => Alg::RS256,
-                AlgArg::Es256 => Alg::ES256,
-            },
+            alg,
         },
         BackendArg::Aws => Backend::Aws {
             table: args.table.clone(),
             signing_keys: args.signing_keys.clone(),
         },
     };
+    if args.provision {
+        let Backend::Aws {
+            table,
+            signing_keys,
+        } = &backend
+        else {
+            return Err(
+                "--provision is for --backend aws (the embedded backend creates its files itself)"
+                    .into(),
+            );
+        };
+        oidc_local::provision(table, signing_keys, alg).await?;
+        println!(
+            "provisioned table {table} and keys {}",
+            signing_keys.join(", ")
+        );
+    }
     let config_vars = std::env::vars().collect();
     let opts = Options {
         port: args.port,
