@@ -3,10 +3,11 @@
 //! [`serve`].
 use std::{collections::HashMap, sync::Arc};
 
-use lambda_http::{Error, Request, service_fn};
+use lambda_http::{Error, Request, RequestExt, request::RequestContext, service_fn};
+use tokio::sync::OnceCell;
 
 use crate::{
-    App, Config,
+    App, Config, OAuthError,
     clock::SystemClock,
     endpoints,
     signer::{Signer, kms::KmsSigner},
@@ -51,22 +52,78 @@ pub fn backend_settings(vars: &HashMap<String, String>) -> Result<(String, Vec<S
 
 /// Runs one Lambda function: everything is built once per container, then each request
 /// goes to the shared dispatcher restricted to this function's routes.
+///
+/// With `ISSUER` set (a custom domain), the configuration is complete at start-up. Without
+/// it, the issuer is `https://<domain>` of the API Gateway endpoint that invoked the
+/// function, fixed by the first request of the container: a stack deploys without knowing
+/// its own URL in advance. Everything else is validated at start-up either way.
 pub async fn serve(function: &'static str) -> Result<(), Error> {
     tracing_init();
-    let vars: HashMap<String, String> = std::env::vars().collect();
+    let mut vars: HashMap<String, String> = std::env::vars().collect();
+    let fixed_issuer = vars.get("ISSUER").is_some_and(|i| !i.trim().is_empty());
+    if !fixed_issuer {
+        vars.insert(
+            "ISSUER".into(),
+            "https://issuer-from-request.invalid".into(),
+        );
+    }
     let config = Config::from_vars(&vars).map_err(|e| format!("configuration: {e}"))?;
     let (table, keys) = backend_settings(&vars).map_err(|e| format!("configuration: {e}"))?;
     let (store, signer) = aws_backends(&table, keys).await;
-    let app: &'static App = Box::leak(Box::new(App::new(
-        config,
-        store,
-        signer,
-        Arc::new(SystemClock),
-    )));
+    let build = move |issuer: Option<String>| -> Result<App, String> {
+        let mut config = config.clone();
+        if let Some(i) = issuer {
+            let mut with_issuer = vars.clone();
+            with_issuer.insert("ISSUER".into(), i);
+            config = Config::from_vars(&with_issuer).map_err(|e| e.to_string())?;
+        }
+        Ok(App::new(
+            config,
+            store.clone(),
+            signer.clone(),
+            Arc::new(SystemClock),
+        ))
+    };
+    let cell: &'static OnceCell<App> = Box::leak(Box::new(OnceCell::new()));
+    if fixed_issuer {
+        let _ = cell.set(build(None)?);
+    }
+    let build: &'static _ = Box::leak(Box::new(build));
     lambda_http::run(service_fn(move |req: Request| async move {
+        let app = match cell.get() {
+            Some(app) => app,
+            None => {
+                let Some(domain) = request_domain(&req) else {
+                    return Ok(OAuthError::server_error(
+                        "no ISSUER and no domain in the request context",
+                    )
+                    .to_json_response());
+                };
+                match cell
+                    .get_or_try_init(|| async { build(Some(format!("https://{domain}"))) })
+                    .await
+                {
+                    Ok(app) => app,
+                    Err(e) => return Ok(OAuthError::server_error(e).to_json_response()),
+                }
+            }
+        };
         Ok::<_, Error>(endpoints::dispatch(app, Some(function), req).await)
     }))
     .await
+}
+
+/// The API Gateway (or function URL) domain that received the request.
+fn request_domain(req: &Request) -> Option<String> {
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.domain_name.clone(),
+        _ => None,
+    }
+    .filter(|d| {
+        !d.is_empty()
+            && d.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+    })
 }
 
 fn tracing_init() {
@@ -78,4 +135,60 @@ fn tracing_init() {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(domain: &str) -> Request {
+        let json = serde_json::json!({
+            "version": "2.0", "routeKey": "GET /jwks.json", "rawPath": "/jwks.json", "rawQueryString": "",
+            "headers": {"host": domain},
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "abc123", "domainName": domain, "domainPrefix": "abc123",
+                "http": {"method": "GET", "path": "/jwks.json", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "t"},
+                "requestId": "r", "routeKey": "GET /jwks.json", "stage": "$default", "time": "21/Nov/2026:00:00:00 +0000", "timeEpoch": 0
+            },
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&json.to_string()).expect("API Gateway v2 event")
+    }
+
+    #[test]
+    fn issuer_domain_comes_from_the_request_context() {
+        assert_eq!(
+            request_domain(&event("abc123.execute-api.eu-west-1.amazonaws.com")).as_deref(),
+            Some("abc123.execute-api.eu-west-1.amazonaws.com")
+        );
+        assert_eq!(request_domain(&event("evil.example/path?")), None);
+    }
+
+    #[test]
+    fn backend_settings_are_required_with_clear_messages() {
+        let vars = |p: &[(&str, &str)]| {
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<HashMap<_, _>>()
+        };
+        assert!(
+            backend_settings(&vars(&[]))
+                .expect_err("no table")
+                .contains("TABLE_NAME")
+        );
+        assert!(
+            backend_settings(&vars(&[("TABLE_NAME", "t")]))
+                .expect_err("no keys")
+                .contains("SIGNING_KEYS")
+        );
+        let (t, k) = backend_settings(&vars(&[
+            ("TABLE_NAME", "t"),
+            ("SIGNING_KEYS", "alias/a, alias/b"),
+        ]))
+        .expect("ok");
+        assert_eq!(
+            (t.as_str(), k),
+            ("t", vec!["alias/a".to_string(), "alias/b".to_string()])
+        );
+    }
 }
