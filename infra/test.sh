@@ -15,6 +15,12 @@ if [ ! -x .venv-tools/bin/cargo-lambda ]; then
     [ -x .venv-tools/bin/python ] || python3 -m venv .venv-tools
     .venv-tools/bin/pip install -q "cargo-lambda==1.9.2"
 fi
+# cfn-lint and SAM CLI (template checks) in their own venv: they pin older boto3 than moto.
+if [ ! -x .venv-sam/bin/sam ] || [ ! -x .venv-sam/bin/cfn-lint ]; then
+    python3 -m venv .venv-sam
+    .venv-sam/bin/pip install -q "aws-sam-cli==1.170.0" "cfn-lint==1.58.0"
+fi
+export SAM_CLI_TELEMETRY=0
 export PATH="$PWD/.venv-tools/bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 

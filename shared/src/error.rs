@@ -175,24 +175,23 @@ impl OAuthError {
         resp
     }
 
-    /// RFC 6749 §4.1.2.1 with RFC 9207: only called once client_id and redirect_uri are
-    /// verified.
-    pub fn to_redirect(
+    /// RFC 6749 §4.1.2.1 with RFC 9207: the parameters of an error authorization response,
+    /// delivered by `endpoints::authz_response` once client_id and redirect_uri are verified.
+    pub fn authorization_params(
         &self,
-        redirect_uri: &str,
         state: Option<&str>,
         iss: &str,
-    ) -> Response<Body> {
+    ) -> Vec<(&'static str, String)> {
         self.log();
         let mut params = vec![
-            ("error", self.code.as_str()),
-            ("error_description", self.description.as_ref()),
+            ("error", self.code.as_str().to_string()),
+            ("error_description", self.description.to_string()),
         ];
         if let Some(s) = state {
-            params.push(("state", s));
+            params.push(("state", s.to_string()));
         }
-        params.push(("iss", iss));
-        h::redirect_with_query(redirect_uri, &params)
+        params.push(("iss", iss.to_string()));
+        params
     }
 
     /// For a person at a browser, when redirecting is not safe or not possible.

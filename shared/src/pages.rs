@@ -149,3 +149,46 @@ pub fn error_page(
     };
     respond(b, status, page.render())
 }
+
+const FORM_POST_SCRIPT: &str = "document.forms[0].submit()";
+
+#[derive(Template)]
+#[template(path = "form_post.html")]
+struct FormPostPage<'a> {
+    action: &'a str,
+    params: &'a [(&'a str, &'a str)],
+    script: &'static str,
+}
+
+/// The Form Post Response Mode page: a form that submits itself to the client. The CSP
+/// admits only this page's one script (by hash) and lets the form go only to the client's
+/// origin.
+pub fn form_post_page(b: &Branding, action: &str, params: &[(&str, &str)]) -> Response<Body> {
+    let page = FormPostPage {
+        action,
+        params,
+        script: FORM_POST_SCRIPT,
+    };
+    let script_hash = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        crypto::sha256(FORM_POST_SCRIPT.as_bytes()),
+    );
+    let origin = url::Url::parse(action)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|_| "'none'".into());
+    let origin = if origin == "null" {
+        "'none'".to_string()
+    } else {
+        origin
+    };
+    let body = match page.render() {
+        Ok(b) => b,
+        Err(e) => return respond(b, StatusCode::INTERNAL_SERVER_ERROR, Err(e)),
+    };
+    let mut resp = http::html(StatusCode::OK, body);
+    let csp = format!(
+        "default-src 'none'; script-src 'sha256-{script_hash}'; form-action {origin}; base-uri 'none'; frame-ancestors 'none'"
+    );
+    http::page_headers(&mut resp, &csp);
+    resp
+}

@@ -32,6 +32,9 @@ pub struct SeedClient {
     pub scopes: Option<Vec<String>>,
     /// Default: `["authorization_code"]`.
     pub grant_types: Option<Vec<String>>,
+    /// First-party application: no consent page (default false).
+    #[serde(default)]
+    pub skip_consent: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -132,6 +135,7 @@ impl SeedClient {
             redirect_uris: self.redirect_uris.clone(),
             allowed_scopes: scopes,
             grant_types,
+            skip_consent: self.skip_consent,
         })
     }
 }

@@ -15,8 +15,9 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value, json};
 use shared::store::{
-    AuthCode, AuthMethod, AuthRequest, AuthRequestStore, Client, CodeStore, Consume, Minted,
-    RevocationStore, Session, SessionStore, Store, StoreError, User, UserStore,
+    AuthCode, AuthMethod, AuthRequest, AuthRequestStore, Client, CodeStore, Consent, ConsentStore,
+    Consume, Minted, ResponseMode, RevocationStore, Session, SessionStore, Store, StoreError, User,
+    UserStore,
     dynamo::{self as ddb, DynamoStore},
     embedded::EmbeddedStore,
 };
@@ -82,6 +83,7 @@ contract!(
     consume_after_expiry_is_missing,
     concurrent_consume_has_one_winner,
     revocations_expire,
+    consents_round_trip,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -141,6 +143,11 @@ fn auth_request(id: &str, expires_at: i64, full: bool) -> AuthRequest {
         state: full.then(|| "st".into()),
         nonce: full.then(|| "n-0S6_WzA2Mj".into()),
         code_challenge: full.then(|| "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        response_mode: if full {
+            ResponseMode::FormPost
+        } else {
+            ResponseMode::Query
+        },
         prompt: if full { vec!["login".into()] } else { vec![] },
         max_age: full.then_some(300),
         login_hint: None,
@@ -595,6 +602,40 @@ async fn revocations_expire(s: S) {
     s.revoke("jti-1", now + 900).await.expect("revoke again");
     assert!(s.is_revoked("jti-1", now + 600).await.expect("read"));
     assert!(!s.is_revoked("jti-1", now + 900).await.expect("read"));
+}
+
+async fn consents_round_trip(s: S) {
+    assert_eq!(s.consent("sub-1", "rp").await.expect("read"), None);
+    let c = Consent {
+        sub: "sub-1".into(),
+        client_id: "rp".into(),
+        scopes: vec!["openid".into(), "email".into()],
+        granted_at: 10,
+    };
+    s.put_consent(&c).await.expect("put");
+    assert_eq!(
+        s.consent("sub-1", "rp").await.expect("read"),
+        Some(c.clone())
+    );
+    assert_eq!(
+        s.consent("sub-1", "other").await.expect("read"),
+        None,
+        "per client"
+    );
+    assert_eq!(
+        s.consent("sub-2", "rp").await.expect("read"),
+        None,
+        "per user"
+    );
+    let wider = Consent {
+        scopes: vec!["openid".into(), "email".into(), "phone".into()],
+        granted_at: 20,
+        ..c
+    };
+    s.put_consent(&wider).await.expect("replace");
+    assert_eq!(s.consent("sub-1", "rp").await.expect("read"), Some(wider));
+    s.delete_consent("sub-1", "rp").await.expect("delete");
+    assert_eq!(s.consent("sub-1", "rp").await.expect("read"), None);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -158,6 +158,22 @@ impl CodeStore for FaultyStore {
 }
 
 #[async_trait]
+impl ConsentStore for FaultyStore {
+    async fn consent(&self, sub: &str, client_id: &str) -> StoreResult<Option<Consent>> {
+        self.faults.store("consent")?;
+        self.inner.consent(sub, client_id).await
+    }
+    async fn put_consent(&self, c: &Consent) -> StoreResult<()> {
+        self.faults.store("put_consent")?;
+        self.inner.put_consent(c).await
+    }
+    async fn delete_consent(&self, sub: &str, client_id: &str) -> StoreResult<()> {
+        self.faults.store("delete_consent")?;
+        self.inner.delete_consent(sub, client_id).await
+    }
+}
+
+#[async_trait]
 impl RevocationStore for FaultyStore {
     async fn revoke(&self, jti: &str, until: i64) -> StoreResult<()> {
         self.faults.store("revoke")?;

@@ -18,6 +18,8 @@ pub const BASIC: (&str, &str) = ("rp-basic", "rp-basic-secret-0123456789abcdefgh
 pub const POST: (&str, &str) = ("rp-post", "rp-post-secret-0123456789abcdefghijklmnopq");
 /// Public client (PKCE required).
 pub const PUBLIC: &str = "rp-public";
+/// A first-party confidential client: no consent page.
+pub const FIRST_PARTY: (&str, &str) = ("rp-first-party", "rp-first-party-secret-0123456789abcdefg");
 pub const REDIRECT: &str = "https://rp.example/cb";
 pub const ALICE: (&str, &str) = ("alice", "alice-password-1");
 
@@ -29,7 +31,8 @@ pub fn seed() -> Seed {
             {"client_id": POST.0, "client_secret": POST.1,
              "token_endpoint_auth_method": "client_secret_post", "redirect_uris": [REDIRECT]},
             {"client_id": PUBLIC, "token_endpoint_auth_method": "none", "redirect_uris": [REDIRECT],
-             "scopes": ["openid", "profile", "email"]}
+             "scopes": ["openid", "profile", "email"]},
+            {"client_id": FIRST_PARTY.0, "client_secret": FIRST_PARTY.1, "redirect_uris": [REDIRECT], "skip_consent": true}
         ],
         "users": [
             {"username": ALICE.0, "password": ALICE.1, "claims": {

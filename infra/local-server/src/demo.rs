@@ -60,6 +60,7 @@ pub async fn ensure(app: &App) -> Result<(), String> {
             redirect_uris: vec![redirect_uri(app)],
             scopes: None,
             grant_types: None,
+            skip_consent: false,
         }],
         users,
     };

@@ -1,16 +1,19 @@
 //! `/authorize` (RFC 6749 §4.1.1, OIDC Core §3.1.2): verify client and redirect_uri (an
-//! error page otherwise: never redirect to an unverified URI), validate the rest (errors
-//! are redirected with `state` and `iss`), remember the request, and send the browser to
-//! sign-in (or straight to consent when a fresh enough session exists).
+//! error page otherwise: never redirect to an unverified URI), validate the rest (errors go
+//! back to the client with `state` and `iss`), then either answer at once from the
+//! browser's session and standing consent (single sign-on), or remember the request and
+//! send the browser to sign-in or consent.
 use lambda_http::{Body, Request, Response, http::Method};
 
-use super::Endpoint;
+use super::{Endpoint, authz_response};
 use crate::{
     App, OAuthError,
     crypto::{random_token, secret_digest},
+    error::ErrorCode,
     http::{self, Params},
+    jwt,
     protocol::{authorize_request, redirect_uri},
-    store::{AuthRequest, Session},
+    store::{AuthRequest, ResponseMode, Session},
 };
 
 pub const BROWSER_COOKIE: &str = "oidc_browser";
@@ -22,10 +25,8 @@ pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
         match http::form(req) {
             Some(p) => p,
             None => {
-                return OAuthError::invalid_request(
-                    "the authorization request must be a form post",
-                )
-                .to_error_page(branding);
+                return OAuthError::invalid_request("the authorization request must be a form post")
+                    .to_error_page(branding);
             }
         }
     } else {
@@ -35,7 +36,8 @@ pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
         Ok(resp) => resp,
         Err(Failure::Page(e)) => e.to_error_page(branding),
         Err(Failure::Redirect(e, uri)) => {
-            e.to_redirect(&uri, params.get("state"), &app.config.issuer)
+            let mode = ResponseMode::parse(params.get("response_mode")).unwrap_or_default();
+            authz_response::error(app, &e, &uri, mode, params.get("state"))
         }
     }
 }
@@ -43,6 +45,34 @@ pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
 enum Failure {
     Page(OAuthError),
     Redirect(OAuthError, String),
+}
+
+/// The session named by the browser's cookie, if it is still valid.
+pub async fn browser_session(
+    app: &App,
+    req: &Request,
+    now: i64,
+) -> Result<Option<Session>, OAuthError> {
+    match http::cookie(
+        req,
+        &http::cookie_name(SESSION_COOKIE, app.config.secure_cookies()),
+    ) {
+        Some(id) => Ok(app.store.session(&secret_digest(&id), now).await?),
+        None => Ok(None),
+    }
+}
+
+/// OIDC Core §3.1.2.1 `id_token_hint`: an ID token we issued (expired ones too) naming the
+/// user the client expects.
+async fn hinted_sub(app: &App, hint: &str) -> Result<String, OAuthError> {
+    let keys = app.signer.public_keys().await?;
+    let bad =
+        || OAuthError::invalid_request("id_token_hint is not an ID token issued by this provider");
+    let (_, claims) = jwt::verify(&keys, hint).map_err(|_| bad())?;
+    if claims["iss"].as_str() != Some(app.config.issuer.as_str()) {
+        return Err(bad());
+    }
+    claims["sub"].as_str().map(str::to_string).ok_or_else(bad)
 }
 
 async fn handle_params(
@@ -81,38 +111,32 @@ async fn handle_params(
     let redirect = |e: OAuthError| Failure::Redirect(e, redirect_to.to_string());
     let v = authorize_request::validate(params, &client).map_err(redirect)?;
 
-    // A session is reusable unless the client demands a fresh login (prompt=login, or a
-    // max_age it has outlived: OIDC Core §3.1.2.1).
-    let secure = app.config.secure_cookies();
-    let session = match http::cookie(req, &http::cookie_name(SESSION_COOKIE, secure)) {
-        Some(id) => app
-            .store
-            .session(&secret_digest(&id), now)
-            .await
-            .map_err(|e| redirect(e.into()))?,
+    let hint = match params.get("id_token_hint") {
+        Some(h) => Some(hinted_sub(app, h).await.map_err(redirect)?),
         None => None,
     };
-    let session: Option<Session> = session
+    // A session is reusable unless the client demands a fresh login (prompt=login, or a
+    // max_age it has outlived) or expects another user (id_token_hint).
+    let session = browser_session(app, req, now)
+        .await
+        .map_err(redirect)?
         .filter(|_| !v.prompts("login"))
-        .filter(|s| v.max_age.is_none_or(|m| now - s.auth_time <= m));
-    if v.prompts("none") {
-        // Consent is not remembered between requests, so without UI we can go no further.
-        let e = match session {
-            None => OAuthError::new(
-                crate::error::ErrorCode::LoginRequired,
-                "the user is not signed in",
-            ),
-            Some(_) => OAuthError::new(
-                crate::error::ErrorCode::ConsentRequired,
-                "the user has not consented yet",
-            ),
-        };
-        return Err(redirect(e));
-    }
+        .filter(|s| v.max_age.is_none_or(|m| now - s.auth_time <= m))
+        .filter(|s| hint.as_ref().is_none_or(|h| *h == s.sub));
+    let consented = match &session {
+        Some(_) if client.skip_consent && !v.prompts("consent") => true,
+        Some(s) if !v.prompts("consent") => app
+            .store
+            .consent(&s.sub, &client.client_id)
+            .await
+            .map_err(|e| redirect(e.into()))?
+            .is_some_and(|c| c.covers(&v.scopes)),
+        _ => false,
+    };
 
+    let secure = app.config.secure_cookies();
     let browser_cookie = http::cookie_name(BROWSER_COOKIE, secure);
     let existing_browser = http::cookie(req, &browser_cookie).filter(|b| b.len() == 43);
-    let browser_id = existing_browser.clone().unwrap_or_else(|| random_token(32));
     let auth = AuthRequest {
         id: random_token(24),
         client_id: client.client_id.clone(),
@@ -121,15 +145,38 @@ async fn handle_params(
         state: params.get("state").map(str::to_string),
         nonce: v.nonce.clone(),
         code_challenge: v.code_challenge.clone(),
+        response_mode: v.response_mode,
         prompt: v.prompt.clone(),
         max_age: v.max_age,
         login_hint: v.login_hint.clone(),
-        browser_id: browser_id.clone(),
+        browser_id: existing_browser.clone().unwrap_or_else(|| random_token(32)),
         csrf: random_token(24),
         sub: session.as_ref().map(|s| s.sub.clone()),
         auth_time: session.as_ref().map(|s| s.auth_time),
         expires_at: now + app.config.auth_request_ttl,
     };
+
+    match (&session, consented, v.prompts("none")) {
+        // Signed in and already agreed: no page at all (OIDC Core §3.1.2.4 reuse).
+        (Some(s), true, _) => {
+            return authz_response::issue_code(app, &auth, &s.sub, s.auth_time, now)
+                .await
+                .map_err(redirect);
+        }
+        (None, _, true) => {
+            return Err(redirect(OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the user is not signed in",
+            )));
+        }
+        (Some(_), false, true) => {
+            return Err(redirect(OAuthError::new(
+                ErrorCode::ConsentRequired,
+                "the user has not consented to this client",
+            )));
+        }
+        _ => {}
+    }
     app.store
         .put_auth_request(&auth)
         .await
@@ -142,7 +189,12 @@ async fn handle_params(
     };
     let mut resp = http::redirect_with_query(&app.config.endpoint_url(next), &[("req", &auth.id)]);
     if existing_browser.is_none() {
-        let cookie = http::set_cookie(&browser_cookie, &browser_id, app.config.session_ttl, secure);
+        let cookie = http::set_cookie(
+            &browser_cookie,
+            &auth.browser_id,
+            app.config.session_ttl,
+            secure,
+        );
         http::append_header(&mut resp, "set-cookie", &cookie);
     }
     Ok(resp)

@@ -22,7 +22,7 @@ pub async fn handle(app: &App) -> Response<Body> {
         "jwks_uri": c.endpoint_url(Endpoint::Jwks),
         "scopes_supported": scope::SUPPORTED,
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,

@@ -6,6 +6,7 @@ use lambda_http::{Body, Request, Response, http::Method};
 use super::{
     Endpoint,
     authorize::{BROWSER_COOKIE, SESSION_COOKIE},
+    authz_response,
 };
 use crate::{
     App, OAuthError,
@@ -14,7 +15,7 @@ use crate::{
     http::{self, Params},
     pages::{self, ConsentView, LoginView},
     password,
-    store::{AuthCode, AuthRequest, Session},
+    store::{AuthRequest, Consent, Session},
 };
 
 const WRONG_CREDENTIALS: &str = "Wrong username or password. Check both and try again.";
@@ -211,13 +212,25 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
         Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
     };
 
-    if !post {
-        let name = client_name(app, &auth.client_id).await;
+    let client = match app.store.client(&auth.client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return page_error(
+                app,
+                ErrorCode::AccessDenied,
+                "This application is no longer registered.",
+            );
+        }
+        Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
+    };
+    // A first-party client's users are not asked (unless the client asks: prompt=consent).
+    let implied = client.skip_consent && !auth.prompt.iter().any(|p| p == "consent");
+    if !post && !implied {
         let action = app.config.endpoint_url(Endpoint::Consent);
         return pages::consent_page(
             &app.config.branding,
             ConsentView {
-                client_name: &name,
+                client_name: &client.client_name,
                 username: &user.username,
                 action: &action,
                 req_id: &auth.id,
@@ -227,42 +240,46 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
         );
     }
 
-    let iss = app.config.issuer.as_str();
     let state = auth.state.as_deref();
-    if params.get("decision") != Some("allow") {
+    if !implied && params.get("decision") != Some("allow") {
         if let Err(e) = app.store.delete_auth_request(&auth.id).await {
             return OAuthError::from(e).to_error_page(&app.config.branding);
         }
-        return OAuthError::new(ErrorCode::AccessDenied, "the user denied the request")
-            .to_redirect(&auth.redirect_uri, state, iss);
+        let denied = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+        return authz_response::error(app, &denied, &auth.redirect_uri, auth.response_mode, state);
     }
 
-    let code = random_token(32);
-    let record = AuthCode {
-        code_hash: secret_digest(&code),
+    // Consent is remembered (widened to the union of scopes) so the next request from this
+    // client needs no page. The code is stored before the request is retired: a failure in
+    // between leaves an undelivered code that expires unused, and the form can be resent.
+    let scopes = match app.store.consent(&sub, &auth.client_id).await {
+        Ok(Some(c)) => c
+            .scopes
+            .into_iter()
+            .chain(auth.scopes.iter().cloned())
+            .fold(Vec::new(), |mut acc, s| {
+                if !acc.contains(&s) {
+                    acc.push(s);
+                }
+                acc
+            }),
+        Ok(None) => auth.scopes.clone(),
+        Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
+    };
+    let consent = Consent {
+        sub: sub.clone(),
         client_id: auth.client_id.clone(),
-        redirect_uri: auth.redirect_uri.clone(),
-        scopes: auth.scopes.clone(),
-        nonce: auth.nonce.clone(),
-        code_challenge: auth.code_challenge.clone(),
-        sub,
-        auth_time,
-        expires_at: now + app.config.code_ttl,
-        minted: None,
+        scopes,
+        granted_at: now,
     };
-    // The code is stored before the request is retired: a failure in between leaves an
-    // undelivered code that expires unused, never a delivered code without its record.
-    let stored = async {
-        app.store.put_code(&record).await?;
-        app.store.delete_auth_request(&auth.id).await
+    let issued = async {
+        app.store.put_consent(&consent).await?;
+        let resp = authz_response::issue_code(app, &auth, &sub, auth_time, now).await?;
+        app.store.delete_auth_request(&auth.id).await?;
+        Ok::<_, OAuthError>(resp)
     };
-    if let Err(e) = stored.await {
-        return OAuthError::from(e).to_error_page(&app.config.branding);
+    match issued.await {
+        Ok(resp) => resp,
+        Err(e) => e.to_error_page(&app.config.branding),
     }
-    let mut q: Vec<(&str, &str)> = vec![("code", &code)];
-    if let Some(s) = state {
-        q.push(("state", s));
-    }
-    q.push(("iss", iss));
-    http::redirect_with_query(&auth.redirect_uri, &q)
 }

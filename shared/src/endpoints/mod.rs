@@ -1,6 +1,7 @@
 //! One module per endpoint, and the route table every edge (Lambda, local server,
 //! `template.yaml`) is checked against.
 pub mod authorize;
+pub mod authz_response;
 pub mod client_auth;
 pub mod discovery;
 pub mod jwks;

@@ -5,7 +5,7 @@ use crate::{
     error::ErrorCode,
     http::Params,
     protocol::{pkce, scope},
-    store::Client,
+    store::{Client, ResponseMode},
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +13,7 @@ pub struct Validated {
     pub scopes: Vec<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
+    pub response_mode: ResponseMode,
     pub prompt: Vec<String>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
@@ -55,13 +56,8 @@ pub fn validate(p: &Params, client: &Client) -> Result<Validated, OAuthError> {
             ));
         }
     }
-    if let Some(mode) = p.get("response_mode")
-        && mode != "query"
-    {
-        return Err(OAuthError::invalid_request(
-            "only response_mode=query is supported",
-        ));
-    }
+    let response_mode = ResponseMode::parse(p.get("response_mode"))
+        .ok_or_else(|| OAuthError::invalid_request("response_mode must be query or form_post"))?;
     if !client.allows_grant("authorization_code") {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -123,6 +119,7 @@ pub fn validate(p: &Params, client: &Client) -> Result<Validated, OAuthError> {
         scopes,
         nonce: p.get("nonce").map(str::to_string),
         code_challenge,
+        response_mode,
         prompt,
         max_age,
         login_hint: p.get("login_hint").map(str::to_string),
@@ -143,6 +140,7 @@ mod tests {
             redirect_uris: vec!["https://c.example/cb".into()],
             allowed_scopes: scope::parse("openid profile email"),
             grant_types: vec!["authorization_code".into()],
+            skip_consent: false,
         }
     }
 

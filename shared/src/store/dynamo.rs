@@ -13,6 +13,7 @@
 //! | `session#<id_hash>`   | [`Session`]                                  | `expires_at`            |
 //! | `code#<code_hash>`    | [`AuthCode`] + `put_req`, `consume_req`      | `expires_at` + 3600     |
 //! | `revoked#<jti>`       | `expires_at`                                 | `expires_at`            |
+//! | `consent#<sub>#<client_id>` | [`Consent`]                            | –                       |
 //!
 //! `put_req` / `consume_req` are per-call random nonces: when the SDK retries a conditional
 //! write whose first attempt succeeded but whose answer was lost, the retry's condition fails,
@@ -595,6 +596,27 @@ impl CodeStore for DynamoStore {
             Some(m) => Consume::AlreadyConsumed(Some(m)),
             None => Consume::Missing,
         })
+    }
+}
+
+#[async_trait]
+impl ConsentStore for DynamoStore {
+    async fn consent(&self, sub: &str, client_id: &str) -> StoreResult<Option<Consent>> {
+        self.get_record::<Consent>(format!("consent#{sub}#{client_id}"), true)
+            .await
+    }
+
+    async fn put_consent(&self, c: &Consent) -> StoreResult<()> {
+        self.put(item(
+            &format!("consent#{}#{}", c.sub, c.client_id),
+            c,
+            None,
+        )?)
+        .await
+    }
+
+    async fn delete_consent(&self, sub: &str, client_id: &str) -> StoreResult<()> {
+        self.delete(format!("consent#{sub}#{client_id}")).await
     }
 }
 

@@ -123,6 +123,11 @@ fn txn_delete(txn: &WriteTransaction, key: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// `#` cannot occur in a sub (ours are base64url), so the pair is unambiguous.
+pub(crate) fn consent_key(sub: &str, client_id: &str) -> String {
+    format!("consent#{sub}#{client_id}")
+}
+
 /// Emails are unique case-insensitively.
 fn email_key(email: &str) -> String {
     format!("email#{}", email.to_lowercase())
@@ -251,6 +256,19 @@ impl CodeStore for EmbeddedStore {
             txn_put(txn, &key, &encode(&code)?)?;
             Ok(Consume::Consumed)
         })
+    }
+}
+
+#[async_trait]
+impl ConsentStore for EmbeddedStore {
+    async fn consent(&self, sub: &str, client_id: &str) -> StoreResult<Option<Consent>> {
+        self.get(&consent_key(sub, client_id))
+    }
+    async fn put_consent(&self, c: &Consent) -> StoreResult<()> {
+        self.put(&consent_key(&c.sub, &c.client_id), c)
+    }
+    async fn delete_consent(&self, sub: &str, client_id: &str) -> StoreResult<()> {
+        self.delete(&consent_key(sub, client_id))
     }
 }
 

@@ -81,6 +81,14 @@ pub trait CodeStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait ConsentStore: Send + Sync {
+    async fn consent(&self, sub: &str, client_id: &str) -> StoreResult<Option<Consent>>;
+    /// Creates or replaces the consent of `sub` for `client_id`.
+    async fn put_consent(&self, consent: &Consent) -> StoreResult<()>;
+    async fn delete_consent(&self, sub: &str, client_id: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
 pub trait RevocationStore: Send + Sync {
     /// Revokes an access token by `jti` until its expiry.
     async fn revoke(&self, jti: &str, until: i64) -> StoreResult<()>;
@@ -89,10 +97,22 @@ pub trait RevocationStore: Send + Sync {
 
 /// Everything a full provider needs; each handler uses only the narrow traits above.
 pub trait Store:
-    ClientStore + UserStore + AuthRequestStore + SessionStore + CodeStore + RevocationStore
+    ClientStore
+    + UserStore
+    + AuthRequestStore
+    + SessionStore
+    + ConsentStore
+    + CodeStore
+    + RevocationStore
 {
 }
 impl<T> Store for T where
-    T: ClientStore + UserStore + AuthRequestStore + SessionStore + CodeStore + RevocationStore
+    T: ClientStore
+        + UserStore
+        + AuthRequestStore
+        + SessionStore
+        + ConsentStore
+        + CodeStore
+        + RevocationStore
 {
 }

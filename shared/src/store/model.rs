@@ -35,6 +35,9 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub allowed_scopes: Vec<String>,
     pub grant_types: Vec<String>,
+    /// A first-party application: signing in implies consent, no consent page is shown.
+    #[serde(default)]
+    pub skip_consent: bool,
 }
 
 impl Client {
@@ -95,6 +98,8 @@ pub struct AuthRequest {
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
+    #[serde(default)]
+    pub response_mode: ResponseMode,
     pub prompt: Vec<String>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
@@ -116,6 +121,42 @@ pub struct Session {
     pub sub: String,
     pub auth_time: i64,
     pub expires_at: i64,
+}
+
+/// A person's standing consent for a client: later requests within these scopes need no
+/// consent page (single sign-on across applications).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Consent {
+    pub sub: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub granted_at: i64,
+}
+
+impl Consent {
+    pub fn covers(&self, scopes: &[String]) -> bool {
+        scopes.iter().all(|s| self.scopes.contains(s))
+    }
+}
+
+/// How the authorization response travels back to the client (OAuth 2.0 Multiple Response
+/// Type Encoding Practices; Form Post Response Mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    #[default]
+    Query,
+    FormPost,
+}
+
+impl ResponseMode {
+    pub fn parse(v: Option<&str>) -> Option<ResponseMode> {
+        match v {
+            None | Some("query") => Some(ResponseMode::Query),
+            Some("form_post") => Some(ResponseMode::FormPost),
+            Some(_) => None,
+        }
+    }
 }
 
 /// What a code turned into, kept on the code so a replay can revoke it (RFC 6749 §4.1.2).
