@@ -33,6 +33,17 @@ pub enum Consume {
     Missing,
 }
 
+/// The outcome of rotating a refresh token.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rotate {
+    /// The old token is now used and its successor stored.
+    Rotated,
+    /// The old token had been used already (a replay, or a lost race): its record.
+    AlreadyUsed(RefreshToken),
+    /// No such token, or it expired.
+    Missing,
+}
+
 #[async_trait]
 pub trait ClientStore: Send + Sync {
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
@@ -90,29 +101,35 @@ pub trait ConsentStore: Send + Sync {
 
 #[async_trait]
 pub trait RevocationStore: Send + Sync {
-    /// Revokes an access token by `jti` until its expiry.
-    async fn revoke(&self, jti: &str, until: i64) -> StoreResult<()>;
-    async fn is_revoked(&self, jti: &str, now: i64) -> StoreResult<bool>;
+    /// Revokes an access token (by `jti`) or a whole grant (by grant id) until `until`.
+    async fn revoke(&self, id: &str, until: i64) -> StoreResult<()>;
+    async fn is_revoked(&self, id: &str, now: i64) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait RefreshStore: Send + Sync {
+    /// Stores a new refresh token; `Conflict` if the hash exists (never overwrites).
+    async fn put_refresh(&self, token: &RefreshToken) -> StoreResult<()>;
+    /// The token, used or not, unless it expired.
+    async fn refresh(&self, token_hash: &str, now: i64) -> StoreResult<Option<RefreshToken>>;
+    /// Atomically marks `old_hash` used (only if it is unused and unexpired) and stores
+    /// `next`; neither happens otherwise.
+    async fn rotate_refresh(&self, old_hash: &str, next: &RefreshToken, now: i64) -> StoreResult<Rotate>;
+}
+
+#[async_trait]
+pub trait ReplayStore: Send + Sync {
+    /// Remembers `key` until `until`. `false` if it was already remembered and has not
+    /// expired: a replay (assertion `jti`s, RFC 7523 §3).
+    async fn first_use(&self, key: &str, until: i64, now: i64) -> StoreResult<bool>;
 }
 
 /// Everything a full provider needs; each handler uses only the narrow traits above.
 pub trait Store:
-    ClientStore
-    + UserStore
-    + AuthRequestStore
-    + SessionStore
-    + ConsentStore
-    + CodeStore
-    + RevocationStore
+    ClientStore + UserStore + AuthRequestStore + SessionStore + ConsentStore + CodeStore + RevocationStore + RefreshStore + ReplayStore
 {
 }
 impl<T> Store for T where
-    T: ClientStore
-        + UserStore
-        + AuthRequestStore
-        + SessionStore
-        + ConsentStore
-        + CodeStore
-        + RevocationStore
+    T: ClientStore + UserStore + AuthRequestStore + SessionStore + ConsentStore + CodeStore + RevocationStore + RefreshStore + ReplayStore
 {
 }

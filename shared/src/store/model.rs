@@ -11,6 +11,8 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// A public client: no secret, PKCE required.
     None,
+    /// RFC 7523 §2.2: a JWT signed with a key from the client's registered `jwks`.
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
@@ -19,6 +21,7 @@ impl AuthMethod {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::None => "none",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -38,6 +41,39 @@ pub struct Client {
     /// A first-party application: signing in implies consent, no consent page is shown.
     #[serde(default)]
     pub skip_consent: bool,
+    /// Where RP-initiated logout may return the browser (exact match).
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Claims added to this client's tokens (namespaced names).
+    #[serde(default)]
+    pub custom_claims: Vec<CustomClaim>,
+    /// The client's public keys (a JWK Set) for private_key_jwt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<Value>,
+}
+
+/// Where a custom claim is released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimTarget {
+    IdToken,
+    AccessToken,
+    Userinfo,
+}
+
+fn both_tokens() -> Vec<ClaimTarget> {
+    vec![ClaimTarget::IdToken, ClaimTarget::AccessToken]
+}
+
+/// A deployer-defined claim. Names are namespaced (absolute URIs, e.g.
+/// `https://example.com/roles`), so they can never shadow a standard or registered claim.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CustomClaim {
+    pub name: String,
+    pub value: Value,
+    /// Default: the ID token and the access token.
+    #[serde(default = "both_tokens")]
+    pub tokens: Vec<ClaimTarget>,
 }
 
 impl Client {
@@ -71,6 +107,9 @@ pub struct User {
     pub claims: Map<String, Value>,
     #[serde(default)]
     pub disabled: bool,
+    /// Claims added to this user's tokens, on top of the client's (same name: the user's wins).
+    #[serde(default)]
+    pub custom_claims: Vec<CustomClaim>,
 }
 
 impl User {
@@ -159,11 +198,30 @@ impl ResponseMode {
     }
 }
 
-/// What a code turned into, kept on the code so a replay can revoke it (RFC 6749 §4.1.2).
+/// What a code turned into, kept on the code so a replay can revoke it (RFC 6749 §4.1.2):
+/// the grant every token minted from it belongs to (access tokens carry it as `gid`,
+/// refresh tokens store it), and how long revoking it must last.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Minted {
-    pub access_jti: String,
-    pub access_expires_at: i64,
+    pub grant_id: String,
+    pub revoke_until: i64,
+}
+
+/// A refresh token, stored by its SHA-256. The tokens of one grant form a chain: every use
+/// rotates the token (RFC 9700 §4.14.2), and presenting a used one revokes the grant.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub sub: String,
+    pub scopes: Vec<String>,
+    pub auth_time: i64,
+    pub issued_at: i64,
+    /// The grant's absolute end: rotation never extends it.
+    pub expires_at: i64,
+    /// Set when it was exchanged for its successor.
+    pub used_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
