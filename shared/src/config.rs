@@ -34,6 +34,8 @@ pub struct Config {
     pub session_ttl: i64,
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
+    /// Absolute lifetime of a refresh token chain (rotation never extends it).
+    pub refresh_token_ttl: i64,
     pub branding: Branding,
 }
 
@@ -57,13 +59,15 @@ impl Config {
             session_ttl: 8 * 3600,
             access_token_ttl: 600,
             id_token_ttl: 600,
+            refresh_token_ttl: 30 * 86400,
             branding: Branding::default(),
         })
     }
 
     /// Reads `ISSUER` (required), `PUBLIC_URL_PATTERN`, `ACCESS_TOKEN_AUDIENCE`,
     /// `CODE_TTL_SECONDS`, `AUTH_REQUEST_TTL_SECONDS`, `SESSION_TTL_SECONDS`,
-    /// `ACCESS_TOKEN_TTL_SECONDS`, `ID_TOKEN_TTL_SECONDS`, `PRODUCT_NAME`, `ACCENT_COLOR`.
+    /// `ACCESS_TOKEN_TTL_SECONDS`, `ID_TOKEN_TTL_SECONDS`, `REFRESH_TOKEN_TTL_SECONDS`,
+    /// `PRODUCT_NAME`, `ACCENT_COLOR`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(&std::env::vars().collect())
     }
@@ -101,6 +105,7 @@ impl Config {
         c.session_ttl = ttl("SESSION_TTL_SECONDS", c.session_ttl)?;
         c.access_token_ttl = ttl("ACCESS_TOKEN_TTL_SECONDS", c.access_token_ttl)?;
         c.id_token_ttl = ttl("ID_TOKEN_TTL_SECONDS", c.id_token_ttl)?;
+        c.refresh_token_ttl = ttl("REFRESH_TOKEN_TTL_SECONDS", c.refresh_token_ttl)?;
         if let Some(n) = get("PRODUCT_NAME") {
             c.branding.product_name = n.to_string();
         }

@@ -60,6 +60,39 @@ pub fn verify(keys: &[PublicKey], token: &str) -> Result<(Value, Value), &'stati
     Ok((header, claims))
 }
 
+/// Verifies a compact JWS signed by a client, with a key of its registered JWK Set: the one
+/// named by `kid`, or, without a `kid`, any key that verifies. Returns the claims.
+pub fn verify_with_jwks(jwks: &Value, token: &str) -> Result<Value, &'static str> {
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("not a compact JWS");
+    };
+    let header: Value = b64url_decode(h)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or("malformed header")?;
+    let alg = header["alg"].as_str().ok_or("no alg")?;
+    let sig = b64url_decode(s).ok_or("malformed signature")?;
+    let input = &token.as_bytes()[..h.len() + 1 + p.len()];
+    let keys = jwks["keys"].as_array().ok_or("client has no keys")?;
+    let verified = keys
+        .iter()
+        .filter(|k| {
+            header["kid"]
+                .as_str()
+                .is_none_or(|kid| k["kid"].as_str() == Some(kid))
+        })
+        .any(|k| crate::signer::jwk::verify_with_jwk(k, alg, input, &sig));
+    if !verified {
+        return Err("bad signature");
+    }
+    b64url_decode(p)
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .filter(Value::is_object)
+        .ok_or("malformed claims")
+}
+
 #[cfg(all(test, feature = "embedded"))]
 mod tests {
     use super::*;

@@ -192,3 +192,53 @@ pub fn form_post_page(b: &Branding, action: &str, params: &[(&str, &str)]) -> Re
     http::page_headers(&mut resp, &csp);
     resp
 }
+
+pub struct LogoutView<'a> {
+    pub action: String,
+    pub csrf: String,
+    pub client_id: Option<&'a str>,
+    pub post_logout_redirect_uri: Option<&'a str>,
+    pub state: Option<&'a str>,
+    pub id_token_hint: Option<&'a str>,
+    pub client_name: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage<'a> {
+    css: String,
+    product: &'a str,
+    v: &'a LogoutView<'a>,
+}
+
+pub fn logout_confirm_page(b: &Branding, v: &LogoutView<'_>) -> Response<Body> {
+    respond(
+        b,
+        StatusCode::OK,
+        LogoutPage {
+            css: css(b),
+            product: &b.product_name,
+            v,
+        }
+        .render(),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+struct SignedOutPage<'a> {
+    css: String,
+    product: &'a str,
+}
+
+pub fn signed_out_page(b: &Branding) -> Response<Body> {
+    respond(
+        b,
+        StatusCode::OK,
+        SignedOutPage {
+            css: css(b),
+            product: &b.product_name,
+        }
+        .render(),
+    )
+}

@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 use crate::{
     crypto::{random_token, secret_digest},
     password,
+    protocol::claims::is_custom_name,
     protocol::{redirect_uri, scope},
-    store::{AuthMethod, Client, Store, StoreError, User},
+    store::{AuthMethod, Client, CustomClaim, Store, StoreError, User},
 };
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -27,6 +28,7 @@ pub struct SeedClient {
     /// Omit for a public client (`token_endpoint_auth_method = "none"`).
     pub client_secret: Option<String>,
     pub token_endpoint_auth_method: Option<AuthMethod>,
+    #[serde(default)]
     pub redirect_uris: Vec<String>,
     /// Scopes the client may be granted (default: all supported).
     pub scopes: Option<Vec<String>>,
@@ -35,6 +37,12 @@ pub struct SeedClient {
     /// First-party application: no consent page (default false).
     #[serde(default)]
     pub skip_consent: bool,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub custom_claims: Vec<CustomClaim>,
+    /// Public keys (a JWK Set) for `private_key_jwt`.
+    pub jwks: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +55,8 @@ pub struct SeedUser {
     pub sub: Option<String>,
     #[serde(default)]
     pub claims: Map<String, Value>,
+    #[serde(default)]
+    pub custom_claims: Vec<CustomClaim>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,17 +92,33 @@ impl SeedClient {
         if self.client_id.is_empty() || self.client_id.len() > 128 {
             return Err(err("client_id must be 1-128 characters".into()));
         }
-        let method = self
-            .token_endpoint_auth_method
-            .unwrap_or(if self.client_secret.is_some() {
-                AuthMethod::ClientSecretBasic
-            } else {
-                AuthMethod::None
-            });
+        let default_method = if self.client_secret.is_some() {
+            AuthMethod::ClientSecretBasic
+        } else {
+            AuthMethod::None
+        };
+        let method = self.token_endpoint_auth_method.unwrap_or(default_method);
         let secret_hash = match (method, &self.client_secret) {
+            (AuthMethod::None | AuthMethod::PrivateKeyJwt, Some(_)) => {
+                return Err(err(format!(
+                    "{} clients have no client_secret",
+                    method.as_str()
+                )));
+            }
             (AuthMethod::None, None) => None,
-            (AuthMethod::None, Some(_)) => {
-                return Err(err("a public client (none) has no client_secret".into()));
+            (AuthMethod::PrivateKeyJwt, None) => {
+                let keys = self
+                    .jwks
+                    .as_ref()
+                    .and_then(|j| j["keys"].as_array())
+                    .map(Vec::len)
+                    .unwrap_or(0);
+                if keys == 0 {
+                    return Err(err(
+                        "private_key_jwt needs jwks with at least one key".into()
+                    ));
+                }
+                None
             }
             (_, None) => return Err(err(format!("{} needs a client_secret", method.as_str()))),
             (_, Some(s)) if s.len() < MIN_SECRET_LEN => {
@@ -102,28 +128,39 @@ impl SeedClient {
             }
             (_, Some(s)) => Some(secret_digest(s)),
         };
-        if self.redirect_uris.is_empty() {
+        let grant_types = self
+            .grant_types
+            .clone()
+            .unwrap_or_else(|| vec!["authorization_code".into()]);
+        const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+        if let Some(bad) = grant_types.iter().find(|g| !GRANTS.contains(&g.as_str())) {
+            return Err(err(format!("unsupported grant type {bad:?}")));
+        }
+        if grant_types.iter().any(|g| g == "client_credentials") && method == AuthMethod::None {
+            return Err(err("client_credentials needs a confidential client".into()));
+        }
+        let redirects = grant_types.iter().any(|g| g == "authorization_code");
+        if redirects && self.redirect_uris.is_empty() {
             return Err(err("at least one redirect_uri is required".into()));
         }
-        for u in &self.redirect_uris {
+        for u in self
+            .redirect_uris
+            .iter()
+            .chain(&self.post_logout_redirect_uris)
+        {
             redirect_uri::validate_for_registration(u, false).map_err(err)?;
         }
+        // Standard scopes, plus any API scopes the client may request (RFC 6749 §3.3 syntax).
         let scopes = match &self.scopes {
             Some(s) => {
-                if let Some(bad) = s.iter().find(|s| !scope::SUPPORTED.contains(&s.as_str())) {
-                    return Err(err(format!("unsupported scope {bad:?}")));
+                if let Some(bad) = s.iter().find(|s| !scope::is_valid_token(s)) {
+                    return Err(err(format!("invalid scope {bad:?}")));
                 }
                 s.clone()
             }
             None => scope::SUPPORTED.iter().map(|s| s.to_string()).collect(),
         };
-        let grant_types = self
-            .grant_types
-            .clone()
-            .unwrap_or_else(|| vec!["authorization_code".into()]);
-        if let Some(bad) = grant_types.iter().find(|g| *g != "authorization_code") {
-            return Err(err(format!("unsupported grant type {bad:?}")));
-        }
+        validate_custom(&self.custom_claims).map_err(err)?;
         Ok(Client {
             client_id: self.client_id.clone(),
             client_name: self
@@ -136,8 +173,27 @@ impl SeedClient {
             allowed_scopes: scopes,
             grant_types,
             skip_consent: self.skip_consent,
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
+            custom_claims: self.custom_claims.clone(),
+            jwks: self.jwks.clone(),
         })
     }
+}
+
+/// Custom claim names are namespaced URIs; values are small (tokens are size-limited).
+pub fn validate_custom(claims: &[CustomClaim]) -> Result<(), String> {
+    for c in claims {
+        if !is_custom_name(&c.name) {
+            return Err(format!(
+                "custom claim {:?} must be a namespaced URI, such as https://example.com/{}",
+                c.name, c.name
+            ));
+        }
+        if c.value.to_string().len() > 1024 {
+            return Err(format!("custom claim {:?} is over 1024 bytes", c.name));
+        }
+    }
+    Ok(())
 }
 
 impl SeedUser {
@@ -180,6 +236,7 @@ pub async fn apply(store: &dyn Store, seed: &Seed) -> Result<(usize, usize), See
                 format!("{bad:?} is not a standard user claim"),
             ));
         }
+        validate_custom(&u.custom_claims).map_err(|e| SeedError::User(u.username.clone(), e))?;
         let existing = store.user_by_username(&u.username).await?;
         let password_hash = u.password_hash(existing.as_ref())?;
         match existing {
@@ -187,6 +244,7 @@ pub async fn apply(store: &dyn Store, seed: &Seed) -> Result<(usize, usize), See
                 let updated = User {
                     password_hash,
                     claims: u.claims.clone(),
+                    custom_claims: u.custom_claims.clone(),
                     ..old
                 };
                 store.update_user(&updated).await?;
@@ -198,6 +256,7 @@ pub async fn apply(store: &dyn Store, seed: &Seed) -> Result<(usize, usize), See
                     password_hash,
                     claims: u.claims.clone(),
                     disabled: false,
+                    custom_claims: u.custom_claims.clone(),
                 };
                 store.create_user(&user).await?;
             }

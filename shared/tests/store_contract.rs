@@ -15,9 +15,9 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value, json};
 use shared::store::{
-    AuthCode, AuthMethod, AuthRequest, AuthRequestStore, Client, CodeStore, Consent, ConsentStore,
-    Consume, Minted, ResponseMode, RevocationStore, Session, SessionStore, Store, StoreError, User,
-    UserStore,
+    AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget, Client, CodeStore, Consent,
+    Consume, CustomClaim, Minted, RefreshStore, RefreshToken, ReplayStore, ResponseMode,
+    RevocationStore, Rotate, Session, SessionStore, Store, StoreError, User, UserStore,
     dynamo::{self as ddb, DynamoStore},
     embedded::EmbeddedStore,
 };
@@ -84,6 +84,15 @@ contract!(
     concurrent_consume_has_one_winner,
     revocations_expire,
     consents_round_trip,
+    refresh_round_trip_and_expiry,
+    put_refresh_never_overwrites,
+    rotate_once_then_already_used,
+    rotate_after_expiry_is_missing,
+    rotate_unknown_is_missing,
+    rotate_onto_an_existing_successor_changes_nothing,
+    concurrent_rotate_has_one_winner,
+    first_use_until_expiry,
+    concurrent_first_use_has_one_winner,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -101,6 +110,10 @@ fn client(id: &str, name: &str) -> Client {
         ],
         allowed_scopes: vec!["openid".into(), "email".into()],
         grant_types: vec!["authorization_code".into()],
+        skip_consent: false,
+        post_logout_redirect_uris: vec![],
+        custom_claims: vec![],
+        jwks: None,
     }
 }
 
@@ -123,6 +136,7 @@ fn user(sub: &str, username: &str, email: Option<&str>) -> User {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         claims,
         disabled: false,
+        custom_claims: vec![],
     }
 }
 
@@ -174,10 +188,24 @@ fn code(hash: &str, expires_at: i64) -> AuthCode {
     }
 }
 
-fn minted(jti: &str, now: i64) -> Minted {
+fn minted(grant_id: &str, now: i64) -> Minted {
     Minted {
-        access_jti: jti.into(),
-        access_expires_at: now + 3600,
+        grant_id: grant_id.into(),
+        revoke_until: now + 3600,
+    }
+}
+
+fn refresh_token(hash: &str, grant_id: &str, issued_at: i64, expires_at: i64) -> RefreshToken {
+    RefreshToken {
+        token_hash: hash.into(),
+        grant_id: grant_id.into(),
+        client_id: "rp".into(),
+        sub: "sub-1".into(),
+        scopes: vec!["openid".into(), "offline_access".into()],
+        auth_time: issued_at - 30,
+        issued_at,
+        expires_at,
+        used_at: None,
     }
 }
 
@@ -199,6 +227,33 @@ async fn clients_round_trip(s: S) {
     s.put_client(&public).await.expect("replace");
     assert_eq!(s.client("rp").await.expect("read"), Some(public));
     assert_eq!(s.client("other").await.expect("read"), None);
+
+    // Every optional part set: logout URIs, custom claims (any JSON), a JWK Set.
+    let mut full = client("full", "Full");
+    full.auth_method = AuthMethod::PrivateKeyJwt;
+    full.secret_hash = None;
+    full.skip_consent = true;
+    full.grant_types.push("refresh_token".into());
+    full.post_logout_redirect_uris = vec!["https://rp.example/bye".into()];
+    full.custom_claims = vec![
+        CustomClaim {
+            name: "https://rp.example/roles".into(),
+            value: json!(["admin", "ops"]),
+            tokens: vec![ClaimTarget::IdToken, ClaimTarget::AccessToken],
+        },
+        CustomClaim {
+            name: "https://rp.example/profile".into(),
+            value: json!({"tier": 3, "ratio": 1.5, "beta": true, "note": "", "gone": null}),
+            tokens: vec![ClaimTarget::Userinfo],
+        },
+    ];
+    full.jwks = Some(json!({"keys": [{
+        "kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
+    }]}));
+    s.put_client(&full).await.expect("put full");
+    assert_eq!(s.client("full").await.expect("read"), Some(full));
 }
 
 async fn users_round_trip(s: S) {
@@ -209,6 +264,14 @@ async fn users_round_trip(s: S) {
     let b = user("sub-b", "bob", None);
     s.create_user(&b).await.expect("create without email");
     assert_eq!(s.user_by_username("bob").await.expect("read"), Some(b));
+    let mut c = user("sub-c", "carol", None);
+    c.custom_claims = vec![CustomClaim {
+        name: "https://rp.example/department".into(),
+        value: json!("research"),
+        tokens: vec![ClaimTarget::IdToken, ClaimTarget::Userinfo],
+    }];
+    s.create_user(&c).await.expect("create with custom claims");
+    assert_eq!(s.user("sub-c").await.expect("read"), Some(c));
     assert_eq!(s.user("nobody").await.expect("read"), None);
     assert_eq!(s.user_by_username("nobody").await.expect("read"), None);
     // Usernames are exact: no case folding.
@@ -638,6 +701,282 @@ async fn consents_round_trip(s: S) {
     assert_eq!(s.consent("sub-1", "rp").await.expect("read"), None);
 }
 
+async fn refresh_round_trip_and_expiry(s: S) {
+    let now = common::epoch_now();
+    assert_eq!(s.refresh("rt-1", now).await.expect("read"), None);
+    let t = refresh_token("rt-1", "grant-1", now, now + 600);
+    s.put_refresh(&t).await.expect("put");
+    assert_eq!(s.refresh("rt-1", now).await.expect("read"), Some(t.clone()));
+    assert_eq!(
+        s.refresh("rt-1", now + 599).await.expect("read"),
+        Some(t.clone())
+    );
+    assert_eq!(s.refresh("rt-1", now + 600).await.expect("read"), None);
+    assert_eq!(s.refresh("rt-1", now + 10_000).await.expect("read"), None);
+    assert_eq!(s.refresh("rt-2", now).await.expect("read"), None);
+    // A used token is still readable (used) until it expires.
+    let next = refresh_token("rt-2", "grant-1", now + 10, now + 600);
+    assert_eq!(
+        s.rotate_refresh("rt-1", &next, now + 10)
+            .await
+            .expect("rotate"),
+        Rotate::Rotated
+    );
+    let used = RefreshToken {
+        used_at: Some(now + 10),
+        ..t
+    };
+    assert_eq!(s.refresh("rt-1", now + 20).await.expect("read"), Some(used));
+    assert_eq!(s.refresh("rt-1", now + 600).await.expect("read"), None);
+    assert_eq!(s.refresh("rt-2", now + 20).await.expect("read"), Some(next));
+}
+
+async fn put_refresh_never_overwrites(s: S) {
+    let now = common::epoch_now();
+    let t = refresh_token("rt-p", "grant-1", now, now + 600);
+    s.put_refresh(&t).await.expect("put");
+    let mut other = refresh_token("rt-p", "grant-evil", now, now + 6000);
+    other.sub = "attacker".into();
+    assert!(is_conflict(s.put_refresh(&other).await));
+    assert!(
+        is_conflict(s.put_refresh(&t).await),
+        "not even the same token"
+    );
+    assert_eq!(s.refresh("rt-p", now).await.expect("read"), Some(t.clone()));
+    // A used token cannot be reset by a put.
+    let next = refresh_token("rt-p2", "grant-1", now, now + 600);
+    assert_eq!(
+        s.rotate_refresh("rt-p", &next, now).await.expect("rotate"),
+        Rotate::Rotated
+    );
+    assert!(is_conflict(s.put_refresh(&t).await));
+    assert_eq!(
+        s.refresh("rt-p", now)
+            .await
+            .expect("read")
+            .and_then(|t| t.used_at),
+        Some(now)
+    );
+}
+
+async fn rotate_once_then_already_used(s: S) {
+    let now = common::epoch_now();
+    let first = refresh_token("rt-a", "grant-a", now, now + 600);
+    s.put_refresh(&first).await.expect("put");
+    let second = refresh_token("rt-b", "grant-a", now + 5, now + 600);
+    assert_eq!(
+        s.rotate_refresh("rt-a", &second, now + 5)
+            .await
+            .expect("rotate"),
+        Rotate::Rotated
+    );
+    let used = RefreshToken {
+        used_at: Some(now + 5),
+        ..first
+    };
+    // A replay of the used token learns its record (its grant, to revoke it) ...
+    let third = refresh_token("rt-c", "grant-a", now + 9, now + 600);
+    assert_eq!(
+        s.rotate_refresh("rt-a", &third, now + 9)
+            .await
+            .expect("replay"),
+        Rotate::AlreadyUsed(used.clone())
+    );
+    // ... and its would-be successor was not stored.
+    assert_eq!(s.refresh("rt-c", now + 9).await.expect("read"), None);
+    // Even with the very same successor (a second call, not a retry of the first).
+    assert_eq!(
+        s.rotate_refresh("rt-a", &second, now + 9)
+            .await
+            .expect("replay"),
+        Rotate::AlreadyUsed(used.clone())
+    );
+    assert_eq!(
+        s.refresh("rt-b", now + 9).await.expect("read"),
+        Some(second.clone()),
+        "the successor is untouched"
+    );
+    // The chain goes on from the successor.
+    assert_eq!(
+        s.rotate_refresh("rt-b", &third, now + 9)
+            .await
+            .expect("rotate"),
+        Rotate::Rotated
+    );
+    assert_eq!(s.refresh("rt-c", now + 9).await.expect("read"), Some(third));
+    assert_eq!(s.refresh("rt-a", now + 9).await.expect("read"), Some(used));
+}
+
+async fn rotate_after_expiry_is_missing(s: S) {
+    let now = common::epoch_now();
+    s.put_refresh(&refresh_token("rt-e", "grant-e", now, now + 60))
+        .await
+        .expect("put");
+    let next = refresh_token("rt-e2", "grant-e", now + 60, now + 60);
+    for at in [now + 60, now + 3000] {
+        assert_eq!(
+            s.rotate_refresh("rt-e", &next, at).await.expect("rotate"),
+            Rotate::Missing
+        );
+    }
+    // Nothing happened: not used, no successor.
+    assert_eq!(s.refresh("rt-e2", now).await.expect("read"), None);
+    assert_eq!(
+        s.refresh("rt-e", now)
+            .await
+            .expect("read")
+            .map(|t| t.used_at),
+        Some(None)
+    );
+    // A used token past its expiry is absent too, as everything expired is.
+    s.put_refresh(&refresh_token("rt-f", "grant-f", now, now + 60))
+        .await
+        .expect("put");
+    let f2 = refresh_token("rt-f2", "grant-f", now, now + 60);
+    assert_eq!(
+        s.rotate_refresh("rt-f", &f2, now).await.expect("rotate"),
+        Rotate::Rotated
+    );
+    let f3 = refresh_token("rt-f3", "grant-f", now, now + 60);
+    assert_eq!(
+        s.rotate_refresh("rt-f", &f3, now + 60)
+            .await
+            .expect("late replay"),
+        Rotate::Missing
+    );
+    assert_eq!(s.refresh("rt-f3", now).await.expect("read"), None);
+}
+
+async fn rotate_unknown_is_missing(s: S) {
+    let now = common::epoch_now();
+    let next = refresh_token("rt-n2", "grant-n", now, now + 600);
+    assert_eq!(
+        s.rotate_refresh("rt-nope", &next, now)
+            .await
+            .expect("rotate"),
+        Rotate::Missing
+    );
+    assert_eq!(s.refresh("rt-n2", now).await.expect("read"), None);
+    assert_eq!(s.refresh("rt-nope", now).await.expect("read"), None);
+}
+
+async fn rotate_onto_an_existing_successor_changes_nothing(s: S) {
+    let now = common::epoch_now();
+    let old = refresh_token("rt-o", "grant-o", now, now + 600);
+    let taken = refresh_token("rt-taken", "grant-other", now, now + 600);
+    s.put_refresh(&old).await.expect("put");
+    s.put_refresh(&taken).await.expect("put");
+    let clash = refresh_token("rt-taken", "grant-o", now, now + 600);
+    assert!(is_conflict(s.rotate_refresh("rt-o", &clash, now).await));
+    assert_eq!(
+        s.refresh("rt-o", now).await.expect("read"),
+        Some(old.clone())
+    );
+    assert_eq!(s.refresh("rt-taken", now).await.expect("read"), Some(taken));
+    // A token cannot succeed itself.
+    assert!(is_conflict(s.rotate_refresh("rt-o", &old, now).await));
+    assert_eq!(s.refresh("rt-o", now).await.expect("read"), Some(old));
+}
+
+async fn concurrent_rotate_has_one_winner(s: S) {
+    let now = common::epoch_now();
+    let old = refresh_token("rt-race", "grant-r", now, now + 600);
+    s.put_refresh(&old).await.expect("put");
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let next = refresh_token(&format!("rt-next-{i}"), "grant-r", now, now + 600);
+                (i, s.rotate_refresh("rt-race", &next, now).await)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut losers = Vec::new();
+    for t in tasks {
+        let (i, outcome) = t.await.expect("task");
+        match outcome.expect("rotate") {
+            Rotate::Rotated => winners.push(i),
+            Rotate::AlreadyUsed(record) => losers.push(record),
+            Rotate::Missing => panic!("task {i}: a live token was reported missing"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one rotation wins: {winners:?}");
+    assert_eq!(losers.len(), 15);
+    let used = RefreshToken {
+        used_at: Some(now),
+        ..old
+    };
+    assert!(
+        losers.iter().all(|r| *r == used),
+        "every loser sees the used record"
+    );
+    assert_eq!(s.refresh("rt-race", now).await.expect("read"), Some(used));
+    for i in 0..16 {
+        let stored = s.refresh(&format!("rt-next-{i}"), now).await.expect("read");
+        assert_eq!(
+            stored.is_some(),
+            i == winners[0],
+            "only the winner's successor is stored (rt-next-{i})"
+        );
+    }
+}
+
+async fn first_use_until_expiry(s: S) {
+    let now = common::epoch_now();
+    assert!(s.first_use("jti-1", now + 60, now).await.expect("first"));
+    assert!(!s.first_use("jti-1", now + 60, now).await.expect("replay"));
+    assert!(
+        !s.first_use("jti-1", now + 600, now + 59)
+            .await
+            .expect("replay")
+    );
+    assert!(
+        s.first_use("jti-2", now + 60, now)
+            .await
+            .expect("other key"),
+        "keys are independent"
+    );
+    // Once remembered-until passes, the key is fresh again, and remembered anew.
+    assert!(
+        s.first_use("jti-1", now + 120, now + 60)
+            .await
+            .expect("after expiry")
+    );
+    assert!(
+        !s.first_use("jti-1", now + 120, now + 119)
+            .await
+            .expect("replay")
+    );
+    assert!(
+        s.first_use("jti-1", now + 500, now + 120)
+            .await
+            .expect("after expiry")
+    );
+}
+
+async fn concurrent_first_use_has_one_winner(s: S) {
+    let now = common::epoch_now();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.first_use("jti-race", now + 60, now).await })
+        })
+        .collect();
+    let mut firsts = 0;
+    for t in tasks {
+        if t.await.expect("task").expect("first_use") {
+            firsts += 1;
+        }
+    }
+    assert_eq!(firsts, 1, "exactly one first_use wins");
+    assert!(
+        !s.first_use("jti-race", now + 60, now)
+            .await
+            .expect("replay")
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // DynamoDB only: the table and the item layout the contract relies on
 
@@ -755,6 +1094,29 @@ async fn dynamo_item_layout_and_ttl() {
         num(&raw_item(&client, &table, "revoked#j").await, "ttl"),
         Some(now + 40)
     );
+
+    // Refresh tokens live until the grant ends, used or not (so a replay is recognised).
+    s.put_refresh(&refresh_token("rt", "g", now, now + 50))
+        .await
+        .expect("refresh");
+    let rt = raw_item(&client, &table, "refresh#rt").await;
+    assert_eq!(num(&rt, "ttl"), Some(now + 50));
+    assert!(!rt.contains_key("used_at"), "unused: no used_at attribute");
+    s.rotate_refresh("rt", &refresh_token("rt2", "g", now, now + 50), now + 1)
+        .await
+        .expect("rotate");
+    let rt = raw_item(&client, &table, "refresh#rt").await;
+    assert_eq!(num(&rt, "ttl"), Some(now + 50));
+    assert_eq!(num(&rt, "used_at"), Some(now + 1));
+    assert_eq!(
+        num(&raw_item(&client, &table, "refresh#rt2").await, "ttl"),
+        Some(now + 50)
+    );
+
+    assert!(s.first_use("k", now + 60, now).await.expect("first_use"));
+    let r = raw_item(&client, &table, "replay#k").await;
+    assert_eq!(num(&r, "ttl"), Some(now + 60));
+    assert_eq!(num(&r, "until"), Some(now + 60));
 }
 
 #[tokio::test]

@@ -184,3 +184,32 @@ impl RevocationStore for FaultyStore {
         self.inner.is_revoked(jti, now).await
     }
 }
+
+#[async_trait]
+impl RefreshStore for FaultyStore {
+    async fn put_refresh(&self, t: &RefreshToken) -> StoreResult<()> {
+        self.faults.store("put_refresh")?;
+        self.inner.put_refresh(t).await
+    }
+    async fn refresh(&self, h: &str, now: i64) -> StoreResult<Option<RefreshToken>> {
+        self.faults.store("refresh")?;
+        self.inner.refresh(h, now).await
+    }
+    async fn rotate_refresh(
+        &self,
+        old: &str,
+        next: &RefreshToken,
+        now: i64,
+    ) -> StoreResult<Rotate> {
+        self.faults.store("rotate_refresh")?;
+        self.inner.rotate_refresh(old, next, now).await
+    }
+}
+
+#[async_trait]
+impl ReplayStore for FaultyStore {
+    async fn first_use(&self, key: &str, until: i64, now: i64) -> StoreResult<bool> {
+        self.faults.store("first_use")?;
+        self.inner.first_use(key, until, now).await
+    }
+}

@@ -20,6 +20,12 @@ pub const POST: (&str, &str) = ("rp-post", "rp-post-secret-0123456789abcdefghijk
 pub const PUBLIC: &str = "rp-public";
 /// A first-party confidential client: no consent page.
 pub const FIRST_PARTY: (&str, &str) = ("rp-first-party", "rp-first-party-secret-0123456789abcdefg");
+/// A machine client (client_credentials) with API scopes and a custom claim.
+pub const M2M: (&str, &str) = ("rp-m2m", "rp-m2m-secret-0123456789abcdefghijklmnopq");
+/// A first-party client with custom claims.
+pub const CUSTOM: (&str, &str) = ("rp-custom", "rp-custom-secret-0123456789abcdefghijklmno");
+pub const BOB: (&str, &str) = ("bob", "bob-password-1");
+pub const LOGGED_OUT: &str = "https://rp.example/logged-out";
 pub const REDIRECT: &str = "https://rp.example/cb";
 pub const ALICE: (&str, &str) = ("alice", "alice-password-1");
 
@@ -27,7 +33,16 @@ pub fn seed() -> Seed {
     let text = serde_json::json!({
         "clients": [
             {"client_id": BASIC.0, "client_name": "Basic RP", "client_secret": BASIC.1,
-             "token_endpoint_auth_method": "client_secret_basic", "redirect_uris": [REDIRECT, "https://rp.example/other"]},
+             "token_endpoint_auth_method": "client_secret_basic", "redirect_uris": [REDIRECT, "https://rp.example/other"],
+             "grant_types": ["authorization_code", "refresh_token"], "post_logout_redirect_uris": [LOGGED_OUT]},
+            {"client_id": M2M.0, "client_secret": M2M.1, "grant_types": ["client_credentials"],
+             "scopes": ["api:read", "api:write"],
+             "custom_claims": [{"name": "https://rp.example/tenant", "value": "acme", "tokens": ["access_token"]}]},
+            {"client_id": CUSTOM.0, "client_secret": CUSTOM.1, "redirect_uris": [REDIRECT], "skip_consent": true,
+             "custom_claims": [
+                {"name": "https://rp.example/tenant", "value": "acme"},
+                {"name": "https://rp.example/plan", "value": "gold", "tokens": ["userinfo"]}
+             ]},
             {"client_id": POST.0, "client_secret": POST.1,
              "token_endpoint_auth_method": "client_secret_post", "redirect_uris": [REDIRECT]},
             {"client_id": PUBLIC, "token_endpoint_auth_method": "none", "redirect_uris": [REDIRECT],
@@ -44,7 +59,10 @@ pub fn seed() -> Seed {
                 "email": "alice@example.com", "email_verified": true,
                 "address": {"street_address": "1 Rabbit Hole", "locality": "Oxford", "country": "UK"},
                 "phone_number": "+44 1865 000000", "phone_number_verified": true
-            }}
+            }},
+            {"username": BOB.0, "password": BOB.1, "claims": {"email": "bob@example.com"},
+             "custom_claims": [{"name": "https://rp.example/roles", "value": ["admin", "ops"], "tokens": ["id_token", "access_token", "userinfo"]},
+                               {"name": "https://rp.example/plan", "value": "platinum", "tokens": ["userinfo"]}]}
         ]
     });
     Seed::parse("seed.json", &text.to_string()).expect("test seed parses")

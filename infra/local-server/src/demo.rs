@@ -49,6 +49,7 @@ pub async fn ensure(app: &App) -> Result<(), String> {
             password_hash: None,
             sub: None,
             claims: claims.as_object().cloned().unwrap_or_default(),
+            custom_claims: vec![],
         });
     }
     let seed = Seed {
@@ -61,6 +62,9 @@ pub async fn ensure(app: &App) -> Result<(), String> {
             scopes: None,
             grant_types: None,
             skip_consent: false,
+            post_logout_redirect_uris: vec![format!("{}/", app.config.issuer)],
+            custom_claims: vec![],
+            jwks: None,
         }],
         users,
     };

@@ -25,8 +25,10 @@ pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
         match http::form(req) {
             Some(p) => p,
             None => {
-                return OAuthError::invalid_request("the authorization request must be a form post")
-                    .to_error_page(branding);
+                return OAuthError::invalid_request(
+                    "the authorization request must be a form post",
+                )
+                .to_error_page(branding);
             }
         }
     } else {

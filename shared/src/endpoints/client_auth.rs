@@ -1,19 +1,33 @@
-//! Client authentication at the token endpoint (RFC 6749 §2.3, OIDC Core §9):
-//! client_secret_basic, client_secret_post, and `none` for public clients. A client must use
-//! the one method it registered, and exactly one method per request.
+//! Client authentication at the token, revocation and introspection endpoints
+//! (RFC 6749 §2.3, OIDC Core §9): client_secret_basic, client_secret_post, private_key_jwt
+//! (RFC 7523), and `none` for public clients. A client must use the one method it
+//! registered, and exactly one method per request.
 use base64::{Engine, engine::general_purpose::STANDARD};
 use lambda_http::Request;
+use serde_json::Value;
 
+use super::Endpoint;
 use crate::{
     App, OAuthError,
-    crypto::{constant_time_eq, secret_digest},
+    crypto::{b64url_decode, constant_time_eq, secret_digest},
     http::{self, Params},
+    jwt,
     store::{AuthMethod, Client},
 };
 
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// The longest an assertion may live (RFC 7523 §3 leaves it to us; short limits replays).
+const MAX_ASSERTION_LIFETIME: i64 = 300;
+
+enum Credential {
+    Secret(String),
+    Assertion(String),
+    Nothing,
+}
+
 struct Presented {
     client_id: String,
-    secret: Option<String>,
+    credential: Credential,
     method: AuthMethod,
 }
 
@@ -26,51 +40,83 @@ fn form_decode(s: &str) -> Option<String> {
         .map(|c| c.into_owned())
 }
 
+/// The `sub` of an assertion, read before its signature can be checked (to find the key).
+fn assertion_subject(assertion: &str) -> Option<String> {
+    let payload = assertion.split('.').nth(1)?;
+    let claims: Value = serde_json::from_slice(&b64url_decode(payload)?).ok()?;
+    claims["sub"].as_str().map(str::to_string)
+}
+
 fn presented(req: &Request, form: &Params) -> Result<Presented, OAuthError> {
     let basic = http::header_str(req, "authorization")
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"));
-    match (basic, form.get("client_secret")) {
-        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+    let assertion = form.get("client_assertion");
+    let methods = [
+        basic.is_some(),
+        form.get("client_secret").is_some(),
+        assertion.is_some(),
+    ];
+    if methods.iter().filter(|m| **m).count() > 1 {
+        return Err(OAuthError::invalid_request(
             "use one client authentication method, not two",
-        )),
-        (Some((_, cred)), None) => {
-            let bad = || OAuthError::invalid_client("malformed Basic credentials");
-            let decoded = STANDARD.decode(cred.trim()).map_err(|_| bad())?;
-            let text = String::from_utf8(decoded).map_err(|_| bad())?;
-            let (id, secret) = text.split_once(':').ok_or_else(bad)?;
-            let client_id = form_decode(id).ok_or_else(bad)?;
-            if form.get("client_id").is_some_and(|f| f != client_id) {
-                return Err(OAuthError::invalid_request(
-                    "client_id does not match the Basic credentials",
-                ));
-            }
-            Ok(Presented {
-                client_id,
-                secret: Some(form_decode(secret).ok_or_else(bad)?),
-                method: AuthMethod::ClientSecretBasic,
-            })
+        ));
+    }
+    let form_id = form.get("client_id");
+    let p = if let Some((_, cred)) = basic {
+        let bad = || OAuthError::invalid_client("malformed Basic credentials");
+        let decoded = STANDARD.decode(cred.trim()).map_err(|_| bad())?;
+        let text = String::from_utf8(decoded).map_err(|_| bad())?;
+        let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+        Presented {
+            client_id: form_decode(id).ok_or_else(bad)?,
+            credential: Credential::Secret(form_decode(secret).ok_or_else(bad)?),
+            method: AuthMethod::ClientSecretBasic,
         }
-        (None, Some(secret)) => Ok(Presented {
-            client_id: form
-                .get("client_id")
+    } else if let Some(secret) = form.get("client_secret") {
+        Presented {
+            client_id: form_id
                 .ok_or_else(|| OAuthError::invalid_client("client_id is missing"))?
                 .to_string(),
-            secret: Some(secret.to_string()),
+            credential: Credential::Secret(secret.to_string()),
             method: AuthMethod::ClientSecretPost,
-        }),
-        (None, None) => Ok(Presented {
-            client_id: form
-                .get("client_id")
+        }
+    } else if let Some(a) = assertion {
+        if form.get("client_assertion_type") != Some(JWT_BEARER) {
+            return Err(OAuthError::invalid_client(
+                "client_assertion_type must be jwt-bearer",
+            ));
+        }
+        let sub = assertion_subject(a)
+            .ok_or_else(|| OAuthError::invalid_client("malformed client assertion"))?;
+        Presented {
+            client_id: sub,
+            credential: Credential::Assertion(a.to_string()),
+            method: AuthMethod::PrivateKeyJwt,
+        }
+    } else {
+        Presented {
+            client_id: form_id
                 .ok_or_else(|| OAuthError::invalid_client("client authentication is missing"))?
                 .to_string(),
-            secret: None,
+            credential: Credential::Nothing,
             method: AuthMethod::None,
-        }),
+        }
+    };
+    if form_id.is_some_and(|f| f != p.client_id) {
+        return Err(OAuthError::invalid_request(
+            "client_id does not match the client's credentials",
+        ));
     }
+    Ok(p)
 }
 
-pub async fn authenticate(app: &App, req: &Request, form: &Params) -> Result<Client, OAuthError> {
+pub async fn authenticate(
+    app: &App,
+    req: &Request,
+    form: &Params,
+    now: i64,
+) -> Result<Client, OAuthError> {
     let p = presented(req, form)?;
     let failed = || OAuthError::invalid_client("client authentication failed");
     let client = app
@@ -85,14 +131,73 @@ pub async fn authenticate(app: &App, req: &Request, form: &Params) -> Result<Cli
             p.method.as_str()
         )));
     }
-    if let Some(secret) = &p.secret {
-        let matches = client
-            .secret_hash
-            .as_deref()
-            .is_some_and(|h| constant_time_eq(secret_digest(secret).as_bytes(), h.as_bytes()));
-        if !matches {
-            return Err(failed().with_detail("wrong secret"));
+    match &p.credential {
+        Credential::Secret(secret) => {
+            let matches = client
+                .secret_hash
+                .as_deref()
+                .is_some_and(|h| constant_time_eq(secret_digest(secret).as_bytes(), h.as_bytes()));
+            if !matches {
+                return Err(failed().with_detail("wrong secret"));
+            }
         }
+        Credential::Assertion(a) => {
+            let claims =
+                check_assertion(app, &client, a, now).map_err(|why| failed().with_detail(why))?;
+            // Replay check last, so only assertions that are otherwise valid are remembered.
+            let (jti, exp) = claims;
+            if !app
+                .store
+                .first_use(
+                    &format!("assertion#{}#{}", client.client_id, secret_digest(&jti)),
+                    exp,
+                    now,
+                )
+                .await?
+            {
+                return Err(failed().with_detail("assertion replayed (jti seen before)"));
+            }
+        }
+        Credential::Nothing => {}
     }
     Ok(client)
+}
+
+/// RFC 7523 §3: signed by a registered key; iss = sub = client_id; aud names this provider
+/// (its issuer or token endpoint); unexpired and short-lived. Returns its `jti` and `exp`.
+fn check_assertion(
+    app: &App,
+    client: &Client,
+    assertion: &str,
+    now: i64,
+) -> Result<(String, i64), String> {
+    let jwks = client.jwks.as_ref().ok_or("no registered jwks")?;
+    let claims = jwt::verify_with_jwks(jwks, assertion)?;
+    let id = client.client_id.as_str();
+    if claims["iss"].as_str() != Some(id) || claims["sub"].as_str() != Some(id) {
+        return Err("iss and sub must be the client_id".into());
+    }
+    let cfg = &app.config;
+    let ours = [cfg.issuer.clone(), cfg.endpoint_url(Endpoint::Token)];
+    let aud_ok = match &claims["aud"] {
+        Value::String(a) => ours.contains(a),
+        Value::Array(v) => v
+            .iter()
+            .any(|a| a.as_str().is_some_and(|a| ours.iter().any(|o| o == a))),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err("aud does not name this provider".into());
+    }
+    let exp = claims["exp"].as_i64().ok_or("no exp")?;
+    if exp <= now || exp > now + MAX_ASSERTION_LIFETIME {
+        return Err(format!(
+            "exp must be within {MAX_ASSERTION_LIFETIME} s from now"
+        ));
+    }
+    let jti = claims["jti"]
+        .as_str()
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or("no jti")?;
+    Ok((jti.to_string(), exp))
 }

@@ -5,6 +5,13 @@ use serde_json::json;
 use super::Endpoint;
 use crate::{App, http, protocol::scope};
 
+const AUTH_METHODS: [&str; 4] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+];
+
 pub async fn handle(app: &App) -> Response<Body> {
     let algs: Vec<&str> = match app.signer.public_keys().await {
         Ok(keys) => keys
@@ -20,13 +27,19 @@ pub async fn handle(app: &App) -> Response<Body> {
         "token_endpoint": c.endpoint_url(Endpoint::Token),
         "userinfo_endpoint": c.endpoint_url(Endpoint::Userinfo),
         "jwks_uri": c.endpoint_url(Endpoint::Jwks),
+        "revocation_endpoint": c.endpoint_url(Endpoint::Revocation),
+        "introspection_endpoint": c.endpoint_url(Endpoint::Introspection),
+        "end_session_endpoint": c.endpoint_url(Endpoint::Logout),
         "scopes_supported": scope::SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": scope::all_claims(),
         "claims_parameter_supported": false,

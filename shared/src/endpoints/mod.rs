@@ -1,11 +1,15 @@
 //! One module per endpoint, and the route table every edge (Lambda, local server,
 //! `template.yaml`) is checked against.
+mod access_token;
 pub mod authorize;
 pub mod authz_response;
 pub mod client_auth;
 pub mod discovery;
+pub mod introspection;
 pub mod jwks;
 pub mod login;
+pub mod logout;
+pub mod revocation;
 pub mod token;
 pub mod userinfo;
 
@@ -24,6 +28,9 @@ pub enum Endpoint {
     Consent,
     Token,
     Userinfo,
+    Revocation,
+    Introspection,
+    Logout,
 }
 
 impl Endpoint {
@@ -36,6 +43,9 @@ impl Endpoint {
             Endpoint::Consent => "/consent",
             Endpoint::Token => "/token",
             Endpoint::Userinfo => "/userinfo",
+            Endpoint::Revocation => "/revoke",
+            Endpoint::Introspection => "/introspect",
+            Endpoint::Logout => "/logout",
         }
     }
 
@@ -47,6 +57,9 @@ impl Endpoint {
             Endpoint::Authorize => "authorize",
             Endpoint::Login | Endpoint::Consent => "login",
             Endpoint::Token => "token",
+            Endpoint::Revocation => "revoke",
+            Endpoint::Introspection => "introspect",
+            Endpoint::Logout => "logout",
             Endpoint::Userinfo => "userinfo",
         }
     }
@@ -73,6 +86,10 @@ pub fn routes() -> Vec<Route> {
         r(Method::POST, Token),
         r(Method::GET, Userinfo),
         r(Method::POST, Userinfo),
+        r(Method::POST, Revocation),
+        r(Method::POST, Introspection),
+        r(Method::GET, Logout),
+        r(Method::POST, Logout),
     ]
 }
 
@@ -109,5 +126,8 @@ pub async fn dispatch(app: &App, function: Option<&str>, req: Request) -> Respon
         Endpoint::Consent => login::handle_consent(app, &req, now).await,
         Endpoint::Token => token::handle(app, &req, now).await,
         Endpoint::Userinfo => userinfo::handle(app, &req, now).await,
+        Endpoint::Revocation => revocation::handle(app, &req, now).await,
+        Endpoint::Introspection => introspection::handle(app, &req, now).await,
+        Endpoint::Logout => logout::handle(app, &req, now).await,
     }
 }

@@ -71,7 +71,12 @@ pub fn validate(p: &Params, client: &Client) -> Result<Validated, OAuthError> {
             "the openid scope is required",
         ));
     }
-    let scopes = scope::grantable(&requested, &client.allowed_scopes);
+    // OIDC Core §11: offline_access only means something to a client that may refresh.
+    let refreshes = client.allows_grant("refresh_token");
+    let scopes: Vec<String> = scope::grantable(&requested, &client.allowed_scopes)
+        .into_iter()
+        .filter(|s| s != "offline_access" || refreshes)
+        .collect();
 
     let code_challenge = match (p.get("code_challenge"), p.get("code_challenge_method")) {
         (None, None) if client.is_public() => {
@@ -141,6 +146,9 @@ mod tests {
             allowed_scopes: scope::parse("openid profile email"),
             grant_types: vec!["authorization_code".into()],
             skip_consent: false,
+            post_logout_redirect_uris: vec![],
+            custom_claims: vec![],
+            jwks: None,
         }
     }
 

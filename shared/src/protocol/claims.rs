@@ -1,9 +1,10 @@
 //! The contents of ID tokens, access tokens and userinfo answers, by granted scope
-//! (../CLAIMS.md). Only the granted scopes' claims are ever released.
+//! (../CLAIMS.md), plus the deployer's custom claims. Only the granted scopes' standard
+//! claims are ever released.
 use serde_json::{Map, Value, json};
 
 use super::scope;
-use crate::store::User;
+use crate::store::{ClaimTarget, Client, User};
 
 /// The user's claims that the granted scopes release.
 pub fn scoped(user: &User, scopes: &[String]) -> Map<String, Value> {
@@ -18,6 +19,26 @@ pub fn scoped(user: &User, scopes: &[String]) -> Map<String, Value> {
     out
 }
 
+/// Custom claims for `target`: the client's, then the user's (the user's win on a name
+/// clash). Names are namespaced URIs, validated when configured, so they cannot collide with
+/// standard claims; the check is repeated here so a bad record can never shadow one.
+pub fn custom(client: &Client, user: Option<&User>, target: ClaimTarget) -> Map<String, Value> {
+    let mut out = Map::new();
+    let user_claims = user.map(|u| u.custom_claims.as_slice()).unwrap_or_default();
+    for c in client.custom_claims.iter().chain(user_claims) {
+        if c.tokens.contains(&target) && is_custom_name(&c.name) {
+            out.insert(c.name.clone(), c.value.clone());
+        }
+    }
+    out
+}
+
+/// A custom claim name is an absolute URI (`https://example.com/roles`, `urn:acme:tenant`):
+/// namespaced, so never a registered or standard claim name.
+pub fn is_custom_name(name: &str) -> bool {
+    name.len() <= 256 && name.contains(':') && url::Url::parse(name).is_ok()
+}
+
 pub struct IdTokenInput<'a> {
     pub issuer: &'a str,
     pub client_id: &'a str,
@@ -27,11 +48,13 @@ pub struct IdTokenInput<'a> {
     pub auth_time: i64,
     pub now: i64,
     pub ttl: i64,
+    pub custom: Map<String, Value>,
 }
 
 /// OIDC Core §2 and §5.4: identity for the client (aud = client_id).
 pub fn id_token(i: IdTokenInput<'_>) -> Value {
-    let mut c = scoped(i.user, i.scopes);
+    let mut c = i.custom;
+    c.extend(scoped(i.user, i.scopes));
     c.insert("iss".into(), json!(i.issuer));
     c.insert("sub".into(), json!(i.user.sub));
     c.insert("aud".into(), json!(i.client_id));
@@ -48,16 +71,21 @@ pub struct AccessTokenInput<'a> {
     pub issuer: &'a str,
     pub audience: &'a str,
     pub client_id: &'a str,
+    /// The user, or the client itself for client_credentials (RFC 9068 §2.2).
     pub sub: &'a str,
     pub scopes: &'a [String],
     pub jti: &'a str,
+    /// The grant it belongs to: revoking the grant revokes the token.
+    pub grant_id: Option<&'a str>,
     pub now: i64,
     pub ttl: i64,
+    pub custom: Map<String, Value>,
 }
 
 /// RFC 9068 §2.2: authorization, not identity: no profile data.
 pub fn access_token(i: AccessTokenInput<'_>) -> Value {
-    json!({
+    let mut c = i.custom;
+    let standard = json!({
         "iss": i.issuer,
         "sub": i.sub,
         "aud": i.audience,
@@ -66,12 +94,20 @@ pub fn access_token(i: AccessTokenInput<'_>) -> Value {
         "iat": i.now,
         "exp": i.now + i.ttl,
         "jti": i.jti,
-    })
+    });
+    if let Value::Object(s) = standard {
+        c.extend(s);
+    }
+    if let Some(g) = i.grant_id {
+        c.insert("gid".into(), json!(g));
+    }
+    Value::Object(c)
 }
 
-/// OIDC Core §5.3.2: `sub` plus the granted scopes' claims.
-pub fn userinfo(user: &User, scopes: &[String]) -> Value {
-    let mut c = scoped(user, scopes);
+/// OIDC Core §5.3.2: `sub` plus the granted scopes' claims (and custom userinfo claims).
+pub fn userinfo(user: &User, scopes: &[String], custom: Map<String, Value>) -> Value {
+    let mut c = custom;
+    c.extend(scoped(user, scopes));
     c.insert("sub".into(), json!(user.sub));
     Value::Object(c)
 }
@@ -79,6 +115,7 @@ pub fn userinfo(user: &User, scopes: &[String]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{AuthMethod, CustomClaim};
 
     fn user() -> User {
         let claims = json!({
@@ -91,6 +128,43 @@ mod tests {
             password_hash: String::new(),
             claims: claims.as_object().cloned().unwrap_or_default(),
             disabled: false,
+            custom_claims: vec![CustomClaim {
+                name: "https://ex.com/role".into(),
+                value: json!("admin"),
+                tokens: vec![ClaimTarget::AccessToken],
+            }],
+        }
+    }
+
+    fn client() -> Client {
+        Client {
+            client_id: "c".into(),
+            client_name: "C".into(),
+            secret_hash: None,
+            auth_method: AuthMethod::None,
+            redirect_uris: vec![],
+            allowed_scopes: vec![],
+            grant_types: vec![],
+            skip_consent: false,
+            post_logout_redirect_uris: vec![],
+            custom_claims: vec![
+                CustomClaim {
+                    name: "https://ex.com/tenant".into(),
+                    value: json!("acme"),
+                    tokens: vec![ClaimTarget::IdToken, ClaimTarget::AccessToken],
+                },
+                CustomClaim {
+                    name: "https://ex.com/role".into(),
+                    value: json!("user"),
+                    tokens: vec![ClaimTarget::AccessToken, ClaimTarget::Userinfo],
+                },
+                CustomClaim {
+                    name: "email".into(),
+                    value: json!("spoof@x"),
+                    tokens: vec![ClaimTarget::IdToken],
+                },
+            ],
+            jwks: None,
         }
     }
 
@@ -111,6 +185,29 @@ mod tests {
     }
 
     #[test]
+    fn custom_claims_by_target_user_wins_and_never_shadow_standard_ones() {
+        let (c, u) = (client(), user());
+        let at = custom(&c, Some(&u), ClaimTarget::AccessToken);
+        assert_eq!(at["https://ex.com/tenant"], "acme");
+        assert_eq!(at["https://ex.com/role"], "admin", "the user's value wins");
+        let id = custom(&c, Some(&u), ClaimTarget::IdToken);
+        assert!(id.get("https://ex.com/role").is_none());
+        assert!(
+            id.get("email").is_none(),
+            "a non-namespaced name is never released"
+        );
+        assert_eq!(
+            custom(&c, None, ClaimTarget::Userinfo)["https://ex.com/role"],
+            "user"
+        );
+        assert!(
+            is_custom_name("urn:acme:tenant")
+                && !is_custom_name("tenant")
+                && !is_custom_name("sub")
+        );
+    }
+
+    #[test]
     fn token_shapes() {
         let u = user();
         let scopes = scope::parse("openid email");
@@ -123,12 +220,15 @@ mod tests {
             auth_time: 5,
             now: 10,
             ttl: 60,
+            custom: Map::new(),
         });
         assert_eq!(id["aud"], "c");
         assert_eq!(id["exp"], 70);
         assert!(id.get("nonce").is_none());
         assert!(id.get("phone_number").is_none());
         assert_eq!(id["email"], "ada@example.com");
+        let mut spoof = Map::new();
+        spoof.insert("sub".into(), json!("evil"));
         let at = access_token(AccessTokenInput {
             issuer: "https://i",
             audience: "https://api",
@@ -136,11 +236,15 @@ mod tests {
             sub: "s1",
             scopes: &scopes,
             jti: "j",
+            grant_id: Some("g"),
             now: 10,
             ttl: 60,
+            custom: spoof,
         });
         assert_eq!(at["scope"], "openid email");
+        assert_eq!(at["sub"], "s1", "standard claims always win");
+        assert_eq!(at["gid"], "g");
         assert!(at.get("email").is_none());
-        assert_eq!(userinfo(&u, &scopes)["sub"], "s1");
+        assert_eq!(userinfo(&u, &scopes, Map::new())["sub"], "s1");
     }
 }

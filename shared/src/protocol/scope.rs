@@ -1,7 +1,25 @@
 //! Scope values (OIDC Core §5.4) and which standard claims each releases (../CLAIMS.md).
 
 /// Scopes this provider understands, in the order they are advertised.
-pub const SUPPORTED: &[&str] = &["openid", "profile", "email", "address", "phone"];
+pub const SUPPORTED: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
+
+/// Scopes about a person: meaningless without one (so never granted to client_credentials).
+pub const USER_SCOPES: &[&str] = SUPPORTED;
+
+/// RFC 6749 §3.3 scope-token syntax: printable ASCII without space, `"` or `\`.
+pub fn is_valid_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
 
 /// OIDC Core §5.4. `zoneinfo` and `updated_at` are profile data as Core says.
 pub fn claims_of(scope: &str) -> &'static [&'static str] {
@@ -54,13 +72,12 @@ pub fn parse(scope: &str) -> Vec<String> {
     out
 }
 
-/// What is granted: the requested scopes that the provider supports and the client may
-/// have. Unknown or disallowed scopes are dropped rather than failing the request
-/// (RFC 6749 §3.3 lets the server grant less than asked and say so in `scope`).
+/// What is granted: the requested scopes the client may have (`openid` always; API scopes
+/// when registered for the client). Unknown or disallowed scopes are dropped rather than
+/// failing the request (RFC 6749 §3.3 lets the server grant less and say so in `scope`).
 pub fn grantable(requested: &[String], client_allowed: &[String]) -> Vec<String> {
     requested
         .iter()
-        .filter(|s| SUPPORTED.contains(&s.as_str()))
         .filter(|s| *s == "openid" || client_allowed.iter().any(|a| a == *s))
         .cloned()
         .collect()
@@ -81,12 +98,13 @@ mod tests {
 
     #[test]
     fn grantable_filters_unknown_and_disallowed() {
-        let req = parse("openid profile email phone offline_access custom");
-        let allowed = parse("openid profile email");
+        let req = parse("openid profile email phone offline_access custom api:read");
+        let allowed = parse("profile email api:read");
         assert_eq!(
             grantable(&req, &allowed),
-            vec!["openid", "profile", "email"]
+            vec!["openid", "profile", "email", "api:read"]
         );
+        assert!(is_valid_token("api:read") && !is_valid_token("a b") && !is_valid_token("a\"b"));
     }
 
     #[test]

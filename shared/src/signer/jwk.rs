@@ -87,6 +87,35 @@ impl PublicKey {
     }
 }
 
+/// Verifies a JWS signature with a client's JWK (RFC 7517): RSA (`n`, `e`) for RS256, P-256
+/// (`x`, `y`) for ES256. Any other combination does not verify.
+pub fn verify_with_jwk(jwk: &serde_json::Value, alg: &str, input: &[u8], sig: &[u8]) -> bool {
+    use aws_lc_rs::signature;
+    let field = |k: &str| jwk[k].as_str().and_then(crate::crypto::b64url_decode);
+    match (alg, jwk["kty"].as_str()) {
+        ("RS256", Some("RSA")) => match (field("n"), field("e")) {
+            (Some(n), Some(e)) if n.len() >= 256 => {
+                signature::RsaPublicKeyComponents { n: &n, e: &e }
+                    .verify(&signature::RSA_PKCS1_2048_8192_SHA256, input, sig)
+                    .is_ok()
+            }
+            _ => false,
+        },
+        ("ES256", Some("EC")) if jwk["crv"].as_str() == Some("P-256") => {
+            match (field("x"), field("y")) {
+                (Some(x), Some(y)) if x.len() == 32 && y.len() == 32 => {
+                    let point = [&[4u8][..], &x, &y].concat();
+                    signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                        .verify(input, sig)
+                        .is_ok()
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
 /// ECDSA signatures from KMS are DER `SEQUENCE { r INTEGER, s INTEGER }`; JOSE wants the
 /// fixed 64-byte r‖s (RFC 7518 §3.4).
 pub fn ecdsa_der_to_jose(der_sig: &[u8]) -> Result<Vec<u8>, SignerError> {

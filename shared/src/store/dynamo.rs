@@ -14,10 +14,14 @@
 //! | `code#<code_hash>`    | [`AuthCode`] + `put_req`, `consume_req`      | `expires_at` + 3600     |
 //! | `revoked#<jti>`       | `expires_at`                                 | `expires_at`            |
 //! | `consent#<sub>#<client_id>` | [`Consent`]                            | –                       |
+//! | `refresh#<token_hash>`| [`RefreshToken`] + `put_req`, `rotate_req`   | `expires_at`            |
+//! | `replay#<key>`        | `until` + `put_req`                          | `until`                 |
 //!
-//! `put_req` / `consume_req` are per-call random nonces: when the SDK retries a conditional
-//! write whose first attempt succeeded but whose answer was lost, the retry's condition fails,
-//! and the nonce tells "my own earlier attempt won" from "someone else's call won".
+//! `put_req` / `consume_req` / `rotate_req` are per-call random nonces: when the SDK retries a
+//! conditional write whose first attempt succeeded but whose answer was lost, the retry's
+//! condition fails, and the nonce tells "my own earlier attempt won" from "someone else's call
+//! won". A used refresh token is kept until it expires, so presenting it again is recognised
+//! as a replay.
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -31,7 +35,7 @@ use aws_sdk_dynamodb::{
     types::{
         AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType, Put,
         ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus,
-        TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem,
+        TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, Update,
     },
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -63,6 +67,12 @@ struct Claim {
 #[derive(Serialize, Deserialize)]
 struct Revoked {
     expires_at: i64,
+}
+
+/// A remembered one-time key (`replay#<key>`).
+#[derive(Serialize, Deserialize)]
+struct Replay {
+    until: i64,
 }
 
 /// A short description of an SDK failure: the error code or the failure class, never a
@@ -636,6 +646,154 @@ impl RevocationStore for DynamoStore {
             .get_record::<Revoked>(format!("revoked#{jti}"), true)
             .await?
             .is_some_and(|r| r.expires_at > now))
+    }
+}
+
+#[async_trait]
+impl RefreshStore for DynamoStore {
+    async fn put_refresh(&self, token: &RefreshToken) -> StoreResult<()> {
+        let nonce = random_token(12);
+        let mut record = item(
+            &format!("refresh#{}", token.token_hash),
+            token,
+            Some(token.expires_at),
+        )?;
+        record.insert("put_req".into(), s(&nonce));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => {
+                    let mine = c
+                        .item()
+                        .is_some_and(|old| string_attr(old, "put_req") == Some(nonce.as_str()));
+                    if mine {
+                        // An SDK retry of our own successful put.
+                        Ok(())
+                    } else {
+                        Err(StoreError::Conflict("refresh".into()))
+                    }
+                }
+                _ => Err(unavailable("PutItem", &e)),
+            },
+        }
+    }
+
+    async fn refresh(&self, token_hash: &str, now: i64) -> StoreResult<Option<RefreshToken>> {
+        Ok(self
+            .get_record::<RefreshToken>(format!("refresh#{token_hash}"), true)
+            .await?
+            .filter(|t| t.expires_at > now))
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        next: &RefreshToken,
+        now: i64,
+    ) -> StoreResult<Rotate> {
+        if next.token_hash == old_hash {
+            // One transaction cannot touch an item twice; and a token cannot succeed itself.
+            return Err(StoreError::Conflict("refresh".into()));
+        }
+        let old_pk = format!("refresh#{old_hash}");
+        let nonce = random_token(12);
+        let mark_used = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(old_pk.clone())))
+            .update_expression("SET #used = :now, #req = :req")
+            .condition_expression(
+                "attribute_exists(#pk) AND attribute_not_exists(#used) AND #exp > :now",
+            )
+            .set_expression_attribute_names(Some(names(&[
+                ("#pk", PK),
+                ("#used", "used_at"),
+                ("#req", "rotate_req"),
+                ("#exp", "expires_at"),
+            ])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":now", n(now)),
+                (":req", s(&nonce)),
+            ])))
+            .build()
+            .map_err(|_| StoreError::Unavailable("dynamodb: cannot build an update".into()))?;
+        let items = vec![
+            TransactWriteItem::builder().update(mark_used).build(),
+            put_new(
+                &self.table,
+                item(
+                    &format!("refresh#{}", next.token_hash),
+                    next,
+                    Some(next.expires_at),
+                )?,
+            )?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(Rotate::Rotated),
+            Err(TxFailure::Condition(0)) => {
+                // The old token was missing, expired or used: read what it is now. A used
+                // token stays used, an expired one stays expired, so this read cannot
+                // turn a failed condition into a success, except for our own nonce.
+                let Some(old) = self.get(old_pk, true).await? else {
+                    return Ok(Rotate::Missing);
+                };
+                if string_attr(&old, "rotate_req") == Some(nonce.as_str()) {
+                    // A retry of this very call, whose earlier attempt won.
+                    return Ok(Rotate::Rotated);
+                }
+                let old: RefreshToken = parse(old)?;
+                // As `refresh` reads it: expired means absent, used or not.
+                Ok(if old.expires_at <= now {
+                    Rotate::Missing
+                } else if old.used_at.is_some() {
+                    Rotate::AlreadyUsed(old)
+                } else {
+                    Rotate::Missing
+                })
+            }
+            Err(TxFailure::Condition(_)) => Err(StoreError::Conflict("refresh".into())),
+            Err(TxFailure::Store(e)) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl ReplayStore for DynamoStore {
+    async fn first_use(&self, key: &str, until: i64, now: i64) -> StoreResult<bool> {
+        let nonce = random_token(12);
+        let mut record = item(&format!("replay#{key}"), &Replay { until }, Some(until))?;
+        record.insert("put_req".into(), s(&nonce));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .condition_expression("attribute_not_exists(#pk) OR #until <= :now")
+            .set_expression_attribute_names(Some(names(&[("#pk", PK), ("#until", "until")])))
+            .expression_attribute_values(":now", n(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => {
+                    // `true` only for an SDK retry of our own successful put.
+                    Ok(c.item()
+                        .is_some_and(|old| string_attr(old, "put_req") == Some(nonce.as_str())))
+                }
+                _ => Err(unavailable("PutItem", &e)),
+            },
+        }
     }
 }
 

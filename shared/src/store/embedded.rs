@@ -32,6 +32,12 @@ struct Revoked {
     expires_at: i64,
 }
 
+/// A remembered one-time key (`replay#<key>`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Replay {
+    until: i64,
+}
+
 impl EmbeddedStore {
     /// Opens (or creates) `path`. redb holds an exclusive lock: one process per file.
     pub fn open(path: &Path) -> StoreResult<Self> {
@@ -281,5 +287,63 @@ impl RevocationStore for EmbeddedStore {
         Ok(self
             .get::<Revoked>(&format!("revoked#{jti}"))?
             .is_some_and(|r| r.expires_at > now))
+    }
+}
+
+#[async_trait]
+impl RefreshStore for EmbeddedStore {
+    async fn put_refresh(&self, token: &RefreshToken) -> StoreResult<()> {
+        let bytes = encode(token)?;
+        self.write(|txn| txn_put_new(txn, &format!("refresh#{}", token.token_hash), &bytes))
+    }
+
+    async fn refresh(&self, token_hash: &str, now: i64) -> StoreResult<Option<RefreshToken>> {
+        Ok(self
+            .get::<RefreshToken>(&format!("refresh#{token_hash}"))?
+            .filter(|t| t.expires_at > now))
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        next: &RefreshToken,
+        now: i64,
+    ) -> StoreResult<Rotate> {
+        if next.token_hash == old_hash {
+            return Err(StoreError::Conflict("refresh".into()));
+        }
+        let old_key = format!("refresh#{old_hash}");
+        let next_bytes = encode(next)?;
+        self.write(|txn| {
+            // Expired means absent, used or not (as `refresh` reads it).
+            let Some(mut old) =
+                txn_get::<RefreshToken>(txn, &old_key)?.filter(|t| t.expires_at > now)
+            else {
+                return Ok(Rotate::Missing);
+            };
+            if old.used_at.is_some() {
+                return Ok(Rotate::AlreadyUsed(old));
+            }
+            // An error here drops the transaction uncommitted: the old token stays unused.
+            txn_put_new(txn, &format!("refresh#{}", next.token_hash), &next_bytes)?;
+            old.used_at = Some(now);
+            txn_put(txn, &old_key, &encode(&old)?)?;
+            Ok(Rotate::Rotated)
+        })
+    }
+}
+
+#[async_trait]
+impl ReplayStore for EmbeddedStore {
+    async fn first_use(&self, key: &str, until: i64, now: i64) -> StoreResult<bool> {
+        let key = format!("replay#{key}");
+        let bytes = encode(&Replay { until })?;
+        self.write(|txn| {
+            if txn_get::<Replay>(txn, &key)?.is_some_and(|r| r.until > now) {
+                return Ok(false);
+            }
+            txn_put(txn, &key, &bytes)?;
+            Ok(true)
+        })
     }
 }

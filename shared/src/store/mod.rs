@@ -114,7 +114,12 @@ pub trait RefreshStore: Send + Sync {
     async fn refresh(&self, token_hash: &str, now: i64) -> StoreResult<Option<RefreshToken>>;
     /// Atomically marks `old_hash` used (only if it is unused and unexpired) and stores
     /// `next`; neither happens otherwise.
-    async fn rotate_refresh(&self, old_hash: &str, next: &RefreshToken, now: i64) -> StoreResult<Rotate>;
+    async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        next: &RefreshToken,
+        now: i64,
+    ) -> StoreResult<Rotate>;
 }
 
 #[async_trait]
@@ -126,10 +131,26 @@ pub trait ReplayStore: Send + Sync {
 
 /// Everything a full provider needs; each handler uses only the narrow traits above.
 pub trait Store:
-    ClientStore + UserStore + AuthRequestStore + SessionStore + ConsentStore + CodeStore + RevocationStore + RefreshStore + ReplayStore
+    ClientStore
+    + UserStore
+    + AuthRequestStore
+    + SessionStore
+    + ConsentStore
+    + CodeStore
+    + RevocationStore
+    + RefreshStore
+    + ReplayStore
 {
 }
 impl<T> Store for T where
-    T: ClientStore + UserStore + AuthRequestStore + SessionStore + ConsentStore + CodeStore + RevocationStore + RefreshStore + ReplayStore
+    T: ClientStore
+        + UserStore
+        + AuthRequestStore
+        + SessionStore
+        + ConsentStore
+        + CodeStore
+        + RevocationStore
+        + RefreshStore
+        + ReplayStore
 {
 }

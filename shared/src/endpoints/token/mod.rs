@@ -1,0 +1,54 @@
+//! `/token` (RFC 6749 §3.2): authenticate the client, then the grant: authorization_code
+//! (§4.1.3), refresh_token (§6) or client_credentials (§4.4).
+mod client_credentials;
+mod code;
+mod mint;
+mod refresh;
+
+use lambda_http::{Body, Request, Response};
+
+use crate::{App, OAuthError, error::ErrorCode, http};
+
+pub use mint::revoke_grant;
+
+pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
+    match grant(app, req, now).await {
+        Ok(resp) => resp,
+        Err(e) => e.to_json_response(),
+    }
+}
+
+async fn grant(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OAuthError> {
+    let form = http::form(req).ok_or_else(|| {
+        OAuthError::invalid_request("the body must be application/x-www-form-urlencoded")
+    })?;
+    if let Some(name) = form.duplicated() {
+        return Err(OAuthError::invalid_request(format!(
+            "parameter {name} was sent more than once"
+        )));
+    }
+    let client = super::client_auth::authenticate(app, req, &form, now).await?;
+    let grant = form
+        .get("grant_type")
+        .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+    if !matches!(
+        grant,
+        "authorization_code" | "refresh_token" | "client_credentials"
+    ) {
+        return Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "unsupported grant_type",
+        ));
+    }
+    if !client.allows_grant(grant) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!("this client may not use the {grant} grant"),
+        ));
+    }
+    match grant {
+        "authorization_code" => code::redeem(app, &client, &form, now).await,
+        "refresh_token" => refresh::exchange(app, &client, &form, now).await,
+        _ => client_credentials::issue(app, &client, &form, now).await,
+    }
+}

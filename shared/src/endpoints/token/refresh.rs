@@ -1,0 +1,93 @@
+//! refresh_token (RFC 6749 §6, OIDC Core §12): rotation on every use (RFC 9700 §4.14.2).
+//! Presenting a used token, or losing a race to rotate it, revokes the whole grant: with
+//! strict rotation a concurrent second use is indistinguishable from theft.
+use lambda_http::{Body, Response};
+
+use super::mint;
+use crate::{
+    App, OAuthError,
+    crypto::{random_token, secret_digest},
+    error::ErrorCode,
+    http::Params,
+    protocol::scope,
+    store::{Client, RefreshToken, Rotate},
+};
+
+pub async fn exchange(
+    app: &App,
+    client: &Client,
+    form: &Params,
+    now: i64,
+) -> Result<Response<Body>, OAuthError> {
+    let value = form
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let hash = secret_digest(value);
+    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+    let old = app.store.refresh(&hash, now).await?.ok_or_else(invalid)?;
+    if old.client_id != client.client_id {
+        return Err(invalid().with_detail("refresh token of another client"));
+    }
+    if old.used_at.is_some() {
+        mint::revoke_grant(app, &old.grant_id, old.expires_at, "refresh token reused").await?;
+        return Err(invalid());
+    }
+    // RFC 6749 §6: the scope may only narrow.
+    let scopes = match form.get("scope") {
+        None => old.scopes.clone(),
+        Some(s) => {
+            let asked = scope::parse(s);
+            if asked.iter().any(|s| !old.scopes.contains(s)) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    "scope exceeds what was granted",
+                ));
+            }
+            asked
+        }
+    };
+    let (revoked, user) = tokio::try_join!(
+        app.store.is_revoked(&old.grant_id, now),
+        app.store.user(&old.sub)
+    )?;
+    if revoked {
+        return Err(invalid().with_detail("grant revoked"));
+    }
+    let user = user
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| invalid().with_detail("user gone or disabled"))?;
+    let tokens = mint::mint(
+        app,
+        &mint::Request {
+            client,
+            user: Some(&user),
+            scopes: &scopes,
+            grant_id: Some(&old.grant_id),
+            auth_time: old.auth_time,
+            nonce: None,
+        },
+        now,
+    )
+    .await?;
+    let next_value = random_token(32);
+    let next = RefreshToken {
+        token_hash: secret_digest(&next_value),
+        issued_at: now,
+        used_at: None,
+        ..old.clone()
+    };
+    match app.store.rotate_refresh(&hash, &next, now).await? {
+        Rotate::Rotated => Ok(mint::response(app, tokens, Some(&next_value), &scopes)),
+        Rotate::AlreadyUsed(used) => {
+            mint::revoke_grant(
+                app,
+                &used.grant_id,
+                used.expires_at,
+                "refresh token rotated concurrently",
+            )
+            .await?;
+            Err(invalid())
+        }
+        Rotate::Missing => Err(invalid()),
+    }
+}
