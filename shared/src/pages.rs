@@ -89,6 +89,7 @@ struct ConsentPage<'a> {
     req_id: &'a str,
     csrf: &'a str,
     scopes: Vec<&'static str>,
+    claims: Vec<String>,
 }
 
 pub struct ConsentView<'a> {
@@ -98,6 +99,8 @@ pub struct ConsentView<'a> {
     pub req_id: &'a str,
     pub csrf: &'a str,
     pub scopes: &'a [String],
+    /// Claims asked for individually (the `claims` parameter).
+    pub claims: Vec<String>,
 }
 
 /// What a person is asked to share, in plain words.
@@ -122,6 +125,7 @@ pub fn consent_page(b: &Branding, v: ConsentView<'_>) -> Response<Body> {
         req_id: v.req_id,
         csrf: v.csrf,
         scopes: v.scopes.iter().filter_map(|s| describe_scope(s)).collect(),
+        claims: v.claims,
     };
     respond(b, StatusCode::OK, page.render())
 }

@@ -213,3 +213,39 @@ impl ReplayStore for FaultyStore {
         self.inner.first_use(key, until, now).await
     }
 }
+
+/// The signer configuration, changeable while the provider runs: a redeploy with another
+/// `SIGNING_KEYS` list, in one step.
+pub struct SwitchSigner {
+    current: Mutex<Arc<dyn Signer>>,
+}
+
+impl SwitchSigner {
+    pub fn new(initial: Arc<dyn Signer>) -> Self {
+        Self { current: Mutex::new(initial) }
+    }
+
+    pub fn current(&self) -> Arc<dyn Signer> {
+        match self.current.lock() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub fn set(&self, next: Arc<dyn Signer>) {
+        match self.current.lock() {
+            Ok(mut c) => *c = next,
+            Err(p) => *p.into_inner() = next,
+        }
+    }
+}
+
+#[async_trait]
+impl Signer for SwitchSigner {
+    async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
+        self.current().public_keys().await
+    }
+    async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, SignerError> {
+        self.current().sign(input).await
+    }
+}

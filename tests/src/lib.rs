@@ -103,6 +103,8 @@ pub struct Provider {
     pub faults: Arc<faults::Faults>,
     /// The KMS key alias and DynamoDB table, on the AWS backend.
     pub aws: Option<(String, String)>,
+    /// The signing keys in use: replace them to rotate (as a redeploy would).
+    pub keys: Arc<faults::SwitchSigner>,
 }
 
 impl Provider {
@@ -136,22 +138,22 @@ impl Provider {
         };
         let faults = Arc::new(faults::Faults::default());
         let (fs, fk) = (faults.clone(), faults.clone());
+        let slot: Arc<std::sync::OnceLock<Arc<faults::SwitchSigner>>> = Arc::new(std::sync::OnceLock::new());
+        let fill = slot.clone();
         let running = oidc_local::start_wrapped(
             opts,
             clock.clone(),
             move |inner| Arc::new(faults::FaultyStore { inner, faults: fs }),
-            move |inner| Arc::new(faults::FaultySigner { inner, faults: fk }),
+            move |inner| {
+                let switch = Arc::new(faults::SwitchSigner::new(inner));
+                let _ = fill.set(switch.clone());
+                Arc::new(faults::FaultySigner { inner: switch, faults: fk })
+            },
         )
         .await
         .expect("provider starts");
-        Provider {
-            running,
-            clock,
-            backend,
-            http: http_client(),
-            faults,
-            aws,
-        }
+        let keys = slot.get().expect("the signer was wrapped").clone();
+        Provider { running, clock, backend, http: http_client(), faults, aws, keys }
     }
 
     pub fn clock_now(&self) -> i64 {

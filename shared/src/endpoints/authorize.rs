@@ -151,6 +151,7 @@ async fn handle_params(
         prompt: v.prompt.clone(),
         max_age: v.max_age,
         login_hint: v.login_hint.clone(),
+        claims: v.claims.clone(),
         browser_id: existing_browser.clone().unwrap_or_else(|| random_token(32)),
         csrf: random_token(24),
         sub: session.as_ref().map(|s| s.sub.clone()),

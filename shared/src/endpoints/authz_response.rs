@@ -57,6 +57,7 @@ pub async fn issue_code(
         sub: sub.to_string(),
         auth_time,
         expires_at: now + app.config.code_ttl,
+        claims: auth.claims.clone(),
         minted: None,
     };
     app.store.put_code(&record).await?;

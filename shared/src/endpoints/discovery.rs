@@ -13,11 +13,14 @@ const AUTH_METHODS: [&str; 4] = [
 ];
 
 pub async fn handle(app: &App) -> Response<Body> {
+    // Every published key's algorithm: tokens signed by a previous key remain valid.
     let algs: Vec<&str> = match app.signer.public_keys().await {
-        Ok(keys) => keys
-            .first()
-            .map(|k| vec![k.alg.as_str()])
-            .unwrap_or_default(),
+        Ok(keys) => keys.iter().map(|k| k.alg.as_str()).fold(Vec::new(), |mut v, a| {
+            if !v.contains(&a) {
+                v.push(a);
+            }
+            v
+        }),
         Err(e) => return crate::OAuthError::from(e).to_json_response(),
     };
     let c = &app.config;
@@ -42,7 +45,7 @@ pub async fn handle(app: &App) -> Response<Body> {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": scope::all_claims(),
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,

@@ -236,6 +236,12 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
                 req_id: &auth.id,
                 csrf: &auth.csrf,
                 scopes: &auth.scopes,
+                claims: {
+                    let mut c: Vec<String> = auth.claims.id_token.iter().chain(&auth.claims.userinfo).cloned().collect();
+                    c.sort();
+                    c.dedup();
+                    c
+                },
             },
         );
     }

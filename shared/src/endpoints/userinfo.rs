@@ -78,5 +78,9 @@ async fn answer(app: &App, token: &str, now: i64) -> Result<Value, OAuthError> {
     let custom = client
         .map(|c| claims::custom(&c, Some(&user), ClaimTarget::Userinfo))
         .unwrap_or_default();
-    Ok(claims::userinfo(&user, &scopes, custom))
+    let asked: Vec<String> = c["userinfo_claims"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    Ok(claims::userinfo(&user, &scopes, &asked, custom))
 }

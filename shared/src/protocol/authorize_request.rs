@@ -5,7 +5,7 @@ use crate::{
     error::ErrorCode,
     http::Params,
     protocol::{pkce, scope},
-    store::{Client, ResponseMode},
+    store::{Client, RequestedClaims, ResponseMode},
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +17,7 @@ pub struct Validated {
     pub prompt: Vec<String>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    pub claims: RequestedClaims,
 }
 
 impl Validated {
@@ -128,7 +129,31 @@ pub fn validate(p: &Params, client: &Client) -> Result<Validated, OAuthError> {
         prompt,
         max_age,
         login_hint: p.get("login_hint").map(str::to_string),
+        claims: parse_claims(p.get("claims"))?,
     })
+}
+
+/// OIDC Core §5.5: `{"userinfo": {...}, "id_token": {...}}`, each member a claim name mapped
+/// to null or `{essential, value, values}`. Only standard user claims are kept; the others
+/// (and value constraints) are ignored as §5.5.1 allows.
+fn parse_claims(v: Option<&str>) -> Result<RequestedClaims, OAuthError> {
+    let Some(v) = v else { return Ok(RequestedClaims::default()) };
+    let bad = || OAuthError::invalid_request("claims must be a JSON object with userinfo and/or id_token members");
+    let json: serde_json::Value = serde_json::from_str(v).map_err(|_| bad())?;
+    let obj = json.as_object().ok_or_else(bad)?;
+    let member = |name: &str| -> Result<Vec<String>, OAuthError> {
+        match obj.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(vec![]),
+            Some(serde_json::Value::Object(m)) => {
+                if m.values().any(|v| !(v.is_null() || v.is_object())) {
+                    return Err(bad());
+                }
+                Ok(m.keys().filter(|k| super::claims::is_user_claim(k)).cloned().collect())
+            }
+            Some(_) => Err(bad()),
+        }
+    };
+    Ok(RequestedClaims { userinfo: member("userinfo")?, id_token: member("id_token")? })
 }
 
 #[cfg(test)]
@@ -202,10 +227,20 @@ mod tests {
             check("response_type=code&scope=openid&scope=openid", m),
             Err(ErrorCode::InvalidRequest)
         );
+        assert_eq!(check("response_type=code&scope=openid&claims=%5B%5D", m), Err(ErrorCode::InvalidRequest));
+        assert_eq!(check("response_type=code&scope=openid&claims=%7B%22userinfo%22%3A1%7D", m), Err(ErrorCode::InvalidRequest));
         assert_eq!(
             check("response_type=code&scope=openid&response_mode=fragment", m),
             Err(ErrorCode::InvalidRequest)
         );
+    }
+
+    #[test]
+    fn claims_parameter_keeps_standard_user_claims() {
+        let q = "response_type=code&scope=openid&claims=%7B%22userinfo%22%3A%7B%22name%22%3A%7B%22essential%22%3Atrue%7D%2C%22x%22%3Anull%7D%2C%22id_token%22%3A%7B%22email%22%3Anull%2C%22iss%22%3Anull%7D%7D";
+        let v = check(q, AuthMethod::ClientSecretBasic).expect("ok");
+        assert_eq!(v.claims.userinfo, vec!["name"]);
+        assert_eq!(v.claims.id_token, vec!["email"]);
     }
 
     #[test]

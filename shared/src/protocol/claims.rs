@@ -19,6 +19,20 @@ pub fn scoped(user: &User, scopes: &[String]) -> Map<String, Value> {
     out
 }
 
+/// A claim about the user that a scope (or the `claims` parameter) can release.
+pub fn is_user_claim(name: &str) -> bool {
+    scope::SUPPORTED.iter().any(|s| scope::claims_of(s).contains(&name))
+}
+
+/// The user's claims among `names` (from the `claims` request parameter).
+pub fn requested(user: &User, names: &[String]) -> Map<String, Value> {
+    names
+        .iter()
+        .filter(|n| is_user_claim(n))
+        .filter_map(|n| user.claims.get(n).map(|v| (n.clone(), v.clone())))
+        .collect()
+}
+
 /// Custom claims for `target`: the client's, then the user's (the user's win on a name
 /// clash). Names are namespaced URIs, validated when configured, so they cannot collide with
 /// standard claims; the check is repeated here so a bad record can never shadow one.
@@ -49,12 +63,15 @@ pub struct IdTokenInput<'a> {
     pub now: i64,
     pub ttl: i64,
     pub custom: Map<String, Value>,
+    /// Claims asked for individually (`claims` parameter, id_token member).
+    pub requested: &'a [String],
 }
 
 /// OIDC Core §2 and §5.4: identity for the client (aud = client_id).
 pub fn id_token(i: IdTokenInput<'_>) -> Value {
     let mut c = i.custom;
     c.extend(scoped(i.user, i.scopes));
+    c.extend(requested(i.user, i.requested));
     c.insert("iss".into(), json!(i.issuer));
     c.insert("sub".into(), json!(i.user.sub));
     c.insert("aud".into(), json!(i.client_id));
@@ -80,6 +97,9 @@ pub struct AccessTokenInput<'a> {
     pub now: i64,
     pub ttl: i64,
     pub custom: Map<String, Value>,
+    /// Claims the `claims` parameter asked userinfo to return: names only, so the userinfo
+    /// endpoint can honour the request without a look-up.
+    pub userinfo_claims: &'a [String],
 }
 
 /// RFC 9068 §2.2: authorization, not identity: no profile data.
@@ -101,13 +121,17 @@ pub fn access_token(i: AccessTokenInput<'_>) -> Value {
     if let Some(g) = i.grant_id {
         c.insert("gid".into(), json!(g));
     }
+    if !i.userinfo_claims.is_empty() {
+        c.insert("userinfo_claims".into(), json!(i.userinfo_claims));
+    }
     Value::Object(c)
 }
 
 /// OIDC Core §5.3.2: `sub` plus the granted scopes' claims (and custom userinfo claims).
-pub fn userinfo(user: &User, scopes: &[String], custom: Map<String, Value>) -> Value {
+pub fn userinfo(user: &User, scopes: &[String], asked: &[String], custom: Map<String, Value>) -> Value {
     let mut c = custom;
     c.extend(scoped(user, scopes));
+    c.extend(requested(user, asked));
     c.insert("sub".into(), json!(user.sub));
     Value::Object(c)
 }
@@ -221,11 +245,13 @@ mod tests {
             now: 10,
             ttl: 60,
             custom: Map::new(),
+            requested: &["phone_number".to_string()],
         });
         assert_eq!(id["aud"], "c");
         assert_eq!(id["exp"], 70);
         assert!(id.get("nonce").is_none());
-        assert!(id.get("phone_number").is_none());
+        assert_eq!(id["phone_number"], "+1 555", "asked for individually");
+        assert!(id.get("address").is_none());
         assert_eq!(id["email"], "ada@example.com");
         let mut spoof = Map::new();
         spoof.insert("sub".into(), json!("evil"));
@@ -240,11 +266,14 @@ mod tests {
             now: 10,
             ttl: 60,
             custom: spoof,
+            userinfo_claims: &[],
         });
         assert_eq!(at["scope"], "openid email");
         assert_eq!(at["sub"], "s1", "standard claims always win");
         assert_eq!(at["gid"], "g");
         assert!(at.get("email").is_none());
-        assert_eq!(userinfo(&u, &scopes, Map::new())["sub"], "s1");
+        let info = userinfo(&u, &scopes, &["name".to_string(), "iss".to_string()], Map::new());
+        assert_eq!((info["sub"].as_str(), info["name"].as_str()), (Some("s1"), Some("Ada")));
+        assert!(info.get("iss").is_none(), "only user claims can be asked for");
     }
 }

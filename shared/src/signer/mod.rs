@@ -9,6 +9,7 @@ pub mod local;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use tokio::sync::OnceCell;
 use aws_lc_rs::signature;
 
 pub use jwk::PublicKey;
@@ -63,4 +64,49 @@ pub trait Signer: Send + Sync {
     /// Signs with the active key (`public_keys()[0]`); the signature in JOSE form
     /// (RFC 7518 §3.3 for RSA, §3.4 r‖s for ECDSA).
     async fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, SignerError>;
+}
+
+/// Several signers as one key set, for rotation (any backend, even mixed): the first signs,
+/// every key of every signer is published (RFC 7517 §5), so tokens signed by the previous
+/// key keep verifying and the next key is known before it signs.
+pub struct KeyRing {
+    signers: Vec<Arc<dyn Signer>>,
+    published: OnceCell<Arc<Vec<PublicKey>>>,
+}
+
+impl KeyRing {
+    /// `signers[0]` is active. Panics never: an empty ring fails at use with Misconfigured.
+    pub fn new(signers: Vec<Arc<dyn Signer>>) -> Self {
+        Self { signers, published: OnceCell::new() }
+    }
+}
+
+#[async_trait]
+impl Signer for KeyRing {
+    async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
+        self.published
+            .get_or_try_init(|| async {
+                let mut all: Vec<PublicKey> = Vec::new();
+                for s in &self.signers {
+                    for k in s.public_keys().await?.iter() {
+                        if !all.iter().any(|a| a.kid == k.kid) {
+                            all.push(k.clone());
+                        }
+                    }
+                }
+                if all.is_empty() {
+                    return Err(SignerError::Misconfigured("the key ring is empty".into()));
+                }
+                Ok(Arc::new(all))
+            })
+            .await
+            .cloned()
+    }
+
+    async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, SignerError> {
+        match self.signers.first() {
+            Some(s) => s.sign(input).await,
+            None => Err(SignerError::Misconfigured("the key ring is empty".into())),
+        }
+    }
 }

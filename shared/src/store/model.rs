@@ -142,6 +142,8 @@ pub struct AuthRequest {
     pub prompt: Vec<String>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    #[serde(default, skip_serializing_if = "RequestedClaims::is_empty")]
+    pub claims: RequestedClaims,
     /// The browser that started the request (its binding cookie): forms posted from another
     /// browser are refused, which stops login CSRF.
     pub browser_id: String,
@@ -160,6 +162,23 @@ pub struct Session {
     pub sub: String,
     pub auth_time: i64,
     pub expires_at: i64,
+}
+
+/// Individual claims asked for with the `claims` request parameter (OIDC Core §5.5), by
+/// where they go. Only standard claims are kept; essential and voluntary ones are both
+/// released when the user has them (§5.5.1: the OP may not have every claim).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RequestedClaims {
+    #[serde(default)]
+    pub userinfo: Vec<String>,
+    #[serde(default)]
+    pub id_token: Vec<String>,
+}
+
+impl RequestedClaims {
+    pub fn is_empty(&self) -> bool {
+        self.userinfo.is_empty() && self.id_token.is_empty()
+    }
 }
 
 /// A person's standing consent for a client: later requests within these scopes need no
@@ -222,6 +241,8 @@ pub struct RefreshToken {
     pub expires_at: i64,
     /// Set when it was exchanged for its successor.
     pub used_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "RequestedClaims::is_empty")]
+    pub claims: RequestedClaims,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -236,6 +257,8 @@ pub struct AuthCode {
     pub sub: String,
     pub auth_time: i64,
     pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "RequestedClaims::is_empty")]
+    pub claims: RequestedClaims,
     /// Set when the code is redeemed; the record is kept until it expires to detect replays.
     pub minted: Option<Minted>,
 }

@@ -4,7 +4,7 @@
 use lambda_http::{Body, Response};
 
 use super::mint;
-use crate::{App, OAuthError, error::ErrorCode, http::Params, protocol::scope, store::Client};
+use crate::{App, OAuthError, error::ErrorCode, http::Params, protocol::scope, store::{Client, RequestedClaims}};
 
 pub async fn issue(
     app: &App,
@@ -44,6 +44,7 @@ pub async fn issue(
         grant_id: None,
         auth_time: now,
         nonce: None,
+        claims: &RequestedClaims::default(),
     };
     let tokens = mint::mint(app, &request, now).await?;
     tracing::info!(client_id = %client.client_id, "client credentials token issued");

@@ -71,6 +71,7 @@ pub async fn redeem(
             grant_id: Some(&grant_id),
             auth_time: code.auth_time,
             nonce: code.nonce.as_deref(),
+            claims: &code.claims,
         },
         now,
     )
@@ -90,6 +91,7 @@ pub async fn redeem(
             issued_at: now,
             expires_at: now + app.config.refresh_token_ttl,
             used_at: None,
+            claims: code.claims.clone(),
         };
         app.store.put_refresh(&record).await?;
         Some((value, record.expires_at))

@@ -9,7 +9,7 @@ use crate::{
     crypto::random_token,
     http, jwt,
     protocol::{claims, scope},
-    store::{ClaimTarget, Client, User},
+    store::{ClaimTarget, Client, RequestedClaims, User},
 };
 
 pub struct Request<'a> {
@@ -20,6 +20,8 @@ pub struct Request<'a> {
     pub grant_id: Option<&'a str>,
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
+    /// Claims asked for individually with the `claims` request parameter.
+    pub claims: &'a RequestedClaims,
 }
 
 pub struct Tokens {
@@ -44,6 +46,7 @@ pub async fn mint(app: &App, r: &Request<'_>, now: i64) -> Result<Tokens, OAuthE
         now,
         ttl: cfg.access_token_ttl,
         custom: claims::custom(r.client, r.user, ClaimTarget::AccessToken),
+        userinfo_claims: &r.claims.userinfo,
     });
     let id_claims = match r.user {
         Some(user) if r.scopes.iter().any(|s| s == "openid") => {
@@ -57,6 +60,7 @@ pub async fn mint(app: &App, r: &Request<'_>, now: i64) -> Result<Tokens, OAuthE
                 now,
                 ttl: cfg.id_token_ttl,
                 custom: claims::custom(r.client, Some(user), ClaimTarget::IdToken),
+                requested: &r.claims.id_token,
             }))
         }
         _ => None,

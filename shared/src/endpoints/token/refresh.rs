@@ -65,6 +65,7 @@ pub async fn exchange(
             grant_id: Some(&old.grant_id),
             auth_time: old.auth_time,
             nonce: None,
+            claims: &old.claims,
         },
         now,
     )
