@@ -8,6 +8,8 @@ use crate::endpoints::Endpoint;
 pub struct Branding {
     pub product_name: String,
     pub accent_color: String,
+    /// An https (or `data:image/...`) logo shown on every page instead of the name.
+    pub logo_url: Option<String>,
 }
 
 impl Default for Branding {
@@ -15,6 +17,7 @@ impl Default for Branding {
         Self {
             product_name: "OpenID Provider".into(),
             accent_color: "#2457d6".into(),
+            logo_url: None,
         }
     }
 }
@@ -118,6 +121,15 @@ impl Config {
             }
             c.branding.accent_color = col.to_string();
         }
+        if let Some(logo) = get("LOGO_URL") {
+            if !is_logo_url(logo) {
+                return Err(ConfigError::Invalid(
+                    "LOGO_URL",
+                    format!("expected an https URL or a data:image/ URI, got {logo:?}"),
+                ));
+            }
+            c.branding.logo_url = Some(logo.to_string());
+        }
         Ok(c)
     }
 
@@ -133,6 +145,11 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.issuer.starts_with("https://")
     }
+}
+
+fn is_logo_url(v: &str) -> bool {
+    v.starts_with("data:image/")
+        || url::Url::parse(v).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some())
 }
 
 fn is_css_color(v: &str) -> bool {

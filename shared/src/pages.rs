@@ -1,6 +1,6 @@
 //! Server-rendered pages (askama templates compiled into the binary; no runtime file reads).
-//! Every page response carries the same security headers and a CSP that admits only the
-//! page's own inline stylesheet, by hash.
+//! Every page carries the same security headers and a CSP that admits only the page's own
+//! inline stylesheet (by hash) and the configured logos: no scripts, no other origins.
 use askama::Template;
 use lambda_http::{Body, Response, http::StatusCode};
 
@@ -8,17 +8,56 @@ use crate::{config::Branding, crypto, http};
 
 const BASE_CSS: &str = include_str!("../templates/style.css");
 
+/// What every page shares: the stylesheet (with the deployer's colour) and the branding.
+struct Frame<'a> {
+    css: String,
+    product: &'a str,
+    logo: Option<&'a str>,
+}
+
+impl<'a> Frame<'a> {
+    fn new(b: &'a Branding) -> Self {
+        Self {
+            css: css(b),
+            product: &b.product_name,
+            logo: b.logo_url.as_deref(),
+        }
+    }
+}
+
 fn css(b: &Branding) -> String {
     format!(":root{{--accent:{}}}\n{BASE_CSS}", b.accent_color)
 }
 
-/// `default-src 'none'`: no scripts at all; the stylesheet by its SHA-256; forms may post
-/// to the provider and navigate on to the client (redirects after POST).
-pub fn csp(b: &Branding) -> String {
-    let hash = crypto::sha256(css(b).as_bytes());
+fn b64(bytes: &[u8]) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
+}
+
+/// The origin of an https image URL, for `img-src`; `data:` images are always allowed.
+fn image_origin(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    (u.scheme() == "https").then(|| u.origin().ascii_serialization())
+}
+
+/// `default-src 'none'`: no scripts at all; the stylesheet by its SHA-256; images from the
+/// provider, `data:` and the logos' origins; never framed.
+pub fn csp(b: &Branding, images: &[&str]) -> String {
+    let mut img = vec!["'self'".to_string(), "data:".to_string()];
+    for o in b
+        .logo_url
+        .iter()
+        .map(String::as_str)
+        .chain(images.iter().copied())
+        .filter_map(image_origin)
+    {
+        if !img.contains(&o) {
+            img.push(o);
+        }
+    }
     format!(
-        "default-src 'none'; style-src 'sha256-{}'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
-        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, hash)
+        "default-src 'none'; style-src 'sha256-{}'; img-src {}; base-uri 'none'; frame-ancestors 'none'",
+        b64(&crypto::sha256(css(b).as_bytes())),
+        img.join(" ")
     )
 }
 
@@ -26,6 +65,7 @@ fn respond(
     b: &Branding,
     status: StatusCode,
     body: Result<String, askama::Error>,
+    images: &[&str],
 ) -> Response<Body> {
     let body = match body {
         Ok(b) => b,
@@ -38,21 +78,15 @@ fn respond(
         }
     };
     let mut resp = http::html(status, body);
-    http::page_headers(&mut resp, &csp(b));
+    http::page_headers(&mut resp, &csp(b, images));
     resp
 }
 
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage<'a> {
-    css: String,
-    product: &'a str,
-    client_name: &'a str,
-    action: &'a str,
-    req_id: &'a str,
-    csrf: &'a str,
-    username: &'a str,
-    error: Option<&'a str>,
+    f: Frame<'a>,
+    v: LoginView<'a>,
 }
 
 pub struct LoginView<'a> {
@@ -65,35 +99,30 @@ pub struct LoginView<'a> {
 }
 
 pub fn login_page(b: &Branding, v: LoginView<'_>) -> Response<Body> {
-    let page = LoginPage {
-        css: css(b),
-        product: &b.product_name,
-        client_name: v.client_name,
-        action: v.action,
-        req_id: v.req_id,
-        csrf: v.csrf,
-        username: v.username,
-        error: v.error,
-    };
-    respond(b, StatusCode::OK, page.render())
+    respond(
+        b,
+        StatusCode::OK,
+        LoginPage {
+            f: Frame::new(b),
+            v,
+        }
+        .render(),
+        &[],
+    )
 }
 
 #[derive(Template)]
 #[template(path = "consent.html")]
 struct ConsentPage<'a> {
-    css: String,
-    product: &'a str,
-    client_name: &'a str,
-    username: &'a str,
-    action: &'a str,
-    req_id: &'a str,
-    csrf: &'a str,
-    scopes: Vec<&'static str>,
-    claims: Vec<String>,
+    f: Frame<'a>,
+    v: ConsentView<'a>,
+    scopes: Vec<String>,
 }
 
 pub struct ConsentView<'a> {
     pub client_name: &'a str,
+    /// The client's registered logo (https), if any.
+    pub client_logo: Option<&'a str>,
     pub username: &'a str,
     pub action: &'a str,
     pub req_id: &'a str,
@@ -104,37 +133,38 @@ pub struct ConsentView<'a> {
 }
 
 /// What a person is asked to share, in plain words.
-fn describe_scope(scope: &str) -> Option<&'static str> {
-    Some(match scope {
-        "openid" => "Know who you are (your account identifier)",
-        "profile" => "Your profile: name, nickname, picture, birthdate, locale",
-        "email" => "Your email address",
-        "address" => "Your postal address",
-        "phone" => "Your phone number",
-        _ => return None,
-    })
+fn describe_scope(scope: &str) -> String {
+    match scope {
+        "openid" => "Know who you are (your account identifier)".into(),
+        "profile" => "See your profile: name, nickname, picture, birthdate, locale".into(),
+        "email" => "See your email address".into(),
+        "address" => "See your postal address".into(),
+        "phone" => "See your phone number".into(),
+        "offline_access" => "Stay connected while you are away (offline access)".into(),
+        api => format!("Use the “{api}” permission"),
+    }
 }
 
 pub fn consent_page(b: &Branding, v: ConsentView<'_>) -> Response<Body> {
-    let page = ConsentPage {
-        css: css(b),
-        product: &b.product_name,
-        client_name: v.client_name,
-        username: v.username,
-        action: v.action,
-        req_id: v.req_id,
-        csrf: v.csrf,
-        scopes: v.scopes.iter().filter_map(|s| describe_scope(s)).collect(),
-        claims: v.claims,
-    };
-    respond(b, StatusCode::OK, page.render())
+    let scopes = v.scopes.iter().map(|s| describe_scope(s)).collect();
+    let logo = v.client_logo.map(|l| vec![l]).unwrap_or_default();
+    respond(
+        b,
+        StatusCode::OK,
+        ConsentPage {
+            f: Frame::new(b),
+            v,
+            scopes,
+        }
+        .render(),
+        &logo,
+    )
 }
 
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    css: String,
-    product: &'a str,
+    f: Frame<'a>,
     code: &'a str,
     description: &'a str,
 }
@@ -145,13 +175,62 @@ pub fn error_page(
     code: &str,
     description: &str,
 ) -> Response<Body> {
-    let page = ErrorPage {
-        css: css(b),
-        product: &b.product_name,
-        code,
-        description,
-    };
-    respond(b, status, page.render())
+    respond(
+        b,
+        status,
+        ErrorPage {
+            f: Frame::new(b),
+            code,
+            description,
+        }
+        .render(),
+        &[],
+    )
+}
+
+pub struct LogoutView<'a> {
+    pub action: String,
+    pub csrf: String,
+    pub client_id: Option<&'a str>,
+    pub post_logout_redirect_uri: Option<&'a str>,
+    pub state: Option<&'a str>,
+    pub id_token_hint: Option<&'a str>,
+    pub client_name: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage<'a> {
+    f: Frame<'a>,
+    v: &'a LogoutView<'a>,
+}
+
+pub fn logout_confirm_page(b: &Branding, v: &LogoutView<'_>) -> Response<Body> {
+    respond(
+        b,
+        StatusCode::OK,
+        LogoutPage {
+            f: Frame::new(b),
+            v,
+        }
+        .render(),
+        &[],
+    )
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+struct SignedOutPage<'a> {
+    f: Frame<'a>,
+}
+
+pub fn signed_out_page(b: &Branding) -> Response<Body> {
+    respond(
+        b,
+        StatusCode::OK,
+        SignedOutPage { f: Frame::new(b) }.render(),
+        &[],
+    )
 }
 
 const FORM_POST_SCRIPT: &str = "document.forms[0].submit()";
@@ -173,76 +252,20 @@ pub fn form_post_page(b: &Branding, action: &str, params: &[(&str, &str)]) -> Re
         params,
         script: FORM_POST_SCRIPT,
     };
-    let script_hash = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        crypto::sha256(FORM_POST_SCRIPT.as_bytes()),
-    );
     let origin = url::Url::parse(action)
         .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_else(|_| "'none'".into());
-    let origin = if origin == "null" {
-        "'none'".to_string()
-    } else {
-        origin
-    };
+        .ok()
+        .filter(|o| o != "null")
+        .unwrap_or_else(|| "'none'".into());
     let body = match page.render() {
         Ok(b) => b,
-        Err(e) => return respond(b, StatusCode::INTERNAL_SERVER_ERROR, Err(e)),
+        Err(e) => return respond(b, StatusCode::INTERNAL_SERVER_ERROR, Err(e), &[]),
     };
     let mut resp = http::html(StatusCode::OK, body);
     let csp = format!(
-        "default-src 'none'; script-src 'sha256-{script_hash}'; form-action {origin}; base-uri 'none'; frame-ancestors 'none'"
+        "default-src 'none'; script-src 'sha256-{}'; form-action {origin}; base-uri 'none'; frame-ancestors 'none'",
+        b64(&crypto::sha256(FORM_POST_SCRIPT.as_bytes()))
     );
     http::page_headers(&mut resp, &csp);
     resp
-}
-
-pub struct LogoutView<'a> {
-    pub action: String,
-    pub csrf: String,
-    pub client_id: Option<&'a str>,
-    pub post_logout_redirect_uri: Option<&'a str>,
-    pub state: Option<&'a str>,
-    pub id_token_hint: Option<&'a str>,
-    pub client_name: Option<&'a str>,
-}
-
-#[derive(Template)]
-#[template(path = "logout.html")]
-struct LogoutPage<'a> {
-    css: String,
-    product: &'a str,
-    v: &'a LogoutView<'a>,
-}
-
-pub fn logout_confirm_page(b: &Branding, v: &LogoutView<'_>) -> Response<Body> {
-    respond(
-        b,
-        StatusCode::OK,
-        LogoutPage {
-            css: css(b),
-            product: &b.product_name,
-            v,
-        }
-        .render(),
-    )
-}
-
-#[derive(Template)]
-#[template(path = "signed_out.html")]
-struct SignedOutPage<'a> {
-    css: String,
-    product: &'a str,
-}
-
-pub fn signed_out_page(b: &Branding) -> Response<Body> {
-    respond(
-        b,
-        StatusCode::OK,
-        SignedOutPage {
-            css: css(b),
-            product: &b.product_name,
-        }
-        .render(),
-    )
 }

@@ -25,6 +25,7 @@ pub struct Seed {
 pub struct SeedClient {
     pub client_id: String,
     pub client_name: Option<String>,
+    pub logo_uri: Option<String>,
     /// Omit for a public client (`token_endpoint_auth_method = "none"`).
     pub client_secret: Option<String>,
     pub token_endpoint_auth_method: Option<AuthMethod>,
@@ -161,12 +162,18 @@ impl SeedClient {
             None => scope::SUPPORTED.iter().map(|s| s.to_string()).collect(),
         };
         validate_custom(&self.custom_claims).map_err(err)?;
+        if let Some(logo) = &self.logo_uri
+            && !url::Url::parse(logo).is_ok_and(|u| u.scheme() == "https")
+        {
+            return Err(err(format!("logo_uri {logo:?} must be an https URL")));
+        }
         Ok(Client {
             client_id: self.client_id.clone(),
             client_name: self
                 .client_name
                 .clone()
                 .unwrap_or_else(|| self.client_id.clone()),
+            logo_uri: self.logo_uri.clone(),
             secret_hash,
             auth_method: method,
             redirect_uris: self.redirect_uris.clone(),

@@ -222,7 +222,9 @@ pub struct SwitchSigner {
 
 impl SwitchSigner {
     pub fn new(initial: Arc<dyn Signer>) -> Self {
-        Self { current: Mutex::new(initial) }
+        Self {
+            current: Mutex::new(initial),
+        }
     }
 
     pub fn current(&self) -> Arc<dyn Signer> {

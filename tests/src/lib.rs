@@ -138,7 +138,8 @@ impl Provider {
         };
         let faults = Arc::new(faults::Faults::default());
         let (fs, fk) = (faults.clone(), faults.clone());
-        let slot: Arc<std::sync::OnceLock<Arc<faults::SwitchSigner>>> = Arc::new(std::sync::OnceLock::new());
+        let slot: Arc<std::sync::OnceLock<Arc<faults::SwitchSigner>>> =
+            Arc::new(std::sync::OnceLock::new());
         let fill = slot.clone();
         let running = oidc_local::start_wrapped(
             opts,
@@ -147,13 +148,24 @@ impl Provider {
             move |inner| {
                 let switch = Arc::new(faults::SwitchSigner::new(inner));
                 let _ = fill.set(switch.clone());
-                Arc::new(faults::FaultySigner { inner: switch, faults: fk })
+                Arc::new(faults::FaultySigner {
+                    inner: switch,
+                    faults: fk,
+                })
             },
         )
         .await
         .expect("provider starts");
         let keys = slot.get().expect("the signer was wrapped").clone();
-        Provider { running, clock, backend, http: http_client(), faults, aws, keys }
+        Provider {
+            running,
+            clock,
+            backend,
+            http: http_client(),
+            faults,
+            aws,
+            keys,
+        }
     }
 
     pub fn clock_now(&self) -> i64 {

@@ -613,21 +613,49 @@ each_backend!(oidcc_userinfo_post_body, |p| {
 each_backend!(oidcc_claims_essential, |p| {
     let claims = r#"{"userinfo":{"name":{"essential":true}},"id_token":{"email":null}}"#;
     let mut b = p.browser();
-    let Outcome::Page { body, .. } = b.authorize(&p.authorize_url(BASIC.0, &[("claims", claims)]), Some(ALICE), "").await else {
+    let Outcome::Page { body, .. } = b
+        .authorize(
+            &p.authorize_url(BASIC.0, &[("claims", claims)]),
+            Some(ALICE),
+            "",
+        )
+        .await
+    else {
         panic!("consent page")
     };
-    assert!(body.contains("Also share: email, name"), "the consent page names the claims:\n{body}");
+    assert!(
+        body.contains("Also share: email, name"),
+        "the consent page names the claims:\n{body}"
+    );
     let code = p.code_for(BASIC.0, &[("claims", claims)]).await;
     let (status, _, t) = p.redeem(&code).await;
     assert_eq!(status, 200, "{t}");
     let id = verify_independently(&p, t["id_token"].as_str().expect("id"), BASIC.0).await;
     assert_eq!(id["email"], "alice@example.com", "id_token member");
-    assert!(id.get("name").is_none(), "userinfo member stays out of the ID token");
-    let (_, _, info) = p.userinfo_get(t["access_token"].as_str().expect("at")).await;
-    assert_eq!(info["name"], "Alice Liddell", "essential userinfo claim returned");
-    assert!(info.get("email").is_none(), "not asked for userinfo, no email scope");
+    assert!(
+        id.get("name").is_none(),
+        "userinfo member stays out of the ID token"
+    );
+    let (_, _, info) = p
+        .userinfo_get(t["access_token"].as_str().expect("at"))
+        .await;
+    assert_eq!(
+        info["name"], "Alice Liddell",
+        "essential userinfo claim returned"
+    );
+    assert!(
+        info.get("email").is_none(),
+        "not asked for userinfo, no email scope"
+    );
     // A malformed claims parameter is an error at the client.
-    let out = p.browser().authorize(&p.authorize_url(BASIC.0, &[("claims", "[1]")]), Some(ALICE), "allow").await;
+    let out = p
+        .browser()
+        .authorize(
+            &p.authorize_url(BASIC.0, &[("claims", "[1]")]),
+            Some(ALICE),
+            "allow",
+        )
+        .await;
     assert_eq!(out.param("error").as_deref(), Some("invalid_request"));
 });
 
@@ -637,14 +665,26 @@ each_backend!(oidcc_alternate_happy_flow, |p| {
     let challenge = shared::protocol::pkce::challenge_of(verifier);
     let url = p.authorize_url(
         POST.0,
-        &[("scope", "openid profile email address phone"), ("nonce", ""), ("response_mode", "form_post"), ("code_challenge", &challenge), ("code_challenge_method", "S256")],
+        &[
+            ("scope", "openid profile email address phone"),
+            ("nonce", ""),
+            ("response_mode", "form_post"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
     );
     let out = p.browser().authorize(&url, Some(ALICE), "allow").await;
-    let Outcome::Page { body, .. } = out else { panic!("form_post page") };
+    let Outcome::Page { body, .. } = out else {
+        panic!("form_post page")
+    };
     let code = e2e::browser::input_value(&body, "code").expect("code");
     let form = [
-        ("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT),
-        ("client_id", POST.0), ("client_secret", POST.1), ("code_verifier", verifier),
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("client_id", POST.0),
+        ("client_secret", POST.1),
+        ("code_verifier", verifier),
     ];
     let (status, _, t) = p.token(&form, None).await;
     assert_eq!(status, 200, "{t}");

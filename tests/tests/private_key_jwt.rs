@@ -17,6 +17,7 @@ async fn register(p: &e2e::Provider, alg: Alg) -> LocalSigner {
         clients: vec![SeedClient {
             client_id: CLIENT.into(),
             client_name: None,
+            logo_uri: None,
             client_secret: None,
             token_endpoint_auth_method: Some(AuthMethod::PrivateKeyJwt),
             redirect_uris: vec![REDIRECT.into()],

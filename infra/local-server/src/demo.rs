@@ -56,6 +56,7 @@ pub async fn ensure(app: &App) -> Result<(), String> {
         clients: vec![SeedClient {
             client_id: DEMO_CLIENT_ID.into(),
             client_name: Some("Demo app".into()),
+            logo_uri: None,
             client_secret: Some(DEMO_CLIENT_SECRET.into()),
             token_endpoint_auth_method: None,
             redirect_uris: vec![redirect_uri(app)],

@@ -231,13 +231,20 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
             &app.config.branding,
             ConsentView {
                 client_name: &client.client_name,
+                client_logo: client.logo_uri.as_deref(),
                 username: &user.username,
                 action: &action,
                 req_id: &auth.id,
                 csrf: &auth.csrf,
                 scopes: &auth.scopes,
                 claims: {
-                    let mut c: Vec<String> = auth.claims.id_token.iter().chain(&auth.claims.userinfo).cloned().collect();
+                    let mut c: Vec<String> = auth
+                        .claims
+                        .id_token
+                        .iter()
+                        .chain(&auth.claims.userinfo)
+                        .cloned()
+                        .collect();
                     c.sort();
                     c.dedup();
                     c

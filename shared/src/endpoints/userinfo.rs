@@ -80,7 +80,11 @@ async fn answer(app: &App, token: &str, now: i64) -> Result<Value, OAuthError> {
         .unwrap_or_default();
     let asked: Vec<String> = c["userinfo_claims"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     Ok(claims::userinfo(&user, &scopes, &asked, custom))
 }

@@ -137,8 +137,14 @@ pub fn validate(p: &Params, client: &Client) -> Result<Validated, OAuthError> {
 /// to null or `{essential, value, values}`. Only standard user claims are kept; the others
 /// (and value constraints) are ignored as §5.5.1 allows.
 fn parse_claims(v: Option<&str>) -> Result<RequestedClaims, OAuthError> {
-    let Some(v) = v else { return Ok(RequestedClaims::default()) };
-    let bad = || OAuthError::invalid_request("claims must be a JSON object with userinfo and/or id_token members");
+    let Some(v) = v else {
+        return Ok(RequestedClaims::default());
+    };
+    let bad = || {
+        OAuthError::invalid_request(
+            "claims must be a JSON object with userinfo and/or id_token members",
+        )
+    };
     let json: serde_json::Value = serde_json::from_str(v).map_err(|_| bad())?;
     let obj = json.as_object().ok_or_else(bad)?;
     let member = |name: &str| -> Result<Vec<String>, OAuthError> {
@@ -148,12 +154,18 @@ fn parse_claims(v: Option<&str>) -> Result<RequestedClaims, OAuthError> {
                 if m.values().any(|v| !(v.is_null() || v.is_object())) {
                     return Err(bad());
                 }
-                Ok(m.keys().filter(|k| super::claims::is_user_claim(k)).cloned().collect())
+                Ok(m.keys()
+                    .filter(|k| super::claims::is_user_claim(k))
+                    .cloned()
+                    .collect())
             }
             Some(_) => Err(bad()),
         }
     };
-    Ok(RequestedClaims { userinfo: member("userinfo")?, id_token: member("id_token")? })
+    Ok(RequestedClaims {
+        userinfo: member("userinfo")?,
+        id_token: member("id_token")?,
+    })
 }
 
 #[cfg(test)]
@@ -165,6 +177,7 @@ mod tests {
         Client {
             client_id: "c".into(),
             client_name: "C".into(),
+            logo_uri: None,
             secret_hash: None,
             auth_method: method,
             redirect_uris: vec!["https://c.example/cb".into()],
@@ -227,8 +240,17 @@ mod tests {
             check("response_type=code&scope=openid&scope=openid", m),
             Err(ErrorCode::InvalidRequest)
         );
-        assert_eq!(check("response_type=code&scope=openid&claims=%5B%5D", m), Err(ErrorCode::InvalidRequest));
-        assert_eq!(check("response_type=code&scope=openid&claims=%7B%22userinfo%22%3A1%7D", m), Err(ErrorCode::InvalidRequest));
+        assert_eq!(
+            check("response_type=code&scope=openid&claims=%5B%5D", m),
+            Err(ErrorCode::InvalidRequest)
+        );
+        assert_eq!(
+            check(
+                "response_type=code&scope=openid&claims=%7B%22userinfo%22%3A1%7D",
+                m
+            ),
+            Err(ErrorCode::InvalidRequest)
+        );
         assert_eq!(
             check("response_type=code&scope=openid&response_mode=fragment", m),
             Err(ErrorCode::InvalidRequest)

@@ -21,7 +21,9 @@ pub fn scoped(user: &User, scopes: &[String]) -> Map<String, Value> {
 
 /// A claim about the user that a scope (or the `claims` parameter) can release.
 pub fn is_user_claim(name: &str) -> bool {
-    scope::SUPPORTED.iter().any(|s| scope::claims_of(s).contains(&name))
+    scope::SUPPORTED
+        .iter()
+        .any(|s| scope::claims_of(s).contains(&name))
 }
 
 /// The user's claims among `names` (from the `claims` request parameter).
@@ -128,7 +130,12 @@ pub fn access_token(i: AccessTokenInput<'_>) -> Value {
 }
 
 /// OIDC Core §5.3.2: `sub` plus the granted scopes' claims (and custom userinfo claims).
-pub fn userinfo(user: &User, scopes: &[String], asked: &[String], custom: Map<String, Value>) -> Value {
+pub fn userinfo(
+    user: &User,
+    scopes: &[String],
+    asked: &[String],
+    custom: Map<String, Value>,
+) -> Value {
     let mut c = custom;
     c.extend(scoped(user, scopes));
     c.extend(requested(user, asked));
@@ -164,6 +171,7 @@ mod tests {
         Client {
             client_id: "c".into(),
             client_name: "C".into(),
+            logo_uri: None,
             secret_hash: None,
             auth_method: AuthMethod::None,
             redirect_uris: vec![],
@@ -272,8 +280,19 @@ mod tests {
         assert_eq!(at["sub"], "s1", "standard claims always win");
         assert_eq!(at["gid"], "g");
         assert!(at.get("email").is_none());
-        let info = userinfo(&u, &scopes, &["name".to_string(), "iss".to_string()], Map::new());
-        assert_eq!((info["sub"].as_str(), info["name"].as_str()), (Some("s1"), Some("Ada")));
-        assert!(info.get("iss").is_none(), "only user claims can be asked for");
+        let info = userinfo(
+            &u,
+            &scopes,
+            &["name".to_string(), "iss".to_string()],
+            Map::new(),
+        );
+        assert_eq!(
+            (info["sub"].as_str(), info["name"].as_str()),
+            (Some("s1"), Some("Ada"))
+        );
+        assert!(
+            info.get("iss").is_none(),
+            "only user claims can be asked for"
+        );
     }
 }

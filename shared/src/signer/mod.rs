@@ -9,8 +9,8 @@ pub mod local;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio::sync::OnceCell;
 use aws_lc_rs::signature;
+use tokio::sync::OnceCell;
 
 pub use jwk::PublicKey;
 
@@ -77,7 +77,10 @@ pub struct KeyRing {
 impl KeyRing {
     /// `signers[0]` is active. Panics never: an empty ring fails at use with Misconfigured.
     pub fn new(signers: Vec<Arc<dyn Signer>>) -> Self {
-        Self { signers, published: OnceCell::new() }
+        Self {
+            signers,
+            published: OnceCell::new(),
+        }
     }
 }
 

@@ -30,6 +30,9 @@ impl AuthMethod {
 pub struct Client {
     pub client_id: String,
     pub client_name: String,
+    /// An https logo shown on the consent page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
     /// SHA-256 (base64url) of the secret; secrets are high-entropy values (≥ 32 characters),
     /// so a fast hash suffices and keeps the token endpoint fast.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,7 +4,13 @@
 use lambda_http::{Body, Response};
 
 use super::mint;
-use crate::{App, OAuthError, error::ErrorCode, http::Params, protocol::scope, store::{Client, RequestedClaims}};
+use crate::{
+    App, OAuthError,
+    error::ErrorCode,
+    http::Params,
+    protocol::scope,
+    store::{Client, RequestedClaims},
+};
 
 pub async fn issue(
     app: &App,
