@@ -21,6 +21,15 @@ if [ ! -x .venv-sam/bin/sam ] || [ ! -x .venv-sam/bin/cfn-lint ]; then
     .venv-sam/bin/pip install -q "aws-sam-cli==1.170.0" "cfn-lint==1.58.0"
 fi
 export SAM_CLI_TELEMETRY=0
+
+# Headless Chromium and its WebDriver for the browser tests (Debian packages).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+export OIDC_REQUIRE_BROWSER=1
 export PATH="$PWD/.venv-tools/bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 

@@ -425,3 +425,96 @@ each_backend!(unknown_client_error_page_is_not_a_redirect, |p| {
     let body = resp.text().await.expect("page");
     assert!(body.contains("not registered"), "{body}");
 });
+
+fn assert_page_headers(resp: &reqwest::Response, what: &str) {
+    let h = resp.headers();
+    let csp = h
+        .get("content-security-policy")
+        .unwrap_or_else(|| panic!("{what}: no CSP"))
+        .to_str()
+        .expect("csp");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{what}: {csp}"
+    );
+    assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+    assert_eq!(h["referrer-policy"], "no-referrer", "{what}");
+    assert_eq!(h["x-frame-options"], "DENY", "{what}");
+    assert_eq!(h["cache-control"], "no-store", "{what}");
+}
+
+each_backend!(
+    every_page_has_security_headers_and_every_form_checks_csrf,
+    |p| {
+        let b = p.browser();
+        let c = b.client();
+        let go = |url: String| async move { c.get(url).send().await.expect("get") };
+        // Sign-in page.
+        let authz = go(p.authorize_url(BASIC.0, &[])).await;
+        let login = go(authz.headers()["location"]
+            .to_str()
+            .expect("loc")
+            .to_string())
+        .await;
+        assert_page_headers(&login, "sign-in");
+        let body = login.text().await.expect("page");
+        let (req, csrf) = (
+            e2e::browser::input_value(&body, "req").expect("req"),
+            e2e::browser::input_value(&body, "csrf").expect("csrf"),
+        );
+        let signed_in = b
+            .submit(
+                "/login",
+                &[
+                    ("req", req.clone()),
+                    ("csrf", csrf.clone()),
+                    ("username", ALICE.0.into()),
+                    ("password", ALICE.1.into()),
+                ],
+            )
+            .await;
+        // Consent page; its form refuses a missing or wrong token.
+        let consent = go(signed_in.headers()["location"]
+            .to_str()
+            .expect("loc")
+            .to_string())
+        .await;
+        assert_page_headers(&consent, "consent");
+        for bad in ["", "wrong"] {
+            let resp = b
+                .submit(
+                    "/consent",
+                    &[
+                        ("req", req.clone()),
+                        ("csrf", bad.into()),
+                        ("decision", "allow".into()),
+                    ],
+                )
+                .await;
+            assert_eq!(resp.status(), 403, "consent csrf {bad:?}");
+            assert_page_headers(&resp, "consent refusal");
+        }
+        // Error page, logout confirmation, signed-out page.
+        assert_page_headers(&go(p.authorize_url("nobody", &[])).await, "error");
+        let confirm = go(p.url("/logout")).await;
+        assert_page_headers(&confirm, "logout confirmation");
+        assert!(
+            e2e::browser::input_value(&confirm.text().await.expect("page"), "csrf").is_some(),
+            "the logout form carries a token"
+        );
+        let refused = b.submit("/logout", &[("csrf", "wrong".into())]).await;
+        assert_page_headers(&refused, "logout with a wrong token");
+        assert!(
+            refused.text().await.expect("page").contains("Sign out?"),
+            "asked again, not signed out"
+        );
+        assert_page_headers(
+            &p.http
+                .get(p.url("/logout"))
+                .send()
+                .await
+                .expect("signed out"),
+            "signed out",
+        );
+    }
+);

@@ -99,6 +99,8 @@ struct DemoPage {
     id_token: Option<String>,
     access_token: Option<String>,
     userinfo: Option<String>,
+    /// RP-initiated logout with the ID token as hint, back to the demo's start page.
+    logout_url: Option<String>,
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -110,6 +112,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         id_token: None,
         access_token: None,
         userinfo: None,
+        logout_url: None,
     };
     if req.uri().path() == CALLBACK {
         if let Some(e) = q.get("error") {
@@ -150,6 +153,19 @@ async fn redeem(app: &App, code: &str, page: &mut DemoPage) {
         return;
     }
     page.id_token = tokens["id_token"].as_str().map(jwt_claims);
+    page.logout_url = tokens["id_token"].as_str().map(|hint| {
+        http::url_with_query(
+            &app.config.endpoint_url(endpoints::Endpoint::Logout),
+            &[
+                ("id_token_hint", hint),
+                (
+                    "post_logout_redirect_uri",
+                    &format!("{}/", app.config.issuer),
+                ),
+                ("state", "demo"),
+            ],
+        )
+    });
     page.access_token = tokens["access_token"].as_str().map(jwt_claims);
     let at = tokens["access_token"].as_str().unwrap_or_default();
     if let Ok(r) = lambda_http::http::Request::get("/userinfo")
