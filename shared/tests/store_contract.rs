@@ -102,6 +102,7 @@ fn client(id: &str, name: &str) -> Client {
     Client {
         client_id: id.into(),
         client_name: name.into(),
+        logo_uri: None,
         secret_hash: Some("c2VjcmV0LWhhc2g".into()),
         auth_method: AuthMethod::ClientSecretBasic,
         redirect_uris: vec![
@@ -150,6 +151,7 @@ fn with_email(mut u: User, email: Option<&str>) -> User {
 
 fn auth_request(id: &str, expires_at: i64, full: bool) -> AuthRequest {
     AuthRequest {
+        claims: Default::default(),
         id: id.into(),
         client_id: "rp".into(),
         redirect_uri: "https://rp.example/cb".into(),
@@ -175,6 +177,7 @@ fn auth_request(id: &str, expires_at: i64, full: bool) -> AuthRequest {
 
 fn code(hash: &str, expires_at: i64) -> AuthCode {
     AuthCode {
+        claims: Default::default(),
         code_hash: hash.into(),
         client_id: "rp".into(),
         redirect_uri: "https://rp.example/cb".into(),
@@ -197,6 +200,7 @@ fn minted(grant_id: &str, now: i64) -> Minted {
 
 fn refresh_token(hash: &str, grant_id: &str, issued_at: i64, expires_at: i64) -> RefreshToken {
     RefreshToken {
+        claims: Default::default(),
         token_hash: hash.into(),
         grant_id: grant_id.into(),
         client_id: "rp".into(),
