@@ -57,7 +57,7 @@ for target in aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu; do
   fi
 done
 
-step "cargo-lambda $(cargo-lambda --version 2>/dev/null | awk '{print $NF}'), sam $(sam --version | awk '{print $NF}'), $(rustc --version)"
+step "cargo-lambda $(have cargo-lambda), ziglang $(have ziglang), sam $(sam --version | awk '{print $NF}'), $(rustc --version)"
 
 # --- build -----------------------------------------------------------------------------------
 step "sam build (cargo lambda build --release, one function after the other)"

@@ -22,6 +22,16 @@ impl Default for Branding {
     }
 }
 
+/// Who may use Dynamic Client Registration (RFC 7591 §3).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Registration {
+    Disabled,
+    /// Anyone may register: local development.
+    Open,
+    /// Requests must bear this initial access token (stored as its SHA-256).
+    InitialToken(String),
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `https://id.example.com` (no trailing slash): the `iss` of every token.
@@ -40,6 +50,7 @@ pub struct Config {
     /// Absolute lifetime of a refresh token chain (rotation never extends it).
     pub refresh_token_ttl: i64,
     pub branding: Branding,
+    pub registration: Registration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +75,7 @@ impl Config {
             id_token_ttl: 600,
             refresh_token_ttl: 30 * 86400,
             branding: Branding::default(),
+            registration: Registration::Disabled,
         })
     }
 
@@ -109,6 +121,45 @@ impl Config {
         c.access_token_ttl = ttl("ACCESS_TOKEN_TTL_SECONDS", c.access_token_ttl)?;
         c.id_token_ttl = ttl("ID_TOKEN_TTL_SECONDS", c.id_token_ttl)?;
         c.refresh_token_ttl = ttl("REFRESH_TOKEN_TTL_SECONDS", c.refresh_token_ttl)?;
+        c.registration = match (
+            get("REGISTRATION_INITIAL_ACCESS_TOKEN"),
+            get("REGISTRATION_INITIAL_ACCESS_TOKEN_SHA256"),
+            get("REGISTRATION"),
+        ) {
+            (Some(t), _, _) if t.len() >= 32 => {
+                Registration::InitialToken(crate::crypto::secret_digest(t))
+            }
+            (Some(_), _, _) => {
+                return Err(ConfigError::Invalid(
+                    "REGISTRATION_INITIAL_ACCESS_TOKEN",
+                    "must be at least 32 characters".into(),
+                ));
+            }
+            // Deployments pass the token's digest, so the secret itself is in no environment.
+            (None, Some(h), _) if h.len() == 43 && crate::crypto::b64url_decode(h).is_some() => {
+                Registration::InitialToken(h.to_string())
+            }
+            (None, Some(_), _) => {
+                return Err(ConfigError::Invalid(
+                    "REGISTRATION_INITIAL_ACCESS_TOKEN_SHA256",
+                    "expected the base64url SHA-256 of the token (43 characters)".into(),
+                ));
+            }
+            (None, None, Some("token")) => {
+                return Err(ConfigError::Missing(
+                    "REGISTRATION_INITIAL_ACCESS_TOKEN_SHA256",
+                    "REGISTRATION=token needs the digest of the initial access token",
+                ));
+            }
+            (None, None, Some("open")) => Registration::Open,
+            (None, None, None | Some("disabled")) => Registration::Disabled,
+            (None, None, Some(v)) => {
+                return Err(ConfigError::Invalid(
+                    "REGISTRATION",
+                    format!("expected disabled, token or open, got {v:?}"),
+                ));
+            }
+        };
         if let Some(n) = get("PRODUCT_NAME") {
             c.branding.product_name = n.to_string();
         }
@@ -198,6 +249,43 @@ mod tests {
         let c = Config::from_vars(&vars(&[("ISSUER", "https://id.example.com/")])).expect("ok");
         assert_eq!(c.issuer, "https://id.example.com");
         assert!(c.secure_cookies());
+    }
+
+    #[test]
+    fn registration_modes() {
+        let base = |extra: &[(&str, &str)]| {
+            let mut v = vec![("ISSUER", "https://id.example.com")];
+            v.extend_from_slice(extra);
+            Config::from_vars(&vars(&v))
+        };
+        assert_eq!(base(&[]).expect("ok").registration, Registration::Disabled);
+        assert_eq!(
+            base(&[("REGISTRATION", "open")]).expect("ok").registration,
+            Registration::Open
+        );
+        let token = "an-initial-access-token-0123456789abcdef";
+        let digest = crate::crypto::secret_digest(token);
+        assert_eq!(
+            base(&[("REGISTRATION_INITIAL_ACCESS_TOKEN", token)])
+                .expect("ok")
+                .registration,
+            Registration::InitialToken(digest.clone())
+        );
+        assert_eq!(
+            base(&[
+                ("REGISTRATION", "token"),
+                ("REGISTRATION_INITIAL_ACCESS_TOKEN_SHA256", &digest)
+            ])
+            .expect("ok")
+            .registration,
+            Registration::InitialToken(digest)
+        );
+        assert!(
+            base(&[("REGISTRATION", "token")]).is_err(),
+            "token mode needs the digest"
+        );
+        assert!(base(&[("REGISTRATION_INITIAL_ACCESS_TOKEN", "short")]).is_err());
+        assert!(base(&[("REGISTRATION", "maybe")]).is_err());
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub enum ErrorCode {
     InteractionRequired,
     RequestNotSupported,
     RequestUriNotSupported,
+    InvalidRedirectUri,
+    InvalidClientMetadata,
     NotFound,
     MethodNotAllowed,
 }
@@ -51,6 +53,8 @@ impl ErrorCode {
             InteractionRequired => "interaction_required",
             RequestNotSupported => "request_not_supported",
             RequestUriNotSupported => "request_uri_not_supported",
+            InvalidRedirectUri => "invalid_redirect_uri",
+            InvalidClientMetadata => "invalid_client_metadata",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
         }

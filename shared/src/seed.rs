@@ -183,6 +183,7 @@ impl SeedClient {
             post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
             custom_claims: self.custom_claims.clone(),
             jwks: self.jwks.clone(),
+            registration_token_hash: None,
         })
     }
 }
@@ -204,7 +205,34 @@ pub fn validate_custom(claims: &[CustomClaim]) -> Result<(), String> {
 }
 
 impl SeedUser {
-    fn password_hash(&self, existing: Option<&User>) -> Result<String, SeedError> {
+    /// Checks the username, the `sub` if given, the standard claims and the custom claims
+    /// (the password is checked by [`SeedUser::password_hash`]).
+    pub fn validate(&self) -> Result<(), SeedError> {
+        let err = |m: String| SeedError::User(self.username.clone(), m);
+        if self.username.trim().is_empty() {
+            return Err(err("username is empty".into()));
+        }
+        if let Some(sub) = &self.sub {
+            // OIDC Core §2: at most 255 ASCII characters; `#` separates key parts in storage.
+            let printable = sub.chars().all(|c| c.is_ascii_graphic() && c != '#');
+            if sub.is_empty() || sub.len() > 255 || !printable {
+                return Err(err(
+                    "sub must be 1-255 printable ASCII characters without '#'".into(),
+                ));
+            }
+        }
+        if let Some(bad) = self.claims.keys().find(|k| {
+            !scope::is_standard_claim(k)
+                || ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce"].contains(&k.as_str())
+        }) {
+            return Err(err(format!("{bad:?} is not a standard user claim")));
+        }
+        validate_custom(&self.custom_claims).map_err(err)
+    }
+
+    /// The argon2 hash to store: `password_hash` as given (if it is an argon2 PHC string),
+    /// or `password` hashed (keeping `existing`'s hash when the password is unchanged).
+    pub fn password_hash(&self, existing: Option<&User>) -> Result<String, SeedError> {
         let err = |m: &str| SeedError::User(self.username.clone(), m.to_string());
         match (&self.password, &self.password_hash) {
             (Some(_), Some(_)) => Err(err("give password or password_hash, not both")),
@@ -228,22 +256,7 @@ pub async fn apply(store: &dyn Store, seed: &Seed) -> Result<(usize, usize), See
         store.put_client(&c.to_client()?).await?;
     }
     for u in &seed.users {
-        if u.username.trim().is_empty() {
-            return Err(SeedError::User(
-                u.username.clone(),
-                "username is empty".into(),
-            ));
-        }
-        if let Some(bad) = u.claims.keys().find(|k| {
-            !scope::is_standard_claim(k)
-                || ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce"].contains(&k.as_str())
-        }) {
-            return Err(SeedError::User(
-                u.username.clone(),
-                format!("{bad:?} is not a standard user claim"),
-            ));
-        }
-        validate_custom(&u.custom_claims).map_err(|e| SeedError::User(u.username.clone(), e))?;
+        u.validate()?;
         let existing = store.user_by_username(&u.username).await?;
         let password_hash = u.password_hash(existing.as_ref())?;
         match existing {
@@ -264,6 +277,7 @@ pub async fn apply(store: &dyn Store, seed: &Seed) -> Result<(usize, usize), See
                     claims: u.claims.clone(),
                     disabled: false,
                     custom_claims: u.custom_claims.clone(),
+                    tokens_valid_after: 0,
                 };
                 store.create_user(&user).await?;
             }

@@ -93,6 +93,10 @@ contract!(
     concurrent_rotate_has_one_winner,
     first_use_until_expiry,
     concurrent_first_use_has_one_winner,
+    clients_list_in_pages_and_delete,
+    users_list_in_pages_and_delete,
+    delete_user_releases_only_its_claims,
+    tokens_valid_after_round_trips,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -115,6 +119,7 @@ fn client(id: &str, name: &str) -> Client {
         post_logout_redirect_uris: vec![],
         custom_claims: vec![],
         jwks: None,
+        registration_token_hash: None,
     }
 }
 
@@ -138,6 +143,7 @@ fn user(sub: &str, username: &str, email: Option<&str>) -> User {
         claims,
         disabled: false,
         custom_claims: vec![],
+        tokens_valid_after: 0,
     }
 }
 
@@ -784,7 +790,7 @@ async fn rotate_once_then_already_used(s: S) {
         s.rotate_refresh("rt-a", &third, now + 9)
             .await
             .expect("replay"),
-        Rotate::AlreadyUsed(used.clone())
+        Rotate::AlreadyUsed(Box::new(used.clone()))
     );
     // ... and its would-be successor was not stored.
     assert_eq!(s.refresh("rt-c", now + 9).await.expect("read"), None);
@@ -793,7 +799,7 @@ async fn rotate_once_then_already_used(s: S) {
         s.rotate_refresh("rt-a", &second, now + 9)
             .await
             .expect("replay"),
-        Rotate::AlreadyUsed(used.clone())
+        Rotate::AlreadyUsed(Box::new(used.clone()))
     );
     assert_eq!(
         s.refresh("rt-b", now + 9).await.expect("read"),
@@ -901,7 +907,7 @@ async fn concurrent_rotate_has_one_winner(s: S) {
         let (i, outcome) = t.await.expect("task");
         match outcome.expect("rotate") {
             Rotate::Rotated => winners.push(i),
-            Rotate::AlreadyUsed(record) => losers.push(record),
+            Rotate::AlreadyUsed(record) => losers.push(*record),
             Rotate::Missing => panic!("task {i}: a live token was reported missing"),
         }
     }
@@ -979,6 +985,155 @@ async fn concurrent_first_use_has_one_winner(s: S) {
             .await
             .expect("replay")
     );
+}
+
+/// Every page of a listing, following the cursors; panics on a loop.
+async fn all_pages<T, F, Fut>(limit: usize, mut list: F) -> Vec<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<shared::store::Page<T>, StoreError>>,
+{
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let page = list(after.clone()).await.expect("list");
+        assert!(page.items.len() <= limit, "a page holds at most the limit");
+        pages.push(page.items);
+        match page.next {
+            Some(next) => {
+                assert_ne!(Some(&next), after.as_ref(), "the cursor moves on");
+                after = Some(next);
+            }
+            None => break,
+        }
+        assert!(pages.len() < 100, "too many pages");
+    }
+    pages
+}
+
+async fn clients_list_in_pages_and_delete(s: S) {
+    let empty = s.list_clients(None, 10).await.expect("list empty");
+    assert!(empty.items.is_empty() && empty.next.is_none());
+    for i in 0..7 {
+        s.put_client(&client(&format!("rp-{i}"), &format!("RP {i}")))
+            .await
+            .expect("put");
+    }
+    // Other item types never show up in a client listing.
+    s.create_user(&user("sub-a", "alice", Some("a@example.com")))
+        .await
+        .expect("user");
+    let pages = all_pages(3, |after| {
+        let s = s.clone();
+        async move { s.list_clients(after.as_deref(), 3).await }
+    })
+    .await;
+    assert_eq!(
+        pages.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![3, 3, 1],
+        "full pages, the last one marked by no cursor"
+    );
+    let mut ids: Vec<String> = pages.concat().into_iter().map(|c| c.client_id).collect();
+    ids.sort();
+    let expected: Vec<String> = (0..7).map(|i| format!("rp-{i}")).collect();
+    assert_eq!(ids, expected, "every client exactly once");
+    // A page that ends exactly at the last client has no cursor.
+    let whole = s.list_clients(None, 7).await.expect("list");
+    assert_eq!((whole.items.len(), whole.next), (7, None));
+    assert_eq!(
+        whole.items.iter().find(|c| c.client_id == "rp-3"),
+        Some(&client("rp-3", "RP 3")),
+        "listed clients are complete records"
+    );
+
+    assert!(s.delete_client("rp-3").await.expect("delete"));
+    assert!(!s.delete_client("rp-3").await.expect("delete again"));
+    assert!(!s.delete_client("nobody").await.expect("delete unknown"));
+    assert_eq!(s.client("rp-3").await.expect("read"), None);
+    assert_eq!(
+        s.list_clients(None, 100).await.expect("list").items.len(),
+        6
+    );
+}
+
+async fn users_list_in_pages_and_delete(s: S) {
+    for i in 0..5 {
+        s.create_user(&user(
+            &format!("sub-{i}"),
+            &format!("user{i}"),
+            Some(&format!("u{i}@example.com")),
+        ))
+        .await
+        .expect("create");
+    }
+    s.put_client(&client("rp", "RP")).await.expect("client");
+    let pages = all_pages(2, |after| {
+        let s = s.clone();
+        async move { s.list_users(after.as_deref(), 2).await }
+    })
+    .await;
+    assert_eq!(
+        pages.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![2, 2, 1]
+    );
+    let mut names: Vec<String> = pages.concat().into_iter().map(|u| u.username).collect();
+    names.sort();
+    assert_eq!(names, ["user0", "user1", "user2", "user3", "user4"]);
+
+    // Deleting removes the user and frees its username and email at once.
+    assert!(s.delete_user("sub-2").await.expect("delete"));
+    assert_eq!(s.user("sub-2").await.expect("read"), None);
+    assert_eq!(s.user_by_username("user2").await.expect("read"), None);
+    assert!(!s.delete_user("sub-2").await.expect("delete again"));
+    s.create_user(&user("sub-new", "user2", Some("U2@example.com")))
+        .await
+        .expect("username and email are free again");
+    assert_eq!(s.list_users(None, 100).await.expect("list").items.len(), 5);
+}
+
+async fn delete_user_releases_only_its_claims(s: S) {
+    let a = user("sub-a", "alice", Some("a@example.com"));
+    s.create_user(&a).await.expect("create");
+    // The email moved away from alice: deleting her must not release the new holder's.
+    let a2 = with_email(a, Some("moved@example.com"));
+    s.update_user(&a2).await.expect("move email");
+    s.create_user(&user("sub-b", "bob", Some("a@example.com")))
+        .await
+        .expect("bob takes the old email");
+    assert!(s.delete_user("sub-a").await.expect("delete alice"));
+    assert!(is_conflict(
+        s.create_user(&user("sub-c", "carol", Some("a@example.com")))
+            .await
+    ));
+    s.create_user(&user("sub-c", "carol", Some("moved@example.com")))
+        .await
+        .expect("alice's email is free");
+    assert_eq!(
+        s.user_by_username("bob")
+            .await
+            .expect("read")
+            .map(|u| u.sub),
+        Some("sub-b".into())
+    );
+}
+
+async fn tokens_valid_after_round_trips(s: S) {
+    let mut u = user("sub-a", "alice", None);
+    s.create_user(&u).await.expect("create");
+    assert_eq!(
+        s.user("sub-a")
+            .await
+            .expect("read")
+            .map(|u| u.tokens_valid_after),
+        Some(0),
+        "default: nothing ended"
+    );
+    u.tokens_valid_after = 1_700_000_123;
+    s.update_user(&u).await.expect("update");
+    let stored = s.user("sub-a").await.expect("read").expect("user");
+    assert_eq!(stored.tokens_valid_after, 1_700_000_123);
+    assert!(!stored.accepts_since(1_700_000_122));
+    assert!(stored.accepts_since(1_700_000_123));
 }
 
 // ---------------------------------------------------------------------------------------

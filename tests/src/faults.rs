@@ -87,6 +87,14 @@ impl ClientStore for FaultyStore {
         self.faults.store("put_client")?;
         self.inner.put_client(c).await
     }
+    async fn delete_client(&self, id: &str) -> StoreResult<bool> {
+        self.faults.store("delete_client")?;
+        self.inner.delete_client(id).await
+    }
+    async fn list_clients(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<Client>> {
+        self.faults.store("list_clients")?;
+        self.inner.list_clients(after, limit).await
+    }
 }
 
 #[async_trait]
@@ -106,6 +114,14 @@ impl UserStore for FaultyStore {
     async fn update_user(&self, u: &User) -> StoreResult<()> {
         self.faults.store("update_user")?;
         self.inner.update_user(u).await
+    }
+    async fn delete_user(&self, sub: &str) -> StoreResult<bool> {
+        self.faults.store("delete_user")?;
+        self.inner.delete_user(sub).await
+    }
+    async fn list_users(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<User>> {
+        self.faults.store("list_users")?;
+        self.inner.list_users(after, limit).await
     }
 }
 

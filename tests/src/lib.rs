@@ -112,7 +112,16 @@ impl Provider {
         Self::start_with(backend, vec![]).await
     }
 
-    pub async fn start_with(backend: TestBackend, config_vars: Vec<(String, String)>) -> Provider {
+    pub async fn start_with(
+        backend: TestBackend,
+        mut config_vars: Vec<(String, String)>,
+    ) -> Provider {
+        if !config_vars
+            .iter()
+            .any(|(k, _)| k.starts_with("REGISTRATION"))
+        {
+            config_vars.push(("REGISTRATION".into(), "open".into()));
+        }
         let clock = Arc::new(OffsetClock::default());
         let b = match backend {
             TestBackend::Embedded => Backend::Embedded {

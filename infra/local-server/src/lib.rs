@@ -78,8 +78,10 @@ async fn backends(backend: &Backend) -> Result<(Arc<dyn Store>, Arc<dyn Signer>)
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let store = EmbeddedStore::open(&dir.join("store.redb")).map_err(|e| e.to_string())?;
-            let signer = LocalSigner::load_or_create(dir, *alg).map_err(|e| e.to_string())?;
-            Ok((Arc::new(store), Arc::new(signer)))
+            // keys.json (managed by `oidc-admin keys`) when present, else signing-<alg>.pk8.
+            let signer =
+                shared::signer::manifest::load_signer(dir, *alg).map_err(|e| e.to_string())?;
+            Ok((Arc::new(store), signer))
         }
         Backend::Embedded {
             data_dir: None,

@@ -120,7 +120,14 @@ async fn run(args: Args) -> Result<(), String> {
             signing_keys.join(", ")
         );
     }
-    let config_vars = std::env::vars().collect();
+    let mut config_vars: Vec<(String, String)> = std::env::vars().collect();
+    // Local development: registration is open unless configured otherwise.
+    if !config_vars
+        .iter()
+        .any(|(k, _)| k == "REGISTRATION" || k == "REGISTRATION_INITIAL_ACCESS_TOKEN")
+    {
+        config_vars.push(("REGISTRATION".into(), "open".into()));
+    }
     let opts = Options {
         port: args.port,
         issuer: args.issuer,

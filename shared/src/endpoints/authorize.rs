@@ -125,6 +125,18 @@ async fn handle_params(
         .filter(|_| !v.prompts("login"))
         .filter(|s| v.max_age.is_none_or(|m| now - s.auth_time <= m))
         .filter(|s| hint.as_ref().is_none_or(|h| *h == s.sub));
+    // A session ends with its user: deleted, disabled, or signed in before its
+    // `tokens_valid_after` (a password change, a sign-out everywhere).
+    let session = match session {
+        Some(s) => app
+            .store
+            .user(&s.sub)
+            .await
+            .map_err(|e| redirect(e.into()))?
+            .filter(|u| u.accepts_since(s.auth_time))
+            .map(|_| s),
+        None => None,
+    };
     let consented = match &session {
         Some(_) if client.skip_consent && !v.prompts("consent") => true,
         Some(s) if !v.prompts("consent") => app

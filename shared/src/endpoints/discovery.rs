@@ -54,6 +54,10 @@ pub async fn handle(app: &App) -> Response<Body> {
         "authorization_response_iss_parameter_supported": true,
         "prompt_values_supported": ["none", "login", "consent"],
     });
+    let mut doc = doc;
+    if c.registration != crate::config::Registration::Disabled {
+        doc["registration_endpoint"] = json!(c.endpoint_url(Endpoint::Registration));
+    }
     let mut resp = http::json(StatusCode::OK, &doc);
     http::set_header(&mut resp, "cache-control", "public, max-age=300");
     http::set_header(&mut resp, "access-control-allow-origin", "*");

@@ -201,7 +201,14 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
         );
     }
     let user = match app.store.user(&sub).await {
-        Ok(Some(u)) if !u.disabled => u,
+        Ok(Some(u)) if u.accepts_since(auth_time) => u,
+        // Signed in before the user's sessions were ended (a password change): again.
+        Ok(Some(u)) if !u.disabled => {
+            return http::redirect_with_query(
+                &app.config.endpoint_url(Endpoint::Login),
+                &[("req", &auth.id)],
+            );
+        }
         Ok(_) => {
             return page_error(
                 app,

@@ -9,6 +9,7 @@ pub mod introspection;
 pub mod jwks;
 pub mod login;
 pub mod logout;
+pub mod registration;
 pub mod revocation;
 pub mod token;
 pub mod userinfo;
@@ -31,6 +32,7 @@ pub enum Endpoint {
     Revocation,
     Introspection,
     Logout,
+    Registration,
 }
 
 impl Endpoint {
@@ -46,6 +48,7 @@ impl Endpoint {
             Endpoint::Revocation => "/revoke",
             Endpoint::Introspection => "/introspect",
             Endpoint::Logout => "/logout",
+            Endpoint::Registration => "/register",
         }
     }
 
@@ -60,6 +63,7 @@ impl Endpoint {
             Endpoint::Revocation => "revoke",
             Endpoint::Introspection => "introspect",
             Endpoint::Logout => "logout",
+            Endpoint::Registration => "register",
             Endpoint::Userinfo => "userinfo",
         }
     }
@@ -90,6 +94,10 @@ pub fn routes() -> Vec<Route> {
         r(Method::POST, Introspection),
         r(Method::GET, Logout),
         r(Method::POST, Logout),
+        r(Method::POST, Registration),
+        r(Method::GET, Registration),
+        r(Method::PUT, Registration),
+        r(Method::DELETE, Registration),
     ]
 }
 
@@ -129,5 +137,6 @@ pub async fn dispatch(app: &App, function: Option<&str>, req: Request) -> Respon
         Endpoint::Revocation => revocation::handle(app, &req, now).await,
         Endpoint::Introspection => introspection::handle(app, &req, now).await,
         Endpoint::Logout => logout::handle(app, &req, now).await,
+        Endpoint::Registration => registration::handle(app, &req, now).await,
     }
 }

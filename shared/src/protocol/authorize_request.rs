@@ -187,6 +187,7 @@ mod tests {
             post_logout_redirect_uris: vec![],
             custom_claims: vec![],
             jwks: None,
+            registration_token_hash: None,
         }
     }
 

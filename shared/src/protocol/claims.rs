@@ -159,6 +159,7 @@ mod tests {
             password_hash: String::new(),
             claims: claims.as_object().cloned().unwrap_or_default(),
             disabled: false,
+            tokens_valid_after: 0,
             custom_claims: vec![CustomClaim {
                 name: "https://ex.com/role".into(),
                 value: json!("admin"),
@@ -197,6 +198,7 @@ mod tests {
                 },
             ],
             jwks: None,
+            registration_token_hash: None,
         }
     }
 

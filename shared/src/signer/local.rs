@@ -80,6 +80,26 @@ impl LocalSigner {
         .map_err(misconfigured)
     }
 
+    /// The public half (its `kid` is the RFC 7638 thumbprint).
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public[0]
+    }
+
+    /// Reads a PKCS#8 key file.
+    pub fn load(path: &Path, alg: Alg) -> Result<Self, SignerError> {
+        let bytes =
+            std::fs::read(path).map_err(|e| misconfigured(format!("{}: {e}", path.display())))?;
+        Self::from_pkcs8(alg, &bytes).map_err(|e| misconfigured(format!("{}: {e}", path.display())))
+    }
+
+    /// Generates a key and writes it to `path` (mode 0600); never overwrites a file.
+    pub fn create(path: &Path, alg: Alg) -> Result<Self, SignerError> {
+        let signer = Self::generate(alg)?;
+        write_private(path, &signer.pkcs8()?)
+            .map_err(|e| misconfigured(format!("{}: {e}", path.display())))?;
+        Ok(signer)
+    }
+
     /// Loads `dir/signing-<alg>.pk8`, creating it (mode 0600) on first start so tokens stay
     /// verifiable across restarts.
     pub fn load_or_create(dir: &Path, alg: Alg) -> Result<Self, SignerError> {

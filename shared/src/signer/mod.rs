@@ -5,6 +5,8 @@ pub mod jwk;
 pub mod kms;
 #[cfg(feature = "embedded")]
 pub mod local;
+#[cfg(feature = "embedded")]
+pub mod manifest;
 
 use std::sync::Arc;
 

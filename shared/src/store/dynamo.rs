@@ -17,6 +17,9 @@
 //! | `refresh#<token_hash>`| [`RefreshToken`] + `put_req`, `rotate_req`   | `expires_at`            |
 //! | `replay#<key>`        | `until` + `put_req`                          | `until`                 |
 //!
+//! Every request-path read is a GetItem. The admin listings (`list_clients`, `list_users`)
+//! are the exception: a Scan filtered with `begins_with(pk, …)`, which reads the whole table.
+//!
 //! `put_req` / `consume_req` / `rotate_req` are per-call random nonces: when the SDK retries a
 //! conditional write whose first attempt succeeded but whose answer was lost, the retry's
 //! condition fails, and the nonce tells "my own earlier attempt won" from "someone else's call
@@ -229,6 +232,60 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Items whose `pk` starts with `prefix`, after `prefix + after`, up to `limit`: a Scan
+    /// with a filter, so it reads (and pays for) the whole table, page by page. Admin
+    /// listings only; nothing on a request path scans. The cursor is the last item's key
+    /// without its prefix, passed back as ExclusiveStartKey.
+    async fn list<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<T>> {
+        let limit = limit.max(1);
+        let mut start = after.map(|a| key(format!("{prefix}{a}")));
+        // One more than asked for: it tells whether another page exists.
+        let mut found: Vec<(String, Item)> = Vec::new();
+        'scan: loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(#pk, :prefix)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("Scan", &e))?;
+            for item in out.items.unwrap_or_default() {
+                let id = string_attr(&item, PK).and_then(|pk| pk.strip_prefix(prefix));
+                if let Some(id) = id {
+                    found.push((id.to_string(), item));
+                }
+                if found.len() > limit {
+                    break 'scan;
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        let next = if found.len() > limit {
+            found.truncate(limit);
+            found.last().map(|(id, _)| id.clone())
+        } else {
+            None
+        };
+        let items = found
+            .into_iter()
+            .map(|(_, item)| parse(item))
+            .collect::<StoreResult<Vec<T>>>()?;
+        Ok(Page { items, next })
+    }
+
     async fn delete(&self, pk: String) -> StoreResult<()> {
         self.client
             .delete_item()
@@ -306,6 +363,23 @@ impl ClientStore for DynamoStore {
     async fn put_client(&self, client: &Client) -> StoreResult<()> {
         self.put(item(&format!("client#{}", client.client_id), client, None)?)
             .await
+    }
+
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("client#{client_id}"))))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteItem", &e))?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    async fn list_clients(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<Client>> {
+        self.list("client#", after, limit).await
     }
 }
 
@@ -458,6 +532,73 @@ impl UserStore for DynamoStore {
         Err(StoreError::Unavailable(
             "dynamodb: user updated concurrently too often, gave up".into(),
         ))
+    }
+
+    async fn delete_user(&self, sub: &str) -> StoreResult<bool> {
+        let pk = format!("user#{sub}");
+        let build = |_| StoreError::Unavailable("dynamodb: cannot build a delete".into());
+        // As update_user: the user item is deleted only if unchanged since the read (its
+        // `rev`), together with its username and email claims, in one transaction.
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some(old_item) = self.get(pk.clone(), true).await? else {
+                return Ok(false);
+            };
+            let old_rev = match old_item.get("rev") {
+                Some(AttributeValue::N(v)) => Some(v.parse::<i64>().map_err(|_| {
+                    StoreError::Unavailable("dynamodb: malformed user item".into())
+                })?),
+                _ => None,
+            };
+            let old: User = parse(old_item)?;
+            let (condition, cond_values) = match old_rev {
+                Some(rev) => (
+                    "attribute_exists(#pk) AND #rev = :rev",
+                    Some(values(vec![(":rev", n(rev))])),
+                ),
+                None => ("attribute_exists(#pk) AND attribute_not_exists(#rev)", None),
+            };
+            let delete_user = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk.clone())))
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(names(&[("#pk", PK), ("#rev", "rev")])))
+                .set_expression_attribute_values(cond_values)
+                .build()
+                .map_err(build)?;
+            let mut items = vec![TransactWriteItem::builder().delete(delete_user).build()];
+            let mut claims = vec![format!("username#{}", old.username)];
+            claims.extend(old.email().map(email_key));
+            for k in claims {
+                // Release a claim only if it is this user's (or already gone).
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(k)))
+                    .condition_expression("attribute_not_exists(#pk) OR #sub = :sub")
+                    .set_expression_attribute_names(Some(names(&[("#pk", PK), ("#sub", "sub")])))
+                    .expression_attribute_values(":sub", s(sub))
+                    .build()
+                    .map_err(build)?;
+                items.push(TransactWriteItem::builder().delete(delete).build());
+            }
+            match self.transact(items).await {
+                Ok(()) => return Ok(true),
+                // The user changed (or vanished) since the read: start over.
+                Err(TxFailure::Condition(0)) => backoff(attempt).await,
+                Err(TxFailure::Condition(_)) => {
+                    return Err(StoreError::Conflict(
+                        "username or email held by another user".into(),
+                    ));
+                }
+                Err(TxFailure::Store(e)) => return Err(e),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "dynamodb: user updated concurrently too often, gave up".into(),
+        ))
+    }
+
+    async fn list_users(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<User>> {
+        self.list("user#", after, limit).await
     }
 }
 
@@ -755,7 +896,7 @@ impl RefreshStore for DynamoStore {
                 Ok(if old.expires_at <= now {
                     Rotate::Missing
                 } else if old.used_at.is_some() {
-                    Rotate::AlreadyUsed(old)
+                    Rotate::AlreadyUsed(Box::new(old))
                 } else {
                     Rotate::Missing
                 })

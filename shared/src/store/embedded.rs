@@ -43,7 +43,10 @@ impl EmbeddedStore {
     pub fn open(path: &Path) -> StoreResult<Self> {
         let db = Database::create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Unavailable(format!(
-                "{} is already open in another process (stop the other local server first)",
+                "{} is in use by another process: only one process at a time can open a data \
+                 directory. Stop the local server using it (the `cargo run -p oidc-local` \
+                 terminal: Ctrl-C) and run this again, then start the server again; or use \
+                 another --data-dir",
                 path.display()
             )),
             e => unavailable(e),
@@ -98,6 +101,42 @@ impl EmbeddedStore {
             Ok(())
         })
     }
+
+    /// Up to `limit` records whose keys start with `prefix`, after `prefix + after`, in key
+    /// order; the cursor is the last key without its prefix.
+    fn list<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<T>> {
+        use std::ops::Bound;
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let table = txn.open_table(ITEMS).map_err(unavailable)?;
+        let start = format!("{prefix}{}", after.unwrap_or_default());
+        let lower = match after {
+            Some(_) => Bound::Excluded(start.as_str()),
+            None => Bound::Included(start.as_str()),
+        };
+        let range = table
+            .range::<&str>((lower, Bound::Unbounded))
+            .map_err(unavailable)?;
+        let mut items = Vec::new();
+        let mut last = None;
+        for entry in range {
+            let (k, v) = entry.map_err(unavailable)?;
+            let Some(id) = k.value().strip_prefix(prefix) else {
+                break;
+            };
+            if items.len() == limit.max(1) {
+                // One more exists: the page is full and not the last.
+                return Ok(Page { items, next: last });
+            }
+            last = Some(id.to_string());
+            items.push(decode(v.value())?);
+        }
+        Ok(Page { items, next: None })
+    }
 }
 
 fn txn_get<T: DeserializeOwned>(txn: &WriteTransaction, key: &str) -> StoreResult<Option<T>> {
@@ -147,6 +186,16 @@ impl ClientStore for EmbeddedStore {
     async fn put_client(&self, client: &Client) -> StoreResult<()> {
         self.put(&format!("client#{}", client.client_id), client)
     }
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
+        let key = format!("client#{client_id}");
+        self.write(|txn| {
+            let mut t = txn.open_table(ITEMS).map_err(unavailable)?;
+            Ok(t.remove(key.as_str()).map_err(unavailable)?.is_some())
+        })
+    }
+    async fn list_clients(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<Client>> {
+        self.list("client#", after, limit)
+    }
 }
 
 #[async_trait]
@@ -195,6 +244,29 @@ impl UserStore for EmbeddedStore {
             }
             txn_put(txn, &format!("user#{}", user.sub), &record)
         })
+    }
+
+    async fn delete_user(&self, sub: &str) -> StoreResult<bool> {
+        self.write(|txn| {
+            let Some(old) = txn_get::<User>(txn, &format!("user#{sub}"))? else {
+                return Ok(false);
+            };
+            let username = format!("username#{}", old.username);
+            let mut claims = vec![username];
+            claims.extend(old.email().map(email_key));
+            for k in claims {
+                // Release a claim only if it is this user's.
+                if txn_get::<String>(txn, &k)?.as_deref() == Some(sub) {
+                    txn_delete(txn, &k)?;
+                }
+            }
+            txn_delete(txn, &format!("user#{sub}"))?;
+            Ok(true)
+        })
+    }
+
+    async fn list_users(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<User>> {
+        self.list("user#", after, limit)
     }
 }
 
@@ -322,7 +394,7 @@ impl RefreshStore for EmbeddedStore {
                 return Ok(Rotate::Missing);
             };
             if old.used_at.is_some() {
-                return Ok(Rotate::AlreadyUsed(old));
+                return Ok(Rotate::AlreadyUsed(Box::new(old)));
             }
             // An error here drops the transaction uncommitted: the old token stays unused.
             txn_put_new(txn, &format!("refresh#{}", next.token_hash), &next_bytes)?;

@@ -39,9 +39,18 @@ pub enum Rotate {
     /// The old token is now used and its successor stored.
     Rotated,
     /// The old token had been used already (a replay, or a lost race): its record.
-    AlreadyUsed(RefreshToken),
+    AlreadyUsed(Box<RefreshToken>),
     /// No such token, or it expired.
     Missing,
+}
+
+/// One page of an admin listing. `next` is the cursor to pass as `after` for the following
+/// page (`None`: this was the last one). Order: by key in the embedded store, DynamoDB's
+/// scan order (by key hash) there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
 }
 
 #[async_trait]
@@ -49,6 +58,11 @@ pub trait ClientStore: Send + Sync {
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     /// Creates or replaces a client.
     async fn put_client(&self, client: &Client) -> StoreResult<()>;
+    /// Deletes a client; `false` if there was none.
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+    /// Up to `limit` clients after the cursor `after` (a client_id from an earlier page).
+    /// Admin only: on DynamoDB this scans the whole table.
+    async fn list_clients(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<Client>>;
 }
 
 #[async_trait]
@@ -60,6 +74,12 @@ pub trait UserStore: Send + Sync {
     /// Replaces a user's record (same sub and username), moving the email's uniqueness
     /// claim atomically when it changes.
     async fn update_user(&self, user: &User) -> StoreResult<()>;
+    /// Deletes a user with its username and email claims (atomically); `false` if there was
+    /// none. Sessions and refresh tokens of a deleted user fail where they are used.
+    async fn delete_user(&self, sub: &str) -> StoreResult<bool>;
+    /// Up to `limit` users after the cursor `after` (a sub from an earlier page).
+    /// Admin only: on DynamoDB this scans the whole table.
+    async fn list_users(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<User>>;
 }
 
 #[async_trait]

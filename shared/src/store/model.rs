@@ -53,6 +53,9 @@ pub struct Client {
     /// The client's public keys (a JWK Set) for private_key_jwt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<Value>,
+    /// SHA-256 of the RFC 7592 registration access token, for dynamically registered clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_token_hash: Option<String>,
 }
 
 /// Where a custom claim is released.
@@ -113,11 +116,21 @@ pub struct User {
     /// Claims added to this user's tokens, on top of the client's (same name: the user's wins).
     #[serde(default)]
     pub custom_claims: Vec<CustomClaim>,
+    /// Epoch seconds: sessions signed in before it (`auth_time` < it) and refresh tokens
+    /// issued before it (`issued_at` < it) are dead. Set on a password change, when the user
+    /// is disabled or signed out everywhere (0: nothing ended).
+    #[serde(default)]
+    pub tokens_valid_after: i64,
 }
 
 impl User {
     pub fn email(&self) -> Option<&str> {
         self.claims.get("email").and_then(Value::as_str)
+    }
+
+    /// Whether a sign-in at `auth_time` (or a refresh token issued then) still counts.
+    pub fn accepts_since(&self, time: i64) -> bool {
+        !self.disabled && time >= self.tokens_valid_after
     }
 }
 

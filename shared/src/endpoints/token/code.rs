@@ -58,8 +58,10 @@ pub async fn redeem(
         .store
         .user(&code.sub)
         .await?
-        .filter(|u| !u.disabled)
-        .ok_or_else(|| OAuthError::invalid_grant("the user is no longer available"))?;
+        .filter(|u| u.accepts_since(code.auth_time))
+        .ok_or_else(|| {
+            OAuthError::invalid_grant("the user is no longer available, or signed out everywhere")
+        })?;
 
     let grant_id = random_token(16);
     let tokens = mint::mint(

@@ -54,8 +54,8 @@ pub async fn exchange(
         return Err(invalid().with_detail("grant revoked"));
     }
     let user = user
-        .filter(|u| !u.disabled)
-        .ok_or_else(|| invalid().with_detail("user gone or disabled"))?;
+        .filter(|u| u.accepts_since(old.issued_at))
+        .ok_or_else(|| invalid().with_detail("user gone, disabled or signed out"))?;
     let tokens = mint::mint(
         app,
         &mint::Request {

@@ -1,0 +1,6 @@
+//! The `register` Lambda function: built once per container, then every request goes to the
+//! shared handler (see `shared::lambda::serve`).
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::serve("register").await
+}
