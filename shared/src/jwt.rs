@@ -30,10 +30,8 @@ pub async fn sign(signer: &dyn Signer, typ: &str, claims: &Value) -> Result<Stri
     Ok(format!("{input}.{}", b64url(&sig)))
 }
 
-/// Verifies a compact JWS against `keys` (by `kid`, with the key's own algorithm: the
-/// header's `alg` must match it, so `none` and algorithm confusion are impossible) and
-/// returns its header and claims. Claim checks (iss, aud, exp, …) are the caller's.
-pub fn verify(keys: &[PublicKey], token: &str) -> Result<(Value, Value), &'static str> {
+/// The three parts of a compact JWS, and its decoded header.
+fn split(token: &str) -> Result<(&str, &str, &str, Value), &'static str> {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -43,6 +41,14 @@ pub fn verify(keys: &[PublicKey], token: &str) -> Result<(Value, Value), &'stati
     let header: Value = b64url_decode(h)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or("malformed header")?;
+    Ok((h, p, s, header))
+}
+
+/// Verifies a compact JWS against `keys` (by `kid`, with the key's own algorithm: the
+/// header's `alg` must match it, so `none` and algorithm confusion are impossible) and
+/// returns its header and claims. Claim checks (iss, aud, exp, …) are the caller's.
+pub fn verify(keys: &[PublicKey], token: &str) -> Result<(Value, Value), &'static str> {
+    let (h, p, s, header) = split(token)?;
     let kid = header["kid"].as_str().ok_or("no kid")?;
     let key = keys.iter().find(|k| k.kid == kid).ok_or("unknown kid")?;
     if header["alg"].as_str() != Some(key.alg.as_str()) {
@@ -63,15 +69,7 @@ pub fn verify(keys: &[PublicKey], token: &str) -> Result<(Value, Value), &'stati
 /// Verifies a compact JWS signed by a client, with a key of its registered JWK Set: the one
 /// named by `kid`, or, without a `kid`, any key that verifies. Returns the claims.
 pub fn verify_with_jwks(jwks: &Value, token: &str) -> Result<Value, &'static str> {
-    let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err("not a compact JWS");
-    };
-    let header: Value = b64url_decode(h)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or("malformed header")?;
+    let (h, p, s, header) = split(token)?;
     let alg = header["alg"].as_str().ok_or("no alg")?;
     let sig = b64url_decode(s).ok_or("malformed signature")?;
     let input = &token.as_bytes()[..h.len() + 1 + p.len()];

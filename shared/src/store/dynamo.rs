@@ -286,6 +286,40 @@ impl DynamoStore {
         Ok(Page { items, next })
     }
 
+    /// A put that never overwrites (`attribute_not_exists(pk)`): `Conflict(kind)` if the
+    /// item exists. A per-call nonce tells an SDK retry of our own successful attempt (whose
+    /// condition then fails) from a real conflict.
+    async fn put_once(&self, mut record: Item, kind: &str) -> StoreResult<()> {
+        let nonce = random_token(12);
+        record.insert("put_req".into(), s(&nonce));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => {
+                    let mine = c
+                        .item()
+                        .is_some_and(|old| string_attr(old, "put_req") == Some(nonce.as_str()));
+                    if mine {
+                        Ok(())
+                    } else {
+                        Err(StoreError::Conflict(kind.into()))
+                    }
+                }
+                _ => Err(unavailable("PutItem", &e)),
+            },
+        }
+    }
+
     async fn delete(&self, pk: String) -> StoreResult<()> {
         self.client
             .delete_item()
@@ -651,40 +685,12 @@ impl SessionStore for DynamoStore {
 #[async_trait]
 impl CodeStore for DynamoStore {
     async fn put_code(&self, code: &AuthCode) -> StoreResult<()> {
-        let nonce = random_token(12);
-        let mut record = item(
-            &format!("code#{}", code.code_hash),
-            code,
-            Some(code.expires_at.saturating_add(CODE_REPLAY_WINDOW)),
-        )?;
-        record.insert("put_req".into(), s(&nonce));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(record))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match e.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(c)) => {
-                    let mine = c
-                        .item()
-                        .is_some_and(|old| string_attr(old, "put_req") == Some(nonce.as_str()));
-                    if mine {
-                        // An SDK retry of our own successful put.
-                        Ok(())
-                    } else {
-                        Err(StoreError::Conflict("code".into()))
-                    }
-                }
-                _ => Err(unavailable("PutItem", &e)),
-            },
-        }
+        let ttl = code.expires_at.saturating_add(CODE_REPLAY_WINDOW);
+        self.put_once(
+            item(&format!("code#{}", code.code_hash), code, Some(ttl))?,
+            "code",
+        )
+        .await
     }
 
     async fn code(&self, code_hash: &str, now: i64) -> StoreResult<Option<AuthCode>> {
@@ -793,40 +799,12 @@ impl RevocationStore for DynamoStore {
 #[async_trait]
 impl RefreshStore for DynamoStore {
     async fn put_refresh(&self, token: &RefreshToken) -> StoreResult<()> {
-        let nonce = random_token(12);
-        let mut record = item(
+        let record = item(
             &format!("refresh#{}", token.token_hash),
             token,
             Some(token.expires_at),
         )?;
-        record.insert("put_req".into(), s(&nonce));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(record))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match e.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(c)) => {
-                    let mine = c
-                        .item()
-                        .is_some_and(|old| string_attr(old, "put_req") == Some(nonce.as_str()));
-                    if mine {
-                        // An SDK retry of our own successful put.
-                        Ok(())
-                    } else {
-                        Err(StoreError::Conflict("refresh".into()))
-                    }
-                }
-                _ => Err(unavailable("PutItem", &e)),
-            },
-        }
+        self.put_once(record, "refresh").await
     }
 
     async fn refresh(&self, token_hash: &str, now: i64) -> StoreResult<Option<RefreshToken>> {
