@@ -32,6 +32,33 @@ pub enum Registration {
     InitialToken(String),
 }
 
+/// Limits on failed sign-ins (`POST /login`), counted in the store so that every Lambda
+/// container sees the same counts. A limit of 0 turns that check off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Throttling {
+    /// Failed sign-ins for one username (whether or not it exists) after which further
+    /// attempts are refused, unchecked, until the window ends.
+    pub account_failures: u32,
+    /// The account window: opens at the first failure (since the last success), and the
+    /// lock ends with it.
+    pub account_window: i64,
+    /// Failed sign-ins from one client address (IPv6: its /64) after which every attempt
+    /// from it is refused until its window ends.
+    pub ip_failures: u32,
+    pub ip_window: i64,
+}
+
+impl Default for Throttling {
+    fn default() -> Self {
+        Self {
+            account_failures: 10,
+            account_window: 15 * 60,
+            ip_failures: 100,
+            ip_window: 15 * 60,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `https://id.example.com` (no trailing slash): the `iss` of every token.
@@ -51,6 +78,7 @@ pub struct Config {
     pub refresh_token_ttl: i64,
     pub branding: Branding,
     pub registration: Registration,
+    pub throttling: Throttling,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,13 +104,16 @@ impl Config {
             refresh_token_ttl: 30 * 86400,
             branding: Branding::default(),
             registration: Registration::Disabled,
+            throttling: Throttling::default(),
         })
     }
 
     /// Reads `ISSUER` (required), `PUBLIC_URL_PATTERN`, `ACCESS_TOKEN_AUDIENCE`,
     /// `CODE_TTL_SECONDS`, `AUTH_REQUEST_TTL_SECONDS`, `SESSION_TTL_SECONDS`,
     /// `ACCESS_TOKEN_TTL_SECONDS`, `ID_TOKEN_TTL_SECONDS`, `REFRESH_TOKEN_TTL_SECONDS`,
-    /// `PRODUCT_NAME`, `ACCENT_COLOR`.
+    /// `PRODUCT_NAME`, `ACCENT_COLOR`, `LOGO_URL`, `REGISTRATION*`, and the sign-in limits
+    /// `SIGNIN_MAX_FAILURES_PER_ACCOUNT`, `SIGNIN_ACCOUNT_WINDOW_SECONDS`,
+    /// `SIGNIN_MAX_FAILURES_PER_IP`, `SIGNIN_IP_WINDOW_SECONDS`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(&std::env::vars().collect())
     }
@@ -121,6 +152,26 @@ impl Config {
         c.access_token_ttl = ttl("ACCESS_TOKEN_TTL_SECONDS", c.access_token_ttl)?;
         c.id_token_ttl = ttl("ID_TOKEN_TTL_SECONDS", c.id_token_ttl)?;
         c.refresh_token_ttl = ttl("REFRESH_TOKEN_TTL_SECONDS", c.refresh_token_ttl)?;
+        let limit = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= 1_000_000)
+                    .ok_or_else(|| {
+                        ConfigError::Invalid(
+                            name,
+                            format!("expected a count between 0 (off) and 1000000, got {v:?}"),
+                        )
+                    }),
+            }
+        };
+        let t = &mut c.throttling;
+        t.account_failures = limit("SIGNIN_MAX_FAILURES_PER_ACCOUNT", t.account_failures)?;
+        t.account_window = ttl("SIGNIN_ACCOUNT_WINDOW_SECONDS", t.account_window)?;
+        t.ip_failures = limit("SIGNIN_MAX_FAILURES_PER_IP", t.ip_failures)?;
+        t.ip_window = ttl("SIGNIN_IP_WINDOW_SECONDS", t.ip_window)?;
         c.registration = match (
             get("REGISTRATION_INITIAL_ACCESS_TOKEN"),
             get("REGISTRATION_INITIAL_ACCESS_TOKEN_SHA256"),
@@ -286,6 +337,36 @@ mod tests {
         );
         assert!(base(&[("REGISTRATION_INITIAL_ACCESS_TOKEN", "short")]).is_err());
         assert!(base(&[("REGISTRATION", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn sign_in_limits() {
+        let base = |extra: &[(&str, &str)]| {
+            let mut v = vec![("ISSUER", "https://id.example.com")];
+            v.extend_from_slice(extra);
+            Config::from_vars(&vars(&v))
+        };
+        assert_eq!(base(&[]).expect("ok").throttling, Throttling::default());
+        let t = base(&[
+            ("SIGNIN_MAX_FAILURES_PER_ACCOUNT", "3"),
+            ("SIGNIN_ACCOUNT_WINDOW_SECONDS", "60"),
+            ("SIGNIN_MAX_FAILURES_PER_IP", "0"),
+            ("SIGNIN_IP_WINDOW_SECONDS", "120"),
+        ])
+        .expect("ok")
+        .throttling;
+        assert_eq!(
+            t,
+            Throttling {
+                account_failures: 3,
+                account_window: 60,
+                ip_failures: 0,
+                ip_window: 120,
+            }
+        );
+        assert!(base(&[("SIGNIN_MAX_FAILURES_PER_ACCOUNT", "-1")]).is_err());
+        assert!(base(&[("SIGNIN_MAX_FAILURES_PER_IP", "lots")]).is_err());
+        assert!(base(&[("SIGNIN_ACCOUNT_WINDOW_SECONDS", "0")]).is_err());
     }
 
     #[test]

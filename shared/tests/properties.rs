@@ -9,7 +9,13 @@ use shared::{
 };
 
 fn uri() -> impl Strategy<Value = String> {
-    ("(https|http)", "[a-z]{1,8}(\\.[a-z]{1,6}){0,2}", proptest::option::of(1u16..65535), "(/[a-zA-Z0-9._~%-]{0,8}){0,3}", proptest::option::of("[a-z0-9=&]{0,12}"))
+    (
+        "(https|http)",
+        "[a-z]{1,8}(\\.[a-z]{1,6}){0,2}",
+        proptest::option::of(1u16..65535),
+        "(/[a-zA-Z0-9._~%-]{0,8}){0,3}",
+        proptest::option::of("[a-z0-9=&]{0,12}"),
+    )
         .prop_map(|(s, h, port, path, q)| {
             let port = port.map(|p| format!(":{p}")).unwrap_or_default();
             let q = q.map(|q| format!("?{q}")).unwrap_or_default();
@@ -85,7 +91,10 @@ fn full_user() -> User {
 
 #[test]
 fn the_claims_table_is_exactly_core_5_4() {
-    let table: Map<String, Value> = scope::SUPPORTED.iter().map(|s| (s.to_string(), json!(scope::claims_of(s)))).collect();
+    let table: Map<String, Value> = scope::SUPPORTED
+        .iter()
+        .map(|s| (s.to_string(), json!(scope::claims_of(s))))
+        .collect();
     assert_eq!(
         Value::Object(table),
         json!({

@@ -16,8 +16,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value, json};
 use shared::store::{
     AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget, Client, CodeStore, Consent,
-    Consume, CustomClaim, Minted, RefreshStore, RefreshToken, ReplayStore, ResponseMode,
-    RevocationStore, Rotate, Session, SessionStore, Store, StoreError, User, UserStore,
+    Consume, CustomClaim, Failures, Minted, RefreshStore, RefreshToken, ReplayStore, ResponseMode,
+    RevocationStore, Rotate, Session, SessionStore, Store, StoreError, ThrottleStore, User,
+    UserStore,
     dynamo::{self as ddb, DynamoStore},
     embedded::EmbeddedStore,
 };
@@ -97,6 +98,9 @@ contract!(
     users_list_in_pages_and_delete,
     delete_user_releases_only_its_claims,
     tokens_valid_after_round_trips,
+    failures_count_in_a_window_then_start_again,
+    concurrent_record_failure_counts_every_one,
+    concurrent_record_failure_after_the_window_ended_opens_one_window,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -1136,6 +1140,118 @@ async fn tokens_valid_after_round_trips(s: S) {
     assert!(stored.accepts_since(1_700_000_123));
 }
 
+async fn failures_count_in_a_window_then_start_again(s: S) {
+    let now = 1_700_000_000;
+    let none = Failures::default();
+    assert_eq!(s.failures("user#a", now).await.expect("read"), none);
+    let first = s.record_failure("user#a", 60, now).await.expect("record");
+    assert_eq!(
+        first,
+        Failures {
+            count: 1,
+            window_ends: now + 60
+        }
+    );
+    // Later failures count in the window the first one opened; it does not slide.
+    let second = s
+        .record_failure("user#a", 60, now + 10)
+        .await
+        .expect("record");
+    assert_eq!(
+        second,
+        Failures {
+            count: 2,
+            window_ends: now + 60
+        }
+    );
+    assert_eq!(s.failures("user#a", now + 59).await.expect("read"), second);
+    assert_eq!(
+        s.failures("user#b", now).await.expect("read"),
+        none,
+        "keys are independent"
+    );
+    assert_eq!(
+        s.failures("user#a", now + 60).await.expect("read"),
+        none,
+        "the count ends with its window"
+    );
+    assert_eq!(
+        s.record_failure("user#a", 60, now + 60)
+            .await
+            .expect("record"),
+        Failures {
+            count: 1,
+            window_ends: now + 120
+        },
+        "a new window opens"
+    );
+    s.record_failure("ip#203.0.113.7", 900, now)
+        .await
+        .expect("record");
+    s.clear_failures("user#a").await.expect("clear");
+    assert_eq!(s.failures("user#a", now + 61).await.expect("read"), none);
+    assert_eq!(
+        s.failures("ip#203.0.113.7", now).await.expect("read").count,
+        1,
+        "clearing one key leaves the others"
+    );
+    s.clear_failures("user#never-seen")
+        .await
+        .expect("clearing nothing is fine");
+}
+
+/// Runs 16 `record_failure` calls on one key at once; returns their answers.
+async fn record_16_at_once(s: &S, key: &'static str, now: i64) -> Vec<Failures> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let s = s.clone();
+        tasks.spawn(async move { s.record_failure(key, 60, now).await });
+    }
+    tasks
+        .join_all()
+        .await
+        .into_iter()
+        .map(|r| r.expect("record_failure"))
+        .collect()
+}
+
+async fn concurrent_record_failure_counts_every_one(s: S) {
+    let now = 1_700_000_000;
+    let seen = record_16_at_once(&s, "user#hot", now).await;
+    let mut counts: Vec<u32> = seen.iter().map(|f| f.count).collect();
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=16).collect::<Vec<u32>>(),
+        "each call saw its own increment"
+    );
+    assert!(seen.iter().all(|f| f.window_ends == now + 60), "{seen:?}");
+    assert_eq!(s.failures("user#hot", now).await.expect("read").count, 16);
+}
+
+async fn concurrent_record_failure_after_the_window_ended_opens_one_window(s: S) {
+    let start = 1_700_000_000;
+    for _ in 0..3 {
+        s.record_failure("ip#198.51.100.1", 60, start)
+            .await
+            .expect("record");
+    }
+    // The old window has ended: 16 calls race to open the next one; exactly one does.
+    let now = start + 100;
+    let seen = record_16_at_once(&s, "ip#198.51.100.1", now).await;
+    let mut counts: Vec<u32> = seen.iter().map(|f| f.count).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=16).collect::<Vec<u32>>());
+    assert!(seen.iter().all(|f| f.window_ends == now + 60), "{seen:?}");
+    assert_eq!(
+        s.failures("ip#198.51.100.1", now).await.expect("read"),
+        Failures {
+            count: 16,
+            window_ends: now + 60
+        }
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // DynamoDB only: the table and the item layout the contract relies on
 
@@ -1276,6 +1392,18 @@ async fn dynamo_item_layout_and_ttl() {
     let r = raw_item(&client, &table, "replay#k").await;
     assert_eq!(num(&r, "ttl"), Some(now + 60));
     assert_eq!(num(&r, "until"), Some(now + 60));
+
+    // Failure counters expire with their window; increments leave the ttl alone.
+    s.record_failure("user#digest", 900, now)
+        .await
+        .expect("record");
+    s.record_failure("user#digest", 900, now + 5)
+        .await
+        .expect("record");
+    let t = raw_item(&client, &table, "throttle#user#digest").await;
+    assert_eq!(num(&t, "count"), Some(2));
+    assert_eq!(num(&t, "expires_at"), Some(now + 900));
+    assert_eq!(num(&t, "ttl"), Some(now + 900));
 }
 
 #[tokio::test]

@@ -15,6 +15,10 @@ use shared::{
 #[derive(Default)]
 pub struct Faults {
     pending: Mutex<HashMap<&'static str, u32>>,
+    /// Fail the n-th call (1-based) of this operation from now on.
+    nth: Mutex<Option<(&'static str, u32)>>,
+    /// Every call seen, in order (for building fault matrices).
+    calls: Mutex<Vec<&'static str>>,
 }
 
 impl Faults {
@@ -25,7 +29,35 @@ impl Faults {
         }
     }
 
+    /// The `n`-th call of `op` from now on fails (once).
+    pub fn fail_nth(&self, op: &'static str, n: u32) {
+        if let Ok(mut f) = self.nth.lock() {
+            *f = Some((op, n));
+        }
+    }
+
+    /// The calls seen since the last take, in order.
+    pub fn take_calls(&self) -> Vec<&'static str> {
+        self.calls
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
+    }
+
     fn trip(&self, op: &'static str) -> bool {
+        if let Ok(mut c) = self.calls.lock() {
+            c.push(op);
+        }
+        if let Ok(mut f) = self.nth.lock()
+            && let Some((o, n)) = *f
+            && o == op
+        {
+            if n <= 1 {
+                *f = None;
+                return true;
+            }
+            *f = Some((o, n - 1));
+        }
         let Ok(mut p) = self.pending.lock() else {
             return false;
         };
@@ -227,6 +259,22 @@ impl ReplayStore for FaultyStore {
     async fn first_use(&self, key: &str, until: i64, now: i64) -> StoreResult<bool> {
         self.faults.store("first_use")?;
         self.inner.first_use(key, until, now).await
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for FaultyStore {
+    async fn failures(&self, key: &str, now: i64) -> StoreResult<Failures> {
+        self.faults.store("failures")?;
+        self.inner.failures(key, now).await
+    }
+    async fn record_failure(&self, key: &str, window: i64, now: i64) -> StoreResult<Failures> {
+        self.faults.store("record_failure")?;
+        self.inner.record_failure(key, window, now).await
+    }
+    async fn clear_failures(&self, key: &str) -> StoreResult<()> {
+        self.faults.store("clear_failures")?;
+        self.inner.clear_failures(key).await
     }
 }
 

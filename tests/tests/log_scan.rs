@@ -39,41 +39,113 @@ async fn no_secret_code_or_token_appears_in_the_logs() {
     // Sign-in, a wrong password, consent, code, tokens, refresh, userinfo, introspection,
     // revocation, a replayed code, client_credentials, registration, logout.
     let mut b = p.browser();
-    b.authorize(&p.authorize_url(BASIC.0, &[]), Some(("alice", "a-wrong-password-value")), "allow").await;
+    b.authorize(
+        &p.authorize_url(BASIC.0, &[]),
+        Some(("alice", "a-wrong-password-value")),
+        "allow",
+    )
+    .await;
     secrets.push("a-wrong-password-value".into());
-    let out = p.browser().authorize(&p.authorize_url(BASIC.0, &[("scope", "openid email offline_access")]), Some(ALICE), "allow").await;
+    let out = p
+        .browser()
+        .authorize(
+            &p.authorize_url(BASIC.0, &[("scope", "openid email offline_access")]),
+            Some(ALICE),
+            "allow",
+        )
+        .await;
     let code = out.param("code").expect("code");
     let (_, _, t) = p.redeem(&code).await;
     assert_eq!(p.redeem(&code).await.0, 400, "replay, logged as such");
     secrets.push(code);
     let t2 = {
-        let (_, _, t) = p.redeem(&p.code_for(BASIC.0, &[("scope", "openid offline_access")]).await).await;
+        let (_, _, t) = p
+            .redeem(
+                &p.code_for(BASIC.0, &[("scope", "openid offline_access")])
+                    .await,
+            )
+            .await;
         t
     };
     for key in ["access_token", "id_token", "refresh_token"] {
         secrets.push(t[key].as_str().expect("token").to_string());
         secrets.push(t2[key].as_str().expect("token").to_string());
     }
-    let (_, _, r) = p.token(&[("grant_type", "refresh_token"), ("refresh_token", t2["refresh_token"].as_str().expect("rt"))], Some(BASIC)).await;
+    let (_, _, r) = p
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", t2["refresh_token"].as_str().expect("rt")),
+            ],
+            Some(BASIC),
+        )
+        .await;
     secrets.push(r["refresh_token"].as_str().expect("rt").to_string());
     secrets.push(r["access_token"].as_str().expect("at").to_string());
-    p.userinfo_get(r["access_token"].as_str().expect("at")).await;
-    p.http.post(p.url("/introspect")).basic_auth(M2M.0, Some(M2M.1)).form(&[("token", t2["access_token"].as_str().expect("at"))]).send().await.expect("introspect");
-    p.http.post(p.url("/revoke")).basic_auth(BASIC.0, Some(BASIC.1)).form(&[("token", r["refresh_token"].as_str().expect("rt"))]).send().await.expect("revoke");
-    let (_, _, cc) = p.token(&[("grant_type", "client_credentials")], Some(M2M)).await;
+    p.userinfo_get(r["access_token"].as_str().expect("at"))
+        .await;
+    p.http
+        .post(p.url("/introspect"))
+        .basic_auth(M2M.0, Some(M2M.1))
+        .form(&[("token", t2["access_token"].as_str().expect("at"))])
+        .send()
+        .await
+        .expect("introspect");
+    p.http
+        .post(p.url("/revoke"))
+        .basic_auth(BASIC.0, Some(BASIC.1))
+        .form(&[("token", r["refresh_token"].as_str().expect("rt"))])
+        .send()
+        .await
+        .expect("revoke");
+    let (_, _, cc) = p
+        .token(&[("grant_type", "client_credentials")], Some(M2M))
+        .await;
     secrets.push(cc["access_token"].as_str().expect("at").to_string());
-    let reg: Value = p.http.post(p.url("/register")).json(&json!({"redirect_uris": [REDIRECT]})).send().await.expect("register").json().await.expect("json");
+    let reg: Value = p
+        .http
+        .post(p.url("/register"))
+        .json(&json!({"redirect_uris": [REDIRECT]}))
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
     secrets.push(reg["client_secret"].as_str().expect("secret").to_string());
-    secrets.push(reg["registration_access_token"].as_str().expect("rat").to_string());
-    let wrong = p.token(&[("grant_type", "client_credentials")], Some((M2M.0, "guessed-secret-value-0123456789abcdefgh"))).await;
+    secrets.push(
+        reg["registration_access_token"]
+            .as_str()
+            .expect("rat")
+            .to_string(),
+    );
+    let wrong = p
+        .token(
+            &[("grant_type", "client_credentials")],
+            Some((M2M.0, "guessed-secret-value-0123456789abcdefgh")),
+        )
+        .await;
     assert_eq!(wrong.0, 401);
     secrets.push("guessed-secret-value-0123456789abcdefgh".into());
-    b.client().get(p.url("/logout")).send().await.expect("logout");
+    b.client()
+        .get(p.url("/logout"))
+        .send()
+        .await
+        .expect("logout");
 
     let logs = String::from_utf8_lossy(&capture.0.lock().expect("capture")).into_owned();
-    assert!(logs.contains("signed in") && logs.contains("tokens issued") && logs.contains("grant revoked"), "the flow was logged:\n{logs}");
+    assert!(
+        logs.contains("signed in")
+            && logs.contains("tokens issued")
+            && logs.contains("grant revoked"),
+        "the flow was logged:\n{logs}"
+    );
     for s in &secrets {
-        assert!(!logs.contains(s.as_str()), "a secret value reached the logs: {}…", &s[..8.min(s.len())]);
+        assert!(
+            !logs.contains(s.as_str()),
+            "a secret value reached the logs: {}…",
+            &s[..8.min(s.len())]
+        );
         // Token parts (a signature or a payload) are as telling as the whole token.
         for part in s.split('.').filter(|p| p.len() > 20) {
             assert!(!logs.contains(part), "part of a token reached the logs");

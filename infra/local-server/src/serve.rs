@@ -1,22 +1,25 @@
 //! A minimal HTTP/1.1 edge: turns each hyper request into the same `lambda_http::Request`
 //! a Lambda function receives, and hands it to the shared dispatcher.
-use std::{convert::Infallible, sync::Arc};
+use std::{convert::Infallible, net::SocketAddr, sync::Arc};
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{body::Bytes, server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
-use lambda_http::Body;
+use lambda_http::{
+    Body, RequestExt, aws_lambda_events::apigw::ApiGatewayV2httpRequestContext,
+    request::RequestContext,
+};
 use shared::{App, endpoints, http::MAX_BODY};
 use tokio::net::TcpListener;
 
 pub async fn serve(listener: TcpListener, app: Arc<App>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
+        let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
         let app = app.clone();
         tokio::spawn(async move {
-            let svc = service_fn(move |req| handle(app.clone(), req));
+            let svc = service_fn(move |req| handle(app.clone(), peer, req));
             if let Err(e) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)
                 .await
@@ -29,6 +32,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) {
 
 async fn handle(
     app: Arc<App>,
+    peer: SocketAddr,
     req: hyper::Request<hyper::body::Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
@@ -50,7 +54,14 @@ async fn handle(
             Err(e) => Body::Binary(e.into_bytes()),
         }
     };
-    let req = lambda_http::Request::from_parts(parts, body);
+    // The client address where API Gateway puts it (`requestContext.http.sourceIp`): the TCP
+    // peer, never a header the client sent (sign-in throttling counts by it).
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.method = parts.method.clone();
+    context.http.path = Some(parts.uri.path().to_string());
+    context.http.source_ip = Some(peer.ip().to_canonical().to_string());
+    let req = lambda_http::Request::from_parts(parts, body)
+        .with_request_context(RequestContext::ApiGatewayV2(context));
     let resp = if crate::demo::owns(req.uri().path()) {
         crate::demo::handle(&app, req).await
     } else {

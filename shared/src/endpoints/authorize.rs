@@ -126,26 +126,29 @@ async fn handle_params(
         .filter(|s| v.max_age.is_none_or(|m| now - s.auth_time <= m))
         .filter(|s| hint.as_ref().is_none_or(|h| *h == s.sub));
     // A session ends with its user: deleted, disabled, or signed in before its
-    // `tokens_valid_after` (a password change, a sign-out everywhere).
-    let session = match session {
-        Some(s) => app
-            .store
-            .user(&s.sub)
-            .await
-            .map_err(|e| redirect(e.into()))?
-            .filter(|u| u.accepts_since(s.auth_time))
-            .map(|_| s),
-        None => None,
-    };
-    let consented = match &session {
-        Some(_) if client.skip_consent && !v.prompts("consent") => true,
-        Some(s) if !v.prompts("consent") => app
-            .store
-            .consent(&s.sub, &client.client_id)
-            .await
-            .map_err(|e| redirect(e.into()))?
-            .is_some_and(|c| c.covers(&v.scopes)),
-        _ => false,
+    // `tokens_valid_after` (a password change, a sign-out everywhere). The user and the
+    // standing consent are independent reads: one round trip.
+    let ask_consent = v.prompts("consent");
+    let (session, consented) = match session {
+        Some(s) => {
+            let consent = async {
+                if ask_consent || client.skip_consent {
+                    Ok(None)
+                } else {
+                    app.store.consent(&s.sub, &client.client_id).await
+                }
+            };
+            let (user, consent) = tokio::try_join!(app.store.user(&s.sub), consent)
+                .map_err(|e| redirect(e.into()))?;
+            if user.is_some_and(|u| u.accepts_since(s.auth_time)) {
+                let consented = !ask_consent
+                    && (client.skip_consent || consent.is_some_and(|c| c.covers(&v.scopes)));
+                (Some(s), consented)
+            } else {
+                (None, false)
+            }
+        }
+        None => (None, false),
     };
 
     let secure = app.config.secure_cookies();

@@ -16,6 +16,7 @@
 //! | `consent#<sub>#<client_id>` | [`Consent`]                            | –                       |
 //! | `refresh#<token_hash>`| [`RefreshToken`] + `put_req`, `rotate_req`   | `expires_at`            |
 //! | `replay#<key>`        | `until` + `put_req`                          | `until`                 |
+//! | `throttle#<key>`      | `count`, `expires_at` (the window's end)     | `expires_at`            |
 //!
 //! Every request-path read is a GetItem. The admin listings (`list_clients`, `list_users`)
 //! are the exception: a Scan filtered with `begins_with(pk, …)`, which reads the whole table.
@@ -25,6 +26,12 @@
 //! condition fails, and the nonce tells "my own earlier attempt won" from "someone else's call
 //! won". A used refresh token is kept until it expires, so presenting it again is recognised
 //! as a replay.
+//!
+//! Failed sign-ins (`throttle#`) are counted with one UpdateItem `ADD count :one` conditioned
+//! on the window still being open; when it is not (no item, or an ended window), a PutItem
+//! conditioned on the same opens a new window with count 1, and the loser of that race adds
+//! to the winner's window. An SDK retry of an ADD whose first attempt succeeded counts twice:
+//! throttling errs on the strict side.
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -76,6 +83,13 @@ struct Revoked {
 #[derive(Serialize, Deserialize)]
 struct Replay {
     until: i64,
+}
+
+/// Failed sign-ins under one key in a fixed window (`throttle#<key>`).
+#[derive(Serialize, Deserialize)]
+struct Throttle {
+    count: u32,
+    expires_at: i64,
 }
 
 /// A short description of an SDK failure: the error code or the failure class, never a
@@ -913,6 +927,105 @@ impl ReplayStore for DynamoStore {
                 _ => Err(unavailable("PutItem", &e)),
             },
         }
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for DynamoStore {
+    async fn failures(&self, id: &str, now: i64) -> StoreResult<Failures> {
+        // Consistent: a failure counted by another container must be seen at once.
+        Ok(
+            match self
+                .get_record::<Throttle>(format!("throttle#{id}"), true)
+                .await?
+            {
+                Some(t) if t.expires_at > now => Failures {
+                    count: t.count,
+                    window_ends: t.expires_at,
+                },
+                _ => Failures::default(),
+            },
+        )
+    }
+
+    async fn record_failure(&self, id: &str, window: i64, now: i64) -> StoreResult<Failures> {
+        let pk = format!("throttle#{id}");
+        let attr_names = names(&[("#pk", PK), ("#count", "count"), ("#exp", "expires_at")]);
+        for _ in 0..MAX_ATTEMPTS {
+            // The window is open: one atomic increment.
+            let added = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(pk.clone())))
+                .update_expression("ADD #count :one")
+                .condition_expression("attribute_exists(#pk) AND #exp > :now")
+                .set_expression_attribute_names(Some(attr_names.clone()))
+                .set_expression_attribute_values(Some(values(vec![
+                    (":one", n(1)),
+                    (":now", n(now)),
+                ])))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+                .send()
+                .await;
+            match added {
+                Ok(out) => {
+                    let t: Throttle = parse(out.attributes.unwrap_or_default())?;
+                    return Ok(Failures {
+                        count: t.count,
+                        window_ends: t.expires_at,
+                    });
+                }
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(UpdateItemError::ConditionalCheckFailedException(_))
+                    ) => {}
+                Err(e) => return Err(unavailable("UpdateItem", &e)),
+            }
+            // No window, or it has ended: open a new one, unless another call just did.
+            let expires_at = now.saturating_add(window.max(1));
+            let record = item(
+                &pk,
+                &Throttle {
+                    count: 1,
+                    expires_at,
+                },
+                Some(expires_at),
+            )?;
+            let opened = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(record))
+                .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
+                .set_expression_attribute_names(Some(names(&[("#pk", PK), ("#exp", "expires_at")])))
+                .expression_attribute_values(":now", n(now))
+                .send()
+                .await;
+            match opened {
+                Ok(_) => {
+                    return Ok(Failures {
+                        count: 1,
+                        window_ends: expires_at,
+                    });
+                }
+                // Another call opened it first: add to that window.
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(PutItemError::ConditionalCheckFailedException(_))
+                    ) => {}
+                Err(e) => return Err(unavailable("PutItem", &e)),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "dynamodb: failure counter contended too often, gave up".into(),
+        ))
+    }
+
+    async fn clear_failures(&self, id: &str) -> StoreResult<()> {
+        self.delete(format!("throttle#{id}")).await
     }
 }
 

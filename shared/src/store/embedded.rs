@@ -38,6 +38,13 @@ struct Replay {
     until: i64,
 }
 
+/// Failed sign-ins under one key in a fixed window (`throttle#<key>`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Throttle {
+    count: u32,
+    expires_at: i64,
+}
+
 impl EmbeddedStore {
     /// Opens (or creates) `path`. redb holds an exclusive lock: one process per file.
     pub fn open(path: &Path) -> StoreResult<Self> {
@@ -417,5 +424,44 @@ impl ReplayStore for EmbeddedStore {
             txn_put(txn, &key, &bytes)?;
             Ok(true)
         })
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for EmbeddedStore {
+    async fn failures(&self, key: &str, now: i64) -> StoreResult<Failures> {
+        Ok(match self.get::<Throttle>(&format!("throttle#{key}"))? {
+            Some(t) if t.expires_at > now => Failures {
+                count: t.count,
+                window_ends: t.expires_at,
+            },
+            _ => Failures::default(),
+        })
+    }
+
+    async fn record_failure(&self, key: &str, window: i64, now: i64) -> StoreResult<Failures> {
+        let key = format!("throttle#{key}");
+        self.write(|txn| {
+            let next = match txn_get::<Throttle>(txn, &key)? {
+                Some(t) if t.expires_at > now => Throttle {
+                    count: t.count.saturating_add(1),
+                    expires_at: t.expires_at,
+                },
+                // None yet, or the window has ended: a new one opens.
+                _ => Throttle {
+                    count: 1,
+                    expires_at: now.saturating_add(window.max(1)),
+                },
+            };
+            txn_put(txn, &key, &encode(&next)?)?;
+            Ok(Failures {
+                count: next.count,
+                window_ends: next.expires_at,
+            })
+        })
+    }
+
+    async fn clear_failures(&self, key: &str) -> StoreResult<()> {
+        self.delete(&format!("throttle#{key}"))
     }
 }

@@ -149,6 +149,28 @@ pub trait ReplayStore: Send + Sync {
     async fn first_use(&self, key: &str, until: i64, now: i64) -> StoreResult<bool>;
 }
 
+/// Failed sign-ins counted under one key (`user#<digest>`, `ip#<address>`) in a fixed
+/// window: the window opens at the first failure and the count ends with it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failures {
+    /// Failures in the current window; 0 when there is none (or it has ended).
+    pub count: u32,
+    /// When the current window ends (epoch seconds); 0 when there is none.
+    pub window_ends: i64,
+}
+
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// The failures counted under `key` in its current window (none once it has ended).
+    async fn failures(&self, key: &str, now: i64) -> StoreResult<Failures>;
+    /// Counts one more failure under `key`, atomically (concurrent calls never lose one):
+    /// in the current window, or in a new one of `window` seconds if it has ended.
+    /// Returns the count including this one.
+    async fn record_failure(&self, key: &str, window: i64, now: i64) -> StoreResult<Failures>;
+    /// Forgets the failures under `key`.
+    async fn clear_failures(&self, key: &str) -> StoreResult<()>;
+}
+
 /// Everything a full provider needs; each handler uses only the narrow traits above.
 pub trait Store:
     ClientStore
@@ -160,6 +182,7 @@ pub trait Store:
     + RevocationStore
     + RefreshStore
     + ReplayStore
+    + ThrottleStore
 {
 }
 impl<T> Store for T where
@@ -172,5 +195,6 @@ impl<T> Store for T where
         + RevocationStore
         + RefreshStore
         + ReplayStore
+        + ThrottleStore
 {
 }

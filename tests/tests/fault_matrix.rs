@@ -1,0 +1,341 @@
+//! The fault matrix: for each endpoint request, every store and signer call it makes is made
+//! to fail in turn (as a throttled or unreachable DynamoDB or KMS would). Each time the answer
+//! is a proper retryable error (503 JSON or error page, or a redirect carrying
+//! `temporarily_unavailable`), never a panic or internals, and the very same request then
+//! succeeds: no code is burnt, no token or session half-written.
+use e2e::{ALICE, BASIC, M2M, Provider, REDIRECT, browser::input_value, each_backend};
+
+struct Answer {
+    status: u16,
+    location: String,
+    body: String,
+}
+
+async fn answer(resp: reqwest::Response) -> Answer {
+    let status = resp.status().as_u16();
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    Answer {
+        status,
+        location,
+        body: resp.text().await.unwrap_or_default(),
+    }
+}
+
+/// Runs `request` once cleanly to learn the calls it makes, then once per call with that
+/// call failing, each time on freshly prepared state, checking the failure and the retry.
+async fn matrix<S>(
+    p: &Provider,
+    what: &str,
+    prepare: impl AsyncFn(&Provider) -> S,
+    request: impl AsyncFn(&Provider, &S) -> Answer,
+    ok: u16,
+) -> usize {
+    let state = prepare(p).await;
+    p.faults.take_calls();
+    let clean = request(p, &state).await;
+    assert_eq!(clean.status, ok, "{what}: clean run: {}", clean.body);
+    let calls = p.faults.take_calls();
+    assert!(!calls.is_empty(), "{what} makes calls");
+    for (i, op) in calls.iter().enumerate() {
+        let nth = calls[..=i].iter().filter(|o| *o == op).count() as u32;
+        let state = prepare(p).await;
+        p.faults.take_calls();
+        p.faults.fail_nth(op, nth);
+        let failed = request(p, &state).await;
+        let retryable = failed.status == 503
+            || (failed.status == 303 && failed.location.contains("error=temporarily_unavailable"));
+        assert!(
+            retryable,
+            "{what}: {op} #{nth} failing gave {} {} {}",
+            failed.status, failed.location, failed.body
+        );
+        assert!(
+            !failed.body.contains("injected") && !failed.location.contains("injected"),
+            "{what}: internals leaked"
+        );
+        let again = request(p, &state).await;
+        assert_eq!(
+            again.status, ok,
+            "{what}: after {op} #{nth} failed, the same request must succeed: {}",
+            again.body
+        );
+    }
+    calls.len()
+}
+
+async fn form_of(b: &e2e::Browser, url: &str) -> (String, String) {
+    let page = b
+        .client()
+        .get(url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
+    (
+        input_value(&page, "req").expect("req"),
+        input_value(&page, "csrf").expect("csrf"),
+    )
+}
+
+each_backend!(fault_matrix_of_every_endpoint, |p| {
+    let mut covered = 0;
+    covered += matrix(
+        &p,
+        "discovery",
+        async |_| (),
+        async |p, _| {
+            answer(
+                p.http
+                    .get(p.url("/.well-known/openid-configuration"))
+                    .send()
+                    .await
+                    .expect("get"),
+            )
+            .await
+        },
+        200,
+    )
+    .await;
+    covered += matrix(
+        &p,
+        "authorize",
+        async |p| p.browser(),
+        async |p, b| {
+            answer(
+                b.client()
+                    .get(p.authorize_url(BASIC.0, &[]))
+                    .send()
+                    .await
+                    .expect("get"),
+            )
+            .await
+        },
+        303,
+    )
+    .await;
+    covered += matrix(
+        &p,
+        "sign-in form post",
+        async |p| {
+            let b = p.browser();
+            let login = b
+                .client()
+                .get(p.authorize_url(BASIC.0, &[]))
+                .send()
+                .await
+                .expect("authorize")
+                .headers()["location"]
+                .to_str()
+                .expect("loc")
+                .to_string();
+            let (req, csrf) = form_of(&b, &login).await;
+            (b, req, csrf)
+        },
+        async |_, (b, req, csrf)| {
+            answer(
+                b.submit(
+                    "/login",
+                    &[
+                        ("req", req.clone()),
+                        ("csrf", csrf.clone()),
+                        ("username", ALICE.0.into()),
+                        ("password", ALICE.1.into()),
+                    ],
+                )
+                .await,
+            )
+            .await
+        },
+        303,
+    )
+    .await;
+    covered += matrix(
+        &p,
+        "consent form post",
+        async |p| {
+            let mut b = p.browser();
+            let out = b
+                .authorize(&p.authorize_url(BASIC.0, &[]), Some(ALICE), "")
+                .await;
+            let e2e::Outcome::Page { body, .. } = out else {
+                panic!("consent page")
+            };
+            (
+                b,
+                input_value(&body, "req").expect("req"),
+                input_value(&body, "csrf").expect("csrf"),
+            )
+        },
+        async |_, (b, req, csrf)| {
+            answer(
+                b.submit(
+                    "/consent",
+                    &[
+                        ("req", req.clone()),
+                        ("csrf", csrf.clone()),
+                        ("decision", "allow".into()),
+                    ],
+                )
+                .await,
+            )
+            .await
+        },
+        303,
+    )
+    .await;
+    let redeem = async |p: &Provider, code: &String| {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+        ];
+        answer(
+            p.http
+                .post(p.url("/token"))
+                .basic_auth(BASIC.0, Some(BASIC.1))
+                .form(&form)
+                .send()
+                .await
+                .expect("token"),
+        )
+        .await
+    };
+    covered += matrix(
+        &p,
+        "token: authorization_code",
+        async |p| {
+            p.code_for(BASIC.0, &[("scope", "openid email offline_access")])
+                .await
+        },
+        redeem,
+        200,
+    )
+    .await;
+    covered += matrix(
+        &p,
+        "token: refresh_token",
+        async |p| {
+            let (_, _, t) = p
+                .redeem(
+                    &p.code_for(BASIC.0, &[("scope", "openid offline_access")])
+                        .await,
+                )
+                .await;
+            t["refresh_token"].as_str().expect("rt").to_string()
+        },
+        async |p, rt| {
+            answer(
+                p.http
+                    .post(p.url("/token"))
+                    .basic_auth(BASIC.0, Some(BASIC.1))
+                    .form(&[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", rt.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .expect("refresh"),
+            )
+            .await
+        },
+        200,
+    )
+    .await;
+    covered += matrix(
+        &p,
+        "token: client_credentials",
+        async |_| (),
+        async |p, _| {
+            answer(
+                p.http
+                    .post(p.url("/token"))
+                    .basic_auth(M2M.0, Some(M2M.1))
+                    .form(&[("grant_type", "client_credentials")])
+                    .send()
+                    .await
+                    .expect("cc"),
+            )
+            .await
+        },
+        200,
+    )
+    .await;
+    let access_token = async |p: &Provider| {
+        let (_, _, t) = p
+            .redeem(&p.code_for(BASIC.0, &[("scope", "openid email")]).await)
+            .await;
+        t["access_token"].as_str().expect("at").to_string()
+    };
+    covered += matrix(
+        &p,
+        "userinfo",
+        access_token,
+        async |p, at| {
+            answer(
+                p.http
+                    .get(p.url("/userinfo"))
+                    .bearer_auth(at)
+                    .send()
+                    .await
+                    .expect("userinfo"),
+            )
+            .await
+        },
+        200,
+    )
+    .await;
+    covered += matrix(
+        &p,
+        "introspect",
+        access_token,
+        async |p, at| {
+            answer(
+                p.http
+                    .post(p.url("/introspect"))
+                    .basic_auth(M2M.0, Some(M2M.1))
+                    .form(&[("token", at.as_str())])
+                    .send()
+                    .await
+                    .expect("introspect"),
+            )
+            .await
+        },
+        200,
+    )
+    .await;
+    covered += matrix(
+        &p,
+        "revoke",
+        access_token,
+        async |p, at| {
+            answer(
+                p.http
+                    .post(p.url("/revoke"))
+                    .basic_auth(BASIC.0, Some(BASIC.1))
+                    .form(&[("token", at.as_str())])
+                    .send()
+                    .await
+                    .expect("revoke"),
+            )
+            .await
+        },
+        200,
+    )
+    .await;
+    covered += matrix(
+        &p,
+        "jwks",
+        async |_| (),
+        async |p, _| answer(p.http.get(p.url("/jwks.json")).send().await.expect("jwks")).await,
+        200,
+    )
+    .await;
+    eprintln!("fault matrix: {covered} endpoint × call cases");
+});
