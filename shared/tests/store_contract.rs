@@ -493,12 +493,21 @@ async fn auth_requests_expire(s: S) {
             s.auth_request(id, now).await.expect("read"),
             Some(signed_in)
         );
-        s.delete_auth_request(id).await.expect("delete");
+        assert!(
+            s.delete_auth_request(id).await.expect("delete"),
+            "this call removed it"
+        );
         assert_eq!(s.auth_request(id, now).await.expect("read"), None);
+        assert!(
+            !s.delete_auth_request(id).await.expect("delete again"),
+            "only one call retires it"
+        );
     }
-    s.delete_auth_request("never-existed")
-        .await
-        .expect("deleting nothing is fine");
+    assert!(
+        !s.delete_auth_request("never-existed")
+            .await
+            .expect("deleting nothing is fine")
+    );
 }
 
 async fn sessions_expire(s: S) {

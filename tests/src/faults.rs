@@ -167,7 +167,7 @@ impl AuthRequestStore for FaultyStore {
         self.faults.store("auth_request")?;
         self.inner.auth_request(id, now).await
     }
-    async fn delete_auth_request(&self, id: &str) -> StoreResult<()> {
+    async fn delete_auth_request(&self, id: &str) -> StoreResult<bool> {
         self.faults.store("delete_auth_request")?;
         self.inner.delete_auth_request(id).await
     }

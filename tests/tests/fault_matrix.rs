@@ -337,5 +337,84 @@ each_backend!(fault_matrix_of_every_endpoint, |p| {
         200,
     )
     .await;
+    covered += matrix(
+        &p,
+        "sign-in page",
+        async |p| {
+            let b = p.browser();
+            let login = b
+                .client()
+                .get(p.authorize_url(BASIC.0, &[]))
+                .send()
+                .await
+                .expect("authorize")
+                .headers()["location"]
+                .to_str()
+                .expect("loc")
+                .to_string();
+            (b, login)
+        },
+        async |_, (b, login)| answer(b.client().get(login).send().await.expect("login page")).await,
+        200,
+    )
+    .await;
+    covered += matrix(
+        &p,
+        "consent page",
+        async |p| {
+            let mut b = p.browser();
+            let out = b
+                .authorize(&p.authorize_url(BASIC.0, &[]), Some(ALICE), "")
+                .await;
+            let e2e::Outcome::Page { body, .. } = out else {
+                panic!("consent page")
+            };
+            let req = input_value(&body, "req").expect("req");
+            (b, p.url(&format!("/consent?req={req}")))
+        },
+        async |_, (b, url)| answer(b.client().get(url).send().await.expect("consent page")).await,
+        200,
+    )
+    .await;
+    covered += matrix(
+        &p,
+        "logout",
+        async |p| {
+            let mut b = p.browser();
+            let out = b
+                .authorize(&p.authorize_url(BASIC.0, &[]), Some(ALICE), "allow")
+                .await;
+            let (_, _, t) = p.redeem(&out.param("code").expect("code")).await;
+            let hint = t["id_token"].as_str().expect("id").to_string();
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("id_token_hint", hint.as_str()),
+                    ("post_logout_redirect_uri", e2e::LOGGED_OUT),
+                ])
+                .finish();
+            (b, p.url(&format!("/logout?{q}")))
+        },
+        async |_, (b, url)| answer(b.client().get(url).send().await.expect("logout")).await,
+        303,
+    )
+    .await;
+    covered += matrix(
+        &p,
+        "register",
+        async |_| (),
+        async |p, _| {
+            answer(
+                p.http
+                    .post(p.url("/register"))
+                    .json(&serde_json::json!({"redirect_uris": [REDIRECT]}))
+                    .send()
+                    .await
+                    .expect("register"),
+            )
+            .await
+        },
+        201,
+    )
+    .await;
     eprintln!("fault matrix: {covered} endpoint × call cases");
 });

@@ -4,11 +4,11 @@ use e2e::{ALICE, BASIC, Outcome, REDIRECT, browser::input_value, each_backend};
 use serde_json::Value;
 
 each_backend!(
-    code_redeemed_32_ways_has_one_winner_whose_token_is_then_revoked,
+    code_redeemed_64_ways_has_one_winner_whose_token_is_then_revoked,
     |p| {
         let code = p.code_for(BASIC.0, &[]).await;
         let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..32 {
+        for _ in 0..64 {
             let (http, url, code) = (p.http.clone(), p.url("/token"), code.clone());
             tasks.spawn(async move {
                 let resp = http
@@ -168,3 +168,59 @@ each_backend!(
         assert_eq!(p.redeem(&code).await.0, 200, "the code was not burnt");
     }
 );
+
+each_backend!(consent_submitted_concurrently_delivers_one_code, |p| {
+    let mut b = p.browser();
+    let Outcome::Page { body, .. } = b
+        .authorize(&p.authorize_url(BASIC.0, &[]), Some(ALICE), "")
+        .await
+    else {
+        panic!("consent page")
+    };
+    let form = vec![
+        ("req", input_value(&body, "req").expect("req")),
+        ("csrf", input_value(&body, "csrf").expect("csrf")),
+        ("decision", "allow".to_string()),
+    ];
+    let b = std::sync::Arc::new(b);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (b, form) = (b.clone(), form.clone());
+        tasks.spawn(async move {
+            let resp = b.submit("/consent", &form).await;
+            (
+                resp.status().as_u16(),
+                resp.headers()
+                    .get("location")
+                    .and_then(|l| l.to_str().ok())
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        });
+    }
+    let results = tasks.join_all().await;
+    let codes: Vec<&String> = results
+        .iter()
+        .filter(|(s, l)| *s == 303 && l.contains("code="))
+        .map(|(_, l)| l)
+        .collect();
+    assert_eq!(
+        codes.len(),
+        1,
+        "one submission delivers a code: {results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|(s, l)| (*s == 303 && l.contains("code=")) || *s == 400),
+        "the others see 'already completed': {results:?}"
+    );
+    let code = url::Url::parse(codes[0])
+        .expect("url")
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .expect("code")
+        .1
+        .into_owned();
+    assert_eq!(p.redeem(&code).await.0, 200);
+});

@@ -139,10 +139,13 @@ fn params_of(req: &Request) -> Option<Params> {
     }
 }
 
-async fn client_name(app: &App, client_id: &str) -> String {
+/// The client's display name (its id if it was deleted meanwhile); a store failure is the
+/// retryable error page, like every other.
+async fn client_name(app: &App, client_id: &str) -> Result<String, Response<Body>> {
     match app.store.client(client_id).await {
-        Ok(Some(c)) => c.client_name,
-        _ => client_id.to_string(),
+        Ok(Some(c)) => Ok(c.client_name),
+        Ok(None) => Ok(client_id.to_string()),
+        Err(e) => Err(OAuthError::from(e).to_error_page(&app.config.branding)),
     }
 }
 
@@ -154,7 +157,10 @@ async fn login_form(
     username: &str,
     error: Option<&str>,
 ) -> Response<Body> {
-    let name = client_name(app, &auth.client_id).await;
+    let name = match client_name(app, &auth.client_id).await {
+        Ok(n) => n,
+        Err(page) => return page,
+    };
     let action = app.config.endpoint_url(Endpoint::Login);
     pages::login_page(
         &app.config.branding,
@@ -405,8 +411,10 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
 
     let state = auth.state.as_deref();
     if !implied && params.get("decision") != Some("allow") {
-        if let Err(e) = app.store.delete_auth_request(&auth.id).await {
-            return OAuthError::from(e).to_error_page(&app.config.branding);
+        match app.store.delete_auth_request(&auth.id).await {
+            Ok(true) => {}
+            Ok(false) => return already_completed(app),
+            Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
         }
         let denied = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
         return authz_response::error(app, &denied, &auth.redirect_uri, auth.response_mode, state);
@@ -415,6 +423,7 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
     // Consent is remembered (widened to the union of scopes) so the next request from this
     // client needs no page. The code is stored before the request is retired: a failure in
     // between leaves an undelivered code that expires unused, and the form can be resent.
+    // Retiring is single-winner: of concurrent submissions, only one delivers its code.
     let scopes = match app.store.consent(&sub, &auth.client_id).await {
         Ok(Some(c)) => c
             .scopes
@@ -438,13 +447,26 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
     let issued = async {
         app.store.put_consent(&consent).await?;
         let resp = authz_response::issue_code(app, &auth, &sub, auth_time, now).await?;
-        app.store.delete_auth_request(&auth.id).await?;
-        Ok::<_, OAuthError>(resp)
+        Ok::<_, OAuthError>(
+            app.store
+                .delete_auth_request(&auth.id)
+                .await?
+                .then_some(resp),
+        )
     };
     match issued.await {
-        Ok(resp) => resp,
+        Ok(Some(resp)) => resp,
+        Ok(None) => already_completed(app),
         Err(e) => e.to_error_page(&app.config.branding),
     }
+}
+
+fn already_completed(app: &App) -> Response<Body> {
+    page_error(
+        app,
+        ErrorCode::InvalidRequest,
+        "This sign-in request was already completed in another tab or window.",
+    )
 }
 
 #[cfg(test)]

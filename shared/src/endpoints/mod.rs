@@ -126,7 +126,7 @@ pub async fn dispatch(app: &App, function: Option<&str>, req: Request) -> Respon
         return OAuthError::invalid_request("request body too large").to_json_response();
     }
     let now = app.clock.now();
-    match route.endpoint {
+    let mut resp = match route.endpoint {
         Endpoint::Discovery => discovery::handle(app).await,
         Endpoint::Jwks => jwks::handle(app).await,
         Endpoint::Authorize => authorize::handle(app, &req, now).await,
@@ -138,5 +138,69 @@ pub async fn dispatch(app: &App, function: Option<&str>, req: Request) -> Respon
         Endpoint::Introspection => introspection::handle(app, &req, now).await,
         Endpoint::Logout => logout::handle(app, &req, now).await,
         Endpoint::Registration => registration::handle(app, &req, now).await,
+    };
+    // RFC 6797: an https provider is only ever reached over https from now on.
+    if app.config.secure_cookies() {
+        crate::http::set_header(
+            &mut resp,
+            "strict-transport-security",
+            "max-age=63072000; includeSubDomains",
+        );
+    }
+    resp
+}
+
+#[cfg(all(test, feature = "embedded"))]
+#[allow(clippy::expect_used)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{
+        Config,
+        clock::SystemClock,
+        signer::{Alg, local::LocalSigner},
+        store::embedded::EmbeddedStore,
+    };
+
+    async fn answer(issuer: &str, method: Method, path: &str) -> Response<Body> {
+        let store = Arc::new(EmbeddedStore::in_memory().expect("store"));
+        let signer = Arc::new(LocalSigner::generate(Alg::ES256).expect("key"));
+        let app = App::new(
+            Config::new(issuer).expect("config"),
+            store,
+            signer,
+            Arc::new(SystemClock),
+        );
+        let req = lambda_http::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::Empty)
+            .expect("request");
+        dispatch(&app, None, req).await
+    }
+
+    #[tokio::test]
+    async fn hsts_on_https_issuers_only() {
+        let https = answer("https://id.example.com", Method::GET, "/jwks.json").await;
+        assert_eq!(
+            https.headers()["strict-transport-security"],
+            "max-age=63072000; includeSubDomains"
+        );
+        let http = answer("http://127.0.0.1:8080", Method::GET, "/jwks.json").await;
+        assert!(http.headers().get("strict-transport-security").is_none());
+    }
+
+    #[tokio::test]
+    async fn routing_errors_are_json() {
+        assert_eq!(
+            answer("https://id.example.com", Method::GET, "/nope")
+                .await
+                .status(),
+            404
+        );
+        let wrong = answer("https://id.example.com", Method::DELETE, "/token").await;
+        assert_eq!(wrong.status(), 405);
+        assert_eq!(wrong.headers()["allow"], "POST");
     }
 }

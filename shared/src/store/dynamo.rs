@@ -668,8 +668,20 @@ impl AuthRequestStore for DynamoStore {
             .filter(|r| r.expires_at > now))
     }
 
-    async fn delete_auth_request(&self, id: &str) -> StoreResult<()> {
-        self.delete(format!("authreq#{id}")).await
+    async fn delete_auth_request(&self, id: &str) -> StoreResult<bool> {
+        // ALL_OLD answers with the item only to the delete that removed it. (An SDK retry of
+        // a delete whose answer was lost reads as "someone else": the submission then gets
+        // the "already completed" page, and its code expires unused.)
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("authreq#{id}"))))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteItem", &e))?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 }
 

@@ -287,8 +287,13 @@ impl AuthRequestStore for EmbeddedStore {
             .get::<AuthRequest>(&format!("authreq#{id}"))?
             .filter(|r| r.expires_at > now))
     }
-    async fn delete_auth_request(&self, id: &str) -> StoreResult<()> {
-        self.delete(&format!("authreq#{id}"))
+    async fn delete_auth_request(&self, id: &str) -> StoreResult<bool> {
+        let key = format!("authreq#{id}");
+        self.write(|txn| {
+            let mut t = txn.open_table(ITEMS).map_err(unavailable)?;
+            let removed = t.remove(key.as_str()).map_err(unavailable)?.is_some();
+            Ok(removed)
+        })
     }
 }
 

@@ -86,7 +86,9 @@ pub trait UserStore: Send + Sync {
 pub trait AuthRequestStore: Send + Sync {
     async fn put_auth_request(&self, req: &AuthRequest) -> StoreResult<()>;
     async fn auth_request(&self, id: &str, now: i64) -> StoreResult<Option<AuthRequest>>;
-    async fn delete_auth_request(&self, id: &str) -> StoreResult<()>;
+    /// Retires the request; `true` only for the one call that removed it (concurrent
+    /// submissions of the same consent form get `false`).
+    async fn delete_auth_request(&self, id: &str) -> StoreResult<bool>;
 }
 
 #[async_trait]
