@@ -58,7 +58,10 @@ async fn matrix<S>(
             !failed.body.contains("injected") && !failed.location.contains("injected"),
             "{what}: internals leaked"
         );
-        eprintln!("fault matrix: {what} × {op} #{nth}: {} → retry {ok}", failed.status);
+        eprintln!(
+            "fault matrix: {what} × {op} #{nth}: {} → retry {ok}",
+            failed.status
+        );
         let again = request(p, &state).await;
         assert_eq!(
             again.status, ok,
