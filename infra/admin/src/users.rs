@@ -40,6 +40,12 @@ async fn find(store: &Arc<dyn Store>, username: &str) -> Result<User, String> {
 }
 
 /// A store error about `user`, uniqueness conflicts spelled out.
+/// Writes an updated user and reports it with `message`.
+async fn save(store: &Arc<dyn Store>, u: &User, message: String) -> Result<Output, String> {
+    store.update_user(u).await.map_err(|e| write_error(e, u))?;
+    Ok(Output::new(json!({ "user": view(u) }), message))
+}
+
 fn write_error(e: StoreError, user: &User) -> String {
     match e {
         StoreError::Conflict(kind) if kind == "username" => {
@@ -250,14 +256,7 @@ pub async fn run(store: &Arc<dyn Store>, cmd: UsersCmd) -> Result<Output, String
             u.custom_claims
                 .retain(|c| !remove_custom_claims.contains(&c.name));
             check(&u.username, &u.claims, &u.custom_claims)?;
-            store
-                .update_user(&u)
-                .await
-                .map_err(|e| write_error(e, &u))?;
-            Ok(Output::new(
-                json!({ "user": view(&u) }),
-                format!("Updated the claims of {}.", u.username),
-            ))
+            save(store, &u, format!("Updated the claims of {}.", u.username)).await
         }
 
         UsersCmd::SetPassword {
@@ -268,63 +267,45 @@ pub async fn run(store: &Arc<dyn Store>, cmd: UsersCmd) -> Result<Output, String
             let pw = input::password(password_stdin)?;
             u.password_hash = password::hash_password(&pw).map_err(|e| e.to_string())?;
             u.tokens_valid_after = now();
-            store
-                .update_user(&u)
-                .await
-                .map_err(|e| write_error(e, &u))?;
-            Ok(Output::new(
-                json!({ "user": view(&u) }),
+            save(
+                store,
+                &u,
                 format!(
                     "Changed the password of {}; their sessions and refresh tokens are ended.",
                     u.username
                 ),
-            ))
+            )
+            .await
         }
 
         UsersCmd::Disable { username } => {
             let mut u = find(store, &username).await?;
             u.disabled = true;
             u.tokens_valid_after = now();
-            store
-                .update_user(&u)
-                .await
-                .map_err(|e| write_error(e, &u))?;
-            Ok(Output::new(
-                json!({ "user": view(&u) }),
-                format!(
+            save(store, &u, format!(
                     "Disabled {}: they cannot sign in, and their sessions and refresh tokens are ended.",
                     u.username
-                ),
-            ))
+                )).await
         }
 
         UsersCmd::Enable { username } => {
             let mut u = find(store, &username).await?;
             u.disabled = false;
-            store
-                .update_user(&u)
-                .await
-                .map_err(|e| write_error(e, &u))?;
-            Ok(Output::new(
-                json!({ "user": view(&u) }),
+            save(
+                store,
+                &u,
                 format!("Enabled {}: they can sign in again.", u.username),
-            ))
+            )
+            .await
         }
 
         UsersCmd::SignOut { username } => {
             let mut u = find(store, &username).await?;
             u.tokens_valid_after = now();
-            store
-                .update_user(&u)
-                .await
-                .map_err(|e| write_error(e, &u))?;
-            Ok(Output::new(
-                json!({ "user": view(&u) }),
-                format!(
+            save(store, &u, format!(
                     "Ended every session and refresh token of {} (issued access tokens run out by themselves).",
                     u.username
-                ),
-            ))
+                )).await
         }
 
         UsersCmd::Delete { username } => {
