@@ -72,6 +72,20 @@ async fn matrix<S>(
     calls.len()
 }
 
+/// Where `/authorize` sends a browser without a session: its sign-in page.
+async fn login_page_url(p: &Provider, b: &e2e::Browser) -> String {
+    let resp = b
+        .client()
+        .get(p.authorize_url(BASIC.0, &[]))
+        .send()
+        .await
+        .expect("authorize");
+    resp.headers()["location"]
+        .to_str()
+        .expect("loc")
+        .to_string()
+}
+
 async fn form_of(b: &e2e::Browser, url: &str) -> (String, String) {
     let page = b
         .client()
@@ -129,16 +143,7 @@ each_backend!(fault_matrix_of_every_endpoint, |p| {
         "sign-in form post",
         async |p| {
             let b = p.browser();
-            let login = b
-                .client()
-                .get(p.authorize_url(BASIC.0, &[]))
-                .send()
-                .await
-                .expect("authorize")
-                .headers()["location"]
-                .to_str()
-                .expect("loc")
-                .to_string();
+            let login = login_page_url(p, &b).await;
             let (req, csrf) = form_of(&b, &login).await;
             (b, req, csrf)
         },
@@ -346,16 +351,7 @@ each_backend!(fault_matrix_of_every_endpoint, |p| {
         "sign-in page",
         async |p| {
             let b = p.browser();
-            let login = b
-                .client()
-                .get(p.authorize_url(BASIC.0, &[]))
-                .send()
-                .await
-                .expect("authorize")
-                .headers()["location"]
-                .to_str()
-                .expect("loc")
-                .to_string();
+            let login = login_page_url(p, &b).await;
             (b, login)
         },
         async |_, (b, login)| answer(b.client().get(login).send().await.expect("login page")).await,
