@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""Scripted sign-in against the provider, standard library only.
+
+Makes exactly the requests a browser and an app make, nothing else (no discovery fetch,
+no redirect_uri fetch), so it can be used to count backend calls per sign-in:
+
+  browser: GET /authorize -> GET /login -> POST /login -> GET /consent -> POST /consent
+           (stops at the 302 to redirect_uri; pages that are skipped by the provider,
+           e.g. consent for a first-party client or an existing session, are skipped here)
+  app:     POST /token (authorization_code, PKCE S256, client_secret_basic or none)
+
+Subcommands print the token endpoint's JSON answer on stdout:
+
+  signin.py signin --base URL --client-id ID [--client-secret S] --redirect-uri URI \
+      --username U --password P [--scope "openid profile email offline_access"]
+  signin.py refresh --base URL --client-id ID [--client-secret S] --refresh-token T
+  signin.py client-credentials --base URL --client-id ID --client-secret S [--scope S]
+
+As a module: signin(...), refresh(...), client_credentials(...) return dicts; failures
+raise SigninError. `signin(..., trace=list)` appends (method, path, status) per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import http.cookiejar
+import json
+import re
+import secrets
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from html.parser import HTMLParser
+
+__all__ = ["SigninError", "signin", "refresh", "client_credentials"]
+
+MAX_STEPS = 10  # redirects/pages in one browser leg; the provider needs at most 5
+
+
+class SigninError(Exception):
+    """The provider answered something a browser or app would not proceed with."""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are followed by hand (to stop at redirect_uri and count requests)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D401
+        return None
+
+
+class _Forms(HTMLParser):
+    """Collects every <form>: action, method, and its inputs and buttons."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: (v if v is not None else "") for k, v in attrs}
+        if tag == "form":
+            self.forms.append(
+                {
+                    "action": a.get("action", ""),
+                    "method": a.get("method", "get").lower(),
+                    "inputs": {},
+                    "buttons": [],
+                }
+            )
+        elif self.forms and tag == "input" and a.get("name"):
+            self.forms[-1]["inputs"][a["name"]] = a.get("value", "")
+        elif self.forms and tag == "button" and a.get("name"):
+            self.forms[-1]["buttons"].append((a["name"], a.get("value", "")))
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _basic(client_id: str, client_secret: str) -> str:
+    # RFC 6749 §2.3.1: both parts form-urlencoded before base64.
+    user = urllib.parse.quote_plus(client_id)
+    pw = urllib.parse.quote_plus(client_secret)
+    return "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode("ascii")
+
+
+class _Browser:
+    def __init__(self, trace: list | None) -> None:
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
+        )
+        self.trace = trace
+
+    def request(self, method: str, url: str, form: dict | None = None, headers=None):
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        req = urllib.request.Request(url, data=data, method=method)
+        req.add_header("Accept", "text/html,application/json;q=0.9,*/*;q=0.8")
+        req.add_header("User-Agent", "oidc-bench-signin/1")
+        if data is not None:
+            req.add_header("Content-Type", "application/x-www-form-urlencoded")
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            resp = self.opener.open(req, timeout=30)
+        except urllib.error.HTTPError as e:  # 3xx (not followed) and 4xx/5xx land here
+            resp = e
+        body = resp.read().decode("utf-8", "replace")
+        status = resp.status if hasattr(resp, "status") else resp.code
+        if self.trace is not None:
+            self.trace.append((method, urllib.parse.urlsplit(url).path, status))
+        return status, resp.headers, body
+
+
+def _token_request(base: str, form: dict, client_id: str, client_secret: str | None,
+                   trace: list | None = None) -> dict:
+    headers = {"Accept": "application/json"}
+    form = dict(form)
+    if client_secret:
+        headers["Authorization"] = _basic(client_id, client_secret)
+    else:
+        form["client_id"] = client_id  # public client (token_endpoint_auth_method none)
+    b = _Browser(trace)
+    status, _, body = b.request("POST", base.rstrip("/") + "/token", form, headers)
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        raise SigninError(f"/token answered {status} with non-JSON: {body[:200]!r}") from None
+    if status != 200:
+        raise SigninError(f"/token answered {status}: {answer}")
+    return answer
+
+
+def _page_error(body: str) -> str:
+    m = re.search(r'class="error"[^>]*>([^<]*)<', body) or re.search(r"<p>([^<]{3,200})</p>", body)
+    return m.group(1).strip() if m else body[:200]
+
+
+def authorize_code(base: str, client_id: str, redirect_uri: str, username: str, password: str,
+                   scope: str = "openid profile email", trace: list | None = None) -> dict:
+    """The browser leg: returns {"code", "state", "iss", "code_verifier", "nonce"}."""
+    base = base.rstrip("/")
+    verifier = _b64url(secrets.token_bytes(32))
+    state = _b64url(secrets.token_bytes(16))
+    nonce = _b64url(secrets.token_bytes(16))
+    query = urllib.parse.urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": scope,
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": _b64url(hashlib.sha256(verifier.encode()).digest()),
+            "code_challenge_method": "S256",
+        }
+    )
+    browser = _Browser(trace)
+    method, url, form = "GET", f"{base}/authorize?{query}", None
+    credentials_sent = consent_sent = False
+    for _ in range(MAX_STEPS):
+        status, headers, body = browser.request(method, url, form)
+        if status in (301, 302, 303, 307):
+            location = urllib.parse.urljoin(url, headers["Location"])
+            if location.split("?", 1)[0].split("#", 1)[0] == redirect_uri:
+                back = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+                if "error" in back:
+                    raise SigninError(f"authorization error: {back}")
+                if back.get("state") != state:
+                    raise SigninError(f"state mismatch in {location}")
+                if "code" not in back:
+                    raise SigninError(f"no code in {location}")
+                return {
+                    "code": back["code"],
+                    "state": back["state"],
+                    "iss": back.get("iss"),
+                    "code_verifier": verifier,
+                    "nonce": nonce,
+                }
+            method, url, form = "GET", location, None  # a browser follows with GET
+            continue
+        if status != 200:
+            raise SigninError(f"{method} {url} answered {status}: {_page_error(body)}")
+        parser = _Forms()
+        parser.feed(body)
+        forms = [f for f in parser.forms if f["method"] == "post"]
+        if not forms:
+            raise SigninError(f"{url}: a page without a form: {_page_error(body)}")
+        f = forms[0]
+        fields = dict(f["inputs"])
+        if "password" in fields:  # the sign-in page
+            if credentials_sent:
+                raise SigninError(f"sign-in refused: {_page_error(body)}")
+            fields["username"], fields["password"] = username, password
+            credentials_sent = True
+        elif any(n == "decision" for n, _ in f["buttons"]):  # the consent page
+            if consent_sent:
+                raise SigninError(f"consent page shown twice: {_page_error(body)}")
+            fields["decision"] = "allow"
+            consent_sent = True
+        else:
+            raise SigninError(f"{url}: unexpected form {f}")
+        method, url, form = "POST", urllib.parse.urljoin(url, f["action"]), fields
+    raise SigninError("too many steps before reaching redirect_uri")
+
+
+def signin(base: str, client_id: str, redirect_uri: str, username: str, password: str,
+           client_secret: str | None = None, scope: str = "openid profile email",
+           trace: list | None = None) -> dict:
+    """Browser leg then the app's code exchange; returns the token response."""
+    leg = authorize_code(base, client_id, redirect_uri, username, password, scope, trace)
+    return _token_request(
+        base,
+        {
+            "grant_type": "authorization_code",
+            "code": leg["code"],
+            "redirect_uri": redirect_uri,
+            "code_verifier": leg["code_verifier"],
+        },
+        client_id,
+        client_secret,
+        trace,
+    )
+
+
+def refresh(base: str, client_id: str, refresh_token: str, client_secret: str | None = None,
+            scope: str | None = None, trace: list | None = None) -> dict:
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    if scope:
+        form["scope"] = scope
+    return _token_request(base, form, client_id, client_secret, trace)
+
+
+def client_credentials(base: str, client_id: str, client_secret: str, scope: str | None = None,
+                       trace: list | None = None) -> dict:
+    form = {"grant_type": "client_credentials"}
+    if scope:
+        form["scope"] = scope
+    return _token_request(base, form, client_id, client_secret, trace)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def common(sp, secret_required=False):
+        sp.add_argument("--base", required=True, help="issuer / base URL, e.g. http://127.0.0.1:8080")
+        sp.add_argument("--client-id", required=True)
+        sp.add_argument("--client-secret", required=secret_required,
+                        help="client_secret_basic; omit for a public client")
+        sp.add_argument("--trace", action="store_true", help="list each request on stderr")
+
+    s = sub.add_parser("signin", help="authorization code flow with PKCE, then /token")
+    common(s)
+    s.add_argument("--redirect-uri", required=True)
+    s.add_argument("--username", required=True)
+    s.add_argument("--password", required=True)
+    s.add_argument("--scope", default="openid profile email")
+    r = sub.add_parser("refresh", help="grant_type=refresh_token")
+    common(r)
+    r.add_argument("--refresh-token", required=True)
+    r.add_argument("--scope")
+    c = sub.add_parser("client-credentials", help="grant_type=client_credentials")
+    common(c, secret_required=True)
+    c.add_argument("--scope")
+    a = p.parse_args(argv)
+
+    trace: list | None = [] if a.trace else None
+    try:
+        if a.cmd == "signin":
+            out = signin(a.base, a.client_id, a.redirect_uri, a.username, a.password,
+                         a.client_secret, a.scope, trace)
+        elif a.cmd == "refresh":
+            out = refresh(a.base, a.client_id, a.refresh_token, a.client_secret, a.scope, trace)
+        else:
+            out = client_credentials(a.base, a.client_id, a.client_secret, a.scope, trace)
+    except (SigninError, urllib.error.URLError, OSError) as e:
+        print(f"signin.py: {e}", file=sys.stderr)
+        return 1
+    finally:
+        for m, path, st in trace or []:
+            print(f"{m} {path} -> {st}", file=sys.stderr)
+    json.dump(out, sys.stdout)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
