@@ -1,0 +1,21 @@
+//! The end-to-end suites, one module each, linked into one test binary: each
+//! binary links the whole AWS SDK, so one binary instead of seventeen saves
+//! gigabytes of disk and minutes of linking on a CI machine.
+
+mod basic_op;
+mod browser;
+mod demo;
+mod fault_matrix;
+mod grants;
+mod key_rotation;
+mod lambda_watch;
+mod log_scan;
+mod logout;
+mod negative;
+mod private_key_jwt;
+mod registration;
+mod resilience;
+mod rp_library;
+mod sessions;
+mod template;
+mod throttling;
