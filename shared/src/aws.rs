@@ -12,6 +12,7 @@ pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(sdk)
 }
 
+#[cfg(feature = "kms")]
 pub fn kms_client(sdk: &SdkConfig) -> aws_sdk_kms::Client {
     aws_sdk_kms::Client::new(sdk)
 }

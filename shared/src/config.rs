@@ -79,6 +79,10 @@ pub struct Config {
     pub branding: Branding,
     pub registration: Registration,
     pub throttling: Throttling,
+    /// `SIGNING_ALGS`: the algorithms of the published keys, for a discovery document served
+    /// by a function that holds no keys (on Lambda only `token` and `jwks` reach KMS). None:
+    /// ask the signer.
+    pub signing_algs: Option<Vec<crate::signer::Alg>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,13 +109,14 @@ impl Config {
             branding: Branding::default(),
             registration: Registration::Disabled,
             throttling: Throttling::default(),
+            signing_algs: None,
         })
     }
 
     /// Reads `ISSUER` (required), `PUBLIC_URL_PATTERN`, `ACCESS_TOKEN_AUDIENCE`,
     /// `CODE_TTL_SECONDS`, `AUTH_REQUEST_TTL_SECONDS`, `SESSION_TTL_SECONDS`,
     /// `ACCESS_TOKEN_TTL_SECONDS`, `ID_TOKEN_TTL_SECONDS`, `REFRESH_TOKEN_TTL_SECONDS`,
-    /// `PRODUCT_NAME`, `ACCENT_COLOR`, `LOGO_URL`, `REGISTRATION*`, and the sign-in limits
+    /// `SIGNING_ALGS`, `PRODUCT_NAME`, `ACCENT_COLOR`, `LOGO_URL`, `REGISTRATION*`, and the sign-in limits
     /// `SIGNIN_MAX_FAILURES_PER_ACCOUNT`, `SIGNIN_ACCOUNT_WINDOW_SECONDS`,
     /// `SIGNIN_MAX_FAILURES_PER_IP`, `SIGNIN_IP_WINDOW_SECONDS`.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -211,6 +216,20 @@ impl Config {
                 ));
             }
         };
+        if let Some(list) = get("SIGNING_ALGS") {
+            let algs = list
+                .split(',')
+                .map(|a| crate::signer::Alg::parse(a.trim()))
+                .collect::<Option<Vec<_>>>()
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| {
+                    ConfigError::Invalid(
+                        "SIGNING_ALGS",
+                        format!("expected RS256 and/or ES256, comma-separated, got {list:?}"),
+                    )
+                })?;
+            c.signing_algs = Some(algs);
+        }
         if let Some(n) = get("PRODUCT_NAME") {
             c.branding.product_name = n.to_string();
         }

@@ -1,6 +1,10 @@
 //! The Lambda side: configuration from the environment, AWS clients built once per
 //! container, and the request loop. Each `functions/<name>/src/main.rs` is one call to
-//! [`serve`].
+//! [`serve`] with its own handler, so it links only what its routes reach.
+//!
+//! Only the functions built with the `kms` feature (`token`, which signs, and `jwks`,
+//! which serves the keys) carry a KMS client; they publish the public key set to the table
+//! at start-up. The others verify with the published set (`signer::published`).
 use std::{collections::HashMap, sync::Arc};
 
 use lambda_http::{Error, Request, RequestExt, request::RequestContext, service_fn};
@@ -9,26 +13,61 @@ use tokio::sync::OnceCell;
 use crate::{
     App, Config, OAuthError,
     clock::SystemClock,
-    endpoints,
-    signer::{Signer, kms::KmsSigner},
+    endpoints::{self, handlers::Handler},
+    signer::Signer,
     store::{Store, dynamo::DynamoStore},
 };
 
 /// The DynamoDB store and KMS signer, from the standard AWS environment (region,
 /// credentials, `AWS_ENDPOINT_URL` for an emulator).
+#[cfg(feature = "kms")]
 pub async fn aws_backends(
     table: &str,
     signing_keys: Vec<String>,
 ) -> (Arc<dyn Store>, Arc<dyn Signer>) {
     let sdk = crate::aws::aws_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.to_string());
-    let signer = KmsSigner::new(aws_sdk_kms::Client::new(&sdk), signing_keys);
+    let signer = crate::signer::kms::KmsSigner::new(aws_sdk_kms::Client::new(&sdk), signing_keys);
     (Arc::new(store), Arc::new(signer))
 }
 
-/// `TABLE_NAME` and `SIGNING_KEYS` (comma-separated KMS key ids or aliases, the first signs)
-/// on top of [`Config::from_vars`].
-pub fn backend_settings(vars: &HashMap<String, String>) -> Result<(String, Vec<String>), String> {
+/// This function's signer: KMS, publishing its key set to the table, where the function
+/// carries KMS; the published key set otherwise.
+#[cfg(feature = "kms")]
+async fn function_signer(
+    sdk: &aws_config::SdkConfig,
+    store: Arc<DynamoStore>,
+    keys: Vec<String>,
+) -> Arc<dyn Signer> {
+    let kms = Arc::new(crate::signer::kms::KmsSigner::new(
+        aws_sdk_kms::Client::new(sdk),
+        keys,
+    ));
+    let signer = crate::signer::published::Publishing::new(kms, store, Arc::new(SystemClock));
+    // Here, in the init phase, rather than on the first request; a failure is retried
+    // before the first signature.
+    if let Err(e) = signer.publish().await {
+        tracing::warn!(error = %e, "publishing the key set failed; retrying on first use");
+    }
+    Arc::new(signer)
+}
+
+#[cfg(not(feature = "kms"))]
+async fn function_signer(
+    _sdk: &aws_config::SdkConfig,
+    store: Arc<DynamoStore>,
+    _keys: Vec<String>,
+) -> Arc<dyn Signer> {
+    Arc::new(crate::signer::published::StoreKeys::new(store))
+}
+
+/// `TABLE_NAME` and `SIGNING_KEYS` (comma-separated KMS key ids or aliases, the first signs;
+/// required when `needs_keys`, i.e. for a function that reaches KMS) on top of
+/// [`Config::from_vars`].
+pub fn backend_settings(
+    vars: &HashMap<String, String>,
+    needs_keys: bool,
+) -> Result<(String, Vec<String>), String> {
     let table = vars
         .get("TABLE_NAME")
         .filter(|t| !t.trim().is_empty())
@@ -44,7 +83,7 @@ pub fn backend_settings(vars: &HashMap<String, String>) -> Result<(String, Vec<S
                 .collect()
         })
         .unwrap_or_default();
-    if keys.is_empty() {
+    if needs_keys && keys.is_empty() {
         return Err("SIGNING_KEYS is not set: comma-separated KMS key ids or aliases, the active signing key first".into());
     }
     Ok((table, keys))
@@ -57,7 +96,7 @@ pub fn backend_settings(vars: &HashMap<String, String>) -> Result<(String, Vec<S
 /// it, the issuer is `https://<domain>` of the API Gateway endpoint that invoked the
 /// function, fixed by the first request of the container: a stack deploys without knowing
 /// its own URL in advance. Everything else is validated at start-up either way.
-pub async fn serve(function: &'static str) -> Result<(), Error> {
+pub async fn serve(function: &'static str, handler: Handler) -> Result<(), Error> {
     tracing_init();
     let mut vars: HashMap<String, String> = std::env::vars().collect();
     let fixed_issuer = vars.get("ISSUER").is_some_and(|i| !i.trim().is_empty());
@@ -68,8 +107,12 @@ pub async fn serve(function: &'static str) -> Result<(), Error> {
         );
     }
     let config = Config::from_vars(&vars).map_err(|e| format!("configuration: {e}"))?;
-    let (table, keys) = backend_settings(&vars).map_err(|e| format!("configuration: {e}"))?;
-    let (store, signer) = aws_backends(&table, keys).await;
+    let (table, keys) = backend_settings(&vars, cfg!(feature = "kms"))
+        .map_err(|e| format!("configuration: {e}"))?;
+    let sdk = crate::aws::aws_config().await;
+    let dynamo = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+    let signer = function_signer(&sdk, dynamo.clone(), keys).await;
+    let store: Arc<dyn Store> = dynamo;
     let build = move |issuer: Option<String>| -> Result<App, String> {
         let mut config = config.clone();
         if let Some(i) = issuer {
@@ -108,7 +151,7 @@ pub async fn serve(function: &'static str) -> Result<(), Error> {
                 }
             }
         };
-        Ok::<_, Error>(endpoints::dispatch(app, Some(function), req).await)
+        Ok::<_, Error>(endpoints::dispatch_to(app, Some(function), req, handler).await)
     }))
     .await
 }
@@ -172,19 +215,19 @@ mod tests {
                 .collect::<HashMap<_, _>>()
         };
         assert!(
-            backend_settings(&vars(&[]))
+            backend_settings(&vars(&[]), true)
                 .expect_err("no table")
                 .contains("TABLE_NAME")
         );
         assert!(
-            backend_settings(&vars(&[("TABLE_NAME", "t")]))
+            backend_settings(&vars(&[("TABLE_NAME", "t")]), true)
                 .expect_err("no keys")
                 .contains("SIGNING_KEYS")
         );
-        let (t, k) = backend_settings(&vars(&[
-            ("TABLE_NAME", "t"),
-            ("SIGNING_KEYS", "alias/a, alias/b"),
-        ]))
+        let (t, k) = backend_settings(
+            &vars(&[("TABLE_NAME", "t"), ("SIGNING_KEYS", "alias/a, alias/b")]),
+            true,
+        )
         .expect("ok");
         assert_eq!(
             (t.as_str(), k),

@@ -16,9 +16,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value, json};
 use shared::store::{
     AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget, Client, CodeStore, Consent,
-    Consume, CustomClaim, Failures, Minted, RefreshStore, RefreshToken, ReplayStore, ResponseMode,
-    RevocationStore, Rotate, Session, SessionStore, Store, StoreError, ThrottleStore, User,
-    UserStore,
+    Consume, CustomClaim, Failures, Minted, PublishedKey, PublishedKeys, RefreshStore,
+    RefreshToken, ReplayStore, ResponseMode, RevocationStore, Rotate, Session, SessionStore, Store,
+    StoreError, ThrottleStore, User, UserStore, WrappedKey,
     dynamo::{self as ddb, DynamoStore},
     embedded::EmbeddedStore,
 };
@@ -101,6 +101,7 @@ contract!(
     failures_count_in_a_window_then_start_again,
     concurrent_record_failure_counts_every_one,
     concurrent_record_failure_after_the_window_ended_opens_one_window,
+    key_set_and_wrapped_keys_round_trip,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -688,6 +689,58 @@ async fn revocations_expire(s: S) {
     s.revoke("jti-1", now + 900).await.expect("revoke again");
     assert!(s.is_revoked("jti-1", now + 600).await.expect("read"));
     assert!(!s.is_revoked("jti-1", now + 900).await.expect("read"));
+}
+
+async fn key_set_and_wrapped_keys_round_trip(s: S) {
+    use shared::signer::Alg;
+    assert_eq!(s.published_keys().await.expect("read"), None);
+    let set = |spki: &str, at| PublishedKeys {
+        keys: vec![
+            PublishedKey {
+                alg: Alg::RS256,
+                spki: spki.into(),
+            },
+            PublishedKey {
+                alg: Alg::ES256,
+                spki: "es".into(),
+            },
+        ],
+        published_at: at,
+    };
+    s.publish_keys(&set("rs-1", 1)).await.expect("publish");
+    assert_eq!(
+        s.published_keys().await.expect("read"),
+        Some(set("rs-1", 1))
+    );
+    // A newer container publishes over it.
+    s.publish_keys(&set("rs-2", 2))
+        .await
+        .expect("publish again");
+    assert_eq!(
+        s.published_keys().await.expect("read"),
+        Some(set("rs-2", 2))
+    );
+
+    let key = WrappedKey {
+        id: "k1".into(),
+        alg: Alg::ES256,
+        wrapping_key: "arn:aws:kms:us-east-1:123456789012:key/x".into(),
+        ciphertext: "c2VjcmV0".into(),
+        spki: "cHVi".into(),
+        created_at: 3,
+    };
+    assert_eq!(s.wrapped_key("k1").await.expect("read"), None);
+    s.put_wrapped_key(&key).await.expect("put");
+    assert_eq!(s.wrapped_key("k1").await.expect("read"), Some(key.clone()));
+    let other = WrappedKey {
+        ciphertext: "b3RoZXI".into(),
+        ..key.clone()
+    };
+    assert!(matches!(
+        s.put_wrapped_key(&other).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.wrapped_key("k1").await.expect("read"), Some(key));
 }
 
 async fn consents_round_trip(s: S) {

@@ -278,6 +278,26 @@ impl ThrottleStore for FaultyStore {
     }
 }
 
+#[async_trait]
+impl KeyStore for FaultyStore {
+    async fn published_keys(&self) -> StoreResult<Option<PublishedKeys>> {
+        self.faults.store("published_keys")?;
+        self.inner.published_keys().await
+    }
+    async fn publish_keys(&self, keys: &PublishedKeys) -> StoreResult<()> {
+        self.faults.store("publish_keys")?;
+        self.inner.publish_keys(keys).await
+    }
+    async fn wrapped_key(&self, id: &str) -> StoreResult<Option<WrappedKey>> {
+        self.faults.store("wrapped_key")?;
+        self.inner.wrapped_key(id).await
+    }
+    async fn put_wrapped_key(&self, key: &WrappedKey) -> StoreResult<()> {
+        self.faults.store("put_wrapped_key")?;
+        self.inner.put_wrapped_key(key).await
+    }
+}
+
 /// The signer configuration, changeable while the provider runs: a redeploy with another
 /// `SIGNING_KEYS` list, in one step.
 pub struct SwitchSigner {

@@ -112,9 +112,20 @@ impl Provider {
         Self::start_with(backend, vec![]).await
     }
 
-    pub async fn start_with(
+    pub async fn start_with(backend: TestBackend, config_vars: Vec<(String, String)>) -> Provider {
+        Self::start_full(backend, config_vars, false).await
+    }
+
+    /// With the keys distributed as on Lambda: only the token and JWKS endpoints hold the
+    /// signer, every other endpoint verifies with the key set published to the store.
+    pub async fn start_as_lambda(backend: TestBackend) -> Provider {
+        Self::start_full(backend, vec![], true).await
+    }
+
+    async fn start_full(
         backend: TestBackend,
         mut config_vars: Vec<(String, String)>,
+        lambda_keys: bool,
     ) -> Provider {
         if !config_vars
             .iter()
@@ -144,6 +155,7 @@ impl Provider {
             seed: Some(seed()),
             demo: true,
             config_vars,
+            lambda_keys,
         };
         let faults = Arc::new(faults::Faults::default());
         let (fs, fk) = (faults.clone(), faults.clone());

@@ -2,5 +2,5 @@
 //! shared handler (see `shared::lambda::serve`).
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve("jwks").await
+    shared::lambda::serve("jwks", shared::endpoints::handlers::jwks).await
 }

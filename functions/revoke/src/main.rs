@@ -2,5 +2,5 @@
 //! shared handler (see `shared::lambda::serve`).
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve("revoke").await
+    shared::lambda::serve("revoke", shared::endpoints::handlers::revoke).await
 }

@@ -2,5 +2,5 @@
 //! shared handler (see `shared::lambda::serve`).
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve("token").await
+    shared::lambda::serve("token", shared::endpoints::handlers::token).await
 }

@@ -2,5 +2,5 @@
 //! shared handler (see `shared::lambda::serve`).
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve("userinfo").await
+    shared::lambda::serve("userinfo", shared::endpoints::handlers::userinfo).await
 }

@@ -144,6 +144,7 @@ impl Server {
             seed: None,
             demo: false,
             config_vars: vec![],
+            lambda_keys: false,
         };
         let dir = match &opts.backend {
             Backend::Embedded { data_dir, .. } => data_dir.clone(),

@@ -10,7 +10,11 @@ use shared::{
     App, Config,
     clock::Clock,
     seed::{self, Seed},
-    signer::{Alg, Signer, local::LocalSigner},
+    signer::{
+        Alg, Signer,
+        local::LocalSigner,
+        published::{Publishing, StoreKeys},
+    },
     store::{Store, embedded::EmbeddedStore},
 };
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -44,11 +48,18 @@ pub struct Options {
     pub demo: bool,
     /// Extra configuration (TTLs, branding) from environment-style variables.
     pub config_vars: Vec<(String, String)>,
+    /// Distribute the keys as the Lambda functions do: only the token and JWKS endpoints
+    /// hold the signer, which publishes the key set to the store; every other endpoint
+    /// verifies with the published set (`shared::signer::published`).
+    pub lambda_keys: bool,
 }
 
 pub struct Running {
     pub addr: SocketAddr,
+    /// The provider; with `lambda_keys`, the one the token and JWKS endpoints use.
     pub app: Arc<App>,
+    /// With `lambda_keys`, the one every other endpoint uses; else `app` itself.
+    pub verifying: Arc<App>,
     task: JoinHandle<()>,
 }
 
@@ -142,7 +153,17 @@ pub async fn start_wrapped(
     let (store, signer) = (wrap_store(store), wrap_signer(signer));
     // Fail at start-up, not at the first request, when the keys are unusable.
     signer.public_keys().await.map_err(|e| e.to_string())?;
+    let (signer, verifying) = if opts.lambda_keys {
+        let publishing = Arc::new(Publishing::new(signer, store.clone(), clock.clone()));
+        publishing.publish().await.map_err(|e| e.to_string())?;
+        let verifier = Arc::new(StoreKeys::new(store.clone()));
+        let verifying = App::new(config.clone(), store.clone(), verifier, clock.clone());
+        (publishing as Arc<dyn Signer>, Some(Arc::new(verifying)))
+    } else {
+        (signer, None)
+    };
     let app = Arc::new(App::new(config, store, signer, clock));
+    let verifying = verifying.unwrap_or_else(|| app.clone());
     if let Some(s) = &opts.seed {
         seed::apply(app.store.as_ref(), s)
             .await
@@ -151,6 +172,11 @@ pub async fn start_wrapped(
     if opts.demo {
         demo::ensure(&app).await?;
     }
-    let task = tokio::spawn(serve::serve(listener, app.clone()));
-    Ok(Running { addr, app, task })
+    let task = tokio::spawn(serve::serve(listener, app.clone(), verifying.clone()));
+    Ok(Running {
+        addr,
+        app,
+        verifying,
+        task,
+    })
 }

@@ -128,9 +128,13 @@ async fn run(args: Args) -> Result<(), String> {
     {
         config_vars.push(("REGISTRATION".into(), "open".into()));
     }
+    // On AWS, the keys are distributed as the Lambda functions distribute them, so that
+    // what runs here makes the same DynamoDB and KMS calls as the deployed stack.
+    let lambda_keys = matches!(backend, Backend::Aws { .. });
     let opts = Options {
         port: args.port,
         issuer: args.issuer,
+        lambda_keys,
         backend,
         seed,
         demo: !args.no_demo,

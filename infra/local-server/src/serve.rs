@@ -12,14 +12,23 @@ use lambda_http::{
 use shared::{App, endpoints, http::MAX_BODY};
 use tokio::net::TcpListener;
 
-pub async fn serve(listener: TcpListener, app: Arc<App>) {
+/// `app` serves the token and JWKS endpoints (and the demo), `verifying` all others: the
+/// same `App` unless the keys are distributed as on Lambda.
+pub async fn serve(listener: TcpListener, app: Arc<App>, verifying: Arc<App>) {
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
-        let app = app.clone();
+        let (app, verifying) = (app.clone(), verifying.clone());
         tokio::spawn(async move {
-            let svc = service_fn(move |req| handle(app.clone(), peer, req));
+            let svc = service_fn(move |req| {
+                let app = if holds_keys(req.uri().path()) {
+                    app.clone()
+                } else {
+                    verifying.clone()
+                };
+                handle(app, peer, req)
+            });
             if let Err(e) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)
                 .await
@@ -28,6 +37,14 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) {
             }
         });
     }
+}
+
+/// The paths whose Lambda functions carry the signer (built with shared's `kms` feature).
+fn holds_keys(path: &str) -> bool {
+    crate::demo::owns(path)
+        || endpoints::routes()
+            .iter()
+            .any(|r| r.endpoint.path() == path && matches!(r.endpoint.function(), "token" | "jwks"))
 }
 
 async fn handle(

@@ -14,18 +14,19 @@ const AUTH_METHODS: [&str; 4] = [
 
 pub async fn handle(app: &App) -> Response<Body> {
     // Every published key's algorithm: tokens signed by a previous key remain valid.
-    let algs: Vec<&str> = match app.signer.public_keys().await {
-        Ok(keys) => keys
-            .iter()
-            .map(|k| k.alg.as_str())
-            .fold(Vec::new(), |mut v, a| {
-                if !v.contains(&a) {
-                    v.push(a);
-                }
-                v
-            }),
-        Err(e) => return crate::OAuthError::from(e).to_json_response(),
+    let algs: Vec<&str> = match &app.config.signing_algs {
+        Some(declared) => declared.iter().map(|a| a.as_str()).collect(),
+        None => match app.signer.public_keys().await {
+            Ok(keys) => keys.iter().map(|k| k.alg.as_str()).collect(),
+            Err(e) => return crate::OAuthError::from(e).to_json_response(),
+        },
     };
+    let algs = algs.into_iter().fold(Vec::new(), |mut v, a| {
+        if !v.contains(&a) {
+            v.push(a);
+        }
+        v
+    });
     let c = &app.config;
     let doc = json!({
         "issuer": c.issuer,

@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod authz_response;
 pub mod client_auth;
 pub mod discovery;
+pub mod handlers;
 pub mod introspection;
 pub mod jwks;
 pub mod login;
@@ -104,6 +105,17 @@ pub fn routes() -> Vec<Route> {
 /// Routes a request to its handler. `function` restricts it to one Lambda function's
 /// routes (`None`: the whole provider, as the local server runs it). Reads the clock once.
 pub async fn dispatch(app: &App, function: Option<&str>, req: Request) -> Response<Body> {
+    dispatch_to(app, function, req, handlers::all).await
+}
+
+/// [`dispatch`] with the handlers of one function only: a Lambda binary then links only the
+/// code its own routes reach (the token function carries no argon2, userinfo no KMS).
+pub async fn dispatch_to(
+    app: &App,
+    function: Option<&str>,
+    req: Request,
+    handler: handlers::Handler,
+) -> Response<Body> {
     let path = req.uri().path().to_string();
     let mine: Vec<Route> = routes()
         .into_iter()
@@ -126,19 +138,7 @@ pub async fn dispatch(app: &App, function: Option<&str>, req: Request) -> Respon
         return OAuthError::invalid_request("request body too large").to_json_response();
     }
     let now = app.clock.now();
-    let mut resp = match route.endpoint {
-        Endpoint::Discovery => discovery::handle(app).await,
-        Endpoint::Jwks => jwks::handle(app).await,
-        Endpoint::Authorize => authorize::handle(app, &req, now).await,
-        Endpoint::Login => login::handle_login(app, &req, now).await,
-        Endpoint::Consent => login::handle_consent(app, &req, now).await,
-        Endpoint::Token => token::handle(app, &req, now).await,
-        Endpoint::Userinfo => userinfo::handle(app, &req, now).await,
-        Endpoint::Revocation => revocation::handle(app, &req, now).await,
-        Endpoint::Introspection => introspection::handle(app, &req, now).await,
-        Endpoint::Logout => logout::handle(app, &req, now).await,
-        Endpoint::Registration => registration::handle(app, &req, now).await,
-    };
+    let mut resp = handler(app, route.endpoint, &req, now).await;
     // RFC 6797: an https provider is only ever reached over https from now on.
     if app.config.secure_cookies() {
         crate::http::set_header(

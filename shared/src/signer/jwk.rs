@@ -19,6 +19,8 @@ pub struct PublicKey {
     pub jwk: Value,
     /// The key bytes aws-lc verifies with: PKCS#1 RSAPublicKey, or the uncompressed point.
     key_bytes: Vec<u8>,
+    /// The SubjectPublicKeyInfo DER it was read from, to publish it to other functions.
+    spki: Vec<u8>,
 }
 
 impl PublicKey {
@@ -77,7 +79,12 @@ impl PublicKey {
             alg,
             jwk,
             key_bytes,
+            spki: der.to_vec(),
         })
+    }
+
+    pub fn spki_der(&self) -> &[u8] {
+        &self.spki
     }
 
     pub fn verify(&self, signing_input: &[u8], signature: &[u8]) -> bool {

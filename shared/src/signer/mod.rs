@@ -1,12 +1,13 @@
 //! Signing keys behind an async trait: KMS in production (the key never leaves it), a local
 //! key for development and tests. JWS assembly around it lives in `crate::jwt`.
 pub mod jwk;
-#[cfg(feature = "aws")]
+#[cfg(feature = "kms")]
 pub mod kms;
 #[cfg(feature = "embedded")]
 pub mod local;
 #[cfg(feature = "embedded")]
 pub mod manifest;
+pub mod published;
 
 use std::sync::Arc;
 

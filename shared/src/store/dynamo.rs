@@ -943,6 +943,31 @@ impl ReplayStore for DynamoStore {
 }
 
 #[async_trait]
+impl KeyStore for DynamoStore {
+    async fn published_keys(&self) -> StoreResult<Option<PublishedKeys>> {
+        // Eventually consistent: half the read cost, and a key set is published well ahead
+        // of the first token it verifies.
+        self.get_record("keys#published".into(), false).await
+    }
+
+    async fn publish_keys(&self, keys: &PublishedKeys) -> StoreResult<()> {
+        self.put(item("keys#published", keys, None)?).await
+    }
+
+    async fn wrapped_key(&self, id: &str) -> StoreResult<Option<WrappedKey>> {
+        self.get_record(format!("wrapped-key#{id}"), true).await
+    }
+
+    async fn put_wrapped_key(&self, key: &WrappedKey) -> StoreResult<()> {
+        self.put_once(
+            item(&format!("wrapped-key#{}", key.id), key, None)?,
+            "wrapped-key",
+        )
+        .await
+    }
+}
+
+#[async_trait]
 impl ThrottleStore for DynamoStore {
     async fn failures(&self, id: &str, now: i64) -> StoreResult<Failures> {
         // Consistent: a failure counted by another container must be seen at once.

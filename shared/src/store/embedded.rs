@@ -9,6 +9,8 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use super::*;
 
+const PUBLISHED_KEYS: &str = "keys#published";
+
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
 
 pub struct EmbeddedStore {
@@ -429,6 +431,23 @@ impl ReplayStore for EmbeddedStore {
             txn_put(txn, &key, &bytes)?;
             Ok(true)
         })
+    }
+}
+
+#[async_trait]
+impl KeyStore for EmbeddedStore {
+    async fn published_keys(&self) -> StoreResult<Option<PublishedKeys>> {
+        self.get(PUBLISHED_KEYS)
+    }
+    async fn publish_keys(&self, keys: &PublishedKeys) -> StoreResult<()> {
+        self.put(PUBLISHED_KEYS, keys)
+    }
+    async fn wrapped_key(&self, id: &str) -> StoreResult<Option<WrappedKey>> {
+        self.get(&format!("wrapped-key#{id}"))
+    }
+    async fn put_wrapped_key(&self, key: &WrappedKey) -> StoreResult<()> {
+        let record = encode(key)?;
+        self.write(|txn| txn_put_new(txn, &format!("wrapped-key#{}", key.id), &record))
     }
 }
 

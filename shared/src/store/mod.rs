@@ -173,6 +173,16 @@ pub trait ThrottleStore: Send + Sync {
     async fn clear_failures(&self, key: &str) -> StoreResult<()>;
 }
 
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// The key set the signing function last published, if any.
+    async fn published_keys(&self) -> StoreResult<Option<PublishedKeys>>;
+    async fn publish_keys(&self, keys: &PublishedKeys) -> StoreResult<()>;
+    async fn wrapped_key(&self, id: &str) -> StoreResult<Option<WrappedKey>>;
+    /// Fails with Conflict when `id` exists: a wrapped key is never overwritten.
+    async fn put_wrapped_key(&self, key: &WrappedKey) -> StoreResult<()>;
+}
+
 /// Everything a full provider needs; each handler uses only the narrow traits above.
 pub trait Store:
     ClientStore
@@ -185,6 +195,7 @@ pub trait Store:
     + RefreshStore
     + ReplayStore
     + ThrottleStore
+    + KeyStore
 {
 }
 impl<T> Store for T where
@@ -198,5 +209,6 @@ impl<T> Store for T where
         + RefreshStore
         + ReplayStore
         + ThrottleStore
+        + KeyStore
 {
 }

@@ -105,6 +105,7 @@ async fn sign_in_through_cargo_lambda_watch() {
         .env("PUBLIC_URL_PATTERN", format!("{base}/{{function}}"))
         .env("TABLE_NAME", &table)
         .env("SIGNING_KEYS", &alias)
+        .env("SIGNING_ALGS", "RS256")
         .stdin(Stdio::null())
         .spawn()
         .expect("cargo lambda watch starts");

@@ -8,6 +8,7 @@ mod demo;
 mod fault_matrix;
 mod grants;
 mod key_rotation;
+mod lambda_keys;
 mod lambda_watch;
 mod log_scan;
 mod logout;

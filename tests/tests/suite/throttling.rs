@@ -281,6 +281,7 @@ async fn failures_count_across_two_servers_sharing_the_table() {
                 seed: Some(e2e::seed()),
                 demo: false,
                 config_vars: vec![],
+                lambda_keys: false,
             },
             a.clock.clone(),
         )
