@@ -15,10 +15,10 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value, json};
 use shared::store::{
-    AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget, Client, CodeStore, Consent,
-    Consume, CustomClaim, Failures, Minted, PublishedKey, PublishedKeys, RefreshStore,
-    RefreshToken, ReplayStore, ResponseMode, RevocationStore, Rotate, Session, SessionStore, Store,
-    StoreError, ThrottleStore, User, UserStore, WrappedKey,
+    AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget, Client, CodeRedemption,
+    CodeStore, Consent, Consume, CustomClaim, Failures, Minted, PublishedKey, PublishedKeys,
+    RefreshStore, RefreshToken, ReplayStore, ResponseMode, RevocationStore, Rotate, Session,
+    SessionStore, Store, StoreError, ThrottleStore, User, UserStore, WrappedKey,
     dynamo::{self as ddb, DynamoStore},
     embedded::EmbeddedStore,
 };
@@ -83,6 +83,7 @@ contract!(
     consume_once_then_replay,
     consume_after_expiry_is_missing,
     concurrent_consume_has_one_winner,
+    consume_checks_what_was_presented_and_can_be_undone,
     revocations_expire,
     consents_round_trip,
     refresh_round_trip_and_expiry,
@@ -199,6 +200,16 @@ fn code(hash: &str, expires_at: i64) -> AuthCode {
         auth_time: expires_at - 60,
         expires_at,
         minted: None,
+        user: None,
+    }
+}
+
+/// What the client of `code()` presents when redeeming it.
+fn presented() -> CodeRedemption<'static> {
+    CodeRedemption {
+        client_id: "rp",
+        redirect_uri: "https://rp.example/cb",
+        code_challenge: None,
     }
 }
 
@@ -548,10 +559,12 @@ async fn put_code_never_overwrites(s: S) {
     assert_eq!(s.code("code-1", now).await.expect("read"), Some(c.clone()));
     // And a consumed code cannot be reset by a put.
     let m = minted("jti-1", now);
-    assert_eq!(
-        s.consume_code("code-1", &m, now).await.expect("consume"),
-        Consume::Consumed
-    );
+    assert!(matches!(
+        s.consume_code("code-1", &presented(), &m, now)
+            .await
+            .expect("consume"),
+        Consume::Consumed(_)
+    ));
     assert!(is_conflict(s.put_code(&c).await));
     assert_eq!(
         s.code("code-1", now)
@@ -575,39 +588,41 @@ async fn consume_once_then_replay(s: S) {
     let now = common::epoch_now();
     s.put_code(&code("code-3", now + 60)).await.expect("put");
     let first = minted("jti-first", now);
-    assert_eq!(
-        s.consume_code("code-3", &first, now)
-            .await
-            .expect("consume"),
-        Consume::Consumed
-    );
+    let Consume::Consumed(redeemed) = s
+        .consume_code("code-3", &presented(), &first, now)
+        .await
+        .expect("consume")
+    else {
+        panic!("the first redemption wins")
+    };
+    assert_eq!(redeemed.minted, Some(first.clone()), "returned as redeemed");
     // The code is still readable, now carrying what it minted.
     let stored = s.code("code-3", now).await.expect("read").expect("present");
     assert_eq!(stored.minted, Some(first.clone()));
     // A replay learns what the first redemption minted, so it can be revoked ...
     assert_eq!(
-        s.consume_code("code-3", &minted("jti-second", now), now + 1)
+        s.consume_code("code-3", &presented(), &minted("jti-second", now), now + 1)
             .await
             .expect("replay"),
         Consume::AlreadyConsumed(Some(first.clone()))
     );
     // ... even with the very same `minted` (a second call, not a retry of the first) ...
     assert_eq!(
-        s.consume_code("code-3", &first, now + 1)
+        s.consume_code("code-3", &presented(), &first, now + 1)
             .await
             .expect("replay"),
         Consume::AlreadyConsumed(Some(first.clone()))
     );
     // ... and even after the code expired.
     assert_eq!(
-        s.consume_code("code-3", &minted("jti-late", now), now + 120)
+        s.consume_code("code-3", &presented(), &minted("jti-late", now), now + 120)
             .await
             .expect("late replay"),
         Consume::AlreadyConsumed(Some(first))
     );
     assert_eq!(s.code("code-3", now + 120).await.expect("read"), None);
     assert_eq!(
-        s.consume_code("no-such-code", &minted("x", now), now)
+        s.consume_code("no-such-code", &presented(), &minted("x", now), now)
             .await
             .expect("consume"),
         Consume::Missing
@@ -618,13 +633,13 @@ async fn consume_after_expiry_is_missing(s: S) {
     let now = common::epoch_now();
     s.put_code(&code("code-4", now + 60)).await.expect("put");
     assert_eq!(
-        s.consume_code("code-4", &minted("jti", now), now + 60)
+        s.consume_code("code-4", &presented(), &minted("jti", now), now + 60)
             .await
             .expect("consume"),
         Consume::Missing
     );
     assert_eq!(
-        s.consume_code("code-4", &minted("jti", now), now + 3000)
+        s.consume_code("code-4", &presented(), &minted("jti", now), now + 3000)
             .await
             .expect("consume"),
         Consume::Missing
@@ -647,7 +662,10 @@ async fn concurrent_consume_has_one_winner(s: S) {
             let s = s.clone();
             tokio::spawn(async move {
                 let m = minted(&format!("jti-{i}"), now);
-                (m.clone(), s.consume_code("code-5", &m, now).await)
+                (
+                    m.clone(),
+                    s.consume_code("code-5", &presented(), &m, now).await,
+                )
             })
         })
         .collect();
@@ -656,9 +674,9 @@ async fn concurrent_consume_has_one_winner(s: S) {
     for t in tasks {
         let (m, outcome) = t.await.expect("task");
         match outcome.expect("consume") {
-            Consume::Consumed => consumed.push(m),
+            Consume::Consumed(_) => consumed.push(m),
             Consume::AlreadyConsumed(winner) => replays.push(winner),
-            Consume::Missing => panic!("a live code was reported missing"),
+            other => panic!("a live code was reported {other:?}"),
         }
     }
     assert_eq!(consumed.len(), 1, "exactly one consume wins");
@@ -675,6 +693,78 @@ async fn concurrent_consume_has_one_winner(s: S) {
             .and_then(|c| c.minted),
         winner
     );
+}
+
+async fn consume_checks_what_was_presented_and_can_be_undone(s: S) {
+    let now = common::epoch_now();
+    let mut c = code("code-6", now + 60);
+    c.code_challenge = Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into());
+    s.put_code(&c).await.expect("put");
+    let right = CodeRedemption {
+        code_challenge: c.code_challenge.as_deref(),
+        ..presented()
+    };
+    let m = minted("grant-6", now);
+    for wrong in [
+        CodeRedemption {
+            client_id: "other-rp",
+            ..right
+        },
+        CodeRedemption {
+            redirect_uri: "https://rp.example/other",
+            ..right
+        },
+        CodeRedemption {
+            code_challenge: Some("x".repeat(43).leak()),
+            ..right
+        },
+        CodeRedemption {
+            code_challenge: None,
+            ..right
+        },
+    ] {
+        assert_eq!(
+            s.consume_code("code-6", &wrong, &m, now)
+                .await
+                .expect("consume"),
+            Consume::Mismatch(Box::new(c.clone())),
+            "{wrong:?} leaves the code as it was"
+        );
+    }
+    assert_eq!(s.code("code-6", now).await.expect("read"), Some(c.clone()));
+
+    let Consume::Consumed(redeemed) = s
+        .consume_code("code-6", &right, &m, now)
+        .await
+        .expect("consume")
+    else {
+        panic!("the matching redemption wins")
+    };
+    assert_eq!(
+        *redeemed,
+        AuthCode {
+            minted: Some(m.clone()),
+            ..c.clone()
+        }
+    );
+    // Undoing another grant's redemption changes nothing; undoing this one restores it.
+    s.restore_code("code-6", "another-grant")
+        .await
+        .expect("restore");
+    assert_eq!(
+        s.consume_code("code-6", &right, &minted("grant-7", now), now)
+            .await
+            .expect("replay"),
+        Consume::AlreadyConsumed(Some(m.clone()))
+    );
+    s.restore_code("code-6", "grant-6").await.expect("restore");
+    assert_eq!(s.code("code-6", now).await.expect("read"), Some(c.clone()));
+    assert!(matches!(
+        s.consume_code("code-6", &right, &minted("grant-8", now), now)
+            .await
+            .expect("consume again"),
+        Consume::Consumed(_)
+    ));
 }
 
 async fn revocations_expire(s: S) {

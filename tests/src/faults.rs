@@ -199,9 +199,19 @@ impl CodeStore for FaultyStore {
         self.faults.store("code")?;
         self.inner.code(h, now).await
     }
-    async fn consume_code(&self, h: &str, m: &Minted, now: i64) -> StoreResult<Consume> {
+    async fn consume_code(
+        &self,
+        h: &str,
+        presented: &CodeRedemption<'_>,
+        m: &Minted,
+        now: i64,
+    ) -> StoreResult<Consume> {
         self.faults.store("consume_code")?;
-        self.inner.consume_code(h, m, now).await
+        self.inner.consume_code(h, presented, m, now).await
+    }
+    async fn restore_code(&self, h: &str, grant_id: &str) -> StoreResult<()> {
+        self.faults.store("restore_code")?;
+        self.inner.restore_code(h, grant_id).await
     }
 }
 

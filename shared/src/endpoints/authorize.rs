@@ -129,6 +129,7 @@ async fn handle_params(
     // `tokens_valid_after` (a password change, a sign-out everywhere). The user and the
     // standing consent are independent reads: one round trip.
     let ask_consent = v.prompts("consent");
+    let mut session_user = None;
     let (session, consented) = match session {
         Some(s) => {
             let consent = async {
@@ -140,9 +141,10 @@ async fn handle_params(
             };
             let (user, consent) = tokio::try_join!(app.store.user(&s.sub), consent)
                 .map_err(|e| redirect(e.into()))?;
-            if user.is_some_and(|u| u.accepts_since(s.auth_time)) {
+            if let Some(u) = user.filter(|u| u.accepts_since(s.auth_time)) {
                 let consented = !ask_consent
                     && (client.skip_consent || consent.is_some_and(|c| c.covers(&v.scopes)));
+                session_user = Some(u);
                 (Some(s), consented)
             } else {
                 (None, false)
@@ -174,20 +176,20 @@ async fn handle_params(
         expires_at: now + app.config.auth_request_ttl,
     };
 
-    match (&session, consented, v.prompts("none")) {
+    match (&session, &session_user, consented, v.prompts("none")) {
         // Signed in and already agreed: no page at all (OIDC Core §3.1.2.4 reuse).
-        (Some(s), true, _) => {
-            return authz_response::issue_code(app, &auth, &s.sub, s.auth_time, now)
+        (Some(s), Some(user), true, _) => {
+            return authz_response::issue_code(app, &auth, user, s.auth_time, now)
                 .await
                 .map_err(redirect);
         }
-        (None, _, true) => {
+        (None, _, _, true) => {
             return Err(redirect(OAuthError::new(
                 ErrorCode::LoginRequired,
                 "the user is not signed in",
             )));
         }
-        (Some(_), false, true) => {
+        (Some(_), _, false, true) => {
             return Err(redirect(OAuthError::new(
                 ErrorCode::ConsentRequired,
                 "the user has not consented to this client",

@@ -7,7 +7,7 @@ use crate::{
     App, OAuthError,
     crypto::{random_token, secret_digest},
     http, pages,
-    store::{AuthCode, AuthRequest, ResponseMode},
+    store::{AuthCode, AuthRequest, ResponseMode, User},
 };
 
 pub fn deliver(
@@ -38,11 +38,12 @@ pub fn error(
     )
 }
 
-/// Mints a single-use code for `auth` on behalf of `sub` and delivers it.
+/// Mints a single-use code for `auth` on behalf of `user` and delivers it. The code carries
+/// the user (without the password hash), so redeeming it needs no read of its own.
 pub async fn issue_code(
     app: &App,
     auth: &AuthRequest,
-    sub: &str,
+    user: &User,
     auth_time: i64,
     now: i64,
 ) -> Result<Response<Body>, OAuthError> {
@@ -54,11 +55,15 @@ pub async fn issue_code(
         scopes: auth.scopes.clone(),
         nonce: auth.nonce.clone(),
         code_challenge: auth.code_challenge.clone(),
-        sub: sub.to_string(),
+        sub: user.sub.clone(),
         auth_time,
         expires_at: now + app.config.code_ttl,
         claims: auth.claims.clone(),
         minted: None,
+        user: Some(User {
+            password_hash: String::new(),
+            ..user.clone()
+        }),
     };
     app.store.put_code(&record).await?;
     let mut params = vec![("code", code)];

@@ -47,6 +47,12 @@ fn assertion_subject(assertion: &str) -> Option<String> {
     claims["sub"].as_str().map(str::to_string)
 }
 
+/// The client_id the request claims to come from, before any store read: the token
+/// exchange redeems the code for it while the client is being authenticated.
+pub fn presented_client_id(req: &Request, form: &Params) -> Result<String, OAuthError> {
+    presented(req, form).map(|p| p.client_id)
+}
+
 fn presented(req: &Request, form: &Params) -> Result<Presented, OAuthError> {
     let basic = http::header_str(req, "authorization")
         .and_then(|v| v.split_once(' '))

@@ -446,7 +446,7 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
     };
     let issued = async {
         app.store.put_consent(&consent).await?;
-        let resp = authz_response::issue_code(app, &auth, &sub, auth_time, now).await?;
+        let resp = authz_response::issue_code(app, &auth, &user, auth_time, now).await?;
         Ok::<_, OAuthError>(
             app.store
                 .delete_auth_request(&auth.id)

@@ -330,6 +330,7 @@ impl CodeStore for EmbeddedStore {
     async fn consume_code(
         &self,
         code_hash: &str,
+        presented: &CodeRedemption<'_>,
         minted: &Minted,
         now: i64,
     ) -> StoreResult<Consume> {
@@ -344,9 +345,25 @@ impl CodeStore for EmbeddedStore {
             if code.expires_at <= now {
                 return Ok(Consume::Missing);
             }
+            if !presented.matches(&code) {
+                return Ok(Consume::Mismatch(Box::new(code)));
+            }
             code.minted = Some(minted.clone());
             txn_put(txn, &key, &encode(&code)?)?;
-            Ok(Consume::Consumed)
+            Ok(Consume::Consumed(Box::new(code)))
+        })
+    }
+
+    async fn restore_code(&self, code_hash: &str, grant_id: &str) -> StoreResult<()> {
+        let key = format!("code#{code_hash}");
+        self.write(|txn| {
+            if let Some(mut code) = txn_get::<AuthCode>(txn, &key)?
+                && code.minted.as_ref().is_some_and(|m| m.grant_id == grant_id)
+            {
+                code.minted = None;
+                txn_put(txn, &key, &encode(&code)?)?;
+            }
+            Ok(())
         })
     }
 }

@@ -25,10 +25,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The outcome of redeeming a code.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Consume {
-    /// This call redeemed it; `minted` is now recorded on it.
-    Consumed,
+    /// This call redeemed it; `minted` is now recorded on it. The code as redeemed.
+    Consumed(Box<AuthCode>),
     /// It had been redeemed already: a replay. Carries what the first redemption minted.
     AlreadyConsumed(Option<Minted>),
+    /// Live and unredeemed, but not for what was presented (another client, redirect_uri
+    /// or PKCE challenge): left untouched.
+    Mismatch(Box<AuthCode>),
     /// No such code, or it expired.
     Missing,
 }
@@ -104,13 +107,18 @@ pub trait CodeStore: Send + Sync {
     async fn put_code(&self, code: &AuthCode) -> StoreResult<()>;
     /// The code, consumed or not, unless it expired.
     async fn code(&self, code_hash: &str, now: i64) -> StoreResult<Option<AuthCode>>;
-    /// Marks the code redeemed exactly once (a conditional write), recording `minted`.
+    /// Marks the code redeemed exactly once, recording `minted`, if it is live and matches
+    /// `presented`: one conditional write, which returns the code.
     async fn consume_code(
         &self,
         code_hash: &str,
+        presented: &CodeRedemption<'_>,
         minted: &Minted,
         now: i64,
     ) -> StoreResult<Consume>;
+    /// Undoes the redemption that recorded `grant_id` (the tokens could not be issued after
+    /// all), so the client can retry; nothing if the code carries another grant.
+    async fn restore_code(&self, code_hash: &str, grant_id: &str) -> StoreResult<()>;
 }
 
 #[async_trait]

@@ -277,6 +277,29 @@ pub struct AuthCode {
     pub claims: RequestedClaims,
     /// Set when the code is redeemed; the record is kept until it expires to detect replays.
     pub minted: Option<Minted>,
+    /// The user as they were when the code was issued (never their password hash), so the
+    /// token exchange needs no read of its own: a code lives for a minute at most.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+}
+
+/// What a client presents with a code (RFC 6749 §4.1.3, RFC 7636 §4.6). The store redeems
+/// the code only if all of it matches, in the same conditional write.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeRedemption<'a> {
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    /// The S256 challenge of the presented `code_verifier`; None when none was sent.
+    pub code_challenge: Option<&'a str>,
+}
+
+impl CodeRedemption<'_> {
+    /// Whether `code` was issued for exactly this.
+    pub fn matches(&self, code: &AuthCode) -> bool {
+        code.client_id == self.client_id
+            && code.redirect_uri == self.redirect_uri
+            && code.code_challenge.as_deref() == self.code_challenge
+    }
 }
 
 /// The public signing keys, as the function that signs (and so can reach KMS) published

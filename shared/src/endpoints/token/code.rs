@@ -1,91 +1,148 @@
-//! authorization_code (RFC 6749 §4.1.3, OIDC Core §3.1.3.2), top to bottom: find code →
-//! owner → replay? → redirect_uri → PKCE → user → mint → consume (a conditional write) →
-//! respond. Signing (and storing the refresh token) happens before consuming, so a failure
-//! never burns a code; a replayed code revokes the grant it created.
-use lambda_http::{Body, Response};
+//! authorization_code (RFC 6749 §4.1.3, OIDC Core §3.1.3.2) in one DynamoDB round trip: the
+//! client is authenticated (a read) while the code is redeemed by a conditional write that
+//! checks everything the request must match (client, redirect_uri, PKCE, expiry, unused) and
+//! returns the code, which carries its user. Then the two signatures run concurrently (with
+//! storing a refresh token, if any). Whatever fails after the redemption puts the code back
+//! (`restore_code`), so a store or KMS failure never burns a code; a replayed code revokes
+//! the grant it created (§4.1.2).
+use lambda_http::{Body, Request, Response};
 
 use super::mint;
 use crate::{
     App, OAuthError,
     crypto::{random_token, secret_digest},
+    endpoints::client_auth,
+    error::ErrorCode,
     http::Params,
     protocol::pkce,
-    store::{Client, Consume, Minted, RefreshToken},
+    store::{AuthCode, Client, CodeRedemption, Consume, Minted, RefreshToken, User},
 };
 
 pub async fn redeem(
     app: &App,
-    client: &Client,
+    req: &Request,
     form: &Params,
     now: i64,
 ) -> Result<Response<Body>, OAuthError> {
+    let client_id = client_auth::presented_client_id(req, form)?;
     let code_value = form
         .get("code")
         .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let verifier = form.get("code_verifier");
+    if verifier.is_some_and(|v| !pkce::is_valid_verifier(v)) {
+        return Err(OAuthError::invalid_grant("PKCE verification failed"));
+    }
+    let challenge = verifier.map(pkce::challenge_of);
+    let presented = CodeRedemption {
+        client_id: &client_id,
+        redirect_uri: form.get("redirect_uri").unwrap_or_default(),
+        code_challenge: challenge.as_deref(),
+    };
     let code_hash = secret_digest(code_value);
-    let invalid = || OAuthError::invalid_grant("the code is invalid, expired or already used");
-    let code = app.store.code(&code_hash, now).await?.ok_or_else(invalid)?;
-    if code.client_id != client.client_id {
-        return Err(invalid().with_detail("code issued to another client"));
-    }
-    if let Some(first) = &code.minted {
-        mint::revoke_grant(
-            app,
-            &first.grant_id,
-            first.revoke_until,
-            "authorization code replayed",
-        )
-        .await?;
-        return Err(invalid());
-    }
-    if form.get("redirect_uri") != Some(code.redirect_uri.as_str()) {
-        return Err(OAuthError::invalid_grant(
-            "redirect_uri does not match the authorization request",
-        ));
-    }
-    match (&code.code_challenge, form.get("code_verifier")) {
-        (Some(challenge), Some(verifier)) if pkce::verify(verifier, challenge) => {}
-        (Some(_), _) => return Err(OAuthError::invalid_grant("PKCE verification failed")),
-        // RFC 9700 §4.8.2: a verifier without a challenge is a downgrade attempt.
-        (None, Some(_)) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier sent but the request had no code_challenge",
+    let cfg = &app.config;
+    // Decided before the code is read: long enough for whatever the grant may mint.
+    let minted = Minted {
+        grant_id: random_token(16),
+        revoke_until: now + cfg.refresh_token_ttl.max(cfg.access_token_ttl),
+    };
+    let (client, consumed) = tokio::join!(
+        client_auth::authenticate(app, req, form, now),
+        app.store.consume_code(&code_hash, &presented, &minted, now)
+    );
+    let redeemed = matches!(&consumed, Ok(Consume::Consumed(_)));
+    let undo = async || {
+        if redeemed && let Err(e) = app.store.restore_code(&code_hash, &minted.grant_id).await {
+            tracing::error!(error = %e, "could not restore a code after a failed exchange");
+        }
+    };
+    let client = match client {
+        Ok(c) if c.allows_grant("authorization_code") => c,
+        Ok(_) => {
+            undo().await;
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "this client may not use the authorization_code grant",
             ));
         }
-        (None, None) => {}
+        Err(e) => {
+            undo().await;
+            return Err(e);
+        }
+    };
+    let invalid = || OAuthError::invalid_grant("the code is invalid, expired or already used");
+    let code = match consumed? {
+        Consume::Consumed(code) => code,
+        Consume::AlreadyConsumed(first) => {
+            if let Some(first) = first {
+                mint::revoke_grant(
+                    app,
+                    &first.grant_id,
+                    first.revoke_until,
+                    "authorization code replayed",
+                )
+                .await?;
+            }
+            return Err(invalid());
+        }
+        Consume::Mismatch(code) => return Err(mismatch(&code, &presented, verifier.is_some())),
+        Consume::Missing => return Err(invalid()),
+    };
+    match issue(app, &client, &code, &minted, now).await {
+        Ok(resp) => Ok(resp),
+        Err(e) => {
+            undo().await;
+            Err(e)
+        }
     }
-    let user = app
-        .store
-        .user(&code.sub)
-        .await?
-        .filter(|u| u.accepts_since(code.auth_time))
-        .ok_or_else(|| {
-            OAuthError::invalid_grant("the user is no longer available, or signed out everywhere")
-        })?;
+}
 
-    let grant_id = random_token(16);
-    let tokens = mint::mint(
-        app,
-        &mint::Request {
-            client,
-            user: Some(&user),
-            scopes: &code.scopes,
-            grant_id: Some(&grant_id),
-            auth_time: code.auth_time,
-            nonce: code.nonce.as_deref(),
-            claims: &code.claims,
-        },
-        now,
-    )
-    .await?;
+/// Why a live code did not match the request: said as RFC 6749 §5.2 and RFC 7636 §4.6 say.
+fn mismatch(code: &AuthCode, presented: &CodeRedemption<'_>, has_verifier: bool) -> OAuthError {
+    if code.client_id != presented.client_id {
+        return OAuthError::invalid_grant("the code is invalid, expired or already used")
+            .with_detail("code issued to another client");
+    }
+    if code.redirect_uri != presented.redirect_uri {
+        return OAuthError::invalid_grant("redirect_uri does not match the authorization request");
+    }
+    // RFC 9700 §4.8.2: a verifier without a challenge is a downgrade attempt.
+    if code.code_challenge.is_none() && has_verifier {
+        return OAuthError::invalid_grant(
+            "code_verifier sent but the request had no code_challenge",
+        );
+    }
+    OAuthError::invalid_grant("PKCE verification failed")
+}
+
+/// Mints the tokens of a redeemed code, storing the refresh token (if any) alongside.
+async fn issue(
+    app: &App,
+    client: &Client,
+    code: &AuthCode,
+    minted: &Minted,
+    now: i64,
+) -> Result<Response<Body>, OAuthError> {
+    let gone =
+        || OAuthError::invalid_grant("the user is no longer available, or signed out everywhere");
+    // Codes issued before codes carried their user are read the old way.
+    let fetched: Option<User> = match &code.user {
+        Some(_) => None,
+        None => Some(app.store.user(&code.sub).await?.ok_or_else(gone)?),
+    };
+    let user = code
+        .user
+        .as_ref()
+        .or(fetched.as_ref())
+        .filter(|u| u.sub == code.sub && u.accepts_since(code.auth_time))
+        .ok_or_else(gone)?;
     // OIDC Core §11: offline_access, when granted to a client allowed to refresh.
-    let refresh = if code.scopes.iter().any(|s| s == "offline_access")
-        && client.allows_grant("refresh_token")
-    {
+    let refresh = (code.scopes.iter().any(|s| s == "offline_access")
+        && client.allows_grant("refresh_token"))
+    .then(|| {
         let value = random_token(32);
         let record = RefreshToken {
             token_hash: secret_digest(&value),
-            grant_id: grant_id.clone(),
+            grant_id: minted.grant_id.clone(),
             client_id: client.client_id.clone(),
             sub: user.sub.clone(),
             scopes: code.scopes.clone(),
@@ -95,43 +152,28 @@ pub async fn redeem(
             used_at: None,
             claims: code.claims.clone(),
         };
-        app.store.put_refresh(&record).await?;
-        Some((value, record.expires_at))
-    } else {
-        None
-    };
-    let revoke_until = refresh
-        .as_ref()
-        .map(|(_, exp)| *exp)
-        .unwrap_or(now + app.config.access_token_ttl);
-    match app
-        .store
-        .consume_code(
-            &code_hash,
-            &Minted {
-                grant_id,
-                revoke_until,
-            },
-            now,
-        )
-        .await?
-    {
-        Consume::Consumed => {}
-        Consume::AlreadyConsumed(first) => {
-            // Lost a race with another redemption: a replay all the same.
-            if let Some(first) = first {
-                mint::revoke_grant(
-                    app,
-                    &first.grant_id,
-                    first.revoke_until,
-                    "authorization code redeemed concurrently",
-                )
-                .await?;
-            }
-            return Err(invalid());
+        (value, record)
+    });
+    let store_refresh = async {
+        match &refresh {
+            Some((_, record)) => app
+                .store
+                .put_refresh(record)
+                .await
+                .map_err(OAuthError::from),
+            None => Ok(()),
         }
-        Consume::Missing => return Err(invalid()),
-    }
+    };
+    let request = mint::Request {
+        client,
+        user: Some(user),
+        scopes: &code.scopes,
+        grant_id: Some(&minted.grant_id),
+        auth_time: code.auth_time,
+        nonce: code.nonce.as_deref(),
+        claims: &code.claims,
+    };
+    let (tokens, ()) = tokio::try_join!(mint::mint(app, &request, now), store_refresh)?;
     tracing::info!(client_id = %client.client_id, sub = %user.sub, "tokens issued");
     Ok(mint::response(
         app,

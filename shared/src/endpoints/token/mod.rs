@@ -27,6 +27,10 @@ async fn grant(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OAu
             "parameter {name} was sent more than once"
         )));
     }
+    // Authenticating the client and redeeming the code are one round trip (code.rs).
+    if form.get("grant_type") == Some("authorization_code") {
+        return code::redeem(app, req, &form, now).await;
+    }
     let client = super::client_auth::authenticate(app, req, &form, now).await?;
     let grant = form
         .get("grant_type")
@@ -47,7 +51,6 @@ async fn grant(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OAu
         ));
     }
     match grant {
-        "authorization_code" => code::redeem(app, &client, &form, now).await,
         "refresh_token" => refresh::exchange(app, &client, &form, now).await,
         _ => client_credentials::issue(app, &client, &form, now).await,
     }
