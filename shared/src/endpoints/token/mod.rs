@@ -27,18 +27,17 @@ async fn grant(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OAu
             "parameter {name} was sent more than once"
         )));
     }
-    // Authenticating the client and redeeming the code are one round trip (code.rs).
-    if form.get("grant_type") == Some("authorization_code") {
-        return code::redeem(app, req, &form, now).await;
+    // For these two, authenticating the client and reading the grant are one round trip.
+    match form.get("grant_type") {
+        Some("authorization_code") => return code::redeem(app, req, &form, now).await,
+        Some("refresh_token") => return refresh::exchange(app, req, &form, now).await,
+        _ => {}
     }
     let client = super::client_auth::authenticate(app, req, &form, now).await?;
     let grant = form
         .get("grant_type")
         .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
-    if !matches!(
-        grant,
-        "authorization_code" | "refresh_token" | "client_credentials"
-    ) {
+    if grant != "client_credentials" {
         return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "unsupported grant_type",
@@ -50,8 +49,5 @@ async fn grant(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OAu
             format!("this client may not use the {grant} grant"),
         ));
     }
-    match grant {
-        "refresh_token" => refresh::exchange(app, &client, &form, now).await,
-        _ => client_credentials::issue(app, &client, &form, now).await,
-    }
+    client_credentials::issue(app, &client, &form, now).await
 }

@@ -1,21 +1,22 @@
 //! refresh_token (RFC 6749 §6, OIDC Core §12): rotation on every use (RFC 9700 §4.14.2).
 //! Presenting a used token, or losing a race to rotate it, revokes the whole grant: with
 //! strict rotation a concurrent second use is indistinguishable from theft.
-use lambda_http::{Body, Response};
+use lambda_http::{Body, Request, Response};
 
 use super::mint;
 use crate::{
     App, OAuthError,
     crypto::{random_token, secret_digest},
+    endpoints::client_auth,
     error::ErrorCode,
     http::Params,
     protocol::scope,
-    store::{Client, RefreshToken, Rotate},
+    store::{RefreshToken, Rotate},
 };
 
 pub async fn exchange(
     app: &App,
-    client: &Client,
+    req: &Request,
     form: &Params,
     now: i64,
 ) -> Result<Response<Body>, OAuthError> {
@@ -24,7 +25,20 @@ pub async fn exchange(
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let hash = secret_digest(value);
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-    let old = app.store.refresh(&hash, now).await?.ok_or_else(invalid)?;
+    // Independent reads, one round trip: the client and its token.
+    let (client, old) = tokio::join!(
+        client_auth::authenticate(app, req, form, now),
+        app.store.refresh(&hash, now)
+    );
+    let client = client?;
+    if !client.allows_grant("refresh_token") {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the refresh_token grant",
+        ));
+    }
+    let client = &client;
+    let old = old?.ok_or_else(invalid)?;
     if old.client_id != client.client_id {
         return Err(invalid().with_detail("refresh token of another client"));
     }
