@@ -1,0 +1,1036 @@
+#!/usr/bin/env python3
+"""AWS calls per operation, and what an operation costs: parts 4 and 5 of the benchmark.
+
+Drives `oidc-local --backend aws` (DynamoDB + KMS through the real AWS SDK) against moto
+started by `MOTO_COUNT=1 infra/with-moto.sh`, whose `infra/moto_serial.py` records every AWS
+call (service, operation, arrival before its serialising lock, completion, sizes, items).
+`infra/bench/awscalls.sh` is the entry point; this file does the work:
+
+  awscalls.py run    --bin target/release/oidc-local --out target/bench [--repeat 5]
+                     [--modes rs256,es256[,envelope]]
+      (inside with-moto) provisions a table and key per mode, starts the server, records
+      its start-up calls, then per operation one warm-up and --repeat measured runs, each
+      HTTP request's calls fetched from moto and its CPU time from /proc; writes
+      awscalls.json, then the two markdown fragments.
+  awscalls.py report --json target/bench/awscalls.json --out target/bench
+      re-renders awscalls.md and cost.md from the JSON (e.g. after changing a price).
+
+Operations: `signin` (a person's first sign-in to an app: authorize -> sign-in page ->
+credentials -> consent page -> consent -> token -> userinfo, one new user per run so the
+consent page is shown every time), `refresh` (refresh_token grant, a rotation chain) and
+`client_credentials`. The scripted browser is infra/bench/signin.py (imported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import glob
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+CLIENT_ID = "awscalls-app"
+CLIENT_SECRET = "awscalls-app-secret-0123456789abcdef0123"
+REDIRECT_URI = "http://127.0.0.1:9/cb"
+SIGNIN_SCOPE = "openid profile email offline_access"
+API_SCOPE = "api:read"
+PASSWORD = "awscalls-user-password"
+SETTLE_S = 0.05  # after a response, before reading the calls: late calls are still counted
+
+# --- prices (us-east-1), used by the cost section -----------------------------------------
+PRICES = {
+    "as_of": "list prices as of November 2026, as stated in the issue this benchmark comes "
+    "from (the bench machine cannot reach aws.amazon.com, so they were not re-read live)",
+    "region": "us-east-1",
+    "kms_symmetric_per_10k": 0.03,  # Decrypt, Encrypt, GenerateDataKey...
+    "kms_rsa2048_per_10k": 0.03,  # asymmetric requests on RSA_2048 keys (Sign, GetPublicKey)
+    "kms_asymmetric_other_per_10k": 0.15,  # asymmetric requests except RSA 2048 (ECC_NIST_P256)
+    "dynamodb_wru_per_million": 0.625,  # on-demand, after the 1 Nov 2024 cut
+    "dynamodb_rru_per_million": 0.125,
+    "lambda_arm64_gb_second": 0.0000133334,  # first 7.5 billion GB-s / month
+    "lambda_per_million_requests": 0.20,
+    "apigw_http_per_million": 1.00,  # HTTP API, first 300 million / month, per 512 KB
+    "cloudwatch_logs_ingest_per_gb": 0.50,
+}
+# Duration model: billed ms = ceil(cpu_ms * cpu_scale + round_trips * rtt_ms)
+LOW = {"name": "low", "rtt_ms": 5.0, "cpu_scale": "1 (full core)"}
+HIGH = {"name": "high", "rtt_ms": 10.0, "cpu_scale": "1769 / MemorySize"}
+LAMBDA_PLATFORM_LOG_BYTES = 300  # START, END and REPORT lines per invocation (assumed)
+FULL_VCPU_MB = 1769  # Lambda: one full vCPU at 1,769 MB; CPU share is proportional below
+
+STEP_NAMES = {
+    ("GET", "/authorize"): "authorize",
+    ("POST", "/authorize"): "authorize",
+    ("GET", "/login"): "sign-in page",
+    ("POST", "/login"): "credentials",
+    ("GET", "/consent"): "consent page",
+    ("POST", "/consent"): "consent",
+    ("POST", "/token"): "token",
+    ("GET", "/userinfo"): "userinfo",
+}
+
+
+# --- the emulator's call record ------------------------------------------------------------
+
+
+def calls_get(endpoint: str) -> list:
+    with urllib.request.urlopen(endpoint.rstrip("/") + "/__calls", timeout=30) as r:
+        return json.load(r)
+
+
+def calls_reset(endpoint: str) -> None:
+    req = urllib.request.Request(endpoint.rstrip("/") + "/__calls/reset", data=b"", method="POST")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        r.read()
+
+
+def compact(call: dict) -> dict:
+    """What the report needs of one recorded call."""
+    out = {
+        k: call.get(k)
+        for k in ("service", "op", "arrival", "start", "end", "request_bytes", "response_bytes",
+                  "status", "error")
+        if call.get(k) is not None
+    }
+    if "dynamodb" in call:
+        d = call["dynamodb"]
+        out["items"] = [
+            {k: v for k, v in i.items() if v is not None and k != "table"} for i in d.get("items", [])
+        ]
+        for k in ("consistent", "returned_bytes", "returned_items"):
+            if k in d:
+                out[k] = d[k]
+    if "kms" in call:
+        out.update({k: v for k, v in call["kms"].items() if k != "key_id"})
+    return out
+
+
+# --- the server's CPU time -------------------------------------------------------------------
+
+
+def cpu_ns(pid: int) -> int:
+    """CPU time of every live thread of `pid`, in ns (schedstat: precise, per thread)."""
+    total = 0
+    for path in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+        try:
+            with open(path) as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def cpu_ticks_ns(pid: int) -> int:
+    """utime + stime of the whole process (dead threads included), tick resolution."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    hz = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) * 1_000_000_000 // hz
+
+
+class Recorder(list):
+    """Passed to signin.py as its `trace` list: every append marks the end of one HTTP
+    request, so the calls moto recorded since the previous mark are that request's."""
+
+    def __init__(self, endpoint: str, pid: int):
+        super().__init__()
+        self.endpoint, self.pid = endpoint, pid
+        self.requests: list[dict] = []
+        self.begin()
+
+    def begin(self) -> None:
+        calls_reset(self.endpoint)
+        self.t0 = time.perf_counter()
+        self.cpu0 = cpu_ns(self.pid)
+
+    def append(self, entry) -> None:  # (method, path, status)
+        wall = time.perf_counter() - self.t0
+        time.sleep(SETTLE_S)
+        cpu = cpu_ns(self.pid) - self.cpu0
+        calls = [compact(c) for c in calls_get(self.endpoint)]
+        method, path, status = entry
+        self.requests.append(
+            {
+                "method": method,
+                "path": path,
+                "status": status,
+                "step": STEP_NAMES.get((method, path), f"{method} {path}"),
+                "wall_ms": round(wall * 1000, 3),
+                "cpu_ms": round(max(cpu, 0) / 1e6, 3),
+                "calls": calls,
+            }
+        )
+        super().append(entry)
+        self.begin()
+
+
+# --- driving the provider ----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def write_seed(path: str, users: int) -> None:
+    lines = [
+        "# Written by infra/bench/awscalls.py for one measurement run.",
+        "[[clients]]",
+        f'client_id = "{CLIENT_ID}"',
+        'client_name = "AWS calls benchmark"',
+        f'client_secret = "{CLIENT_SECRET}"',
+        'token_endpoint_auth_method = "client_secret_basic"',
+        f'redirect_uris = ["{REDIRECT_URI}"]',
+        f'scopes = ["openid", "profile", "email", "offline_access", "{API_SCOPE}"]',
+        'grant_types = ["authorization_code", "refresh_token", "client_credentials"]',
+        "",
+    ]
+    for i in range(users):
+        lines += [
+            "[[users]]",
+            f'username = "awscalls-{i}"',
+            f'password = "{PASSWORD}"',
+            "[users.claims]",
+            f'name = "Bench User {i}"',
+            'given_name = "Bench"',
+            'family_name = "User"',
+            f'email = "awscalls-{i}@example.com"',
+            "email_verified = true",
+            "",
+        ]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def die_with_parent() -> None:
+    """In the child: SIGTERM when this script dies, however it dies (Linux prctl)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class Server:
+    """One oidc-local process on the aws backend; stopped on exit whatever happens."""
+
+    def __init__(self, binary: str, args: list[str], log_path: str):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1")
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            [binary, "--backend", "aws", "--no-demo", "--port", str(self.port), *args],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+            preexec_fn=die_with_parent,
+        )
+
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"oidc-local exited with {self.proc.returncode}:\n{self.tail()}")
+            with open(self.log_path, "rb") as f:
+                if b"OpenID Provider running" in f.read():
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"oidc-local did not start within {timeout}s:\n{self.tail()}")
+
+    def log_bytes(self) -> int:
+        self.log.flush()
+        return os.path.getsize(self.log_path)
+
+    def tail(self) -> str:
+        with open(self.log_path, "rb") as f:
+            return f.read()[-3000:].decode("utf-8", "replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def userinfo(base: str, access_token: str, trace: list) -> dict:
+    req = urllib.request.Request(base + "/userinfo", headers={
+        "Authorization": f"Bearer {access_token}", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, body = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, body = e.code, e.read()
+    trace.append(("GET", "/userinfo", status))
+    if status != 200:
+        raise RuntimeError(f"/userinfo answered {status}: {body[:200]!r}")
+    return json.loads(body)
+
+
+def measure_mode(mode: dict, binary: str, endpoint: str, repeat: int, work: str) -> dict:
+    import signin as flow  # infra/bench/signin.py
+
+    name = mode["name"]
+    table = mode.get("table") or f"awscalls-{name}"
+    users = repeat + 1
+    seed = os.path.join(work, f"seed-{name}.toml")
+    write_seed(seed, users)
+    backend_args = ["--table", table, "--signing-keys", ",".join(mode["signing_keys"])]
+    if mode.get("alg"):
+        backend_args += ["--alg", mode["alg"]]
+    result: dict = {"name": name, "table": table, "signing_keys": mode["signing_keys"],
+                    "alg": mode.get("jose_alg"), "key_class": mode["key_class"]}
+
+    # 1. Provision and seed in a process of its own (not measured). An envelope key is made
+    # by `oidc-admin keys envelope-create` in a table that exists: the table is provisioned
+    # (and seeded) with a KMS key first.
+    setup_args = backend_args
+    if mode.get("admin"):
+        setup_args = ["--table", table, "--signing-keys", mode["bootstrap_key"],
+                      "--alg", mode["alg"]]
+    setup = Server(binary, setup_args + ["--provision", "--seed", seed, "--setup-only"],
+                   os.path.join(work, f"setup-{name}.log"))
+    try:
+        if setup.proc.wait(600) != 0:
+            raise RuntimeError(f"provisioning {name} failed:\n{setup.tail()}")
+    finally:
+        setup.stop()
+    if mode.get("admin"):
+        key_id = mode["signing_keys"][0].split(":", 1)[1]
+        cmd = [mode["admin"], "keys", "envelope-create", "--aws", "--table", table, "--json",
+               "--wrapping-key", mode["wrapping_key"], "--create-wrapping-key",
+               "--alg", mode["alg"], "--id", key_id]
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n"
+                               f"{done.stdout}\n{done.stderr}")
+        result["envelope_create"] = done.stdout.strip()[:2000]
+
+    # 2. A fresh process: its start-up calls are the cold start.
+    calls_reset(endpoint)
+    server = Server(binary, backend_args, os.path.join(work, f"server-{name}.log"))
+    try:
+        server.wait_ready()
+        time.sleep(SETTLE_S)
+        result["startup"] = [compact(c) for c in calls_get(endpoint)]
+        pid = server.proc.pid
+        ops: dict = {}
+
+        def run(op: str, fn) -> None:
+            runs = []
+            log0, ticks0, t0 = server.log_bytes(), cpu_ticks_ns(pid), time.perf_counter()
+            for i in range(repeat + 1):
+                rec = Recorder(endpoint, pid)
+                out = fn(i, rec)
+                runs.append({"requests": rec.requests, "result": out})
+                if i == 0:  # the warm-up is not in the process totals below
+                    log0, ticks0, t0 = server.log_bytes(), cpu_ticks_ns(pid), time.perf_counter()
+            ops[op] = {
+                "warmup": runs[0]["requests"],
+                "runs": [r["requests"] for r in runs[1:]],
+                "process": {
+                    "log_bytes_per_op": (server.log_bytes() - log0) / repeat,
+                    "cpu_ticks_ms_per_op": (cpu_ticks_ns(pid) - ticks0) / 1e6 / repeat,
+                    "driver_wall_ms_per_op": (time.perf_counter() - t0) * 1000 / repeat,
+                },
+            }
+            return [r["result"] for r in runs]
+
+        refresh_tokens: list[str] = []
+
+        def one_signin(i: int, rec: Recorder):
+            tokens = flow.signin(server.base, CLIENT_ID, REDIRECT_URI, f"awscalls-{i}", PASSWORD,
+                                 CLIENT_SECRET, SIGNIN_SCOPE, trace=rec)
+            for k in ("access_token", "id_token", "refresh_token"):
+                if k not in tokens:
+                    raise RuntimeError(f"sign-in {i}: no {k} in {list(tokens)}")
+            userinfo(server.base, tokens["access_token"], rec)
+            refresh_tokens.append(tokens["refresh_token"])
+            return None
+
+        run("signin", one_signin)
+
+        chain = [refresh_tokens[-1]]
+
+        def one_refresh(i: int, rec: Recorder):
+            out = flow.refresh(server.base, CLIENT_ID, chain[-1], CLIENT_SECRET, trace=rec)
+            chain.append(out["refresh_token"])
+            return None
+
+        run("refresh", one_refresh)
+
+        def one_cc(i: int, rec: Recorder):
+            out = flow.client_credentials(server.base, CLIENT_ID, CLIENT_SECRET, API_SCOPE,
+                                          trace=rec)
+            if "access_token" not in out:
+                raise RuntimeError(f"client_credentials: {out}")
+            return None
+
+        run("client_credentials", one_cc)
+        result["operations"] = ops
+    finally:
+        server.stop()
+    return result
+
+
+# --- analysis -----------------------------------------------------------------------------------
+
+
+def overlap_groups(calls: list) -> list[list]:
+    """Calls whose lifetimes [arrival, end] overlap at the proxy, merged: each group is one
+    round trip on the caller's critical path."""
+    groups: list[list] = []
+    end = -1.0
+    for c in sorted(calls, key=lambda c: c["arrival"]):
+        if groups and c["arrival"] < end:
+            groups[-1].append(c)
+            end = max(end, c["end"])
+        else:
+            groups.append([c])
+            end = c["end"]
+    return groups
+
+
+def counts(calls: list) -> dict:
+    out: dict = {}
+    for c in calls:
+        if c["service"] in ("dynamodb", "kms"):
+            key = f"{c['service']}:{c['op']}"
+            out[key] = out.get(key, 0) + 1
+    return out
+
+
+def request_units(c: dict) -> tuple[float, float]:
+    """(RRU, WRU) of one DynamoDB call, from the item sizes the proxy recorded. 1 WRU per KB
+    written (the larger of the item before and after), 1 RRU per 4 KB read strongly
+    consistent, half eventually consistent, twice for transactions; minimum 1 unit per item."""
+    if c["service"] != "dynamodb":
+        return 0.0, 0.0
+    op, items = c["op"], c.get("items", [])
+
+    def kb(n, unit):
+        return max(1, math.ceil((n or 0) / unit))
+
+    if op in ("GetItem", "BatchGetItem"):
+        factor = 1.0 if c.get("consistent") else 0.5
+        return sum(kb(i.get("size_before"), 4096) * factor for i in items), 0.0
+    if op == "TransactGetItems":
+        return sum(2 * kb(i.get("size_before"), 4096) for i in items), 0.0
+    if op in ("Query", "Scan"):
+        factor = 1.0 if c.get("consistent") else 0.5
+        return kb(c.get("returned_bytes"), 4096) * factor, 0.0
+    if op in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"):
+        factor = 2 if op == "TransactWriteItems" else 1
+        wru = 0
+        for i in items:
+            size = max(i.get("size_before") or 0, i.get("size_after") or 0,
+                       i.get("request_item_size") or 0)
+            wru += factor * kb(size, 1024)
+        return 0.0, float(wru)
+    return 0.0, 0.0
+
+
+def kms_class(c: dict, mode_class: str) -> str:
+    """Which KMS price a call pays: symmetric, rsa2048, or asymmetric_other (ECC)."""
+    op = c["op"]
+    if op in ("Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+              "ReEncrypt"):
+        return "symmetric"
+    alg = c.get("signing_algorithm", "")
+    if alg.startswith("ECDSA"):
+        return "asymmetric_other"
+    if alg.startswith("RSASSA"):
+        return "rsa2048"
+    return mode_class
+
+
+def label(c: dict) -> str:
+    """`GetItem:client`, `TransactWriteItems:refresh+refresh`, `Sign`."""
+    kinds = [i.get("kind") or "?" for i in c.get("items", [])]
+    return c["op"] + (":" + "+".join(kinds) if kinds else "")
+
+
+def critical_path(groups: list) -> str:
+    return " → ".join(" ‖ ".join(label(c) for c in g) for g in groups) or "–"
+
+
+def multiset_diff(a: list, b: list) -> list:
+    """Items of `a` not matched in `b` (with multiplicity)."""
+    rest = list(b)
+    out = []
+    for x in a:
+        if x in rest:
+            rest.remove(x)
+        else:
+            out.append(x)
+    return out
+
+
+def summarize_request(req: dict, mode_class: str) -> dict:
+    calls = [c for c in req["calls"] if c["service"] in ("dynamodb", "kms")]
+    groups = overlap_groups(calls)
+    ddb = [c for c in calls if c["service"] == "dynamodb"]
+    signs = [c for c in calls if c["service"] == "kms" and c["op"] == "Sign"]
+    rru = wru = 0.0
+    for c in ddb:
+        r, w = request_units(c)
+        rru, wru = rru + r, wru + w
+    kms: dict = {}
+    for c in calls:
+        if c["service"] == "kms":
+            k = kms_class(c, mode_class)
+            kms[k] = kms.get(k, 0) + 1
+    return {
+        "step": req["step"],
+        "method": req["method"],
+        "path": req["path"],
+        "status": req["status"],
+        "counts": counts(calls),
+        "round_trips": len(groups),
+        # Sequential waits that are DynamoDB's alone (a DynamoDB call alongside a KMS call the
+        # request makes anyway adds no wait of its own unless it is the slower one).
+        "ddb_round_trips": sum(1 for g in groups if all(c["service"] == "dynamodb" for c in g)),
+        "rounds_with_ddb": sum(1 for g in groups if any(c["service"] == "dynamodb" for c in g)),
+        "critical_path": critical_path(groups),
+        "labels": sorted(label(c) for c in calls),
+        "signs": len(signs),
+        "signs_concurrent": len(signs) >= 2 and len(overlap_groups(signs)) == 1,
+        "get_public_key": sum(1 for c in calls if c["op"] == "GetPublicKey"),
+        "rru": rru,
+        "wru": wru,
+        "kms": kms,
+        "cpu_ms": req["cpu_ms"],
+        "wall_ms": req["wall_ms"],
+        "kinds": sorted({f"{c['op']}:{i.get('kind')}" for c in ddb for i in c.get("items", [])}),
+    }
+
+
+def median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    n = len(xs)
+    if n == 0:
+        return 0.0
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def summarize_op(op: dict, mode_class: str) -> dict:
+    """Per step of the operation: the measured runs' counts (and whether they all agreed),
+    median CPU; the warm-up's counts where they differ."""
+    runs = [[summarize_request(r, mode_class) for r in run] for run in op["runs"]]
+    warm = [summarize_request(r, mode_class) for r in op["warmup"]]
+    shape = [r["step"] for r in runs[0]] if runs else []
+    steps = []
+    for i, name in enumerate(shape):
+        per = [run[i] for run in runs if i < len(run) and run[i]["step"] == name]
+        first = per[0]
+        same = all(p["labels"] == first["labels"] and p["round_trips"] == first["round_trips"]
+                   and p["ddb_round_trips"] == first["ddb_round_trips"] for p in per)
+        step = dict(first)
+        step["cpu_ms"] = median([p["cpu_ms"] for p in per])
+        step["cpu_ms_all"] = [p["cpu_ms"] for p in per]
+        step["wall_ms"] = median([p["wall_ms"] for p in per])
+        step["rru"] = sum(p["rru"] for p in per) / len(per)
+        step["wru"] = sum(p["wru"] for p in per) / len(per)
+        step["signs_concurrent"] = all(p["signs_concurrent"] for p in per)
+        step["get_public_key"] = max(p["get_public_key"] for p in per)
+        step["consistent_across_runs"] = same
+        if not same:
+            step["variants"] = sorted({p["critical_path"] for p in per})
+        if i < len(warm) and warm[i]["step"] == name:
+            extra = multiset_diff(warm[i]["labels"], first["labels"])
+            missing = multiset_diff(first["labels"], warm[i]["labels"])
+            if extra or missing:
+                step["warmup_extra"], step["warmup_missing"] = extra, missing
+        steps.append(step)
+    warm_shape = [w["step"] for w in warm]
+    return {"steps": steps, "runs": len(runs), "warmup_shape_differs": warm_shape != shape,
+            "warmup_steps": warm if warm_shape != shape else None, "process": op["process"]}
+
+
+def analyze(data: dict) -> dict:
+    out = {}
+    for name, mode in data["modes"].items():
+        cls = mode["key_class"]
+        ops = {k: summarize_op(v, cls) for k, v in mode["operations"].items()}
+        startup = [c for c in mode["startup"] if c["service"] in ("dynamodb", "kms")]
+        out[name] = {"startup_counts": counts(startup), "ops": ops}
+    return out
+
+
+# --- template.yaml: which function serves a path, and its memory ---------------------------
+
+
+def template_functions(path: str) -> dict:
+    """{(METHOD, /path): (function, memory_mb)} from template.yaml's HttpApi events, with
+    parameter defaults resolved; only the shapes this template uses are understood."""
+    with open(path) as f:
+        text = f.read()
+    params = {}
+    for m in re.finditer(r"^  (\w+):\n((?:    .*\n)+)", text.split("\nConditions:")[0], re.M):
+        d = re.search(r"^    Default: *\"?([^\"\n]*)\"?", m.group(2), re.M)
+        if d:
+            params[m.group(1)] = d.group(1).strip()
+
+    def resolve(v: str) -> int | None:
+        v = v.strip()
+        ref = re.match(r"!Ref +(\w+)", v)
+        if ref:
+            v = params.get(ref.group(1), "")
+        return int(v) if v.isdigit() else None
+
+    globals_mem = re.search(r"^Globals:\n(?:.*\n)*?    MemorySize: *(.+)$", text, re.M)
+    default_mem = resolve(globals_mem.group(1)) if globals_mem else None
+    routes = {}
+    resources = text.split("\nResources:\n", 1)[-1]
+    for block in re.split(r"\n(?=  \w+:\n)", resources):
+        if "Type: AWS::Serverless::Function" not in block:
+            continue
+        binary = re.search(r"Binary: *(\w+)", block)
+        name = binary.group(1) if binary else block.strip().split(":")[0]
+        mem = re.search(r"^      MemorySize: *(.+)$", block, re.M)
+        memory = resolve(mem.group(1)) if mem else default_mem
+        for ev in re.finditer(r"Method: *(\w+), *Path: *([^\s}]+)", block):
+            routes[(ev.group(1).upper(), ev.group(2))] = (name, memory or 128)
+    return routes
+
+
+# --- markdown ---------------------------------------------------------------------------------
+
+
+def fmt_counts(c: dict, service: str) -> str:
+    items = sorted((k.split(":", 1)[1], v) for k, v in c.items() if k.startswith(service + ":"))
+    return ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in items) or "–"
+
+
+def pf(ok: bool) -> str:
+    return "**PASS**" if ok else "**MISS**"
+
+
+def render_awscalls(data: dict, an: dict) -> str:
+    L = []
+    L.append("## AWS calls per operation\n")
+    L.append(
+        f"Counted at the emulator's boundary: `oidc-local --backend aws` "
+        f"({data['profile']} build, the real AWS SDK) against moto through "
+        "`infra/moto_serial.py` with `MOTO_COUNT=1`, which records every DynamoDB and KMS "
+        "request with its arrival time (taken before moto's one-request-at-a-time lock, so "
+        "calls the provider makes concurrently have overlapping lifetimes) and completion time. "
+        f"Each operation ran once to warm up, then {data['repeat']} times; the tables show the "
+        "measured runs (all runs agreed unless marked). *Round trips* = groups of calls whose "
+        "lifetimes overlap, i.e. sequential waits on the request's critical path. Generated "
+        f"{data['generated']} by `infra/bench/awscalls.sh` in {data.get('measure_seconds', 0):.0f} s "
+        f"(raw data: `target/bench/awscalls.json`); the emulator added "
+        f"{data.get('latency_ms', 0):g} ms of latency to every call.\n")
+    for name, mode in data["modes"].items():
+        a = an[name]
+        L.append(f"### {name}: {', '.join(mode['signing_keys'])}\n")
+        start = [c for c in mode["startup"] if c["service"] in ("dynamodb", "kms")]
+        L.append("Process start (cold start, before the first request): "
+                 + (critical_path(overlap_groups(start)) if start else "no AWS calls") + ".\n")
+        for op, s in a["ops"].items():
+            title = {"signin": "First sign-in (authorize → sign-in page → credentials → consent "
+                               "page → consent → token → userinfo)",
+                     "refresh": "refresh_token grant",
+                     "client_credentials": "client_credentials grant"}.get(op, op)
+            L.append(f"**{title}**, per HTTP request:\n")
+            L.append("| step | request | DynamoDB calls | KMS calls | round trips "
+                     "| critical path (op:item kind; ‖ concurrent, → then) | RRU | WRU | CPU ms |")
+            L.append("|---|---|---|---|---|---|---|---|---|")
+            tot: dict = {}
+            rt = ddb_rt = 0
+            rru = wru = cpu = 0.0
+            for st in s["steps"]:
+                for k, v in st["counts"].items():
+                    tot[k] = tot.get(k, 0) + v
+                rt += st["round_trips"]
+                ddb_rt += st["ddb_round_trips"]
+                rru += st["rru"]
+                wru += st["wru"]
+                cpu += st["cpu_ms"]
+                mark = "" if st["consistent_across_runs"] else (
+                    " ⚠ runs differed: " + " / ".join(st["variants"]))
+                warm = ""
+                if st.get("warmup_extra") or st.get("warmup_missing"):
+                    warm = " (warm-up run also: " + (", ".join(st["warmup_extra"]) or "–")
+                    warm += (", without: " + ", ".join(st["warmup_missing"])) if st["warmup_missing"] else ""
+                    warm += ")"
+                L.append(
+                    f"| {st['step']} | `{st['method']} {st['path']}` → {st['status']} | "
+                    f"{fmt_counts(st['counts'], 'dynamodb')}{warm} | "
+                    f"{fmt_counts(st['counts'], 'kms')} | {st['round_trips']} | "
+                    f"{st['critical_path']}{mark} | {st['rru']:g} | {st['wru']:g} | {st['cpu_ms']:.2f} |")
+            nd = sum(v for k, v in tot.items() if k.startswith("dynamodb:"))
+            nk = sum(v for k, v in tot.items() if k.startswith("kms:"))
+            L.append(
+                f"| **total** | {len(s['steps'])} requests | **{nd}**: {fmt_counts(tot, 'dynamodb')} | "
+                f"**{nk}**: {fmt_counts(tot, 'kms')} | {rt} | | {rru:g} | {wru:g} | {cpu:.2f} |")
+            if s["warmup_shape_differs"]:
+                L.append(f"\nThe warm-up made different requests: "
+                         f"{[w['step'] for w in s['warmup_steps']]}.")
+            L.append("")
+        # goals
+        L.append(f"**Token endpoint goals ({name})**\n")
+        L.append("| grant | critical path | round trips | of which DynamoDB only | DynamoDB calls "
+                 "| KMS Sign calls, concurrent? | GetPublicKey per token | KMS calls per token |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        goal_rows = []
+        for op in ("signin", "refresh", "client_credentials"):
+            s = a["ops"].get(op)
+            if not s:
+                continue
+            for st in s["steps"]:
+                if st["step"] != "token":
+                    continue
+                nd = sum(v for k, v in st["counts"].items() if k.startswith("dynamodb:"))
+                nk = sum(v for k, v in st["counts"].items() if k.startswith("kms:"))
+                conc = ("yes" if st["signs_concurrent"] else "no") if st["signs"] >= 2 else "n/a (one)"
+                grant = {"signin": "authorization_code"}.get(op, op)
+                L.append(f"| {grant} | {st['critical_path']} | {st['round_trips']} | "
+                         f"{st['ddb_round_trips']} | {nd} | {st['signs']}, {conc} | "
+                         f"{st['get_public_key']} | {nk} |")
+                goal_rows.append((op, st))
+        L.append("")
+        code = next((st for op, st in goal_rows if op == "signin"), None)
+        if code:
+            alongside = code["rounds_with_ddb"] - code["ddb_round_trips"]
+            L.append(f"- {pf(code['ddb_round_trips'] == 1)} token exchange (authorization_code) "
+                     f"in exactly one DynamoDB round trip on its critical path: measured "
+                     f"{code['ddb_round_trips']} DynamoDB-only round trip(s) of "
+                     f"{code['round_trips']} in all"
+                     + (f"; {alongside} more round trip(s) carry DynamoDB calls alongside KMS "
+                        "(they add no wait while KMS is the slower)" if alongside else "") + ".")
+            if code["signs"] >= 2:
+                L.append(f"- {pf(code['signs_concurrent'])} KMS Signs concurrent: "
+                         f"{code['signs']} Sign calls, "
+                         f"{'overlapping' if code['signs_concurrent'] else 'one after the other'}.")
+            else:
+                L.append(f"- n/a KMS Signs concurrent: {code['signs']} Sign call(s) per token.")
+            gpk = max(st["get_public_key"] for _, st in goal_rows)
+            L.append(f"- {pf(gpk == 0)} zero GetPublicKey per token (any grant): measured {gpk}.")
+            if mode.get("envelope"):
+                kms_per_token = max(sum(v for k, v in st["counts"].items() if k.startswith("kms:"))
+                                    for _, st in goal_rows)
+                L.append(f"- {pf(kms_per_token == 0)} envelope mode: zero KMS calls per token "
+                         f"after cold start: measured {kms_per_token}.")
+        L.append("")
+    if not any(m.get("envelope") for m in data["modes"].values()):
+        L.append("Envelope signing (a KMS-wrapped private key decrypted once per container, goal: "
+                 "zero KMS calls per token after cold start) is **not measured**: "
+                 f"{data.get('envelope_note', 'not available in this build')}.\n")
+    L.append(
+        "Notes. `oidc-local` serves every endpoint from one process with one KMS signer, so "
+        "key material fetched once serves all endpoints; on Lambda each function container "
+        "does its own start-up work (see `shared/src/lambda.rs`). RRU/WRU are computed from the "
+        "item sizes recorded at the proxy (DynamoDB's sizing rules: attribute names + values; "
+        "the larger of the item before and after a write; 1 WRU per KB, 1 RRU per 4 KB "
+        "strongly consistent, ½ eventually consistent, ×2 in transactions, at least 1 unit per "
+        "item, conditional writes that fail still pay). CPU ms = CPU time of all the "
+        "server's threads during the request (`/proc/<pid>/task/*/schedstat`), median of the "
+        f"runs, on this machine ({os.cpu_count()} cores, x86_64), SDK calls over plain HTTP to "
+        "the emulator (no TLS).\n")
+    return "\n".join(L)
+
+
+def lambda_cost_rows(steps: list, routes: dict, variant: dict) -> tuple[float, list]:
+    rows = []
+    gbs = 0.0
+    for st in steps:
+        fn, mem = routes.get((st["method"], st["path"]), ("?", 128))
+        scale = 1.0 if variant["name"] == "low" else max(1.0, FULL_VCPU_MB / mem)
+        ms = math.ceil(st["cpu_ms"] * scale + st["round_trips"] * variant["rtt_ms"])
+        ms = max(ms, 1)
+        g = mem / 1024 * ms / 1000
+        gbs += g
+        rows.append((st, fn, mem, scale, ms, g))
+    return gbs, rows
+
+
+def op_cost(steps: list, routes: dict, variant: dict, prices: dict, log_bytes: float) -> dict:
+    n = len(steps)
+    rru = sum(st["rru"] for st in steps)
+    wru = sum(st["wru"] for st in steps)
+    kms: dict = {}
+    for st in steps:
+        for k, v in st["kms"].items():
+            kms[k] = kms.get(k, 0) + v
+    gbs, rows = lambda_cost_rows(steps, routes, variant)
+    m = 1e6
+    parts = {
+        "API Gateway HTTP API": n * prices["apigw_http_per_million"],
+        "Lambda requests": n * prices["lambda_per_million_requests"],
+        "Lambda duration": gbs * m * prices["lambda_arm64_gb_second"],
+        "DynamoDB reads": rru * prices["dynamodb_rru_per_million"],
+        "DynamoDB writes": wru * prices["dynamodb_wru_per_million"],
+        "KMS": (kms.get("symmetric", 0) * prices["kms_symmetric_per_10k"]
+                + kms.get("rsa2048", 0) * prices["kms_rsa2048_per_10k"]
+                + kms.get("asymmetric_other", 0) * prices["kms_asymmetric_other_per_10k"]) * 100,
+        "CloudWatch Logs": (log_bytes + n * LAMBDA_PLATFORM_LOG_BYTES) * m / 1e9
+        * prices["cloudwatch_logs_ingest_per_gb"],
+    }
+    return {"requests": n, "rru": rru, "wru": wru, "kms": kms, "gbs": gbs, "rows": rows,
+            "parts": parts, "total": sum(parts.values())}
+
+
+def render_cost(data: dict, an: dict) -> str:
+    P = PRICES  # the current constants, so `report` re-prices a stored run
+    routes = {tuple(k.split(" ", 1)): tuple(v) for k, v in data["routes"].items()}
+    L = []
+    L.append("## Cost\n")
+    L.append("@@SUMMARY@@\n")
+    L.append(
+        f"Per million operations, from the counts above, at list prices ({P['region']}, "
+        f"{P['as_of']}): API Gateway HTTP API ${P['apigw_http_per_million']:.2f}/million "
+        f"requests; Lambda arm64 ${P['lambda_per_million_requests']:.2f}/million requests + "
+        f"${P['lambda_arm64_gb_second']:.10f}/GB-second; DynamoDB on-demand "
+        f"${P['dynamodb_wru_per_million']}/million WRU and ${P['dynamodb_rru_per_million']}/million "
+        f"RRU (after the November 2024 cut); KMS ${P['kms_rsa2048_per_10k']:.2f}/10,000 requests on "
+        f"RSA-2048 keys (Sign, GetPublicKey: RS256), ${P['kms_asymmetric_other_per_10k']:.2f}/10,000 "
+        f"asymmetric requests on other keys (ECC_NIST_P256: ES256), "
+        f"${P['kms_symmetric_per_10k']:.2f}/10,000 symmetric requests (Decrypt); CloudWatch Logs "
+        f"${P['cloudwatch_logs_ingest_per_gb']:.2f}/GB ingested. Free tiers, the KMS keys' "
+        "$1/month each, DynamoDB storage, data transfer and cold starts (init duration, start-up "
+        "calls: below) are left out. The ECC price is the one figure to double-check: AWS words "
+        "it as \"asymmetric requests except RSA 2048\" at 5× the symmetric price, and some "
+        "third-party summaries list all asymmetric requests at $0.03; at $0.03 the ES256 rows "
+        "cost the same as the RS256 ones.\n")
+    L.append("**Formulas** (per operation; × 10⁶ for the tables):\n")
+    L.append("```")
+    L.append(f"api     = requests × ${P['apigw_http_per_million']:.2f}/10⁶   (every step is one HTTP API request)")
+    L.append(f"lambda  = requests × ${P['lambda_per_million_requests']:.2f}/10⁶ + Σ_steps "
+             f"(MemorySize_MB / 1024) × billed_s × ${P['lambda_arm64_gb_second']:.10f}")
+    L.append("billed_ms(step) = ceil(cpu_ms × cpu_scale + round_trips × rtt_ms)")
+    L.append(f"          low:  cpu_scale = 1 (the handler gets a full core),  rtt_ms = {LOW['rtt_ms']:g}")
+    L.append(f"          high: cpu_scale = {FULL_VCPU_MB} / MemorySize (CPU share ∝ memory), "
+             f"rtt_ms = {HIGH['rtt_ms']:g}")
+    L.append(f"dynamodb = RRU × ${P['dynamodb_rru_per_million']}/10⁶ + WRU × "
+             f"${P['dynamodb_wru_per_million']}/10⁶")
+    L.append(f"kms     = Sign/GetPublicKey × (${P['kms_rsa2048_per_10k']:.2f} RSA-2048 | "
+             f"${P['kms_asymmetric_other_per_10k']:.2f} ECC)/10⁴ + Decrypt × "
+             f"${P['kms_symmetric_per_10k']:.2f}/10⁴")
+    L.append(f"logs    = (application log bytes per operation (oidc-local, RUST_LOG=info) "
+             f"+ {LAMBDA_PLATFORM_LOG_BYTES} B × requests (Lambda's START/END/REPORT lines, assumed)) "
+             f"× ${P['cloudwatch_logs_ingest_per_gb']:.2f}/10⁹")
+    L.append("```\n")
+    L.append(
+        "cpu_ms is the measured CPU time of the request (all threads, median, this x86_64 "
+        "machine, assumed equal to one Graviton vCPU); round_trips the measured sequential AWS "
+        "round trips; rtt_ms an assumed in-region DynamoDB/KMS latency over a warm connection. "
+        "The local request latency against the emulator is not used (moto is far slower than "
+        "DynamoDB and serialises calls). MemorySize per function from template.yaml's defaults: "
+        + ", ".join(sorted({f"{fn} {mem} MB" for fn, mem in routes.values()})) + ".\n")
+    summary_rows = []
+    for name, mode in data["modes"].items():
+        a = an[name]
+        for op in ("signin", "client_credentials", "refresh"):
+            s = a["ops"].get(op)
+            if not s:
+                continue
+            log_bytes = s["process"]["log_bytes_per_op"]
+            lo = op_cost(s["steps"], routes, LOW, P, log_bytes)
+            hi = op_cost(s["steps"], routes, HIGH, P, log_bytes)
+            summary_rows.append((name, op, lo, hi))
+    L.append("| signing | operation | HTTP requests | RRU | WRU | KMS requests | GB-s (low–high) "
+             "| API GW | Lambda (low–high) | DynamoDB | KMS | Logs | **total per million (low–high)** |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    label = {"signin": "first sign-in", "client_credentials": "client_credentials token",
+             "refresh": "refresh"}
+    for name, op, lo, hi in summary_rows:
+        kms_n = sum(lo["kms"].values())
+        lam_lo = lo["parts"]["Lambda requests"] + lo["parts"]["Lambda duration"]
+        lam_hi = hi["parts"]["Lambda requests"] + hi["parts"]["Lambda duration"]
+        ddb = lo["parts"]["DynamoDB reads"] + lo["parts"]["DynamoDB writes"]
+        L.append(
+            f"| {name} | {label.get(op, op)} | {lo['requests']} | {lo['rru']:g} | {lo['wru']:g} | "
+            f"{kms_n} | {lo['gbs']:.4f}–{hi['gbs']:.4f} | ${lo['parts']['API Gateway HTTP API']:.2f} | "
+            f"${lam_lo:.2f}–${lam_hi:.2f} | ${ddb:.2f} | ${lo['parts']['KMS']:.2f} | "
+            f"${lo['parts']['CloudWatch Logs']:.2f} | **${lo['total']:.2f}–${hi['total']:.2f}** |")
+    L.append("")
+    # The duration detail, once per operation (the first mode).
+    first = next(iter(data["modes"]))
+    L.append(f"Billed duration per step ({first}; low / high):\n")
+    L.append("| operation | step | function | MB | CPU ms | round trips | billed ms low | billed ms high |")
+    L.append("|---|---|---|---|---|---|---|---|")
+    for op in ("signin", "client_credentials", "refresh"):
+        s = an[first]["ops"].get(op)
+        if not s:
+            continue
+        _, lo_rows = lambda_cost_rows(s["steps"], routes, LOW)
+        _, hi_rows = lambda_cost_rows(s["steps"], routes, HIGH)
+        for (st, fn, mem, _, ms_lo, _), (_, _, _, _, ms_hi, _) in zip(lo_rows, hi_rows):
+            L.append(f"| {label.get(op, op)} | {st['step']} | {fn} | {mem} | {st['cpu_ms']:.2f} | "
+                     f"{st['round_trips']} | {ms_lo} | {ms_hi} |")
+    L.append("")
+    if summary_rows:
+        name, op, lo, hi = summary_rows[0]
+        kms_n = sum(lo["kms"].values())
+        kprice = {"rsa2048": P["kms_rsa2048_per_10k"], "symmetric": P["kms_symmetric_per_10k"],
+                  "asymmetric_other": P["kms_asymmetric_other_per_10k"]}
+        kms_terms = " + ".join(f"{v} × 100 × {kprice[k]}" for k, v in lo["kms"].items()) or "0"
+        logs = data["modes"][name] and an[name]["ops"][op]["process"]["log_bytes_per_op"]
+        L.append(
+            f"Worked example, {name} {label.get(op, op)}, per million: API Gateway {lo['requests']} × "
+            f"1.00 = ${lo['parts']['API Gateway HTTP API']:.2f}; Lambda (low) {lo['requests']} × 0.20 + "
+            f"{lo['gbs']:.4f} GB-s × 10⁶ × 0.0000133334 = "
+            f"${lo['parts']['Lambda requests'] + lo['parts']['Lambda duration']:.2f}; DynamoDB "
+            f"{lo['rru']:g} × 0.125 + {lo['wru']:g} × 0.625 = "
+            f"${lo['parts']['DynamoDB reads'] + lo['parts']['DynamoDB writes']:.2f}; KMS "
+            f"{kms_terms} = ${lo['parts']['KMS']:.2f} ({kms_n} requests); logs ({logs:.0f} + "
+            f"{lo['requests']} × {LAMBDA_PLATFORM_LOG_BYTES}) B × 10⁶ × 0.50 / 10⁹ = "
+            f"${lo['parts']['CloudWatch Logs']:.2f}; total ${lo['total']:.2f}.\n")
+    # Cold starts: what each process start cost, once per container.
+    L.append("Cold start (once per container, not in the figures above): the process start "
+             "made, per mode, "
+             + "; ".join(
+                 f"{name}: " + (critical_path(overlap_groups(
+                     [c for c in mode["startup"] if c["service"] in ("dynamodb", "kms")])))
+                 + (" (its KMS Decrypt came with the first token instead: "
+                    "`oidc-local` decrypts lazily)" if mode.get("envelope") else "")
+                 for name, mode in data["modes"].items())
+             + ". On Lambda the token and jwks functions do this in their init phase; the "
+             "verifying functions read the published key set (one GetItem, `keys`) on their first "
+             "request and every 5 minutes (`KEY_SET_MAX_AGE`, shared/src/signer/published.rs). "
+             "At these prices a cold start's AWS calls cost well under $0.00001.\n")
+    # The one-line summary at the top.
+    by = {(n, o): (lo, hi) for n, o, lo, hi in summary_rows}
+    parts = []
+    for op in ("signin", "client_credentials", "refresh"):
+        cells = [f"{n.upper() if n != 'envelope' else 'envelope'} ${by[(n, op)][0]['total']:.2f}–"
+                 f"${by[(n, op)][1]['total']:.2f}" for n in data["modes"] if (n, op) in by]
+        if cells:
+            parts.append(f"**{label.get(op, op)}**: " + ", ".join(cells))
+    summary = ("Per million operations (low–high duration estimate): " + "; ".join(parts) + ".")
+    return "\n".join(L).replace("@@SUMMARY@@", summary)
+
+
+# --- entry points -------------------------------------------------------------------------------
+
+
+def cmd_run(a) -> int:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        print("awscalls.py run: AWS_ENDPOINT_URL is not set (run it under "
+              "MOTO_COUNT=1 infra/with-moto.sh)", file=sys.stderr)
+        return 2
+    try:
+        calls_get(endpoint)
+    except urllib.error.HTTPError:
+        print("awscalls.py run: the emulator does not count calls (start it with MOTO_COUNT=1)",
+              file=sys.stderr)
+        return 2
+    modes_all = {
+        "rs256": {"name": "rs256", "signing_keys": ["alias/awscalls-rs256"], "alg": "rs256",
+                  "jose_alg": "RS256", "key_class": "rsa2048"},
+        "es256": {"name": "es256", "signing_keys": ["alias/awscalls-es256"], "alg": "es256",
+                  "jose_alg": "ES256", "key_class": "asymmetric_other"},
+    }
+    if a.envelope_admin:
+        # Envelope signing: `--signing-keys envelope:<id>`, the key made by `oidc-admin keys
+        # envelope-create` (a key pair whose private key is stored in the table wrapped under
+        # a symmetric KMS key, decrypted once per container). Its KMS calls are symmetric.
+        alg = a.envelope_alg.lower()
+        modes_all["envelope"] = {"name": "envelope", "signing_keys": [f"envelope:awscalls-{alg}"],
+                                 "alg": alg, "jose_alg": alg.upper(), "key_class": "symmetric",
+                                 "envelope": True, "admin": a.envelope_admin,
+                                 "bootstrap_key": f"alias/awscalls-{alg}",
+                                 "wrapping_key": "alias/awscalls-envelope-wrapping"}
+    wanted = [m for m in a.modes.split(",") if m]
+    work = tempfile.mkdtemp(prefix="awscalls.")
+    data = {
+        "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "profile": a.profile,
+        "binary": os.path.relpath(a.bin, ROOT),
+        "repeat": a.repeat,
+        "prices": PRICES,
+        "envelope_note": a.envelope_note,
+        "latency_ms": float(os.environ.get("MOTO_COUNT_LATENCY_MS") or 0),
+        "modes": {},
+    }
+    t0 = time.time()
+    try:
+        for m in wanted:
+            if m not in modes_all:
+                print(f"awscalls.py: unknown or unavailable mode {m!r}", file=sys.stderr)
+                return 2
+            mode = modes_all[m]
+            print(f"awscalls: measuring {m} ...", file=sys.stderr)
+            data["modes"][m] = measure_mode(mode, a.bin, endpoint, a.repeat, work)
+            data["modes"][m].update({k: mode[k] for k in ("envelope",) if k in mode})
+            data["modes"][m].pop("admin", None)
+    except Exception:
+        print(f"awscalls: failed; logs kept in {work}", file=sys.stderr)
+        raise
+    data["measure_seconds"] = round(time.time() - t0, 1)
+    data["routes"] = {f"{k[0]} {k[1]}": list(v) for k, v in
+                      template_functions(os.path.join(ROOT, "template.yaml")).items()}
+    os.makedirs(a.out, exist_ok=True)
+    data["analysis"] = analyze(data)
+    with open(os.path.join(a.out, "awscalls.json"), "w") as f:
+        json.dump(data, f, indent=1)
+    shutil.rmtree(work, ignore_errors=True)
+    write_md(data, a.out)
+    return 0
+
+
+def write_md(data: dict, out: str) -> None:
+    an = analyze(data)
+    with open(os.path.join(out, "awscalls.md"), "w") as f:
+        f.write(render_awscalls(data, an))
+    with open(os.path.join(out, "cost.md"), "w") as f:
+        f.write(render_cost(data, an))
+
+
+def cmd_report(a) -> int:
+    with open(a.json) as f:
+        data = json.load(f)
+    write_md(data, a.out)
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--bin", required=True, help="the oidc-local binary")
+    r.add_argument("--profile", default="release")
+    r.add_argument("--out", default=os.path.join(ROOT, "target", "bench"))
+    r.add_argument("--repeat", type=int, default=5)
+    r.add_argument("--modes", default="rs256,es256")
+    r.add_argument("--envelope-admin", help="oidc-admin binary with `keys envelope-create`: "
+                   "enables the envelope mode")
+    r.add_argument("--envelope-alg", default="rs256", choices=["rs256", "es256"])
+    r.add_argument("--envelope-note", default="`oidc-admin keys` has no envelope-create command "
+                   "in this build")
+    s = sub.add_parser("report")
+    s.add_argument("--json", default=os.path.join(ROOT, "target", "bench", "awscalls.json"))
+    s.add_argument("--out", default=os.path.join(ROOT, "target", "bench"))
+    a = p.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the servers' `finally: stop()` runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    return cmd_run(a) if a.cmd == "run" else cmd_report(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
