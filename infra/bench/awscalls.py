@@ -705,7 +705,7 @@ def render_awscalls(data: dict, an: dict) -> str:
                     continue
                 nd = sum(v for k, v in st["counts"].items() if k.startswith("dynamodb:"))
                 nk = sum(v for k, v in st["counts"].items() if k.startswith("kms:"))
-                conc = ("yes" if st["signs_concurrent"] else "no") if st["signs"] >= 2 else "n/a (one)"
+                conc = ("yes" if st["signs_concurrent"] else "no") if st["signs"] >= 2 else "n/a"
                 grant = {"signin": "authorization_code"}.get(op, op)
                 L.append(f"| {grant} | {st['critical_path']} | {st['round_trips']} | "
                          f"{st['ddb_round_trips']} | {nd} | {st['signs']}, {conc} | "
