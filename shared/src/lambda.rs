@@ -4,7 +4,9 @@
 //!
 //! Only the functions built with the `kms` feature (`token`, which signs, and `jwks`,
 //! which serves the keys) carry a KMS client; they publish the public key set to the table
-//! at start-up. The others verify with the published set (`signer::published`).
+//! at start-up. The others verify with the published set (`signer::published`). With an
+//! envelope signing key (`SIGNING_KEYS=envelope:<id>`), `token` decrypts it at start-up and
+//! signs in-process; `jwks` reads only its public key from the table.
 use std::{collections::HashMap, sync::Arc};
 
 use lambda_http::{Error, Request, RequestExt, request::RequestContext, service_fn};
@@ -18,38 +20,60 @@ use crate::{
     store::{Store, dynamo::DynamoStore},
 };
 
-/// The DynamoDB store and KMS signer, from the standard AWS environment (region,
-/// credentials, `AWS_ENDPOINT_URL` for an emulator).
+/// The DynamoDB store and the signer of `signing_keys` (KMS keys and/or `envelope:<id>`
+/// keys, see [`crate::signer::aws_signer`]), from the standard AWS environment (region,
+/// credentials, `AWS_ENDPOINT_URL` for an emulator): what `oidc-local --backend aws` runs.
+/// An envelope signing key is decrypted here, before anything is served.
 #[cfg(feature = "kms")]
 pub async fn aws_backends(
     table: &str,
     signing_keys: Vec<String>,
-) -> (Arc<dyn Store>, Arc<dyn Signer>) {
+) -> Result<(Arc<dyn Store>, Arc<dyn Signer>), String> {
     let sdk = crate::aws::aws_config().await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.to_string());
-    let signer = crate::signer::kms::KmsSigner::new(aws_sdk_kms::Client::new(&sdk), signing_keys);
-    (Arc::new(store), Arc::new(signer))
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        table.to_string(),
+    ));
+    let signer =
+        crate::signer::aws_signer(aws_sdk_kms::Client::new(&sdk), store.clone(), &signing_keys)
+            .map_err(|e| format!("SIGNING_KEYS: {e}"))?;
+    // As the token function does at start-up; here a failure stops the start.
+    if let Some(envelope) = &signer.active_envelope {
+        envelope
+            .unwrap_key()
+            .await
+            .map_err(|e| format!("SIGNING_KEYS: {e}"))?;
+    }
+    Ok((store, signer.signer))
 }
 
-/// This function's signer: KMS, publishing its key set to the table, where the function
-/// carries KMS; the published key set otherwise.
+/// This function's signer: the keys of `SIGNING_KEYS` (KMS and/or envelope keys), publishing
+/// their key set to the table, where the function carries KMS; the published key set
+/// otherwise. `signs`: this is the function that signs (token), which decrypts an envelope
+/// signing key here, in the init phase.
 #[cfg(feature = "kms")]
 async fn function_signer(
     sdk: &aws_config::SdkConfig,
     store: Arc<DynamoStore>,
     keys: Vec<String>,
-) -> Arc<dyn Signer> {
-    let kms = Arc::new(crate::signer::kms::KmsSigner::new(
-        aws_sdk_kms::Client::new(sdk),
-        keys,
-    ));
-    let signer = crate::signer::published::Publishing::new(kms, store, Arc::new(SystemClock));
+    signs: bool,
+) -> Result<Arc<dyn Signer>, String> {
+    let keys = crate::signer::aws_signer(aws_sdk_kms::Client::new(sdk), store.clone(), &keys)
+        .map_err(|e| format!("configuration: SIGNING_KEYS: {e}"))?;
+    let signer =
+        crate::signer::published::Publishing::new(keys.signer, store, Arc::new(SystemClock));
     // Here, in the init phase, rather than on the first request; a failure is retried
     // before the first signature.
     if let Err(e) = signer.publish().await {
         tracing::warn!(error = %e, "publishing the key set failed; retrying on first use");
     }
-    Arc::new(signer)
+    if signs
+        && let Some(envelope) = keys.active_envelope
+        && let Err(e) = envelope.unwrap_key().await
+    {
+        tracing::warn!(error = %e, "decrypting the envelope signing key failed; retrying on first use");
+    }
+    Ok(Arc::new(signer))
 }
 
 #[cfg(not(feature = "kms"))]
@@ -57,12 +81,14 @@ async fn function_signer(
     _sdk: &aws_config::SdkConfig,
     store: Arc<DynamoStore>,
     _keys: Vec<String>,
-) -> Arc<dyn Signer> {
-    Arc::new(crate::signer::published::StoreKeys::new(store))
+    _signs: bool,
+) -> Result<Arc<dyn Signer>, String> {
+    Ok(Arc::new(crate::signer::published::StoreKeys::new(store)))
 }
 
-/// `TABLE_NAME` and `SIGNING_KEYS` (comma-separated KMS key ids or aliases, the first signs;
-/// required when `needs_keys`, i.e. for a function that reaches KMS) on top of
+/// `TABLE_NAME` and `SIGNING_KEYS` (comma-separated KMS key ids or aliases and
+/// `envelope:<id>` keys, the first signs; required when `needs_keys`, i.e. for a function
+/// that reaches KMS) on top of
 /// [`Config::from_vars`].
 pub fn backend_settings(
     vars: &HashMap<String, String>,
@@ -84,7 +110,7 @@ pub fn backend_settings(
         })
         .unwrap_or_default();
     if needs_keys && keys.is_empty() {
-        return Err("SIGNING_KEYS is not set: comma-separated KMS key ids or aliases, the active signing key first".into());
+        return Err("SIGNING_KEYS is not set: comma-separated KMS key ids or aliases (or envelope:<id>), the active signing key first".into());
     }
     Ok((table, keys))
 }
@@ -111,7 +137,7 @@ pub async fn serve(function: &'static str, handler: Handler) -> Result<(), Error
         .map_err(|e| format!("configuration: {e}"))?;
     let sdk = crate::aws::aws_config().await;
     let dynamo = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
-    let signer = function_signer(&sdk, dynamo.clone(), keys).await;
+    let signer = function_signer(&sdk, dynamo.clone(), keys, function == "token").await?;
     let store: Arc<dyn Store> = dynamo;
     let build = move |issuer: Option<String>| -> Result<App, String> {
         let mut config = config.clone();
@@ -169,12 +195,17 @@ fn request_domain(req: &Request) -> Option<String> {
     })
 }
 
+/// `RUST_LOG` as one level (error, warn, info, debug, trace, off; default info): per-module
+/// directives would link a regex engine into every function for no use here.
 fn tracing_init() {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|l| l.trim().parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_max_level(level)
         .with_target(false)
         .without_time()
         .try_init();
