@@ -23,7 +23,8 @@ use crate::{
 /// The DynamoDB store and the signer of `signing_keys` (KMS keys and/or `envelope:<id>`
 /// keys, see [`crate::signer::aws_signer`]), from the standard AWS environment (region,
 /// credentials, `AWS_ENDPOINT_URL` for an emulator): what `oidc-local --backend aws` runs.
-/// An envelope signing key is decrypted here, before anything is served.
+/// An envelope signing key is decrypted on its first signature, never for `--setup-only`
+/// (seeding a deployment's table needs, and exposes, no private key).
 #[cfg(feature = "kms")]
 pub async fn aws_backends(
     table: &str,
@@ -37,13 +38,6 @@ pub async fn aws_backends(
     let signer =
         crate::signer::aws_signer(aws_sdk_kms::Client::new(&sdk), store.clone(), &signing_keys)
             .map_err(|e| format!("SIGNING_KEYS: {e}"))?;
-    // As the token function does at start-up; here a failure stops the start.
-    if let Some(envelope) = &signer.active_envelope {
-        envelope
-            .unwrap_key()
-            .await
-            .map_err(|e| format!("SIGNING_KEYS: {e}"))?;
-    }
     Ok((store, signer.signer))
 }
 

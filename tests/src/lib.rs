@@ -101,7 +101,8 @@ pub struct Provider {
     pub http: reqwest::Client,
     /// Fails chosen store or signer calls on demand (none by default).
     pub faults: Arc<faults::Faults>,
-    /// The KMS key alias and DynamoDB table, on the AWS backend.
+    /// The signing key (KMS key alias, or `envelope:<id>`) and DynamoDB table, on the AWS
+    /// backend.
     pub aws: Option<(String, String)>,
     /// The signing keys in use: replace them to rotate (as a redeploy would).
     pub keys: Arc<faults::SwitchSigner>,
@@ -122,8 +123,33 @@ impl Provider {
         Self::start_full(backend, vec![], true).await
     }
 
+    /// On DynamoDB + KMS in envelope mode (`SIGNING_KEYS=envelope:<id>`: an `alg` key pair
+    /// wrapped by a KMS key, stored in the table, decrypted once, signing in-process), with
+    /// the keys distributed as on Lambda. `backend` says `Aws(alg)`; `aws` holds the
+    /// `envelope:<id>` entry and the table. Needs the emulator (see [`aws_available`]).
+    pub async fn start_envelope(alg: Alg) -> Provider {
+        let b = envelope_backend(alg).await;
+        Self::start_on(TestBackend::Aws(alg), b, vec![], true).await
+    }
+
     async fn start_full(
         backend: TestBackend,
+        config_vars: Vec<(String, String)>,
+        lambda_keys: bool,
+    ) -> Provider {
+        let b = match backend {
+            TestBackend::Embedded => Backend::Embedded {
+                data_dir: None,
+                alg: Alg::RS256,
+            },
+            TestBackend::Aws(alg) => aws_backend(alg).await,
+        };
+        Self::start_on(backend, b, config_vars, lambda_keys).await
+    }
+
+    async fn start_on(
+        backend: TestBackend,
+        b: Backend,
         mut config_vars: Vec<(String, String)>,
         lambda_keys: bool,
     ) -> Provider {
@@ -134,13 +160,6 @@ impl Provider {
             config_vars.push(("REGISTRATION".into(), "open".into()));
         }
         let clock = Arc::new(OffsetClock::default());
-        let b = match backend {
-            TestBackend::Embedded => Backend::Embedded {
-                data_dir: None,
-                alg: Alg::RS256,
-            },
-            TestBackend::Aws(alg) => aws_backend(alg).await,
-        };
         let aws = match &b {
             Backend::Aws {
                 table,
@@ -314,6 +333,49 @@ async fn aws_backend(alg: Alg) -> Backend {
         table,
         signing_keys: vec![alias],
     }
+}
+
+/// A fresh table and an envelope signing key in it: a wrapping KMS key (made here, as
+/// `oidc-admin keys envelope-create --create-wrapping-key` does) and an `alg` key pair
+/// wrapped by it.
+async fn envelope_backend(alg: Alg) -> Backend {
+    let sdk = shared::aws::aws_config().await;
+    let suffix = shared::crypto::random_token(6).replace(['-', '_'], "x");
+    let table = format!("oidc-e2e-{suffix}");
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    shared::store::dynamo::create_table(&dynamo, &table)
+        .await
+        .expect("create table");
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let wrapping = shared::signer::envelope::create_wrapping_key(
+        &kms,
+        &format!("alias/oidc-e2e-wrapping-{suffix}"),
+    )
+    .await
+    .expect("wrapping key");
+    let id = format!("e2e-{}-{suffix}", alg.as_str().to_lowercase());
+    let store = shared::store::dynamo::DynamoStore::new(dynamo, table.clone());
+    shared::signer::envelope::create_wrapped_key(&kms, &store, &wrapping, alg, &id)
+        .await
+        .expect("wrapped key");
+    Backend::Aws {
+        table,
+        signing_keys: vec![format!("envelope:{id}")],
+    }
+}
+
+/// Whether the emulator is configured (`AWS_ENDPOINT_URL`); with `OIDC_REQUIRE_AWS=1` its
+/// absence fails the test instead of skipping it.
+pub fn aws_available(test: &str) -> bool {
+    if std::env::var("AWS_ENDPOINT_URL").is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var("OIDC_REQUIRE_AWS").as_deref() != Ok("1"),
+        "{test}: OIDC_REQUIRE_AWS=1 but AWS_ENDPOINT_URL is not set: run through infra/with-moto.sh"
+    );
+    eprintln!("{test}: skipped (no AWS_ENDPOINT_URL); run through infra/with-moto.sh");
+    false
 }
 
 /// Verifies a JWT with the independent `jsonwebtoken` crate against the provider's JWKS,

@@ -5,8 +5,9 @@
 //! change takes effect at its next start.
 //!
 //! AWS: the key list is the deployment's SIGNING_KEYS (template.yaml's ActiveSigningKey /
-//! PublishedSigningKeys), so promote and retire print the exact change to deploy; list and
-//! create-next talk to KMS.
+//! PublishedSigningKeys, SigningMode / EnvelopeKeyId), so promote and retire print the exact
+//! change to deploy; list and create-next talk to KMS; envelope-create stores a KMS-wrapped
+//! key pair in the table.
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -243,6 +244,12 @@ fn local(dir: &Path, cmd: KeysCmd) -> Result<Output, String> {
             ))
         }
 
+        KeysCmd::EnvelopeCreate { .. } => Err(
+            "envelope keys live in DynamoDB and KMS: run it with --aws (and --table); the local \
+             server's keys are files (`oidc-admin keys create-next`)"
+                .into(),
+        ),
+
         KeysCmd::Retire { .. } => {
             let mut m = current(dir, None)?;
             let retired: Vec<KeyEntry> = m
@@ -286,8 +293,14 @@ fn local(dir: &Path, cmd: KeysCmd) -> Result<Output, String> {
 }
 
 mod aws {
-    //! KMS keys of a deployment (or the emulator).
+    //! KMS and envelope keys of a deployment (or the emulator).
+    use std::sync::Arc;
+
     use aws_sdk_kms::types::{KeySpec, KeyState as KmsKeyState};
+    use shared::{
+        signer::KeyEntry,
+        store::{KeyStore, WrappedKey, dynamo::DynamoStore},
+    };
 
     use super::*;
 
@@ -436,6 +449,214 @@ mod aws {
         )
     }
 
+    const ENVELOPE: &str = shared::signer::envelope::ENTRY_PREFIX;
+
+    async fn table_store(g: &Global) -> Result<Arc<dyn KeyStore>, String> {
+        let sdk = shared::aws::aws_config().await;
+        Ok(Arc::new(DynamoStore::new(
+            shared::aws::dynamodb_client(&sdk),
+            &g.table,
+        )))
+    }
+
+    /// An envelope key's item (no KMS call: the public key is stored with it).
+    async fn wrapped(g: &Global, id: &str) -> Result<WrappedKey, String> {
+        table_store(g)
+            .await?
+            .wrapped_key(id)
+            .await
+            .map_err(crate::backend::store_error)?
+            .ok_or_else(|| {
+                format!(
+                    "no envelope key {id:?} in table {} (check --table / TABLE_NAME)",
+                    g.table
+                )
+            })
+    }
+
+    async fn describe_envelope(
+        g: &Global,
+        id: &str,
+        role: &str,
+    ) -> Result<(Value, Vec<String>), String> {
+        let item = wrapped(g, id).await?;
+        let public = shared::crypto::b64url_decode(&item.spki)
+            .ok_or_else(|| format!("envelope key {id}: its public key is not base64url"))
+            .and_then(|der| {
+                PublicKey::from_spki_der(&der, item.alg)
+                    .map_err(|e| format!("envelope key {id}: {e}"))
+            })?;
+        let json = json!({
+            "key": format!("{ENVELOPE}{id}"),
+            "kind": "envelope",
+            "kid": public.kid,
+            "alg": item.alg.as_str(),
+            "state": role,
+            "wrapping_key": item.wrapping_key,
+            "created_at": item.created_at,
+        });
+        let row = vec![
+            public.kid.clone(),
+            item.alg.as_str().to_string(),
+            role.to_string(),
+            "envelope".to_string(),
+            format!("{ENVELOPE}{id}"),
+        ];
+        Ok((json, row))
+    }
+
+    /// Whether `path` is this project's SAM template with the envelope mode parameters.
+    fn has_envelope_mode(path: &Path) -> bool {
+        std::fs::read_to_string(path)
+            .is_ok_and(|t| t.contains("SigningMode:") && t.contains("EnvelopeKeyId:"))
+    }
+
+    async fn envelope_create(
+        g: &Global,
+        kms: &aws_sdk_kms::Client,
+        wrapping_key: &str,
+        alg: Alg,
+        id: Option<String>,
+        create_wrapping_key: bool,
+        template: &Path,
+    ) -> Result<Output, String> {
+        use shared::signer::envelope;
+        let id = id.unwrap_or_else(|| {
+            format!(
+                "{}-{}",
+                alg.as_str().to_lowercase(),
+                random_token(6).replace(['-', '_'], "x")
+            )
+        });
+        if !shared::signer::valid_envelope_id(&id) {
+            return Err(format!(
+                "--id {id:?}: 1 to 64 letters, digits, '.', '_' or '-'"
+            ));
+        }
+        let current = shared::signer::KeyEntry::parse_all(&g.signing_keys).ok();
+        // Before anything is created: what the deployment's next step is.
+        let active_envelope = match current.as_ref().and_then(|c| c.first()) {
+            Some(KeyEntry::Envelope(active)) => {
+                Some((active.clone(), wrapped(g, active).await?.alg))
+            }
+            _ => None,
+        };
+        let wrapping_key = if create_wrapping_key {
+            envelope::create_wrapping_key(kms, wrapping_key)
+                .await
+                .map_err(|e| format!("--create-wrapping-key {wrapping_key}: {e}"))?
+        } else {
+            wrapping_key.to_string()
+        };
+        let store = table_store(g).await?;
+        let item = envelope::create_wrapped_key(kms, store.as_ref(), &wrapping_key, alg, &id)
+            .await
+            .map_err(|e| match e {
+                shared::signer::SignerError::Unavailable(m)
+                    if m.contains("ResourceNotFoundException") =>
+                {
+                    crate::backend::store_error(shared::store::StoreError::Unavailable(m))
+                }
+                e => e.to_string(),
+            })?;
+        let kid = shared::crypto::b64url_decode(&item.spki)
+            .and_then(|der| PublicKey::from_spki_der(&der, alg).ok())
+            .map(|k| k.kid)
+            .unwrap_or_default();
+        let entry = format!("{ENVELOPE}{id}");
+
+        // The next SIGNING_KEYS: published after the active key (or alone, for a deployment
+        // without keys yet), and the template parameters that say the same.
+        let (signing_keys, overrides, step) = match (&current, &active_envelope) {
+            (None, _) => (
+                vec![entry.clone()],
+                format!(
+                    "SigningMode=envelope EnvelopeKeyId={id} EnvelopeKeyAlgorithms={}",
+                    alg.as_str()
+                ),
+                "A deployment without tokens yet can sign with it at once; for one that signs \
+                 with KMS now, give its --signing-keys (the stack output SigningKeys) to get the \
+                 steps that keep issued tokens verifiable."
+                    .to_string(),
+            ),
+            (Some(_), Some((active, active_alg))) => {
+                let mut keys = g.signing_keys.clone();
+                keys.retain(|k| *k != entry);
+                keys.insert(1, entry.clone());
+                (
+                    keys,
+                    format!(
+                        "EnvelopeKeyId={active},{id} EnvelopeKeyAlgorithms={},{}",
+                        active_alg.as_str(),
+                        alg.as_str()
+                    ),
+                    format!(
+                        "Publish it after the active key, wait for relying parties and the verifying \
+                         functions to refetch the key set ({JWKS_CACHE}), then make it sign \
+                         (EnvelopeKeyId={id},{active})."
+                    ),
+                )
+            }
+            (Some(_), None) => {
+                let mut keys = g.signing_keys.clone();
+                keys.push(entry.clone());
+                (
+                    keys,
+                    format!(
+                        "SigningMode=kms-publishing-envelope EnvelopeKeyId={id} EnvelopeKeyAlgorithms={}",
+                        alg.as_str()
+                    ),
+                    format!(
+                        "Publish it after the KMS keys, wait for relying parties and the verifying \
+                         functions to refetch the key set ({JWKS_CACHE}), then make it sign \
+                         (SigningMode=envelope PublishedSigningKeys=both)."
+                    ),
+                )
+            }
+        };
+        let joined = signing_keys.join(",");
+        let mut human = format!(
+            "Created envelope key {id} ({}, kid {kid}): its private key is stored in table {}, \
+             encrypted under {}.\nIts SIGNING_KEYS entry: {entry}\n{step}\n",
+            alg.as_str(),
+            g.table,
+            item.wrapping_key
+        );
+        let overrides = has_envelope_mode(template).then_some(overrides);
+        match &overrides {
+            Some(o) => {
+                human.push_str(&format!(
+                    "Deploy {} with:\n  sam deploy --parameter-overrides {o}\n\
+                     and save the same values in samconfig.toml (parameter_overrides): a later \
+                     plain `sam deploy` applies what is saved there (see infra/DEPLOY.md, \
+                     \"Envelope signing mode\").\n\
+                     The functions then run with SIGNING_KEYS={joined}\n",
+                    template.display()
+                ));
+            }
+            None => human.push_str(&format!(
+                "Set SIGNING_KEYS={joined} on every function (and the local server's \
+                 --signing-keys) and deploy. The token function needs kms:Decrypt on the wrapping \
+                 key (encryption context purpose={}), token and jwks GetItem on wrapped-key#{id}.\n",
+                envelope::PURPOSE
+            )),
+        }
+        Ok(Output::new(
+            json!({
+                "created": {
+                    "id": id,
+                    "entry": entry,
+                    "kid": kid,
+                    "alg": alg.as_str(),
+                    "wrapping_key": item.wrapping_key,
+                },
+                "signing_keys": signing_keys,
+                "sam_parameter_overrides": overrides,
+            }),
+            human,
+        ))
+    }
+
     pub async fn run(g: &Global, cmd: KeysCmd) -> Result<Output, String> {
         let sdk = shared::aws::aws_config().await;
         if sdk.region().is_none() {
@@ -451,8 +672,14 @@ mod aws {
                 let mut json = Vec::new();
                 let mut rows = Vec::new();
                 for (i, id) in ids.iter().enumerate() {
-                    let k = describe(&kms, id).await?;
                     let role = if i == 0 { "active" } else { "published" };
+                    if let Some(envelope_id) = id.strip_prefix(ENVELOPE) {
+                        let (v, row) = describe_envelope(g, envelope_id, role).await?;
+                        json.push(v);
+                        rows.push(row);
+                        continue;
+                    }
+                    let k = describe(&kms, id).await?;
                     json.push(key_json(&k, role));
                     rows.push(vec![
                         k.public.kid.clone(),
@@ -466,6 +693,25 @@ mod aws {
                     json!({ "source": "kms", "keys": json }),
                     table(&["KID", "ALG", "STATE", "KMS STATE", "KEY"], &rows),
                 ))
+            }
+
+            KeysCmd::EnvelopeCreate {
+                wrapping_key,
+                alg,
+                id,
+                create_wrapping_key,
+                template,
+            } => {
+                envelope_create(
+                    g,
+                    &kms,
+                    &wrapping_key,
+                    alg.alg(),
+                    id,
+                    create_wrapping_key,
+                    &template,
+                )
+                .await
             }
 
             KeysCmd::CreateNext {
@@ -575,7 +821,13 @@ mod aws {
                 let overrides = slot(&keys[0])
                     .map(|(_, s)| format!("ActiveSigningKey={s} PublishedSigningKeys=active-only"));
                 let mut arns = Vec::new();
+                let mut items = Vec::new();
                 for id in &ids[1..] {
+                    if let Some(envelope_id) = id.strip_prefix(ENVELOPE) {
+                        items.push(envelope_id.to_string());
+                        arns.push(id.clone());
+                        continue;
+                    }
                     // The alias may leave with the deployment: name the key by its ARN.
                     arns.push(match describe(&kms, id).await {
                         Ok(k) => k.arn,
@@ -586,12 +838,28 @@ mod aws {
                     "Retire {}: tokens it signed stop verifying, so the longest token lifetime must have passed.",
                     ids[1..].join(", ")
                 );
-                let mut after =
-                    "After the deploy, once you are sure, disable and delete the old key:\n"
-                        .to_string();
-                for arn in &arns {
+                let mut after = String::new();
+                if arns.iter().any(|a| !a.starts_with(ENVELOPE)) {
+                    after.push_str(
+                        "After the deploy, once you are sure, disable and delete the old key:\n",
+                    );
+                }
+                for arn in arns.iter().filter(|a| !a.starts_with(ENVELOPE)) {
                     after.push_str(&format!(
                         "  aws kms disable-key --key-id {arn}\n  aws kms schedule-key-deletion --key-id {arn} --pending-window-in-days 30\n"
+                    ));
+                }
+                if !items.is_empty() {
+                    after.push_str(
+                        "After the deploy, once you are sure, delete the old envelope key's item \
+                         (the wrapping key stays: it may wrap other keys):\n",
+                    );
+                }
+                for id in &items {
+                    // Only the wrapped blob goes; the wrapping key may wrap other keys.
+                    after.push_str(&format!(
+                        "  aws dynamodb delete-item --table-name {} --key '{{\"pk\":{{\"S\":\"wrapped-key#{id}\"}}}}'\n",
+                        g.table
                     ));
                 }
                 let mut out = plan(&keys, &template, overrides, &intro, &after);

@@ -47,8 +47,8 @@ pub struct Global {
         default_value = "oidc-provider"
     )]
     pub table: String,
-    /// KMS key ids or aliases, comma separated, the signing one first: the deployment's
-    /// SIGNING_KEYS (--aws keys commands).
+    /// KMS key ids or aliases (or envelope:<id> keys), comma separated, the signing one
+    /// first: the deployment's SIGNING_KEYS (--aws keys commands).
     #[arg(long, global = true, env = "SIGNING_KEYS", value_delimiter = ',')]
     pub signing_keys: Vec<String>,
     /// Print one JSON value instead of the human summary.
@@ -267,6 +267,28 @@ pub enum KeysCmd {
     },
     /// Stop publishing the previous keys (after the longest token lifetime has passed).
     Retire {
+        #[arg(long, default_value = "template.yaml")]
+        template: PathBuf,
+    },
+    /// --aws: create an envelope signing key (SIGNING_KEYS entry envelope:<id>): a key pair
+    /// whose private key is stored in the table (--table), encrypted under a symmetric KMS
+    /// key, and decrypted once per container by the token function, which then signs
+    /// without calling KMS. See "Envelope signing mode" in infra/DEPLOY.md.
+    EnvelopeCreate {
+        /// The symmetric KMS key that wraps it: alias/..., key id or ARN (the stack output
+        /// EnvelopeWrappingKeyAlias).
+        #[arg(long)]
+        wrapping_key: String,
+        #[arg(long, value_enum, ignore_case = true)]
+        alg: AlgArg,
+        /// The key's id: 1 to 64 letters, digits, '.', '_' or '-' (default: <alg>-<random>).
+        #[arg(long)]
+        id: Option<String>,
+        /// Create --wrapping-key (an alias/... name) as a symmetric ENCRYPT_DECRYPT key if it
+        /// does not exist (outside template.yaml; a stack creates its own).
+        #[arg(long)]
+        create_wrapping_key: bool,
+        /// The SAM template, to print its parameter changes.
         #[arg(long, default_value = "template.yaml")]
         template: PathBuf,
     },

@@ -1463,3 +1463,202 @@ async fn dynamodb_and_kms_users_clients_and_keys_with_the_cli() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envelope_key_made_with_the_cli_signs_on_the_aws_backend() {
+    if !aws_available("envelope_key_made_with_the_cli_signs_on_the_aws_backend") {
+        return;
+    }
+    let suffix = random_token(6).replace(['-', '_'], "x");
+    let table = format!("oidc-admin-env-{suffix}");
+    let sdk = shared::aws::aws_config().await;
+    shared::store::dynamo::create_table(&shared::aws::dynamodb_client(&sdk), &table)
+        .await
+        .expect("create table");
+    let admin = Admin::aws(&table);
+    let template = concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml");
+    let wrapping = format!("alias/oidc-admin-wrapping-{suffix}");
+
+    // Envelope keys live in DynamoDB + KMS only.
+    let dir = temp_dir("envelope");
+    let err = Admin::embedded(&dir).fails(
+        &[
+            "keys",
+            "envelope-create",
+            "--wrapping-key",
+            &wrapping,
+            "--alg",
+            "rs256",
+        ],
+        "",
+    );
+    assert!(err.contains("--aws"), "{err}");
+    // The wrapping key must exist unless asked to create it.
+    let err = admin.fails(
+        &[
+            "keys",
+            "envelope-create",
+            "--wrapping-key",
+            &wrapping,
+            "--alg",
+            "ES256",
+        ],
+        "",
+    );
+    assert!(err.contains("NotFoundException"), "{err}");
+
+    // A first key, for a deployment that has none yet.
+    let created = admin.json(&[
+        "keys",
+        "envelope-create",
+        "--wrapping-key",
+        &wrapping,
+        "--create-wrapping-key",
+        "--alg",
+        "ES256",
+        "--template",
+        template,
+    ]);
+    let id = created["created"]["id"].as_str().expect("id").to_string();
+    let entry = format!("envelope:{id}");
+    assert!(id.starts_with("es256-"), "{id}");
+    assert_eq!(created["created"]["entry"], entry.as_str());
+    assert_eq!(created["created"]["alg"], "ES256");
+    assert!(
+        created["created"]["wrapping_key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("arn:")),
+        "{created}"
+    );
+    assert_eq!(created["signing_keys"], serde_json::json!([entry]));
+    assert_eq!(
+        created["sam_parameter_overrides"],
+        format!("SigningMode=envelope EnvelopeKeyId={id} EnvelopeKeyAlgorithms=ES256").as_str()
+    );
+    let kid = created["created"]["kid"].as_str().expect("kid").to_string();
+    let listed = admin.json(&["--signing-keys", &entry, "keys", "list"]);
+    assert_eq!(listed["keys"][0]["kid"], kid.as_str());
+    assert_eq!(listed["keys"][0]["kind"], "envelope");
+    assert_eq!(listed["keys"][0]["state"], "active");
+
+    // The next key, during envelope mode: published after the active one.
+    let next = admin.run(
+        &[
+            "--signing-keys",
+            &entry,
+            "keys",
+            "envelope-create",
+            "--wrapping-key",
+            &wrapping,
+            "--alg",
+            "rs256",
+            "--id",
+            "next-key",
+            "--template",
+            template,
+        ],
+        "",
+    );
+    assert_eq!(next.code, 0, "{}", next.stderr);
+    assert!(
+        next.stdout.contains(&format!(
+            "sam deploy --parameter-overrides EnvelopeKeyId={id},next-key EnvelopeKeyAlgorithms=ES256,RS256"
+        )) && next
+            .stdout
+            .contains(&format!("SIGNING_KEYS={entry},envelope:next-key")),
+        "{}",
+        next.stdout
+    );
+    let err = admin.fails(
+        &[
+            "keys",
+            "envelope-create",
+            "--wrapping-key",
+            &wrapping,
+            "--alg",
+            "rs256",
+            "--id",
+            "next-key",
+        ],
+        "",
+    );
+    assert!(err.contains("exists already"), "{err}");
+    // From KMS signing: published after the KMS keys first.
+    let from_kms = admin.json(&[
+        "--signing-keys",
+        "alias/stack-signing-a",
+        "keys",
+        "envelope-create",
+        "--wrapping-key",
+        &wrapping,
+        "--alg",
+        "rs256",
+        "--id",
+        "from-kms",
+        "--template",
+        template,
+    ]);
+    assert_eq!(
+        from_kms["sam_parameter_overrides"],
+        "SigningMode=kms-publishing-envelope EnvelopeKeyId=from-kms EnvelopeKeyAlgorithms=RS256"
+    );
+    assert_eq!(
+        from_kms["signing_keys"],
+        serde_json::json!(["alias/stack-signing-a", "envelope:from-kms"])
+    );
+    let retire = admin.json(&[
+        "--signing-keys",
+        "envelope:next-key,envelope:from-kms",
+        "keys",
+        "retire",
+    ]);
+    assert_eq!(
+        retire["signing_keys"],
+        serde_json::json!(["envelope:next-key"])
+    );
+
+    // The provider on that table signs with the envelope key.
+    admin.ok_with(
+        &["users", "create", "--username", "env", "--password-stdin"],
+        "env-password\n",
+    );
+    let secret = admin.json(&[
+        "clients",
+        "create",
+        "--id",
+        "app",
+        "--redirect-uri",
+        REDIRECT,
+    ])["client_secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+    let server = Server::start(Backend::Aws {
+        table: table.clone(),
+        signing_keys: vec![entry.clone(), "envelope:next-key".into()],
+    })
+    .await;
+    assert_eq!(server.jwks_kids().await.len(), 2);
+    assert_eq!(server.jwks_kids().await[0], kid);
+    let signed = Browser::new()
+        .sign_in(
+            &server.issuer,
+            "app",
+            "openid",
+            Some(("env", "env-password")),
+        )
+        .await;
+    let (status, tokens) = server
+        .redeem(&signed.code.expect("code"), ("app", &secret))
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = tokens["id_token"].as_str().expect("id_token");
+    server
+        .verify(id_token, &server.issuer, "app")
+        .await
+        .expect("verifies against the JWKS");
+    assert_eq!(jwt_part(id_token, 0)["kid"], kid.as_str());
+    assert_eq!(jwt_part(id_token, 0)["alg"], "ES256");
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

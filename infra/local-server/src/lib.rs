@@ -28,8 +28,9 @@ pub use demo::{
 pub enum Backend {
     /// redb in `data_dir` (or in memory when `data_dir` is None) and a local signing key.
     Embedded { data_dir: Option<PathBuf>, alg: Alg },
-    /// DynamoDB table + KMS keys (ids or aliases, the first signs), wherever the standard
-    /// AWS environment points: a real account or the local emulator.
+    /// DynamoDB table + signing keys (KMS key ids or aliases, or `envelope:<id>` keys; the
+    /// first signs), wherever the standard AWS environment points: a real account or the
+    /// local emulator.
     Aws {
         table: String,
         signing_keys: Vec<String>,
@@ -105,22 +106,48 @@ async fn backends(backend: &Backend) -> Result<(Arc<dyn Store>, Arc<dyn Signer>)
         Backend::Aws {
             table,
             signing_keys,
-        } => Ok(shared::lambda::aws_backends(table, signing_keys.clone()).await),
+        } => shared::lambda::aws_backends(table, signing_keys.clone()).await,
     }
 }
 
-/// Creates the DynamoDB table and every `alias/...` signing key that does not exist yet,
-/// with the same provisioning code the tests use.
+/// Creates the DynamoDB table, every `alias/...` signing key and every `envelope:<id>` key
+/// (wrapped under `alias/oidc-envelope-wrapping`, created too) that does not exist yet, with
+/// the same provisioning code the tests use.
 pub async fn provision(table: &str, signing_keys: &[String], alg: Alg) -> Result<(), String> {
+    use shared::signer::{KeyEntry, envelope};
+    use shared::store::KeyStore;
     let sdk = shared::aws::aws_config().await;
-    shared::store::dynamo::create_table(&shared::aws::dynamodb_client(&sdk), table)
+    let dynamo = shared::aws::dynamodb_client(&sdk);
+    shared::store::dynamo::create_table(&dynamo, table)
         .await
         .map_err(|e| format!("table {table}: {e}"))?;
     let kms = shared::aws::kms_client(&sdk);
-    for alias in signing_keys.iter().filter(|k| k.starts_with("alias/")) {
-        shared::signer::kms::create_signing_key(&kms, alias, alg)
-            .await
-            .map_err(|e| format!("key {alias}: {e}"))?;
+    let store = shared::store::dynamo::DynamoStore::new(dynamo, table);
+    for entry in signing_keys {
+        match KeyEntry::parse(entry).map_err(|e| e.to_string())? {
+            KeyEntry::Kms(alias) if alias.starts_with("alias/") => {
+                shared::signer::kms::create_signing_key(&kms, &alias, alg)
+                    .await
+                    .map_err(|e| format!("key {alias}: {e}"))?;
+            }
+            KeyEntry::Kms(_) => {}
+            KeyEntry::Envelope(id) => {
+                let exists = store
+                    .wrapped_key(&id)
+                    .await
+                    .map_err(|e| format!("key {entry}: {e}"))?
+                    .is_some();
+                if !exists {
+                    let wrapping =
+                        envelope::create_wrapping_key(&kms, envelope::DEFAULT_WRAPPING_ALIAS)
+                            .await
+                            .map_err(|e| format!("wrapping key: {e}"))?;
+                    envelope::create_wrapped_key(&kms, &store, &wrapping, alg, &id)
+                        .await
+                        .map_err(|e| format!("key {entry}: {e}"))?;
+                }
+            }
+        }
     }
     Ok(())
 }

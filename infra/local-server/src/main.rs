@@ -43,7 +43,8 @@ struct Args {
     /// DynamoDB table (aws backend).
     #[arg(long, env = "TABLE_NAME", default_value = "oidc-provider")]
     table: String,
-    /// KMS key ids or aliases, comma separated, the first signs (aws backend).
+    /// KMS key ids or aliases, or envelope:<id> keys (KMS-wrapped, signing in-process),
+    /// comma separated, the first signs (aws backend).
     #[arg(
         long,
         env = "SIGNING_KEYS",
@@ -54,8 +55,9 @@ struct Args {
     /// Do not create the demo client and user.
     #[arg(long)]
     no_demo: bool,
-    /// aws backend: create the table and the `alias/...` signing keys if they are missing
-    /// (for the emulator or a fresh account; template.yaml does this in a deployment).
+    /// aws backend: create the table, the `alias/...` signing keys and the envelope:<id>
+    /// keys (of --alg, wrapped under alias/oidc-envelope-wrapping) if they are missing (for
+    /// the emulator or a fresh account; template.yaml and oidc-admin do this for a deployment).
     #[arg(long)]
     provision: bool,
     /// Exit after provisioning and seeding instead of serving.

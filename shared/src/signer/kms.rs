@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_kms::{
     error::{ProvideErrorMetadata, SdkError},
     primitives::Blob,
-    types::{KeySpec, KeyState, KeyUsageType, MessageType, SigningAlgorithmSpec},
+    types::{KeyMetadata, KeySpec, KeyState, KeyUsageType, MessageType, SigningAlgorithmSpec},
 };
 use tokio::{sync::OnceCell, task::JoinSet};
 
@@ -42,11 +42,15 @@ const MISCONFIGURED: &[&str] = &[
     "UnsupportedOperationException",
     "ValidationException",
     "InvalidGrantTokenException",
+    // Decrypt (envelope keys): the blob, its encryption context or the key named with it is
+    // wrong.
+    "InvalidCiphertextException",
+    "IncorrectKeyException",
 ];
 
 /// Maps a KMS failure to the signer's two kinds. The message names the operation, the key
 /// id (not secret) and the error code or failure class; never a payload.
-fn kms_error<E: ProvideErrorMetadata, R>(
+pub(crate) fn kms_error<E: ProvideErrorMetadata, R>(
     op: &str,
     key_id: &str,
     e: &SdkError<E, R>,
@@ -249,41 +253,73 @@ pub async fn create_signing_key(
     alias: &str,
     alg: Alg,
 ) -> Result<String, SignerError> {
+    let spec = match alg {
+        Alg::RS256 => KeySpec::Rsa2048,
+        Alg::ES256 => KeySpec::EccNistP256,
+    };
+    let meta = aliased_key(
+        client,
+        alias,
+        &AliasedKey {
+            spec,
+            usage: KeyUsageType::SignVerify,
+            description: format!("OpenID Connect token signing key ({})", alg.as_str()),
+            fits: &|m| {
+                m.key_usage() == Some(&KeyUsageType::SignVerify)
+                    && m.key_spec().and_then(alg_for).map(|(a, _)| a) == Some(alg)
+            },
+            wanted: format!("a SIGN_VERIFY key for {}", alg.as_str()),
+        },
+    )
+    .await?;
+    Ok(meta.key_id().to_string())
+}
+
+/// What [`aliased_key`] creates, and how it recognises a fitting key behind the alias.
+pub(crate) struct AliasedKey<'a> {
+    pub spec: KeySpec,
+    pub usage: KeyUsageType,
+    pub description: String,
+    pub fits: &'a (dyn Fn(&KeyMetadata) -> bool + Sync),
+    /// For the error when the alias names a key that does not fit ("a SIGN_VERIFY key ...").
+    pub wanted: String,
+}
+
+/// The key behind `alias`, created (key, then alias) when the alias does not exist yet.
+/// Idempotent, and safe against a concurrent creation of the same alias.
+pub(crate) async fn aliased_key(
+    client: &aws_sdk_kms::Client,
+    alias: &str,
+    key: &AliasedKey<'_>,
+) -> Result<KeyMetadata, SignerError> {
     if !alias.starts_with("alias/") || alias.starts_with("alias/aws/") {
         return Err(SignerError::Misconfigured(format!(
             "{alias:?} is not a customer alias name (alias/...)"
         )));
     }
-    if let Some(id) = existing_key(client, alias, alg).await? {
-        return Ok(id);
+    if let Some(meta) = existing_key(client, alias, key).await? {
+        return Ok(meta);
     }
-    let spec = match alg {
-        Alg::RS256 => KeySpec::Rsa2048,
-        Alg::ES256 => KeySpec::EccNistP256,
-    };
     let created = client
         .create_key()
-        .key_spec(spec)
-        .key_usage(KeyUsageType::SignVerify)
-        .description(format!(
-            "OpenID Connect token signing key ({})",
-            alg.as_str()
-        ))
+        .key_spec(key.spec.clone())
+        .key_usage(key.usage.clone())
+        .description(&key.description)
         .send()
         .await
         .map_err(|e| kms_error("CreateKey", alias, &e))?;
-    let key_id = created
+    let meta = created
         .key_metadata()
-        .map(|m| m.key_id().to_string())
+        .cloned()
         .ok_or_else(|| SignerError::Unavailable("kms CreateKey: no key id in the answer".into()))?;
     match client
         .create_alias()
         .alias_name(alias)
-        .target_key_id(&key_id)
+        .target_key_id(meta.key_id())
         .send()
         .await
     {
-        Ok(_) => Ok(key_id),
+        Ok(_) => Ok(meta),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|e| e.is_already_exists_exception()) =>
@@ -291,11 +327,11 @@ pub async fn create_signing_key(
             // Someone else created the alias meanwhile: use theirs, retire ours.
             let _ = client
                 .schedule_key_deletion()
-                .key_id(&key_id)
+                .key_id(meta.key_id())
                 .pending_window_in_days(7)
                 .send()
                 .await;
-            existing_key(client, alias, alg).await?.ok_or_else(|| {
+            existing_key(client, alias, key).await?.ok_or_else(|| {
                 SignerError::Unavailable(format!("kms: {alias} exists but cannot be described"))
             })
         }
@@ -303,12 +339,12 @@ pub async fn create_signing_key(
     }
 }
 
-/// The key behind `alias` if it exists and fits `alg`; `Misconfigured` if it does not fit.
+/// The key behind `alias` if it exists and fits; `Misconfigured` if it does not fit.
 async fn existing_key(
     client: &aws_sdk_kms::Client,
     alias: &str,
-    alg: Alg,
-) -> Result<Option<String>, SignerError> {
+    key: &AliasedKey<'_>,
+) -> Result<Option<KeyMetadata>, SignerError> {
     let out = match client.describe_key().key_id(alias).send().await {
         Ok(out) => out,
         Err(e)
@@ -322,14 +358,12 @@ async fn existing_key(
     let meta = out.key_metadata().ok_or_else(|| {
         SignerError::Unavailable("kms DescribeKey: no metadata in the answer".into())
     })?;
-    let fits = meta.key_usage() == Some(&KeyUsageType::SignVerify)
-        && meta.key_spec().and_then(alg_for).map(|(a, _)| a) == Some(alg);
-    if !fits {
+    if !(key.fits)(meta) {
         return Err(SignerError::Misconfigured(format!(
-            "{alias} exists but is a {} {} key, not a SIGN_VERIFY key for {}",
+            "{alias} exists but is a {} {} key, not {}",
             meta.key_spec().map_or("unknown", |s| s.as_str()),
             meta.key_usage().map_or("unknown", |u| u.as_str()),
-            alg.as_str()
+            key.wanted
         )));
     }
     if meta.key_state() != Some(&KeyState::Enabled) {
@@ -339,5 +373,5 @@ async fn existing_key(
                 .map_or("in an unknown state", |s| s.as_str())
         )));
     }
-    Ok(Some(meta.key_id().to_string()))
+    Ok(Some(meta.clone()))
 }

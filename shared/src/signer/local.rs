@@ -1,5 +1,6 @@
 //! A signing key held in-process (aws-lc), generated on first use and persisted as PKCS#8,
-//! for the local server and tests. Production keys live in KMS instead.
+//! for the local server and tests. Production keys live in KMS instead, or (envelope mode,
+//! `envelope.rs`) are decrypted by KMS into one of these.
 use std::{path::Path, sync::Arc};
 
 use async_trait::async_trait;

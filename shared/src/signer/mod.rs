@@ -1,9 +1,12 @@
-//! Signing keys behind an async trait: KMS in production (the key never leaves it), a local
-//! key for development and tests. JWS assembly around it lives in `crate::jwt`.
+//! Signing keys behind an async trait: KMS in production (the key never leaves it), or
+//! opt-in envelope keys (KMS-wrapped, signing in-process), a local key for development and
+//! tests. JWS assembly around it lives in `crate::jwt`.
+#[cfg(feature = "kms")]
+pub mod envelope;
 pub mod jwk;
 #[cfg(feature = "kms")]
 pub mod kms;
-#[cfg(feature = "embedded")]
+#[cfg(any(feature = "embedded", feature = "kms"))]
 pub mod local;
 #[cfg(feature = "embedded")]
 pub mod manifest;
@@ -114,5 +117,150 @@ impl Signer for KeyRing {
             Some(s) => s.sign(input).await,
             None => Err(SignerError::Misconfigured("the key ring is empty".into())),
         }
+    }
+}
+
+/// The prefix of an envelope key's `SIGNING_KEYS` entry: `envelope:<id>`.
+pub const ENVELOPE_ENTRY_PREFIX: &str = "envelope:";
+
+/// Whether `id` can name an envelope key: 1 to 64 of `A-Z a-z 0-9 . _ -` (it becomes part of
+/// a DynamoDB key, a KMS encryption context value and a template parameter).
+pub fn valid_envelope_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// One `SIGNING_KEYS` entry: a KMS signing key (key id, ARN or `alias/...`), or an envelope
+/// key, `envelope:<id>` (a KMS-wrapped private key in the table, see [`envelope`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyEntry {
+    Kms(String),
+    Envelope(String),
+}
+
+impl KeyEntry {
+    pub fn parse(entry: &str) -> Result<KeyEntry, SignerError> {
+        let entry = entry.trim();
+        if let Some(id) = entry.strip_prefix(ENVELOPE_ENTRY_PREFIX) {
+            if !valid_envelope_id(id) {
+                return Err(SignerError::Misconfigured(format!(
+                    "{entry:?}: an envelope key id is 1 to 64 letters, digits, '.', '_' or '-'"
+                )));
+            }
+            return Ok(KeyEntry::Envelope(id.to_string()));
+        }
+        if entry.is_empty() || entry.contains(char::is_whitespace) {
+            return Err(SignerError::Misconfigured(format!(
+                "{entry:?} is neither a KMS key id, ARN or alias nor envelope:<id>"
+            )));
+        }
+        Ok(KeyEntry::Kms(entry.to_string()))
+    }
+
+    /// All of `SIGNING_KEYS`, in order; at least one.
+    pub fn parse_all(entries: &[String]) -> Result<Vec<KeyEntry>, SignerError> {
+        if entries.is_empty() {
+            return Err(SignerError::Misconfigured(
+                "no signing key configured (SIGNING_KEYS)".into(),
+            ));
+        }
+        entries.iter().map(|e| KeyEntry::parse(e)).collect()
+    }
+}
+
+/// The signer `SIGNING_KEYS` describes, as the Lambda functions and `oidc-local --backend
+/// aws` build it.
+#[cfg(feature = "kms")]
+pub struct AwsSigner {
+    /// The first entry signs, every entry is published.
+    pub signer: Arc<dyn Signer>,
+    /// The signing key, when it is an envelope key: the signing function decrypts it at
+    /// start-up ([`envelope::EnvelopeSigner::unwrap_key`]).
+    pub active_envelope: Option<Arc<envelope::EnvelopeSigner>>,
+}
+
+/// Builds the signer of `SIGNING_KEYS` entries (see [`KeyEntry`]): one [`kms::KmsSigner`]
+/// for all of them when every entry is a KMS key (their public keys fetched concurrently),
+/// else one signer per entry in a [`KeyRing`] (an envelope key alone is used as it is).
+/// Nothing is called until first use.
+#[cfg(feature = "kms")]
+pub fn aws_signer(
+    kms: aws_sdk_kms::Client,
+    store: Arc<dyn crate::store::KeyStore>,
+    entries: &[String],
+) -> Result<AwsSigner, SignerError> {
+    let parsed = KeyEntry::parse_all(entries)?;
+    if parsed.iter().all(|e| matches!(e, KeyEntry::Kms(_))) {
+        let ids = parsed
+            .into_iter()
+            .filter_map(|e| match e {
+                KeyEntry::Kms(id) => Some(id),
+                KeyEntry::Envelope(_) => None,
+            })
+            .collect();
+        return Ok(AwsSigner {
+            signer: Arc::new(kms::KmsSigner::new(kms, ids)),
+            active_envelope: None,
+        });
+    }
+    let mut signers: Vec<Arc<dyn Signer>> = Vec::new();
+    let mut active_envelope = None;
+    for (i, entry) in parsed.into_iter().enumerate() {
+        match entry {
+            KeyEntry::Kms(id) => signers.push(Arc::new(kms::KmsSigner::new(kms.clone(), vec![id]))),
+            KeyEntry::Envelope(id) => {
+                let s = Arc::new(envelope::EnvelopeSigner::new(
+                    kms.clone(),
+                    store.clone(),
+                    id,
+                ));
+                if i == 0 {
+                    active_envelope = Some(s.clone());
+                }
+                signers.push(s);
+            }
+        }
+    }
+    let signer: Arc<dyn Signer> = match (signers.len(), &active_envelope) {
+        (1, Some(only)) => only.clone(),
+        _ => Arc::new(KeyRing::new(signers)),
+    };
+    Ok(AwsSigner {
+        signer,
+        active_envelope,
+    })
+}
+
+#[cfg(test)]
+mod entry_tests {
+    use super::*;
+
+    #[test]
+    fn signing_key_entries_parse() {
+        assert_eq!(
+            KeyEntry::parse(" alias/oidc-signing-a ").ok(),
+            Some(KeyEntry::Kms("alias/oidc-signing-a".into()))
+        );
+        assert_eq!(
+            KeyEntry::parse("envelope:rs256-2026.a_b").ok(),
+            Some(KeyEntry::Envelope("rs256-2026.a_b".into()))
+        );
+        for bad in ["envelope:", "envelope:a b", "envelope:a#b", "", "two words"] {
+            assert!(
+                matches!(KeyEntry::parse(bad), Err(SignerError::Misconfigured(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(KeyEntry::parse_all(&[]).is_err());
+        assert_eq!(
+            KeyEntry::parse_all(&["envelope:k2".into(), "arn:aws:kms:eu-west-1:1:key/x".into()])
+                .ok(),
+            Some(vec![
+                KeyEntry::Envelope("k2".into()),
+                KeyEntry::Kms("arn:aws:kms:eu-west-1:1:key/x".into())
+            ])
+        );
     }
 }

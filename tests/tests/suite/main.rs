@@ -5,6 +5,7 @@
 mod basic_op;
 mod browser;
 mod demo;
+mod envelope;
 mod fault_matrix;
 mod grants;
 mod key_rotation;
