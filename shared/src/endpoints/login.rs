@@ -324,18 +324,23 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
         );
     };
     let post = req.method() == Method::POST;
-    let auth = match load(app, req, &params, now, post).await {
+    // Consent needs the person who signed in for this request, still signed in here. The
+    // request and the session are independent reads: one round trip.
+    let secure = app.config.secure_cookies();
+    let session_read = async {
+        match http::cookie(req, &http::cookie_name(SESSION_COOKIE, secure)) {
+            Some(id) => app.store.session(&secret_digest(&id), now).await,
+            None => Ok(None),
+        }
+    };
+    let (auth, session) = tokio::join!(load(app, req, &params, now, post), session_read);
+    let auth = match auth {
         Ok(a) => a,
         Err(resp) => return resp,
     };
-    // Consent needs the person who signed in for this request, still signed in here.
-    let secure = app.config.secure_cookies();
-    let session = match http::cookie(req, &http::cookie_name(SESSION_COOKIE, secure)) {
-        Some(id) => match app.store.session(&secret_digest(&id), now).await {
-            Ok(s) => s,
-            Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
-        },
-        None => None,
+    let session = match session {
+        Ok(s) => s,
+        Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
     };
     let (Some(sub), Some(auth_time)) = (auth.sub.clone(), auth.auth_time) else {
         return http::redirect_with_query(
@@ -349,7 +354,20 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
             &[("req", &auth.id)],
         );
     }
-    let user = match app.store.user(&sub).await {
+    // The user, the client and (for a decision) the standing consent: one round trip.
+    let prior_read = async {
+        if post {
+            app.store.consent(&sub, &auth.client_id).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (user, client, prior) = tokio::join!(
+        app.store.user(&sub),
+        app.store.client(&auth.client_id),
+        prior_read
+    );
+    let user = match user {
         Ok(Some(u)) if u.accepts_since(auth_time) => u,
         // Signed in before the user's sessions were ended (a password change): again.
         Ok(Some(u)) if !u.disabled => {
@@ -368,7 +386,7 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
         Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
     };
 
-    let client = match app.store.client(&auth.client_id).await {
+    let client = match client {
         Ok(Some(c)) => c,
         Ok(None) => {
             return page_error(
@@ -424,7 +442,12 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
     // client needs no page. The code is stored before the request is retired: a failure in
     // between leaves an undelivered code that expires unused, and the form can be resent.
     // Retiring is single-winner: of concurrent submissions, only one delivers its code.
-    let scopes = match app.store.consent(&sub, &auth.client_id).await {
+    let standing = match prior {
+        Ok(Some(read)) => Ok(read),
+        Ok(None) => app.store.consent(&sub, &auth.client_id).await,
+        Err(e) => Err(e),
+    };
+    let scopes = match standing {
         Ok(Some(c)) => c
             .scopes
             .into_iter()
@@ -445,8 +468,16 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
         granted_at: now,
     };
     let issued = async {
-        app.store.put_consent(&consent).await?;
-        let resp = authz_response::issue_code(app, &auth, &user, auth_time, now).await?;
+        // Independent writes, one round trip; either failing leaves the request to retry.
+        let (_, resp) = tokio::try_join!(
+            async {
+                app.store
+                    .put_consent(&consent)
+                    .await
+                    .map_err(OAuthError::from)
+            },
+            authz_response::issue_code(app, &auth, &user, auth_time, now)
+        )?;
         Ok::<_, OAuthError>(
             app.store
                 .delete_auth_request(&auth.id)

@@ -131,7 +131,16 @@ each_backend!(
         assert!(attempt(&p, "ALICE", ALICE.1).await.throttled());
         assert!(attempt(&p, BOB.0, BOB.1).await.signed_in());
 
-        p.clock.advance(15 * 60 - 5);
+        // Relative to the lock's own end (Retry-After), not to the first attempt: on a
+        // loaded machine the attempts above take seconds of real time.
+        let a = attempt(&p, ALICE.0, ALICE.1).await;
+        assert!(a.throttled(), "{a:?}");
+        let wait: i64 = a
+            .retry_after
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After");
+        p.clock.advance(wait - 3);
         assert!(
             attempt(&p, ALICE.0, ALICE.1).await.throttled(),
             "still locked"
@@ -191,8 +200,15 @@ each_backend_with!(
             let a = attempt(&p, ALICE.0, "typo").await;
             assert!(a.wrong(), "failure {i} after a success: {a:?}");
         }
-        assert!(attempt(&p, ALICE.0, ALICE.1).await.throttled());
-        p.clock.advance(55);
+        let a = attempt(&p, ALICE.0, ALICE.1).await;
+        assert!(a.throttled(), "{a:?}");
+        let wait: i64 = a
+            .retry_after
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After");
+        assert!(wait <= 60, "{wait}");
+        p.clock.advance(wait - 3);
         assert!(attempt(&p, ALICE.0, ALICE.1).await.throttled());
         p.clock.advance(10);
         assert!(attempt(&p, ALICE.0, ALICE.1).await.signed_in());
