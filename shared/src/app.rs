@@ -1,6 +1,9 @@
 //! The application value: configuration and backends, built once per container (or once
 //! per local server) and passed by reference to every handler. No global state.
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use crate::{clock::Clock, config::Config, signer::Signer, store::Store};
 
@@ -9,6 +12,9 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub signer: Arc<dyn Signer>,
     pub clock: Arc<dyn Clock>,
+    /// Documents that depend only on the configuration and the published keys (discovery,
+    /// the JWKS), serialized once per distinct key set rather than on every request.
+    rendered: Mutex<HashMap<String, Arc<str>>>,
 }
 
 impl App {
@@ -23,6 +29,24 @@ impl App {
             store,
             signer,
             clock,
+            rendered: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The document cached under `key`, rendering it on first use. `key` must name
+    /// everything the document depends on besides the configuration.
+    pub fn rendered(&self, key: String, render: impl FnOnce() -> String) -> Arc<str> {
+        if let Some(doc) = self.rendered.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return doc;
+        }
+        let doc: Arc<str> = render().into();
+        if let Ok(mut m) = self.rendered.lock() {
+            // Key sets change a few times a year: a small map, reset if it ever grows.
+            if m.len() >= 16 {
+                m.clear();
+            }
+            m.insert(key, doc.clone());
+        }
+        doc
     }
 }

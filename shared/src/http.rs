@@ -104,7 +104,7 @@ pub fn append_header(resp: &mut Response<Body>, name: &'static str, value: &str)
     }
 }
 
-fn response(status: StatusCode, content_type: &'static str, body: Body) -> Response<Body> {
+pub fn response(status: StatusCode, content_type: &'static str, body: Body) -> Response<Body> {
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     resp.headers_mut()

@@ -27,7 +27,20 @@ pub async fn handle(app: &App) -> Response<Body> {
         }
         v
     });
-    let c = &app.config;
+    let doc = app.rendered(format!("discovery {}", algs.join(",")), || {
+        document(&app.config, &algs).to_string()
+    });
+    let mut resp = http::response(
+        StatusCode::OK,
+        "application/json",
+        Body::Text(doc.to_string()),
+    );
+    http::set_header(&mut resp, "cache-control", "public, max-age=300");
+    http::set_header(&mut resp, "access-control-allow-origin", "*");
+    resp
+}
+
+fn document(c: &crate::Config, algs: &[&str]) -> serde_json::Value {
     let doc = json!({
         "issuer": c.issuer,
         "authorization_endpoint": c.endpoint_url(Endpoint::Authorize),
@@ -59,8 +72,5 @@ pub async fn handle(app: &App) -> Response<Body> {
     if c.registration != crate::config::Registration::Disabled {
         doc["registration_endpoint"] = json!(c.endpoint_url(Endpoint::Registration));
     }
-    let mut resp = http::json(StatusCode::OK, &doc);
-    http::set_header(&mut resp, "cache-control", "public, max-age=300");
-    http::set_header(&mut resp, "access-control-allow-origin", "*");
-    resp
+    doc
 }

@@ -8,9 +8,16 @@ use crate::{App, OAuthError, http};
 pub async fn handle(app: &App) -> Response<Body> {
     match app.signer.public_keys().await {
         Ok(keys) => {
-            let keys: Vec<_> = keys.iter().map(|k| k.jwk.clone()).collect();
-            let mut resp = http::json(StatusCode::OK, &json!({ "keys": keys }));
-            http::set_header(&mut resp, "content-type", "application/jwk-set+json");
+            let kids: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();
+            let doc = app.rendered(format!("jwks {}", kids.join(",")), || {
+                let jwks: Vec<_> = keys.iter().map(|k| k.jwk.clone()).collect();
+                json!({ "keys": jwks }).to_string()
+            });
+            let mut resp = http::response(
+                StatusCode::OK,
+                "application/jwk-set+json",
+                Body::Text(doc.to_string()),
+            );
             http::set_header(&mut resp, "cache-control", "public, max-age=300");
             http::set_header(&mut resp, "access-control-allow-origin", "*");
             resp
