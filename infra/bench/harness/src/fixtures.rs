@@ -1,0 +1,483 @@
+//! The request each function gets as its first one, and the sign-in that makes them
+//! realistic: tokens for userinfo, introspection, revocation and logout come from a real
+//! authorization code flow played through the functions themselves (authorize → login →
+//! token), each step a cold start under the emulator like the measured ones.
+//!
+//! The clients and user are in `fixtures/seed.toml` (a test checks they match).
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+
+use serde_json::{Value, json};
+
+use crate::{
+    emulator::{self, Invocation},
+    event::{DOMAIN, HttpRequest, HttpResponse},
+};
+
+pub const WEB_CLIENT: (&str, &str) = ("bench-web", "bench-web-secret-0123456789abcdefghijklmnop");
+pub const M2M_CLIENT: (&str, &str) = ("bench-m2m", "bench-m2m-secret-0123456789abcdefghijklmnop");
+pub const USER: (&str, &str) = ("bench-user", "bench-user-password-1");
+pub const REDIRECT_URI: &str = "https://rp.example/cb";
+pub const POST_LOGOUT_URI: &str = "https://rp.example/logged-out";
+
+/// The ten Lambda functions (workspace binaries).
+pub const FUNCTIONS: [&str; 10] = [
+    "discovery",
+    "jwks",
+    "authorize",
+    "login",
+    "token",
+    "userinfo",
+    "revoke",
+    "introspect",
+    "logout",
+    "register",
+];
+
+/// Functions whose request needs the sign-in first.
+const NEED_TOKENS: [&str; 5] = ["login", "userinfo", "revoke", "introspect", "logout"];
+
+pub fn issuer() -> String {
+    format!("https://{DOMAIN}")
+}
+
+/// The function that serves a path (as `shared::endpoints::Endpoint::function`).
+pub fn function_for(path: &str) -> Option<&'static str> {
+    Some(match path {
+        "/.well-known/openid-configuration" => "discovery",
+        "/jwks.json" => "jwks",
+        "/authorize" => "authorize",
+        "/login" | "/consent" => "login",
+        "/token" => "token",
+        "/userinfo" => "userinfo",
+        "/revoke" => "revoke",
+        "/introspect" => "introspect",
+        "/logout" => "logout",
+        "/register" => "register",
+        _ => return None,
+    })
+}
+
+/// What to start and how: bootstraps by name, and the environment every function gets.
+pub struct Ctx {
+    pub targets: BTreeMap<String, PathBuf>,
+    pub env: Vec<(String, String)>,
+    pub memory_mb: u32,
+    pub log_dir: Option<PathBuf>,
+    pub timeout: Duration,
+}
+
+impl Ctx {
+    pub fn invocation(&self, name: &str, event: Value) -> Result<Invocation, String> {
+        let bootstrap = self
+            .targets
+            .get(name)
+            .ok_or_else(|| format!("no bootstrap given for `{name}`"))?
+            .clone();
+        Ok(Invocation {
+            bootstrap,
+            function_name: name.to_string(),
+            event,
+            memory_mb: self.memory_mb,
+            env: self.env.clone(),
+            log: self.log_dir.as_ref().map(|d| d.join(format!("{name}.log"))),
+            timeout: self.timeout,
+        })
+    }
+}
+
+/// The first request of one measured target and the status it should get.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    pub request: HttpRequest,
+    pub expect: u16,
+}
+
+/// A browser over the functions: keeps cookies, sends each request to the function that
+/// serves its path, as a fresh cold start.
+struct Browser<'a> {
+    ctx: &'a Ctx,
+    cookies: BTreeMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(ctx: &'a Ctx) -> Self {
+        Browser {
+            ctx,
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_list(&self) -> Vec<String> {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
+    }
+
+    async fn send(&mut self, req: HttpRequest) -> Result<HttpResponse, String> {
+        let function =
+            function_for(&req.path).ok_or_else(|| format!("no function serves {}", req.path))?;
+        let req = req.cookies(self.cookie_list());
+        let out = emulator::cold_start(&self.ctx.invocation(function, req.to_event())?).await?;
+        if let Some(e) = out.error {
+            return Err(format!("{} ({function}): {e}", req.summary()));
+        }
+        let payload = out
+            .response
+            .ok_or_else(|| format!("{}: no response", req.summary()))?;
+        let resp = HttpResponse::from_payload(&payload)?;
+        for c in &resp.set_cookies {
+            let pair = c.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                let expired = c.to_ascii_lowercase().contains("max-age=0");
+                if value.is_empty() || expired {
+                    self.cookies.remove(name.trim());
+                } else {
+                    self.cookies
+                        .insert(name.trim().to_string(), value.trim().to_string());
+                }
+            }
+        }
+        Ok(resp)
+    }
+}
+
+fn unescape(v: &str) -> String {
+    v.replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
+fn attr_after(html: &str, marker: &str) -> Option<String> {
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(unescape(&html[start..start + end]))
+}
+
+fn input_value(html: &str, name: &str) -> Option<String> {
+    attr_after(html, &format!("name=\"{name}\" value=\""))
+}
+
+fn form_action(html: &str) -> Option<String> {
+    let form = html.find("<form")?;
+    attr_after(&html[form..], "action=\"")
+}
+
+/// The provider-relative part (`/path?query`) of a URL under the issuer.
+fn provider_path(url: &str) -> Option<String> {
+    let issuer = issuer();
+    if let Some(rest) = url.strip_prefix(&issuer) {
+        return Some(rest.to_string());
+    }
+    url.starts_with('/').then(|| url.to_string())
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+pub fn authorize_path(scope: &str, state: &str) -> String {
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("response_type", "code"),
+            ("client_id", WEB_CLIENT.0),
+            ("redirect_uri", REDIRECT_URI),
+            ("scope", scope),
+            ("state", state),
+            ("nonce", &format!("n-{state}")),
+        ])
+        .finish();
+    format!("/authorize?{q}")
+}
+
+fn snippet(s: &str) -> String {
+    s.chars().take(300).collect()
+}
+
+#[derive(Debug, Clone)]
+struct Tokens {
+    access_token: String,
+    id_token: String,
+    refresh_token: String,
+}
+
+/// Signs in (if the browser has no session yet), follows the provider's redirects to the
+/// client, and redeems the code.
+async fn sign_in(b: &mut Browser<'_>, scope: &str, state: &str) -> Result<Tokens, String> {
+    let mut resp = b
+        .send(HttpRequest::get(&authorize_path(scope, state)))
+        .await?;
+    let (mut signed_in, mut consented) = (false, false);
+    let mut code = None;
+    for _ in 0..10 {
+        if (300..400).contains(&resp.status) {
+            let location = resp
+                .header("location")
+                .ok_or("a redirect without Location")?
+                .to_string();
+            if location.starts_with(REDIRECT_URI) {
+                code = Some(
+                    query_param(&location, "code")
+                        .ok_or_else(|| format!("back at the client without a code: {location}"))?,
+                );
+                break;
+            }
+            let path = provider_path(&location)
+                .ok_or_else(|| format!("unexpected redirect to {location}"))?;
+            resp = b.send(HttpRequest::get(&path)).await?;
+            continue;
+        }
+        let body = resp.body.clone();
+        let action = form_action(&body)
+            .and_then(|a| provider_path(&a))
+            .unwrap_or_default();
+        let req = input_value(&body, "req").unwrap_or_default();
+        let csrf = input_value(&body, "csrf").unwrap_or_default();
+        if resp.status == 200 && body.contains("name=\"password\"") && !signed_in {
+            signed_in = true;
+            let form = [
+                ("req", req.as_str()),
+                ("csrf", csrf.as_str()),
+                ("username", USER.0),
+                ("password", USER.1),
+            ];
+            resp = b.send(HttpRequest::post_form(&action, &form)).await?;
+        } else if resp.status == 200 && body.contains("name=\"decision\"") && !consented {
+            consented = true;
+            let form = [
+                ("req", req.as_str()),
+                ("csrf", csrf.as_str()),
+                ("decision", "allow"),
+            ];
+            resp = b.send(HttpRequest::post_form(&action, &form)).await?;
+        } else {
+            return Err(format!(
+                "sign-in stopped at a {} page: {}",
+                resp.status,
+                snippet(&body)
+            ));
+        }
+    }
+    let code = code.ok_or("too many redirects while signing in")?;
+    let token = b
+        .send(
+            HttpRequest::post_form(
+                "/token",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT_URI),
+                ],
+            )
+            .basic_auth(WEB_CLIENT.0, WEB_CLIENT.1),
+        )
+        .await?;
+    let json: Value = serde_json::from_str(&token.body)
+        .map_err(|e| format!("token response ({}) is not JSON: {e}", token.status))?;
+    let field = |name: &str| {
+        json.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("no {name} in the token response: {}", snippet(&token.body)))
+    };
+    Ok(Tokens {
+        access_token: field("access_token")?,
+        id_token: field("id_token")?,
+        refresh_token: field("refresh_token")?,
+    })
+}
+
+/// Builds every target's first request. Targets that are not functions (the baselines) get
+/// `GET /`. Signs in first if a target needs tokens.
+pub async fn prepare(ctx: &Ctx) -> Result<BTreeMap<String, Fixture>, String> {
+    let needs_tokens = ctx
+        .targets
+        .keys()
+        .any(|t| NEED_TOKENS.contains(&t.as_str()));
+    let mut login_page = None;
+    let mut tokens = None;
+    let mut other_grant = None;
+    if needs_tokens {
+        eprintln!("prepare: signing in through authorize → login → token (cold starts)");
+        let mut browser = Browser::new(ctx);
+        let scope = "openid profile email offline_access";
+        let a = sign_in(&mut browser, scope, "bench-a").await?;
+        // A second grant (the session now skips the sign-in): its refresh token is the one
+        // revoked, so the first grant's tokens stay valid for userinfo and introspection.
+        let b = sign_in(&mut browser, scope, "bench-b").await?;
+        eprintln!("prepare: two grants issued");
+        // The sign-in page of a request nobody finishes: a new browser at /authorize.
+        let mut fresh = Browser::new(ctx);
+        let r = fresh
+            .send(HttpRequest::get(&authorize_path(
+                "openid profile",
+                "bench-login",
+            )))
+            .await?;
+        let location = r
+            .header("location")
+            .and_then(provider_path)
+            .filter(|p| p.starts_with("/login"))
+            .ok_or_else(|| format!("authorize did not redirect to /login ({})", r.status))?;
+        login_page = Some((location, fresh.cookie_list()));
+        tokens = Some(a);
+        other_grant = Some(b);
+    }
+    let mut out = BTreeMap::new();
+    for name in ctx.targets.keys() {
+        let (request, expect) = match name.as_str() {
+            "discovery" => (HttpRequest::get("/.well-known/openid-configuration"), 200),
+            "jwks" => (HttpRequest::get("/jwks.json"), 200),
+            "authorize" => (
+                HttpRequest::get(&authorize_path("openid profile email", "bench-authz")),
+                303,
+            ),
+            "login" => {
+                let (path, cookies) = login_page.clone().ok_or("no sign-in page")?;
+                (HttpRequest::get(&path).cookies(cookies), 200)
+            }
+            "token" => (
+                HttpRequest::post_form(
+                    "/token",
+                    &[("grant_type", "client_credentials"), ("scope", "api:read")],
+                )
+                .basic_auth(M2M_CLIENT.0, M2M_CLIENT.1),
+                200,
+            ),
+            "userinfo" => {
+                let t = tokens.as_ref().ok_or("no tokens")?;
+                (
+                    HttpRequest::get("/userinfo")
+                        .header("authorization", &format!("Bearer {}", t.access_token)),
+                    200,
+                )
+            }
+            "introspect" => {
+                let t = tokens.as_ref().ok_or("no tokens")?;
+                (
+                    HttpRequest::post_form("/introspect", &[("token", &t.access_token)])
+                        .basic_auth(WEB_CLIENT.0, WEB_CLIENT.1),
+                    200,
+                )
+            }
+            "revoke" => {
+                let t = other_grant.as_ref().ok_or("no tokens")?;
+                (
+                    HttpRequest::post_form(
+                        "/revoke",
+                        &[
+                            ("token", &t.refresh_token),
+                            ("token_type_hint", "refresh_token"),
+                        ],
+                    )
+                    .basic_auth(WEB_CLIENT.0, WEB_CLIENT.1),
+                    200,
+                )
+            }
+            "logout" => {
+                let t = tokens.as_ref().ok_or("no tokens")?;
+                let q = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs([
+                        ("id_token_hint", t.id_token.as_str()),
+                        ("post_logout_redirect_uri", POST_LOGOUT_URI),
+                        ("state", "bench-logout"),
+                    ])
+                    .finish();
+                (HttpRequest::get(&format!("/logout?{q}")), 303)
+            }
+            "register" => (
+                HttpRequest::post_json(
+                    "/register",
+                    &json!({
+                        "client_name": "Registered by the benchmark",
+                        "redirect_uris": [REDIRECT_URI],
+                        "token_endpoint_auth_method": "client_secret_basic",
+                    }),
+                ),
+                201,
+            ),
+            _ => (HttpRequest::get("/"), 200),
+        };
+        out.insert(name.clone(), Fixture { request, expect });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The constants above are the clients and user of `fixtures/seed.toml`.
+    #[test]
+    fn constants_match_the_seed_file() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/seed.toml"))
+                .expect("seed file");
+        let seed: toml::Value = toml::from_str(&text).expect("seed parses");
+        let clients = seed["clients"].as_array().expect("clients");
+        let secret = |id: &str| {
+            clients
+                .iter()
+                .find(|c| c["client_id"].as_str() == Some(id))
+                .and_then(|c| c["client_secret"].as_str())
+                .map(str::to_string)
+        };
+        assert_eq!(secret(WEB_CLIENT.0).as_deref(), Some(WEB_CLIENT.1));
+        assert_eq!(secret(M2M_CLIENT.0).as_deref(), Some(M2M_CLIENT.1));
+        let web = clients
+            .iter()
+            .find(|c| c["client_id"].as_str() == Some(WEB_CLIENT.0))
+            .expect("web client");
+        let uris = |k: &str| -> Vec<String> {
+            web[k]
+                .as_array()
+                .expect("uris")
+                .iter()
+                .filter_map(|u| u.as_str().map(str::to_string))
+                .collect()
+        };
+        assert_eq!(uris("redirect_uris"), vec![REDIRECT_URI]);
+        assert_eq!(uris("post_logout_redirect_uris"), vec![POST_LOGOUT_URI]);
+        let user = &seed["users"].as_array().expect("users")[0];
+        assert_eq!(user["username"].as_str(), Some(USER.0));
+        assert_eq!(user["password"].as_str(), Some(USER.1));
+    }
+
+    #[test]
+    fn every_function_has_a_route() {
+        let served: Vec<&str> = [
+            "/.well-known/openid-configuration",
+            "/jwks.json",
+            "/authorize",
+            "/login",
+            "/token",
+            "/userinfo",
+            "/revoke",
+            "/introspect",
+            "/logout",
+            "/register",
+        ]
+        .iter()
+        .filter_map(|p| function_for(p))
+        .collect();
+        assert_eq!(served, FUNCTIONS);
+    }
+
+    #[test]
+    fn form_parsing_unescapes() {
+        let html = r#"<form method="post" action="https:&#x2f;&#x2f;x&#x2f;login"><input type="hidden" name="req" value="a&amp;b">"#;
+        assert_eq!(form_action(html).as_deref(), Some("https://x/login"));
+        assert_eq!(input_value(html, "req").as_deref(), Some("a&b"));
+        assert_eq!(
+            query_param("https://rp.example/cb?code=c1&state=s", "code").as_deref(),
+            Some("c1")
+        );
+    }
+}
