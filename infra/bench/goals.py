@@ -23,6 +23,8 @@ def main(path: str) -> None:
             continue
         if VERDICT.search(lines[i]) and lines[i].lstrip().startswith(("- ", "**", "* ")):
             out.append(lines[i])
+            if lines[i].startswith("**"):
+                out.append("")
         i += 1
     if out:
         print(f"**{title}**\n")

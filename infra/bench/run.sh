@@ -18,7 +18,8 @@ OUT=target/bench
 mkdir -p "$OUT"
 started=$(date +%s)
 
-for part in $PARTS; do
+# REPORT_ONLY=1 rewrites BENCHMARKS.md from the parts' last outputs without measuring.
+for part in $([ "${REPORT_ONLY:-0}" = 1 ] || echo "$PARTS"); do
     echo "=== $part ($(date -u +%H:%M:%S))" >&2
     t0=$(date +%s)
     case "$part" in
@@ -32,12 +33,19 @@ for part in $PARTS; do
 done
 
 commit=$(git rev-parse --short HEAD)
-dirty=$(git status --porcelain --untracked-files=no | grep -q . && echo " (with local changes)" || true)
+# The charts are rewritten by the run itself.
+dirty=$(git status --porcelain --untracked-files=no -- . ':!infra/bench/charts' ':!BENCHMARKS.md' \
+    | grep -q . && echo " (with local changes)" || true)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 {
     echo "# Benchmarks"
     echo
-    echo "Measured by \`infra/bench/run.sh\` on $(date -u +%Y-%m-%d), commit \`$commit\`$dirty,"
+    if [ "${REPORT_ONLY:-0}" = 1 ]; then
+        echo "Written by \`infra/bench/run.sh\` from its last measurements (each section names the"
+        echo "commit it measured), on $(date -u +%Y-%m-%d) at commit \`$commit\`$dirty,"
+    else
+        echo "Measured by \`infra/bench/run.sh\` on $(date -u +%Y-%m-%d), commit \`$commit\`$dirty,"
+    fi
     echo "on one machine: $(nproc) cores ($cpu), $(free -g | awk '/Mem:/{print $2}') GiB. The machine is shared"
     echo "and noisy, so every comparison is made in the same run, side by side, and read as a"
     echo "ratio. How each part measures is in [infra/bench/README.md](infra/bench/README.md)."
@@ -51,11 +59,13 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
         [ -f "$OUT/$part.md" ] && python3 infra/bench/goals.py "$OUT/$part.md"
     done
     echo
+    cat infra/bench/analysis.md
+    echo
     for part in $PARTS; do
         [ -f "$OUT/$part.md" ] && { cat "$OUT/$part.md"; echo; }
         [ "$part" = awscalls ] && [ -f "$OUT/cost.md" ] && { cat "$OUT/cost.md"; echo; }
     done
     echo "---"
-    echo "All parts took $(( ($(date +%s) - started) / 60 )) min."
+    [ "${REPORT_ONLY:-0}" = 1 ] || echo "All parts took $(( ($(date +%s) - started) / 60 )) min."
 } > BENCHMARKS.md
 echo "wrote BENCHMARKS.md" >&2
