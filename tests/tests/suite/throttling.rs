@@ -32,6 +32,13 @@ impl Answer {
             && !self.body.contains(WRONG)
             && self.body.contains("name=\"password\"")
     }
+    /// Seconds until the lock ends, as the Retry-After header says.
+    fn retry_after_seconds(&self) -> i64 {
+        self.retry_after
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After")
+    }
 }
 
 /// One sign-in attempt in a fresh browser against the provider at `issuer`: opens the
@@ -116,11 +123,7 @@ each_backend!(
         }
         let a = attempt(&p, ALICE.0, ALICE.1).await;
         assert!(a.throttled(), "the 11th is refused unchecked: {a:?}");
-        let wait: i64 = a
-            .retry_after
-            .as_deref()
-            .and_then(|v| v.parse().ok())
-            .expect("Retry-After");
+        let wait = a.retry_after_seconds();
         assert!((1..=900).contains(&wait), "{wait}");
         assert_eq!(
             input_value(&a.body, "username").as_deref(),
@@ -135,11 +138,7 @@ each_backend!(
         // loaded machine the attempts above take seconds of real time.
         let a = attempt(&p, ALICE.0, ALICE.1).await;
         assert!(a.throttled(), "{a:?}");
-        let wait: i64 = a
-            .retry_after
-            .as_deref()
-            .and_then(|v| v.parse().ok())
-            .expect("Retry-After");
+        let wait = a.retry_after_seconds();
         p.clock.advance(wait - 3);
         assert!(
             attempt(&p, ALICE.0, ALICE.1).await.throttled(),
@@ -202,11 +201,7 @@ each_backend_with!(
         }
         let a = attempt(&p, ALICE.0, ALICE.1).await;
         assert!(a.throttled(), "{a:?}");
-        let wait: i64 = a
-            .retry_after
-            .as_deref()
-            .and_then(|v| v.parse().ok())
-            .expect("Retry-After");
+        let wait = a.retry_after_seconds();
         assert!(wait <= 60, "{wait}");
         p.clock.advance(wait - 3);
         assert!(attempt(&p, ALICE.0, ALICE.1).await.throttled());
