@@ -4,16 +4,22 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 pub trait Clock: Send + Sync {
     /// Seconds since the Unix epoch.
-    fn now(&self) -> i64;
+    fn now(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+    /// Milliseconds since the Unix epoch: read only to stamp when a session or token began,
+    /// so that ending a user's sessions (`User::end_sessions`) cannot let through something
+    /// issued earlier in the same second.
+    fn now_ms(&self) -> i64;
 }
 
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now(&self) -> i64 {
+    fn now_ms(&self) -> i64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
+            .map(|d| d.as_millis() as i64)
             .unwrap_or(0)
     }
 }
@@ -32,7 +38,7 @@ impl OffsetClock {
 }
 
 impl Clock for OffsetClock {
-    fn now(&self) -> i64 {
-        SystemClock.now() + self.offset.load(Ordering::SeqCst)
+    fn now_ms(&self) -> i64 {
+        SystemClock.now_ms() + self.offset.load(Ordering::SeqCst) * 1000
     }
 }

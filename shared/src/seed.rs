@@ -184,6 +184,9 @@ impl SeedClient {
             custom_claims: self.custom_claims.clone(),
             jwks: self.jwks.clone(),
             registration_token_hash: None,
+            allowed_claims: vec![],
+            trusted: None,
+            tokens_valid_after_ms: 0,
         })
     }
 }
@@ -278,6 +281,7 @@ pub async fn apply(store: &dyn Store, seed: &Seed) -> Result<(usize, usize), See
                     disabled: false,
                     custom_claims: u.custom_claims.clone(),
                     tokens_valid_after: 0,
+                    tokens_valid_after_ms: 0,
                 };
                 store.create_user(&user).await?;
             }

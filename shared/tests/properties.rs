@@ -86,6 +86,7 @@ fn full_user() -> User {
         disabled: false,
         custom_claims: vec![],
         tokens_valid_after: 0,
+        tokens_valid_after_ms: 0,
     }
 }
 

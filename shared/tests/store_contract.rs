@@ -126,6 +126,9 @@ fn client(id: &str, name: &str) -> Client {
         custom_claims: vec![],
         jwks: None,
         registration_token_hash: None,
+        allowed_claims: vec![],
+        tokens_valid_after_ms: 0,
+        trusted: None,
     }
 }
 
@@ -150,6 +153,7 @@ fn user(sub: &str, username: &str, email: Option<&str>) -> User {
         disabled: false,
         custom_claims: vec![],
         tokens_valid_after: 0,
+        tokens_valid_after_ms: 0,
     }
 }
 
@@ -184,6 +188,9 @@ fn auth_request(id: &str, expires_at: i64, full: bool) -> AuthRequest {
         sub: full.then(|| "sub-1".into()),
         auth_time: full.then_some(expires_at - 100),
         expires_at,
+        auth_time_ms: 0,
+        required_sub: None,
+        sid: None,
     }
 }
 
@@ -201,6 +208,8 @@ fn code(hash: &str, expires_at: i64) -> AuthCode {
         expires_at,
         minted: None,
         user: None,
+        auth_time_ms: 0,
+        sid: None,
     }
 }
 
@@ -232,6 +241,8 @@ fn refresh_token(hash: &str, grant_id: &str, issued_at: i64, expires_at: i64) ->
         issued_at,
         expires_at,
         used_at: None,
+        issued_at_ms: 0,
+        sid: None,
     }
 }
 
@@ -266,11 +277,13 @@ async fn clients_round_trip(s: S) {
             name: "https://rp.example/roles".into(),
             value: json!(["admin", "ops"]),
             tokens: vec![ClaimTarget::IdToken, ClaimTarget::AccessToken],
+            scope: None,
         },
         CustomClaim {
             name: "https://rp.example/profile".into(),
             value: json!({"tier": 3, "ratio": 1.5, "beta": true, "note": "", "gone": null}),
             tokens: vec![ClaimTarget::Userinfo],
+            scope: None,
         },
     ];
     full.jwks = Some(json!({"keys": [{
@@ -295,6 +308,7 @@ async fn users_round_trip(s: S) {
         name: "https://rp.example/department".into(),
         value: json!("research"),
         tokens: vec![ClaimTarget::IdToken, ClaimTarget::Userinfo],
+        scope: None,
     }];
     s.create_user(&c).await.expect("create with custom claims");
     assert_eq!(s.user("sub-c").await.expect("read"), Some(c));
@@ -529,6 +543,8 @@ async fn sessions_expire(s: S) {
         sub: "sub-a".into(),
         auth_time: now,
         expires_at: now + 3600,
+        auth_time_ms: 0,
+        sid: "sid-test".into(),
     };
     s.put_session(&sess).await.expect("put");
     assert_eq!(
@@ -840,6 +856,7 @@ async fn consents_round_trip(s: S) {
         client_id: "rp".into(),
         scopes: vec!["openid".into(), "email".into()],
         granted_at: 10,
+        claims: vec![],
     };
     s.put_consent(&c).await.expect("put");
     assert_eq!(
@@ -1493,6 +1510,8 @@ async fn dynamo_item_layout_and_ttl() {
         sub: "sub-a".into(),
         auth_time: now,
         expires_at: now + 10,
+        auth_time_ms: 0,
+        sid: "sid-test".into(),
     })
     .await
     .expect("session");

@@ -80,6 +80,7 @@ pub fn custom_claim(arg: &str) -> Result<CustomClaim, String> {
         name: name.trim().to_string(),
         value,
         tokens: tokens.unwrap_or_else(|| vec![ClaimTarget::IdToken, ClaimTarget::AccessToken]),
+        scope: None,
     })
 }
 

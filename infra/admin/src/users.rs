@@ -138,6 +138,7 @@ pub async fn run(store: &Arc<dyn Store>, cmd: UsersCmd) -> Result<Output, String
                 custom_claims: su.custom_claims,
                 // A chosen sub may have been someone's before: their sessions stay dead.
                 tokens_valid_after: if sub.is_some() { now() } else { 0 },
+                tokens_valid_after_ms: 0,
             };
             store
                 .create_user(&user)
@@ -406,6 +407,7 @@ async fn import(
                     disabled: false,
                     tokens_valid_after: if su.sub.is_some() { now() } else { 0 },
                     custom_claims: su.custom_claims,
+                    tokens_valid_after_ms: 0,
                 };
                 store
                     .create_user(&user)

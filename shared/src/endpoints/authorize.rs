@@ -174,6 +174,9 @@ async fn handle_params(
         sub: session.as_ref().map(|s| s.sub.clone()),
         auth_time: session.as_ref().map(|s| s.auth_time),
         expires_at: now + app.config.auth_request_ttl,
+        required_sub: None,
+        sid: session.as_ref().map(|s| s.sid.clone()),
+        auth_time_ms: 0,
     };
 
     match (&session, &session_user, consented, v.prompts("none")) {

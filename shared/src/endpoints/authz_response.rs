@@ -64,6 +64,8 @@ pub async fn issue_code(
             password_hash: String::new(),
             ..user.clone()
         }),
+        sid: auth.sid.clone(),
+        auth_time_ms: 0,
     };
     app.store.put_code(&record).await?;
     let mut params = vec![("code", code)];

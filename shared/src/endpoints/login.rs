@@ -276,10 +276,13 @@ pub async fn handle_login(app: &App, req: &Request, now: i64) -> Response<Body> 
         sub: user.sub.clone(),
         auth_time: now,
         expires_at: now + app.config.session_ttl,
+        sid: random_token(16),
+        auth_time_ms: 0,
     };
     let signed_in = AuthRequest {
         sub: Some(user.sub.clone()),
         auth_time: Some(now),
+        sid: Some(session.sid.clone()),
         ..auth
     };
     let stored = async {
@@ -465,6 +468,7 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
         sub: sub.clone(),
         client_id: auth.client_id.clone(),
         scopes,
+        claims: vec![],
         granted_at: now,
     };
     let issued = async {

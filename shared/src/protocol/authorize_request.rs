@@ -188,6 +188,9 @@ mod tests {
             custom_claims: vec![],
             jwks: None,
             registration_token_hash: None,
+            allowed_claims: vec![],
+            tokens_valid_after_ms: 0,
+            trusted: None,
         }
     }
 

@@ -164,7 +164,9 @@ mod tests {
                 name: "https://ex.com/role".into(),
                 value: json!("admin"),
                 tokens: vec![ClaimTarget::AccessToken],
+                scope: None,
             }],
+            tokens_valid_after_ms: 0,
         }
     }
 
@@ -185,20 +187,26 @@ mod tests {
                     name: "https://ex.com/tenant".into(),
                     value: json!("acme"),
                     tokens: vec![ClaimTarget::IdToken, ClaimTarget::AccessToken],
+                    scope: None,
                 },
                 CustomClaim {
                     name: "https://ex.com/role".into(),
                     value: json!("user"),
                     tokens: vec![ClaimTarget::AccessToken, ClaimTarget::Userinfo],
+                    scope: None,
                 },
                 CustomClaim {
                     name: "email".into(),
                     value: json!("spoof@x"),
                     tokens: vec![ClaimTarget::IdToken],
+                    scope: None,
                 },
             ],
             jwks: None,
             registration_token_hash: None,
+            allowed_claims: vec![],
+            tokens_valid_after_ms: 0,
+            trusted: None,
         }
     }
 

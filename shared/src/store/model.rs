@@ -56,6 +56,22 @@ pub struct Client {
     /// SHA-256 of the RFC 7592 registration access token, for dynamically registered clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_token_hash: Option<String>,
+    /// Individual claims (standard claim names or custom claim names) the administrator lets
+    /// this client receive beyond what its allowed scopes carry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_claims: Vec<String>,
+    /// Whether the provider may send the browser to this client's URIs before the person has
+    /// signed in (RFC 9700 §4.11.2). None: trusted unless dynamically registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted: Option<bool>,
+    /// Epoch milliseconds: tokens issued to this client before it (a secret rotation) are
+    /// dead (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tokens_valid_after_ms: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 /// Where a custom claim is released.
@@ -80,6 +96,10 @@ pub struct CustomClaim {
     /// Default: the ID token and the access token.
     #[serde(default = "both_tokens")]
     pub tokens: Vec<ClaimTarget>,
+    /// The scope that carries this claim (a user's custom claim is released with it);
+    /// None: only to clients allowed it by name (`allowed_claims`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl Client {
@@ -88,6 +108,19 @@ impl Client {
     }
     pub fn allows_grant(&self, grant: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant)
+    }
+    /// Registered through RFC 7591 rather than by an administrator.
+    pub fn is_dynamic(&self) -> bool {
+        self.registration_token_hash.is_some()
+    }
+    /// Administrator-created clients are trusted; dynamically registered ones only if the
+    /// registration policy said so.
+    pub fn is_trusted(&self) -> bool {
+        self.trusted.unwrap_or(!self.is_dynamic())
+    }
+    /// A first-party client: signing in implies consent. Never a dynamically registered one.
+    pub fn implies_consent(&self) -> bool {
+        self.skip_consent && !self.is_dynamic()
     }
 }
 
@@ -118,9 +151,14 @@ pub struct User {
     pub custom_claims: Vec<CustomClaim>,
     /// Epoch seconds: sessions signed in before it (`auth_time` < it) and refresh tokens
     /// issued before it (`issued_at` < it) are dead. Set on a password change, when the user
-    /// is disabled or signed out everywhere (0: nothing ended).
+    /// is disabled or signed out everywhere (0: nothing ended). Kept for records written
+    /// before `tokens_valid_after_ms`, and for display.
     #[serde(default)]
     pub tokens_valid_after: i64,
+    /// The same instant in epoch milliseconds, so that a token issued in the same second
+    /// before the change is not mistaken for one issued after it.
+    #[serde(default)]
+    pub tokens_valid_after_ms: i64,
 }
 
 impl User {
@@ -131,6 +169,25 @@ impl User {
     /// Whether a sign-in at `auth_time` (or a refresh token issued then) still counts.
     pub fn accepts_since(&self, time: i64) -> bool {
         !self.disabled && time >= self.tokens_valid_after
+    }
+
+    /// When the user's sessions and tokens last ended, in epoch milliseconds.
+    pub fn valid_after_ms(&self) -> i64 {
+        self.tokens_valid_after_ms
+            .max(self.tokens_valid_after.saturating_mul(1000))
+    }
+
+    /// Whether something issued at `issued_ms` (epoch milliseconds) for this user is still
+    /// alive: the user is enabled and has not ended their sessions since.
+    pub fn accepts(&self, issued_ms: i64) -> bool {
+        !self.disabled && issued_ms >= self.valid_after_ms()
+    }
+
+    /// Ends every session and token issued before `now_ms`: on every password change,
+    /// disable and sign-out everywhere, whatever the path.
+    pub fn end_sessions(&mut self, now_ms: i64) {
+        self.tokens_valid_after_ms = now_ms;
+        self.tokens_valid_after = now_ms.div_euclid(1000);
     }
 }
 
@@ -169,6 +226,16 @@ pub struct AuthRequest {
     pub sub: Option<String>,
     pub auth_time: Option<i64>,
     pub expires_at: i64,
+    /// The only person this request may be completed for (OIDC Core §3.1.2.1
+    /// `id_token_hint`, §5.5.1 a `sub` claim with a value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_sub: Option<String>,
+    /// The session the person signed in with (its `sid`), once signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// When the person signed in, in epoch milliseconds (0: not yet, or an older record).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub auth_time_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -178,6 +245,24 @@ pub struct Session {
     pub sub: String,
     pub auth_time: i64,
     pub expires_at: i64,
+    /// The session's public identifier (OIDC Front-/Back-Channel Logout `sid`, in ID tokens):
+    /// random, never derived from the cookie.
+    #[serde(default)]
+    pub sid: String,
+    /// `auth_time` in epoch milliseconds (0 in older records: `auth_time` then counts).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub auth_time_ms: i64,
+}
+
+impl Session {
+    /// When the person signed in, in epoch milliseconds.
+    pub fn signed_in_ms(&self) -> i64 {
+        if self.auth_time_ms > 0 {
+            self.auth_time_ms
+        } else {
+            self.auth_time.saturating_mul(1000)
+        }
+    }
 }
 
 /// Individual claims asked for with the `claims` request parameter (OIDC Core §5.5), by
@@ -204,6 +289,10 @@ pub struct Consent {
     pub sub: String,
     pub client_id: String,
     pub scopes: Vec<String>,
+    /// Claims agreed to individually (the `claims` parameter, custom claims released by
+    /// name), beyond what the scopes carry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<String>,
     pub granted_at: i64,
 }
 
@@ -259,6 +348,23 @@ pub struct RefreshToken {
     pub used_at: Option<i64>,
     #[serde(default, skip_serializing_if = "RequestedClaims::is_empty")]
     pub claims: RequestedClaims,
+    /// `issued_at` in epoch milliseconds (0 in older records: `issued_at` then counts).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub issued_at_ms: i64,
+    /// The sign-in session the grant came from (`sid` of its ID tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+impl RefreshToken {
+    /// When it was issued, in epoch milliseconds.
+    pub fn issued_ms(&self) -> i64 {
+        if self.issued_at_ms > 0 {
+            self.issued_at_ms
+        } else {
+            self.issued_at.saturating_mul(1000)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -281,6 +387,12 @@ pub struct AuthCode {
     /// token exchange needs no read of its own: a code lives for a minute at most.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
+    /// The sign-in session it came from (`sid` of its ID token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// `auth_time` in epoch milliseconds (0 in older records: `auth_time` then counts).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub auth_time_ms: i64,
 }
 
 /// What a client presents with a code (RFC 6749 §4.1.3, RFC 7636 §4.6). The store redeems

@@ -151,6 +151,8 @@ async fn issue(
             expires_at: now + app.config.refresh_token_ttl,
             used_at: None,
             claims: code.claims.clone(),
+            issued_at_ms: 0,
+            sid: code.sid.clone(),
         };
         (value, record)
     });
