@@ -29,6 +29,9 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     InvalidRedirectUri,
     InvalidClientMetadata,
+    /// OpenID Connect Core Error Code `unmet_authentication_requirements`: an essential
+    /// `acr` the provider cannot meet (Core §5.5.1.1).
+    UnmetAuthenticationRequirements,
     NotFound,
     MethodNotAllowed,
 }
@@ -55,6 +58,7 @@ impl ErrorCode {
             RequestUriNotSupported => "request_uri_not_supported",
             InvalidRedirectUri => "invalid_redirect_uri",
             InvalidClientMetadata => "invalid_client_metadata",
+            UnmetAuthenticationRequirements => "unmet_authentication_requirements",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
         }

@@ -30,6 +30,14 @@ pub async fn sign(signer: &dyn Signer, typ: &str, claims: &Value) -> Result<Stri
     Ok(format!("{input}.{}", b64url(&sig)))
 }
 
+/// OIDC Core §3.1.3.6 `at_hash`: the left half of the access token's hash with the ID
+/// token's algorithm's hash, SHA-256 for every algorithm this provider signs with (RS256,
+/// ES256).
+pub fn at_hash(access_token: &str) -> String {
+    let digest = crate::crypto::sha256(access_token.as_bytes());
+    b64url(&digest[..digest.len() / 2])
+}
+
 /// The three parts of a compact JWS, and its decoded header.
 fn split(token: &str) -> Result<(&str, &str, &str, Value), &'static str> {
     let mut parts = token.split('.');

@@ -4,7 +4,7 @@
 use askama::Template;
 use lambda_http::{Body, Response, http::StatusCode};
 
-use crate::{config::Branding, crypto, http};
+use crate::{config::Branding, crypto, http, protocol::release::Disclosure};
 
 const BASE_CSS: &str = include_str!("../templates/style.css");
 
@@ -116,7 +116,10 @@ pub fn login_page(b: &Branding, v: LoginView<'_>) -> Response<Body> {
 struct ConsentPage<'a> {
     f: Frame<'a>,
     v: ConsentView<'a>,
-    scopes: Vec<String>,
+    /// Each scope in plain words, with what it releases now.
+    scopes: Vec<(String, String)>,
+    /// The claims shared individually, in plain words.
+    claims: String,
 }
 
 pub struct ConsentView<'a> {
@@ -127,8 +130,9 @@ pub struct ConsentView<'a> {
     pub action: &'a str,
     pub req_id: &'a str,
     pub csrf: &'a str,
-    pub scopes: &'a [String],
-    /// Claims asked for individually (the `claims` parameter).
+    /// The scopes asked for, each with the claims it would release.
+    pub scopes: &'a [Disclosure],
+    /// Claims shared individually (the `claims` parameter, custom claims by name).
     pub claims: Vec<String>,
 }
 
@@ -136,7 +140,7 @@ pub struct ConsentView<'a> {
 fn describe_scope(scope: &str) -> String {
     match scope {
         "openid" => "Know who you are (your account identifier)".into(),
-        "profile" => "See your profile: name, nickname, picture, birthdate, locale".into(),
+        "profile" => "See your profile".into(),
         "email" => "See your email address".into(),
         "address" => "See your postal address".into(),
         "phone" => "See your phone number".into(),
@@ -145,8 +149,48 @@ fn describe_scope(scope: &str) -> String {
     }
 }
 
+/// A claim in plain words; custom claims go by their (namespaced) name.
+fn describe_claim(name: &str) -> String {
+    let label = match name {
+        "name" => "full name",
+        "given_name" => "given name",
+        "family_name" => "family name",
+        "middle_name" => "middle name",
+        "nickname" => "nickname",
+        "preferred_username" => "preferred username",
+        "profile" => "profile page",
+        "picture" => "picture",
+        "website" => "website",
+        "gender" => "gender",
+        "birthdate" => "birthdate",
+        "zoneinfo" => "time zone",
+        "locale" => "language and region",
+        "updated_at" => "when your profile last changed",
+        "email" => "email address",
+        "email_verified" => "whether your email address is verified",
+        "address" => "postal address",
+        "phone_number" => "phone number",
+        "phone_number_verified" => "whether your phone number is verified",
+        custom => return custom.to_string(),
+    };
+    label.to_string()
+}
+
+fn describe_claims(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| describe_claim(n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn consent_page(b: &Branding, v: ConsentView<'_>) -> Response<Body> {
-    let scopes = v.scopes.iter().map(|s| describe_scope(s)).collect();
+    let scopes = v
+        .scopes
+        .iter()
+        .map(|d| (describe_scope(&d.scope), describe_claims(&d.claims)))
+        .collect();
+    let claims = describe_claims(&v.claims);
     let logo = v.client_logo.map(|l| vec![l]).unwrap_or_default();
     respond(
         b,
@@ -155,6 +199,7 @@ pub fn consent_page(b: &Branding, v: ConsentView<'_>) -> Response<Body> {
             f: Frame::new(b),
             v,
             scopes,
+            claims,
         }
         .render(),
         &logo,

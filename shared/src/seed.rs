@@ -4,9 +4,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::{
-    crypto::{random_token, secret_digest},
+    crypto::secret_digest,
     password,
-    protocol::claims::is_custom_name,
+    protocol::claims::{is_custom_name, is_user_claim},
     protocol::{redirect_uri, scope},
     store::{AuthMethod, Client, CustomClaim, Store, StoreError, User},
 };
@@ -42,6 +42,10 @@ pub struct SeedClient {
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default)]
     pub custom_claims: Vec<CustomClaim>,
+    /// Claims the client may receive by name beyond its scopes: standard claims, or the
+    /// names of people's custom claims (`protocol::release`).
+    #[serde(default)]
+    pub allowed_claims: Vec<String>,
     /// Public keys (a JWK Set) for `private_key_jwt`.
     pub jwks: Option<Value>,
 }
@@ -162,6 +166,15 @@ impl SeedClient {
             None => scope::SUPPORTED.iter().map(|s| s.to_string()).collect(),
         };
         validate_custom(&self.custom_claims).map_err(err)?;
+        if let Some(bad) = self
+            .allowed_claims
+            .iter()
+            .find(|n| !(is_user_claim(n) || is_custom_name(n)))
+        {
+            return Err(err(format!(
+                "allowed claim {bad:?} is neither a standard claim about a person nor a custom claim URI"
+            )));
+        }
         if let Some(logo) = &self.logo_uri
             && !url::Url::parse(logo).is_ok_and(|u| u.scheme() == "https")
         {
@@ -184,7 +197,7 @@ impl SeedClient {
             custom_claims: self.custom_claims.clone(),
             jwks: self.jwks.clone(),
             registration_token_hash: None,
-            allowed_claims: vec![],
+            allowed_claims: self.allowed_claims.clone(),
             trusted: None,
             tokens_valid_after_ms: 0,
         })
@@ -202,6 +215,14 @@ pub fn validate_custom(claims: &[CustomClaim]) -> Result<(), String> {
         }
         if c.value.to_string().len() > 1024 {
             return Err(format!("custom claim {:?} is over 1024 bytes", c.name));
+        }
+        if let Some(s) = &c.scope
+            && (!scope::is_valid_token(s) || s == "openid")
+        {
+            return Err(format!(
+                "custom claim {:?}: scope {s:?} must be a scope token other than openid",
+                c.name
+            ));
         }
     }
     Ok(())
@@ -253,8 +274,14 @@ impl SeedUser {
     }
 }
 
-/// Applies the seed; returns how many clients and users it wrote.
-pub async fn apply(store: &dyn Store, seed: &Seed) -> Result<(usize, usize), SeedError> {
+/// Applies the seed; returns how many clients and users it wrote. A user whose password
+/// changed has their sessions and refresh tokens ended (at `now_ms`), as any password
+/// change does.
+pub async fn apply(
+    store: &dyn Store,
+    seed: &Seed,
+    now_ms: i64,
+) -> Result<(usize, usize), SeedError> {
     for c in &seed.clients {
         store.put_client(&c.to_client()?).await?;
     }
@@ -263,26 +290,21 @@ pub async fn apply(store: &dyn Store, seed: &Seed) -> Result<(usize, usize), See
         let existing = store.user_by_username(&u.username).await?;
         let password_hash = u.password_hash(existing.as_ref())?;
         match existing {
-            Some(old) => {
-                let updated = User {
-                    password_hash,
-                    claims: u.claims.clone(),
-                    custom_claims: u.custom_claims.clone(),
-                    ..old
-                };
-                store.update_user(&updated).await?;
+            Some(mut user) => {
+                user.set_password_hash(password_hash, now_ms);
+                user.claims = u.claims.clone();
+                user.custom_claims = u.custom_claims.clone();
+                store.update_user(&user).await?;
             }
             None => {
-                let user = User {
-                    sub: u.sub.clone().unwrap_or_else(|| random_token(16)),
-                    username: u.username.clone(),
+                let user = User::new(
+                    u.sub.clone(),
+                    u.username.clone(),
                     password_hash,
-                    claims: u.claims.clone(),
-                    disabled: false,
-                    custom_claims: u.custom_claims.clone(),
-                    tokens_valid_after: 0,
-                    tokens_valid_after_ms: 0,
-                };
+                    u.claims.clone(),
+                    u.custom_claims.clone(),
+                    now_ms,
+                );
                 store.create_user(&user).await?;
             }
         }

@@ -620,21 +620,30 @@ async fn consume_once_then_replay(s: S) {
         s.consume_code("code-3", &presented(), &minted("jti-second", now), now + 1)
             .await
             .expect("replay"),
-        Consume::AlreadyConsumed(Some(first.clone()))
+        Consume::AlreadyConsumed {
+            client_id: "rp".into(),
+            minted: Some(first.clone()),
+        }
     );
     // ... even with the very same `minted` (a second call, not a retry of the first) ...
     assert_eq!(
         s.consume_code("code-3", &presented(), &first, now + 1)
             .await
             .expect("replay"),
-        Consume::AlreadyConsumed(Some(first.clone()))
+        Consume::AlreadyConsumed {
+            client_id: "rp".into(),
+            minted: Some(first.clone()),
+        }
     );
     // ... and even after the code expired.
     assert_eq!(
         s.consume_code("code-3", &presented(), &minted("jti-late", now), now + 120)
             .await
             .expect("late replay"),
-        Consume::AlreadyConsumed(Some(first))
+        Consume::AlreadyConsumed {
+            client_id: "rp".into(),
+            minted: Some(first),
+        }
     );
     assert_eq!(s.code("code-3", now + 120).await.expect("read"), None);
     assert_eq!(
@@ -691,7 +700,10 @@ async fn concurrent_consume_has_one_winner(s: S) {
         let (m, outcome) = t.await.expect("task");
         match outcome.expect("consume") {
             Consume::Consumed(_) => consumed.push(m),
-            Consume::AlreadyConsumed(winner) => replays.push(winner),
+            Consume::AlreadyConsumed { client_id, minted } => {
+                assert_eq!(client_id, "rp", "a replay names the code's client");
+                replays.push(minted)
+            }
             other => panic!("a live code was reported {other:?}"),
         }
     }
@@ -771,7 +783,10 @@ async fn consume_checks_what_was_presented_and_can_be_undone(s: S) {
         s.consume_code("code-6", &right, &minted("grant-7", now), now)
             .await
             .expect("replay"),
-        Consume::AlreadyConsumed(Some(m.clone()))
+        Consume::AlreadyConsumed {
+            client_id: "rp".into(),
+            minted: Some(m.clone()),
+        }
     );
     s.restore_code("code-6", "grant-6").await.expect("restore");
     assert_eq!(s.code("code-6", now).await.expect("read"), Some(c.clone()));
@@ -1301,12 +1316,28 @@ async fn tokens_valid_after_round_trips(s: S) {
         Some(0),
         "default: nothing ended"
     );
-    u.tokens_valid_after = 1_700_000_123;
+    u.end_sessions(1_700_000_123_456);
     s.update_user(&u).await.expect("update");
     let stored = s.user("sub-a").await.expect("read").expect("user");
     assert_eq!(stored.tokens_valid_after, 1_700_000_123);
-    assert!(!stored.accepts_since(1_700_000_122));
-    assert!(stored.accepts_since(1_700_000_123));
+    assert_eq!(stored.tokens_valid_after_ms, 1_700_000_123_456);
+    assert!(
+        !stored.accepts(1_700_000_123_400),
+        "issued earlier in the same second: dead"
+    );
+    assert!(
+        !stored.accepts(1_700_000_123_456),
+        "the same instant is not after"
+    );
+    assert!(stored.accepts(1_700_000_123_457));
+    // A record written before millisecond stamps: whole seconds, the strict side.
+    let legacy = User {
+        tokens_valid_after: 1_700_000_123,
+        tokens_valid_after_ms: 0,
+        ..stored
+    };
+    assert!(!legacy.accepts(1_700_000_123_999));
+    assert!(legacy.accepts(1_700_000_124_000));
 }
 
 async fn failures_count_in_a_window_then_start_again(s: S) {

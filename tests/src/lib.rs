@@ -28,6 +28,11 @@ pub const BOB: (&str, &str) = ("bob", "bob-password-1");
 pub const LOGGED_OUT: &str = "https://rp.example/logged-out";
 pub const REDIRECT: &str = "https://rp.example/cb";
 pub const ALICE: (&str, &str) = ("alice", "alice-password-1");
+/// A third-party client allowed only the `openid` scope.
+pub const OPENID_ONLY: (&str, &str) = ("rp-openid-only", "rp-openid-only-secret-0123456789abcdefg");
+/// A third-party client allowed Bob's roles by name and the `team` scope that carries his
+/// team: the person consents to both.
+pub const ROLES: (&str, &str) = ("rp-roles", "rp-roles-secret-0123456789abcdefghijklmnop");
 
 pub fn seed() -> Seed {
     let text = serde_json::json!({
@@ -39,6 +44,7 @@ pub fn seed() -> Seed {
              "scopes": ["api:read", "api:write"],
              "custom_claims": [{"name": "https://rp.example/tenant", "value": "acme", "tokens": ["access_token"]}]},
             {"client_id": CUSTOM.0, "client_secret": CUSTOM.1, "redirect_uris": [REDIRECT], "skip_consent": true,
+             "allowed_claims": ["https://rp.example/roles", "https://rp.example/plan"],
              "custom_claims": [
                 {"name": "https://rp.example/tenant", "value": "acme"},
                 {"name": "https://rp.example/plan", "value": "gold", "tokens": ["userinfo"]}
@@ -47,7 +53,11 @@ pub fn seed() -> Seed {
              "token_endpoint_auth_method": "client_secret_post", "redirect_uris": [REDIRECT]},
             {"client_id": PUBLIC, "token_endpoint_auth_method": "none", "redirect_uris": [REDIRECT],
              "scopes": ["openid", "profile", "email"]},
-            {"client_id": FIRST_PARTY.0, "client_secret": FIRST_PARTY.1, "redirect_uris": [REDIRECT], "skip_consent": true}
+            {"client_id": FIRST_PARTY.0, "client_secret": FIRST_PARTY.1, "redirect_uris": [REDIRECT], "skip_consent": true},
+            {"client_id": OPENID_ONLY.0, "client_name": "Openid-only RP", "client_secret": OPENID_ONLY.1,
+             "redirect_uris": [REDIRECT], "scopes": ["openid"]},
+            {"client_id": ROLES.0, "client_name": "Roles RP", "client_secret": ROLES.1, "redirect_uris": [REDIRECT],
+             "scopes": ["openid", "email", "team"], "allowed_claims": ["https://rp.example/roles"]}
         ],
         "users": [
             {"username": ALICE.0, "password": ALICE.1, "claims": {
@@ -62,7 +72,8 @@ pub fn seed() -> Seed {
             }},
             {"username": BOB.0, "password": BOB.1, "claims": {"email": "bob@example.com"},
              "custom_claims": [{"name": "https://rp.example/roles", "value": ["admin", "ops"], "tokens": ["id_token", "access_token", "userinfo"]},
-                               {"name": "https://rp.example/plan", "value": "platinum", "tokens": ["userinfo"]}]}
+                               {"name": "https://rp.example/plan", "value": "platinum", "tokens": ["userinfo"]},
+                               {"name": "https://rp.example/team", "value": "blue", "tokens": ["id_token", "userinfo"], "scope": "team"}]}
         ]
     });
     Seed::parse("seed.json", &text.to_string()).expect("test seed parses")

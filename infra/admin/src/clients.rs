@@ -114,6 +114,7 @@ pub async fn run(store: &Arc<dyn Store>, cmd: ClientsCmd) -> Result<Output, Stri
             grant_types,
             scopes,
             custom_claims,
+            allowed_claims,
             skip_consent,
             logo_uri,
             jwks,
@@ -169,6 +170,7 @@ pub async fn run(store: &Arc<dyn Store>, cmd: ClientsCmd) -> Result<Output, Stri
             );
             fields.insert("skip_consent".into(), json!(skip_consent));
             fields.insert("custom_claims".into(), json!(custom));
+            fields.insert("allowed_claims".into(), json!(allowed_claims));
             if let Some(s) = &secret {
                 fields.insert("client_secret".into(), json!(s));
             }
@@ -263,11 +265,13 @@ pub async fn run(store: &Arc<dyn Store>, cmd: ClientsCmd) -> Result<Output, Stri
             }
             let secret = random_token(32);
             c.secret_hash = Some(secret_digest(&secret));
+            // Whoever held the old secret may hold tokens too: they end with it.
+            c.tokens_valid_after_ms = crate::input::now_ms();
             store.put_client(&c).await.map_err(store_error)?;
             Ok(Output::new(
                 json!({ "client": view(&c), "client_secret": secret }),
                 format!(
-                    "New secret for {id}; the old one no longer works.\n{}",
+                    "New secret for {id}; the old one, and every token issued to {id} before now, no longer work.\n{}",
                     secret_note(&id, &secret)
                 ),
             ))

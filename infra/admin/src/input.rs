@@ -4,11 +4,10 @@ use std::io::{BufRead, IsTerminal};
 use serde_json::Value;
 use shared::store::{ClaimTarget, CustomClaim};
 
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+/// The time of an administrator's change, in epoch milliseconds (the resolution at which
+/// ending sessions is compared).
+pub fn now_ms() -> i64 {
+    shared::clock::Clock::now_ms(&shared::clock::SystemClock)
 }
 
 /// Epoch seconds as `YYYY-MM-DD HH:MM:SS UTC` (proleptic Gregorian, days to civil date
@@ -53,14 +52,22 @@ fn targets(list: &str) -> Option<Vec<ClaimTarget>> {
         .collect()
 }
 
-/// `NAME=JSON[@targets]`: `https://example.com/roles=["admin"]@id_token,userinfo`. A value
-/// that is not JSON is a string; `@...` is read as targets only if they are valid ones.
+/// `NAME=JSON[@targets][;scope=SCOPE]`: `https://example.com/roles=["admin"]@id_token,userinfo`.
+/// A value that is not JSON is a string; `@...` is read as targets only if they are valid
+/// ones; `;scope=S` names the scope that carries the claim.
 pub fn custom_claim(arg: &str) -> Result<CustomClaim, String> {
     let bad = || {
         format!(
-            "--custom-claim {arg:?}: expected NAME=JSON[@targets], targets among \
+            "--custom-claim {arg:?}: expected NAME=JSON[@targets][;scope=SCOPE], targets among \
              id_token, access_token, userinfo"
         )
+    };
+    let (arg, scope) = match arg.rsplit_once(";scope=") {
+        Some((rest, s)) if shared::protocol::scope::is_valid_token(s) => {
+            (rest, Some(s.to_string()))
+        }
+        Some(_) => return Err(bad()),
+        None => (arg, None),
     };
     let (name, rest) = arg.split_once('=').ok_or_else(bad)?;
     if name.trim().is_empty() {
@@ -80,7 +87,7 @@ pub fn custom_claim(arg: &str) -> Result<CustomClaim, String> {
         name: name.trim().to_string(),
         value,
         tokens: tokens.unwrap_or_else(|| vec![ClaimTarget::IdToken, ClaimTarget::AccessToken]),
-        scope: None,
+        scope,
     })
 }
 

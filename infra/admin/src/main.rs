@@ -82,9 +82,13 @@ pub enum UsersCmd {
         /// else a string. Repeatable.
         #[arg(long = "claim", value_name = "NAME=VALUE")]
         claims: Vec<String>,
-        /// A custom claim, NAME=JSON[@targets] (targets: id_token,access_token,userinfo;
-        /// default the two tokens). NAME is a URI. Repeatable.
-        #[arg(long = "custom-claim", value_name = "NAME=JSON[@TARGETS]")]
+        /// A custom claim, NAME=JSON[@targets][;scope=SCOPE] (targets:
+        /// id_token,access_token,userinfo; default the two tokens). NAME is a URI. It reaches
+        /// clients allowed it by name, or granted SCOPE. Repeatable.
+        #[arg(
+            long = "custom-claim",
+            value_name = "NAME=JSON[@TARGETS][;scope=SCOPE]"
+        )]
         custom_claims: Vec<String>,
         /// The subject identifier (default: a random one).
         #[arg(long)]
@@ -167,6 +171,8 @@ pub enum GrantArg {
     ClientCredentials,
 }
 
+// Parsed once per process: the size of the largest command does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum ClientsCmd {
     /// Register a client. A confidential client's secret is generated and shown once.
@@ -198,6 +204,11 @@ pub enum ClientsCmd {
         /// NAME=JSON[@targets], added to this client's tokens. Repeatable.
         #[arg(long = "custom-claim", value_name = "NAME=JSON[@TARGETS]")]
         custom_claims: Vec<String>,
+        /// A claim this client may receive by name, beyond what its scopes carry: a standard
+        /// claim, or a person's custom claim (its URI). The person consents to it unless the
+        /// client is first-party. Repeatable.
+        #[arg(long = "allowed-claim", value_name = "NAME")]
+        allowed_claims: Vec<String>,
         /// A first-party client: no consent page.
         #[arg(long)]
         skip_consent: bool,

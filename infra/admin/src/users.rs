@@ -3,7 +3,6 @@ use std::{collections::HashSet, sync::Arc};
 
 use serde_json::{Map, Value, json};
 use shared::{
-    crypto::random_token,
     password,
     seed::SeedUser,
     store::{CustomClaim, Store, StoreError, User},
@@ -12,7 +11,7 @@ use shared::{
 use crate::{
     UsersCmd,
     backend::store_error,
-    input::{self, now},
+    input::{self, now_ms},
     output::{Output, table},
 };
 
@@ -129,17 +128,14 @@ pub async fn run(store: &Arc<dyn Store>, cmd: UsersCmd) -> Result<Output, String
                 ));
             }
             su.password = Some(input::password(password_stdin)?);
-            let user = User {
-                sub: su.sub.clone().unwrap_or_else(|| random_token(16)),
-                username: su.username.clone(),
-                password_hash: su.password_hash(None).map_err(|e| e.to_string())?,
-                claims: su.claims,
-                disabled: false,
-                custom_claims: su.custom_claims,
-                // A chosen sub may have been someone's before: their sessions stay dead.
-                tokens_valid_after: if sub.is_some() { now() } else { 0 },
-                tokens_valid_after_ms: 0,
-            };
+            let user = User::new(
+                su.sub.clone(),
+                su.username.clone(),
+                su.password_hash(None).map_err(|e| e.to_string())?,
+                su.claims,
+                su.custom_claims,
+                now_ms(),
+            );
             store
                 .create_user(&user)
                 .await
@@ -266,8 +262,10 @@ pub async fn run(store: &Arc<dyn Store>, cmd: UsersCmd) -> Result<Output, String
         } => {
             let mut u = find(store, &username).await?;
             let pw = input::password(password_stdin)?;
-            u.password_hash = password::hash_password(&pw).map_err(|e| e.to_string())?;
-            u.tokens_valid_after = now();
+            u.set_password_hash(
+                password::hash_password(&pw).map_err(|e| e.to_string())?,
+                now_ms(),
+            );
             save(
                 store,
                 &u,
@@ -282,7 +280,7 @@ pub async fn run(store: &Arc<dyn Store>, cmd: UsersCmd) -> Result<Output, String
         UsersCmd::Disable { username } => {
             let mut u = find(store, &username).await?;
             u.disabled = true;
-            u.tokens_valid_after = now();
+            u.end_sessions(now_ms());
             save(store, &u, format!(
                     "Disabled {}: they cannot sign in, and their sessions and refresh tokens are ended.",
                     u.username
@@ -302,7 +300,7 @@ pub async fn run(store: &Arc<dyn Store>, cmd: UsersCmd) -> Result<Output, String
 
         UsersCmd::SignOut { username } => {
             let mut u = find(store, &username).await?;
-            u.tokens_valid_after = now();
+            u.end_sessions(now_ms());
             save(store, &u, format!(
                     "Ended every session and refresh token of {} (issued access tokens run out by themselves).",
                     u.username
@@ -399,16 +397,14 @@ async fn import(
             .map_err(|e| at(e.to_string()))?;
         match old {
             None => {
-                let user = User {
-                    sub: su.sub.clone().unwrap_or_else(|| random_token(16)),
-                    username: su.username.clone(),
-                    password_hash: hash,
-                    claims: su.claims,
-                    disabled: false,
-                    tokens_valid_after: if su.sub.is_some() { now() } else { 0 },
-                    custom_claims: su.custom_claims,
-                    tokens_valid_after_ms: 0,
-                };
+                let user = User::new(
+                    su.sub.clone(),
+                    su.username.clone(),
+                    hash,
+                    su.claims,
+                    su.custom_claims,
+                    now_ms(),
+                );
                 store
                     .create_user(&user)
                     .await
@@ -416,18 +412,12 @@ async fn import(
                 created.push(user.username);
             }
             Some(old) => {
-                let changed = hash != old.password_hash;
-                let user = User {
-                    tokens_valid_after: if changed {
-                        now()
-                    } else {
-                        old.tokens_valid_after
-                    },
-                    password_hash: hash,
+                let mut user = User {
                     claims: su.claims,
                     custom_claims: su.custom_claims,
                     ..old
                 };
+                user.set_password_hash(hash, now_ms());
                 store
                     .update_user(&user)
                     .await

@@ -65,11 +65,12 @@ pub async fn ensure(app: &App) -> Result<(), String> {
             skip_consent: false,
             post_logout_redirect_uris: vec![format!("{}/", app.config.issuer)],
             custom_claims: vec![],
+            allowed_claims: vec![],
             jwks: None,
         }],
         users,
     };
-    seed::apply(app.store.as_ref(), &seed)
+    seed::apply(app.store.as_ref(), &seed, app.clock.now_ms())
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())

@@ -192,7 +192,7 @@ pub async fn start_wrapped(
     let app = Arc::new(App::new(config, store, signer, clock));
     let verifying = verifying.unwrap_or_else(|| app.clone());
     if let Some(s) = &opts.seed {
-        seed::apply(app.store.as_ref(), s)
+        seed::apply(app.store.as_ref(), s, app.clock.now_ms())
             .await
             .map_err(|e| e.to_string())?;
     }

@@ -12,7 +12,7 @@ use crate::{
     error::ErrorCode,
     http::{self, Params},
     jwt,
-    protocol::{authorize_request, redirect_uri},
+    protocol::{authorize_request, redirect_uri, release},
     store::{AuthRequest, ResponseMode, Session},
 };
 
@@ -65,16 +65,40 @@ pub async fn browser_session(
 }
 
 /// OIDC Core §3.1.2.1 `id_token_hint`: an ID token we issued (expired ones too) naming the
-/// user the client expects.
+/// user the client expects. An access token is not an ID token (RFC 9068 §2.1 `typ`).
 async fn hinted_sub(app: &App, hint: &str) -> Result<String, OAuthError> {
     let keys = app.signer.public_keys().await?;
     let bad =
         || OAuthError::invalid_request("id_token_hint is not an ID token issued by this provider");
-    let (_, claims) = jwt::verify(&keys, hint).map_err(|_| bad())?;
-    if claims["iss"].as_str() != Some(app.config.issuer.as_str()) {
+    let (header, claims) = jwt::verify(&keys, hint).map_err(|_| bad())?;
+    let is_id_token = header["typ"]
+        .as_str()
+        .is_none_or(|t| t.eq_ignore_ascii_case("JWT"))
+        && claims.get("aud").is_some()
+        && claims.get("client_id").is_none();
+    if !is_id_token || claims["iss"].as_str() != Some(app.config.issuer.as_str()) {
         return Err(bad());
     }
     claims["sub"].as_str().map(str::to_string).ok_or_else(bad)
+}
+
+/// The only person the request may be answered for: the `id_token_hint`'s subject and a
+/// `sub` asked for with a value must agree (Core §3.1.2.1, §5.5.1).
+async fn required_sub(
+    app: &App,
+    params: &Params,
+    claimed: Option<&str>,
+) -> Result<Option<String>, OAuthError> {
+    let hinted = match params.get("id_token_hint") {
+        Some(h) => Some(hinted_sub(app, h).await?),
+        None => None,
+    };
+    match (hinted, claimed) {
+        (Some(h), Some(c)) if h != c => Err(OAuthError::invalid_request(
+            "id_token_hint and the claims parameter name different people",
+        )),
+        (h, c) => Ok(h.or_else(|| c.map(str::to_string))),
+    }
 }
 
 async fn handle_params(
@@ -113,27 +137,28 @@ async fn handle_params(
     let redirect = |e: OAuthError| Failure::Redirect(e, redirect_to.to_string());
     let v = authorize_request::validate(params, &client).map_err(redirect)?;
 
-    let hint = match params.get("id_token_hint") {
-        Some(h) => Some(hinted_sub(app, h).await.map_err(redirect)?),
-        None => None,
-    };
+    let required = required_sub(app, params, v.required_sub.as_deref())
+        .await
+        .map_err(redirect)?;
     // A session is reusable unless the client demands a fresh login (prompt=login, or a
-    // max_age it has outlived) or expects another user (id_token_hint).
+    // max_age it has outlived) or expects another person (Core §3.1.2.1: then the person
+    // signs in as that one, or prompt=none gets login_required).
     let session = browser_session(app, req, now)
         .await
         .map_err(redirect)?
         .filter(|_| !v.prompts("login"))
         .filter(|s| v.max_age.is_none_or(|m| now - s.auth_time <= m))
-        .filter(|s| hint.as_ref().is_none_or(|h| *h == s.sub));
-    // A session ends with its user: deleted, disabled, or signed in before its
-    // `tokens_valid_after` (a password change, a sign-out everywhere). The user and the
-    // standing consent are independent reads: one round trip.
+        .filter(|s| required.as_ref().is_none_or(|r| *r == s.sub));
+    // A session ends with its user: deleted, disabled, or signed in before its sessions were
+    // ended (a password change, a sign-out everywhere). The user and the standing consent
+    // are independent reads: one round trip.
     let ask_consent = v.prompts("consent");
+    let implied = client.implies_consent() && !ask_consent;
     let mut session_user = None;
     let (session, consented) = match session {
         Some(s) => {
             let consent = async {
-                if ask_consent || client.skip_consent {
+                if ask_consent || implied {
                     Ok(None)
                 } else {
                     app.store.consent(&s.sub, &client.client_id).await
@@ -141,9 +166,11 @@ async fn handle_params(
             };
             let (user, consent) = tokio::try_join!(app.store.user(&s.sub), consent)
                 .map_err(|e| redirect(e.into()))?;
-            if let Some(u) = user.filter(|u| u.accepts_since(s.auth_time)) {
-                let consented = !ask_consent
-                    && (client.skip_consent || consent.is_some_and(|c| c.covers(&v.scopes)));
+            if let Some(u) = user.filter(|u| u.accepts(s.signed_in_ms())) {
+                let grant = release::grant(&client, &u, &v.scopes, &v.claims);
+                let asked = release::consentable(&v.scopes, &grant);
+                let consented =
+                    implied || (!ask_consent && consent.is_some_and(|c| asked.covered_by(&c)));
                 session_user = Some(u);
                 (Some(s), consented)
             } else {
@@ -174,15 +201,15 @@ async fn handle_params(
         sub: session.as_ref().map(|s| s.sub.clone()),
         auth_time: session.as_ref().map(|s| s.auth_time),
         expires_at: now + app.config.auth_request_ttl,
-        required_sub: None,
+        required_sub: required,
         sid: session.as_ref().map(|s| s.sid.clone()),
-        auth_time_ms: 0,
+        auth_time_ms: session.as_ref().map_or(0, |s| s.signed_in_ms()),
     };
 
     match (&session, &session_user, consented, v.prompts("none")) {
         // Signed in and already agreed: no page at all (OIDC Core §3.1.2.4 reuse).
-        (Some(s), Some(user), true, _) => {
-            return authz_response::issue_code(app, &auth, user, s.auth_time, now)
+        (Some(_), Some(user), true, _) => {
+            return authz_response::issue_code(app, &auth, &client, user, now)
                 .await
                 .map_err(redirect);
         }

@@ -6,8 +6,10 @@ use lambda_http::{Body, Response};
 use crate::{
     App, OAuthError,
     crypto::{random_token, secret_digest},
+    error::ErrorCode,
     http, pages,
-    store::{AuthCode, AuthRequest, ResponseMode, User},
+    protocol::release,
+    store::{AuthCode, AuthRequest, Client, ResponseMode, User},
 };
 
 pub fn deliver(
@@ -38,15 +40,23 @@ pub fn error(
     )
 }
 
-/// Mints a single-use code for `auth` on behalf of `user` and delivers it. The code carries
-/// the user (without the password hash), so redeeming it needs no read of its own.
+/// Mints a single-use code for `auth` (a request the person has signed in for) on behalf of
+/// `user`, carrying what the grant releases (`protocol::release`), and delivers it. The code
+/// carries the user (without the password hash), so redeeming it needs no read of its own.
+/// Never for anyone but the person the request names, if it names one (Core §3.1.2.1).
 pub async fn issue_code(
     app: &App,
     auth: &AuthRequest,
+    client: &Client,
     user: &User,
-    auth_time: i64,
     now: i64,
 ) -> Result<Response<Body>, OAuthError> {
+    if auth.required_sub.as_ref().is_some_and(|r| *r != user.sub) {
+        return Err(OAuthError::new(
+            ErrorCode::LoginRequired,
+            "the signed-in person is not the one the application asked for",
+        ));
+    }
     let code = random_token(32);
     let record = AuthCode {
         code_hash: secret_digest(&code),
@@ -56,16 +66,16 @@ pub async fn issue_code(
         nonce: auth.nonce.clone(),
         code_challenge: auth.code_challenge.clone(),
         sub: user.sub.clone(),
-        auth_time,
+        auth_time: auth.auth_time.unwrap_or(now),
         expires_at: now + app.config.code_ttl,
-        claims: auth.claims.clone(),
+        claims: release::grant(client, user, &auth.scopes, &auth.claims),
         minted: None,
         user: Some(User {
             password_hash: String::new(),
             ..user.clone()
         }),
         sid: auth.sid.clone(),
-        auth_time_ms: 0,
+        auth_time_ms: auth.auth_time_ms,
     };
     app.store.put_code(&record).await?;
     let mut params = vec![("code", code)];

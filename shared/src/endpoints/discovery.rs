@@ -3,7 +3,10 @@ use lambda_http::{Body, Response, http::StatusCode};
 use serde_json::json;
 
 use super::Endpoint;
-use crate::{App, http, protocol::scope};
+use crate::{
+    App, http,
+    protocol::{acr, scope},
+};
 
 const AUTH_METHODS: [&str; 4] = [
     "client_secret_basic",
@@ -63,6 +66,7 @@ fn document(c: &crate::Config, algs: &[&str]) -> serde_json::Value {
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": scope::all_claims(),
         "claims_parameter_supported": true,
+        "acr_values_supported": acr::SUPPORTED,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,

@@ -1,9 +1,16 @@
 //! `/introspect` (RFC 7662) for resource servers, which authenticate as clients. An active
-//! access token is described by its claims; a refresh token only to the client that holds
-//! it. Everything else is `{"active": false}` (§2.2), never an error about the token.
+//! token is described by its claims; everything else is `{"active": false}` (§2.2), never an
+//! error about the token. "Active" is the one liveness rule (`liveness`): the token's
+//! client, grant and person are all still there.
+//!
+//! Who may ask (§4: the server decides): a client about the tokens issued to it, and a
+//! client its administrator created (a resource server) about any access token. A
+//! dynamically registered client learns nothing about other clients' tokens, and a refresh
+//! token is only ever described to the client holding it.
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde_json::{Value, json};
 
+use super::liveness::{self, Issued};
 use crate::{App, OAuthError, crypto::secret_digest, http, protocol::scope};
 
 pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
@@ -32,36 +39,49 @@ async fn introspect(app: &App, req: &Request, now: i64) -> Result<Value, OAuthEr
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let inactive = json!({ "active": false });
     if token.matches('.').count() == 2 {
-        return match super::access_token::validate(app, token, now).await {
-            Ok(c) => {
-                let mut out = json!({ "active": true, "token_type": "Bearer" });
-                for k in [
-                    "scope",
-                    "client_id",
-                    "sub",
-                    "exp",
-                    "iat",
-                    "iss",
-                    "aud",
-                    "jti",
-                ] {
-                    if let Some(v) = c.get(k) {
-                        out[k] = v.clone();
-                    }
-                }
-                Ok(out)
-            }
-            Err(e) if e.code == crate::error::ErrorCode::InvalidToken => Ok(inactive),
-            Err(e) => Err(e),
+        let c = match super::access_token::validate(app, token, now).await {
+            Ok(c) => c,
+            Err(e) if e.code == crate::error::ErrorCode::InvalidToken => return Ok(inactive),
+            Err(e) => return Err(e),
         };
+        let own = c["client_id"].as_str() == Some(client.client_id.as_str());
+        if !own && client.is_dynamic() {
+            return Ok(inactive);
+        }
+        if super::access_token::alive(app, &c, now).await?.is_err() {
+            return Ok(inactive);
+        }
+        let mut out = json!({ "active": true, "token_type": "Bearer" });
+        for k in [
+            "scope",
+            "client_id",
+            "sub",
+            "exp",
+            "iat",
+            "iss",
+            "aud",
+            "jti",
+        ] {
+            if let Some(v) = c.get(k) {
+                out[k] = v.clone();
+            }
+        }
+        return Ok(out);
     }
     let Some(r) = app.store.refresh(&secret_digest(token), now).await? else {
         return Ok(inactive);
     };
-    if r.client_id != client.client_id
-        || r.used_at.is_some()
-        || app.store.is_revoked(&r.grant_id, now).await?
-    {
+    if r.client_id != client.client_id || r.used_at.is_some() {
+        return Ok(inactive);
+    }
+    let issued = Issued {
+        client_id: &r.client_id,
+        sub: Some(&r.sub),
+        issued_ms: r.issued_ms(),
+        grant_id: Some(&r.grant_id),
+        jti: None,
+    };
+    if liveness::check(app, &issued, now).await?.is_err() {
         return Ok(inactive);
     }
     Ok(json!({

@@ -36,7 +36,8 @@ use crate::{
     http::{self, Params},
     pages::{self, ConsentView, LoginView},
     password,
-    store::{AuthRequest, Consent, Session},
+    protocol::release,
+    store::{AuthRequest, Session},
 };
 
 const WRONG_CREDENTIALS: &str = "Wrong username or password. Check both and try again.";
@@ -277,12 +278,14 @@ pub async fn handle_login(app: &App, req: &Request, now: i64) -> Response<Body> 
         auth_time: now,
         expires_at: now + app.config.session_ttl,
         sid: random_token(16),
-        auth_time_ms: 0,
+        // To the millisecond: a password change just before this sign-in must not end it.
+        auth_time_ms: app.clock.now_ms(),
     };
     let signed_in = AuthRequest {
         sub: Some(user.sub.clone()),
         auth_time: Some(now),
         sid: Some(session.sid.clone()),
+        auth_time_ms: session.auth_time_ms,
         ..auth
     };
     let stored = async {
@@ -345,40 +348,35 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
         Ok(s) => s,
         Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
     };
-    let (Some(sub), Some(auth_time)) = (auth.sub.clone(), auth.auth_time) else {
-        return http::redirect_with_query(
+    let sign_in_again = || {
+        http::redirect_with_query(
             &app.config.endpoint_url(Endpoint::Login),
             &[("req", &auth.id)],
-        );
+        )
+    };
+    let Some(sub) = auth.sub.clone() else {
+        return sign_in_again();
     };
     if session.is_none_or(|s| s.sub != sub) {
-        return http::redirect_with_query(
-            &app.config.endpoint_url(Endpoint::Login),
-            &[("req", &auth.id)],
+        return sign_in_again();
+    }
+    if auth.required_sub.as_ref().is_some_and(|r| *r != sub) {
+        return page_error(
+            app,
+            ErrorCode::LoginRequired,
+            "The application asked for another account than the one you signed in with.",
         );
     }
-    // The user, the client and (for a decision) the standing consent: one round trip.
-    let prior_read = async {
-        if post {
-            app.store.consent(&sub, &auth.client_id).await.map(Some)
-        } else {
-            Ok(None)
-        }
-    };
+    // The user, the client and the standing consent (widened by a decision): one round trip.
     let (user, client, prior) = tokio::join!(
         app.store.user(&sub),
         app.store.client(&auth.client_id),
-        prior_read
+        app.store.consent(&sub, &auth.client_id)
     );
     let user = match user {
-        Ok(Some(u)) if u.accepts_since(auth_time) => u,
+        Ok(Some(u)) if u.accepts(auth.signed_in_ms()) => u,
         // Signed in before the user's sessions were ended (a password change): again.
-        Ok(Some(u)) if !u.disabled => {
-            return http::redirect_with_query(
-                &app.config.endpoint_url(Endpoint::Login),
-                &[("req", &auth.id)],
-            );
-        }
+        Ok(Some(u)) if !u.disabled => return sign_in_again(),
         Ok(_) => {
             return page_error(
                 app,
@@ -388,7 +386,6 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
         }
         Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
     };
-
     let client = match client {
         Ok(Some(c)) => c,
         Ok(None) => {
@@ -400,9 +397,15 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
         }
         Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
     };
+    let prior = match prior {
+        Ok(p) => p,
+        Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
+    };
     // A first-party client's users are not asked (unless the client asks: prompt=consent).
-    let implied = client.skip_consent && !auth.prompt.iter().any(|p| p == "consent");
+    let implied = client.implies_consent() && !auth.prompt.iter().any(|p| p == "consent");
+    let grant = release::grant(&client, &user, &auth.scopes, &auth.claims);
     if !post && !implied {
+        let (by_scope, individually) = release::disclosures(&client, &user, &auth.scopes, &grant);
         let action = app.config.endpoint_url(Endpoint::Consent);
         return pages::consent_page(
             &app.config.branding,
@@ -413,19 +416,8 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
                 action: &action,
                 req_id: &auth.id,
                 csrf: &auth.csrf,
-                scopes: &auth.scopes,
-                claims: {
-                    let mut c: Vec<String> = auth
-                        .claims
-                        .id_token
-                        .iter()
-                        .chain(&auth.claims.userinfo)
-                        .cloned()
-                        .collect();
-                    c.sort();
-                    c.dedup();
-                    c
-                },
+                scopes: &by_scope,
+                claims: individually,
             },
         );
     }
@@ -441,36 +433,12 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
         return authz_response::error(app, &denied, &auth.redirect_uri, auth.response_mode, state);
     }
 
-    // Consent is remembered (widened to the union of scopes) so the next request from this
-    // client needs no page. The code is stored before the request is retired: a failure in
-    // between leaves an undelivered code that expires unused, and the form can be resent.
-    // Retiring is single-winner: of concurrent submissions, only one delivers its code.
-    let standing = match prior {
-        Ok(Some(read)) => Ok(read),
-        Ok(None) => app.store.consent(&sub, &auth.client_id).await,
-        Err(e) => Err(e),
-    };
-    let scopes = match standing {
-        Ok(Some(c)) => c
-            .scopes
-            .into_iter()
-            .chain(auth.scopes.iter().cloned())
-            .fold(Vec::new(), |mut acc, s| {
-                if !acc.contains(&s) {
-                    acc.push(s);
-                }
-                acc
-            }),
-        Ok(None) => auth.scopes.clone(),
-        Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
-    };
-    let consent = Consent {
-        sub: sub.clone(),
-        client_id: auth.client_id.clone(),
-        scopes,
-        claims: vec![],
-        granted_at: now,
-    };
+    // Consent is remembered (widened by what was just agreed to) so the next request from
+    // this client needs no page. The code is stored before the request is retired: a
+    // failure in between leaves an undelivered code that expires unused, and the form can be
+    // resent. Retiring is single-winner: of concurrent submissions, only one delivers its code.
+    let consent =
+        release::consentable(&auth.scopes, &grant).added_to(prior, &sub, &auth.client_id, now);
     let issued = async {
         // Independent writes, one round trip; either failing leaves the request to retry.
         let (_, resp) = tokio::try_join!(
@@ -480,7 +448,7 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
                     .await
                     .map_err(OAuthError::from)
             },
-            authz_response::issue_code(app, &auth, &user, auth_time, now)
+            authz_response::issue_code(app, &auth, &client, &user, now)
         )?;
         Ok::<_, OAuthError>(
             app.store

@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod handlers;
 pub mod introspection;
 pub mod jwks;
+pub mod liveness;
 pub mod login;
 pub mod logout;
 pub mod registration;

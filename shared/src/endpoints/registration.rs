@@ -252,6 +252,7 @@ fn build(
         skip_consent: false,
         post_logout_redirect_uris: m.post_logout_redirect_uris.clone().unwrap_or_default(),
         custom_claims: vec![],
+        allowed_claims: vec![],
         jwks: m.jwks.clone(),
     };
     let mut client = seed

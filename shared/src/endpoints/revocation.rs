@@ -4,8 +4,11 @@
 //! same way, so the endpoint reveals nothing about tokens.
 use lambda_http::{Body, Request, Response, http::StatusCode};
 
-use super::token::revoke_grant;
-use crate::{App, OAuthError, crypto::secret_digest, http, jwt};
+use super::{
+    liveness::{self, Issued},
+    token::revoke_grant,
+};
+use crate::{App, OAuthError, crypto::secret_digest, http};
 
 pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
     match revoke(app, req, now).await {
@@ -26,9 +29,17 @@ async fn revoke(app: &App, req: &Request, now: i64) -> Result<(), OAuthError> {
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    // The hint only orders the look-ups (§2.1); both kinds are tried.
+    // The hint only orders the look-ups (§2.1); both kinds are tried. Only a live token of the
+    // client's own is revoked (`liveness`): a dead one has nothing left to revoke.
     if let Some(r) = app.store.refresh(&secret_digest(token), now).await? {
-        if r.client_id == client.client_id {
+        let issued = Issued {
+            client_id: &r.client_id,
+            sub: Some(&r.sub),
+            issued_ms: r.issued_ms(),
+            grant_id: Some(&r.grant_id),
+            jti: None,
+        };
+        if r.client_id == client.client_id && liveness::check(app, &issued, now).await?.is_ok() {
             revoke_grant(
                 app,
                 &r.grant_id,
@@ -39,19 +50,17 @@ async fn revoke(app: &App, req: &Request, now: i64) -> Result<(), OAuthError> {
         }
         return Ok(());
     }
-    let keys = app.signer.public_keys().await?;
-    if let Ok((header, c)) = jwt::verify(&keys, token) {
-        let ours = header["typ"]
-            .as_str()
-            .is_some_and(|t| t.eq_ignore_ascii_case("at+jwt"))
-            && c["iss"].as_str() == Some(app.config.issuer.as_str())
-            && c["client_id"].as_str() == Some(client.client_id.as_str());
-        if let (true, Some(jti), Some(exp)) = (ours, c["jti"].as_str(), c["exp"].as_i64())
-            && exp > now
-        {
-            app.store.revoke(jti, exp).await?;
-            tracing::info!(client_id = %client.client_id, "access token revoked by its client");
-        }
+    let c = match super::access_token::validate(app, token, now).await {
+        Ok(c) => c,
+        Err(e) if e.code == crate::error::ErrorCode::InvalidToken => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let own = c["client_id"].as_str() == Some(client.client_id.as_str());
+    if let (true, Some(jti), Some(exp)) = (own, c["jti"].as_str(), c["exp"].as_i64())
+        && super::access_token::alive(app, &c, now).await?.is_ok()
+    {
+        app.store.revoke(jti, exp).await?;
+        tracing::info!(client_id = %client.client_id, "access token revoked by its client");
     }
     Ok(())
 }

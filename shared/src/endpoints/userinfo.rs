@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::{
     App, OAuthError, http,
-    protocol::{claims, scope},
+    protocol::{claims, release, scope},
     store::ClaimTarget,
 };
 
@@ -61,24 +61,24 @@ fn bearer_token(req: &Request) -> Result<Option<String>, OAuthError> {
 
 async fn answer(app: &App, token: &str, now: i64) -> Result<Value, OAuthError> {
     let c = super::access_token::validate(app, token, now).await?;
-    let scopes = scope::parse(c["scope"].as_str().unwrap_or(""));
-    if !scopes.iter().any(|s| s == "openid") {
+    let gone = || OAuthError::invalid_token("the access token is invalid or expired");
+    if !scope::parse(c["scope"].as_str().unwrap_or(""))
+        .iter()
+        .any(|s| s == "openid")
+    {
         return Err(OAuthError::invalid_token(
             "the access token was not granted the openid scope",
         ));
     }
-    let gone = || OAuthError::invalid_token("the access token is invalid or expired");
-    let (Some(sub), Some(client_id)) = (c["sub"].as_str(), c["client_id"].as_str()) else {
-        return Err(gone().with_detail("no sub or client_id"));
+    let alive = super::access_token::alive(app, &c, now)
+        .await?
+        .map_err(|dead| gone().with_detail(dead.as_str()))?;
+    let (client, Some(user)) = (alive.client, alive.user) else {
+        return Err(gone().with_detail("not a person's token"));
     };
-    let (user, client) = tokio::try_join!(app.store.user(sub), app.store.client(client_id))?;
-    let user = user
-        .filter(|u| !u.disabled)
-        .ok_or_else(|| gone().with_detail("user gone"))?;
-    let custom = client
-        .map(|c| claims::custom(&c, Some(&user), ClaimTarget::Userinfo))
-        .unwrap_or_default();
-    let asked: Vec<String> = c["userinfo_claims"]
+    // The release rule, with the client as it is now (`protocol::release`).
+    let scopes = release::allowed_scopes(&client, &scope::parse(c["scope"].as_str().unwrap_or("")));
+    let released: Vec<String> = c["userinfo_claims"]
         .as_array()
         .map(|a| {
             a.iter()
@@ -86,5 +86,19 @@ async fn answer(app: &App, token: &str, now: i64) -> Result<Value, OAuthError> {
                 .collect()
         })
         .unwrap_or_default();
+    let (by_name, asked): (Vec<String>, Vec<String>) = released
+        .into_iter()
+        .partition(|n| claims::is_custom_name(n));
+    let asked: Vec<String> = asked
+        .into_iter()
+        .filter(|n| release::client_may_have(&client, n))
+        .collect();
+    let custom = claims::custom(
+        &client,
+        Some(&user),
+        ClaimTarget::Userinfo,
+        &scopes,
+        &by_name,
+    );
     Ok(claims::userinfo(&user, &scopes, &asked, custom))
 }

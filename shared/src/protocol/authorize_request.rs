@@ -4,7 +4,7 @@ use crate::{
     OAuthError,
     error::ErrorCode,
     http::Params,
-    protocol::{pkce, scope},
+    protocol::{acr, pkce, release, scope},
     store::{Client, RequestedClaims, ResponseMode},
 };
 
@@ -17,7 +17,10 @@ pub struct Validated {
     pub prompt: Vec<String>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// The claims asked for individually that the client may have at all.
     pub claims: RequestedClaims,
+    /// A `sub` claim asked for with a value (Core §5.5.1): only that person may be answered.
+    pub required_sub: Option<String>,
 }
 
 impl Validated {
@@ -121,6 +124,10 @@ pub fn validate(p: &Params, client: &Client) -> Result<Validated, OAuthError> {
             return Err(OAuthError::invalid_request(format!("{name} is too long")));
         }
     }
+    let asked = parse_claims(p.get("claims"))?;
+    let mut claims = release::allowed_requests(client, &asked.claims);
+    // Core §3.1.2.1: acr_values are voluntary; the ID token then says which class was met.
+    claims.acr |= p.get("acr_values").is_some();
     Ok(Validated {
         scopes,
         nonce: p.get("nonce").map(str::to_string),
@@ -129,43 +136,87 @@ pub fn validate(p: &Params, client: &Client) -> Result<Validated, OAuthError> {
         prompt,
         max_age,
         login_hint: p.get("login_hint").map(str::to_string),
-        claims: parse_claims(p.get("claims"))?,
+        claims,
+        required_sub: asked.sub,
     })
 }
 
+/// The `claims` parameter as far as this provider acts on it.
+#[derive(Debug, Default)]
+struct Asked {
+    claims: RequestedClaims,
+    sub: Option<String>,
+}
+
 /// OIDC Core §5.5: `{"userinfo": {...}, "id_token": {...}}`, each member a claim name mapped
-/// to null or `{essential, value, values}`. Only standard user claims are kept; the others
-/// (and value constraints) are ignored as §5.5.1 allows.
-fn parse_claims(v: Option<&str>) -> Result<RequestedClaims, OAuthError> {
+/// to null or `{essential, value, values}`. Standard user claims are kept by name (value
+/// constraints on them are ignored, as §5.5.1 allows); `acr` is asked for, and an essential
+/// one must name a class this provider meets (§5.5.1.1); a `sub` with a value names the only
+/// person who may be answered (§3.1.2.1 applies to it as to `id_token_hint`).
+fn parse_claims(v: Option<&str>) -> Result<Asked, OAuthError> {
+    use serde_json::Value;
     let Some(v) = v else {
-        return Ok(RequestedClaims::default());
+        return Ok(Asked::default());
     };
     let bad = || {
         OAuthError::invalid_request(
             "claims must be a JSON object with userinfo and/or id_token members",
         )
     };
-    let json: serde_json::Value = serde_json::from_str(v).map_err(|_| bad())?;
+    let json: Value = serde_json::from_str(v).map_err(|_| bad())?;
     let obj = json.as_object().ok_or_else(bad)?;
-    let member = |name: &str| -> Result<Vec<String>, OAuthError> {
-        match obj.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(vec![]),
-            Some(serde_json::Value::Object(m)) => {
-                if m.values().any(|v| !(v.is_null() || v.is_object())) {
-                    return Err(bad());
-                }
-                Ok(m.keys()
-                    .filter(|k| super::claims::is_user_claim(k))
-                    .cloned()
-                    .collect())
+    let mut asked = Asked::default();
+    for member in ["userinfo", "id_token"] {
+        let entries = match obj.get(member) {
+            None | Some(Value::Null) => continue,
+            Some(Value::Object(m)) => m,
+            Some(_) => return Err(bad()),
+        };
+        let mut names = Vec::new();
+        for (name, spec) in entries {
+            if !(spec.is_null() || spec.is_object()) {
+                return Err(bad());
             }
-            Some(_) => Err(bad()),
+            let values: Vec<&str> = match (spec.get("value"), spec.get("values")) {
+                (Some(Value::String(one)), _) => vec![one.as_str()],
+                (_, Some(Value::Array(many))) => many.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            match name.as_str() {
+                "sub" => match (values.as_slice(), &asked.sub) {
+                    ([], _) => {}
+                    ([one], None) => asked.sub = Some(one.to_string()),
+                    ([one], Some(prev)) if prev == one => {}
+                    _ => {
+                        return Err(OAuthError::invalid_request(
+                            "the claims parameter asks for more than one sub",
+                        ));
+                    }
+                },
+                "acr" => {
+                    let essential = spec.get("essential") == Some(&Value::Bool(true));
+                    if essential
+                        && !values.is_empty()
+                        && !values.iter().any(|v| acr::SUPPORTED.contains(v))
+                    {
+                        return Err(OAuthError::new(
+                            ErrorCode::UnmetAuthenticationRequirements,
+                            "the essential acr cannot be met: see acr_values_supported",
+                        ));
+                    }
+                    asked.claims.acr = true;
+                }
+                n if super::claims::is_user_claim(n) => names.push(name.clone()),
+                _ => {}
+            }
         }
-    };
-    Ok(RequestedClaims {
-        userinfo: member("userinfo")?,
-        id_token: member("id_token")?,
-    })
+        if member == "userinfo" {
+            asked.claims.userinfo = names;
+        } else {
+            asked.claims.id_token = names;
+        }
+    }
+    Ok(asked)
 }
 
 #[cfg(test)]
@@ -258,6 +309,61 @@ mod tests {
         assert_eq!(
             check("response_type=code&scope=openid&response_mode=fragment", m),
             Err(ErrorCode::InvalidRequest)
+        );
+    }
+
+    #[test]
+    fn essential_acr_and_sub_values() {
+        let m = AuthMethod::ClientSecretBasic;
+        let q = |claims: &str| {
+            format!(
+                "response_type=code&scope=openid&claims={}",
+                url::form_urlencoded::byte_serialize(claims.as_bytes()).collect::<String>()
+            )
+        };
+        assert_eq!(
+            check(
+                &q(r#"{"id_token":{"acr":{"essential":true,"values":["urn:x:mfa"]}}}"#),
+                m
+            ),
+            Err(ErrorCode::UnmetAuthenticationRequirements)
+        );
+        let ok = check(&q(r#"{"id_token":{"acr":{"essential":true,"values":["urn:x:mfa","urn:oidc-serverless:acr:password"]}}}"#), m).expect("ok");
+        assert!(ok.claims.acr);
+        let voluntary =
+            check(&q(r#"{"id_token":{"acr":{"values":["urn:x:mfa"]}}}"#), m).expect("ok");
+        assert!(
+            voluntary.claims.acr,
+            "voluntary: the actual class is returned"
+        );
+        let sub = check(&q(r#"{"id_token":{"sub":{"value":"s-1"}}}"#), m).expect("ok");
+        assert_eq!(sub.required_sub.as_deref(), Some("s-1"));
+        assert_eq!(
+            check(
+                &q(r#"{"id_token":{"sub":{"value":"a"}},"userinfo":{"sub":{"value":"b"}}}"#),
+                m
+            ),
+            Err(ErrorCode::InvalidRequest)
+        );
+        let acr_values =
+            check("response_type=code&scope=openid&acr_values=urn:x:any", m).expect("ok");
+        assert!(acr_values.claims.acr);
+    }
+
+    #[test]
+    fn claims_the_client_may_not_have_are_dropped() {
+        let q = format!(
+            "response_type=code&scope=openid&claims={}",
+            url::form_urlencoded::byte_serialize(
+                br#"{"id_token":{"email":null,"phone_number":null,"address":null}}"#
+            )
+            .collect::<String>()
+        );
+        let v = check(&q, AuthMethod::ClientSecretBasic).expect("ok");
+        assert_eq!(
+            v.claims.id_token,
+            vec!["email"],
+            "the client may have email only"
         );
     }
 

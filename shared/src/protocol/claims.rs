@@ -3,7 +3,7 @@
 //! claims are ever released.
 use serde_json::{Map, Value, json};
 
-use super::scope;
+use super::{release, scope};
 use crate::store::{ClaimTarget, Client, User};
 
 /// The user's claims that the granted scopes release.
@@ -35,12 +35,24 @@ pub fn requested(user: &User, names: &[String]) -> Map<String, Value> {
         .collect()
 }
 
-/// Custom claims for `target`: the client's, then the user's (the user's win on a name
-/// clash). Names are namespaced URIs, validated when configured, so they cannot collide with
-/// standard claims; the check is repeated here so a bad record can never shadow one.
-pub fn custom(client: &Client, user: Option<&User>, target: ClaimTarget) -> Map<String, Value> {
+/// Custom claims for `target`: the client's own (its administrator's settings for that
+/// client, not data about the person), then the person's that the release rule lets through
+/// under a grant of `scopes` releasing `by_name` (the person's win on a name clash). Names
+/// are namespaced URIs, validated when configured, so they cannot collide with standard
+/// claims; the check is repeated here so a bad record can never shadow one.
+pub fn custom(
+    client: &Client,
+    user: Option<&User>,
+    target: ClaimTarget,
+    scopes: &[String],
+    by_name: &[String],
+) -> Map<String, Value> {
     let mut out = Map::new();
-    let user_claims = user.map(|u| u.custom_claims.as_slice()).unwrap_or_default();
+    let user_claims = user
+        .map(|u| u.custom_claims.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| release::custom_released(client, c, scopes, by_name));
     for c in client.custom_claims.iter().chain(user_claims) {
         if c.tokens.contains(&target) && is_custom_name(&c.name) {
             out.insert(c.name.clone(), c.value.clone());
@@ -67,6 +79,12 @@ pub struct IdTokenInput<'a> {
     pub custom: Map<String, Value>,
     /// Claims asked for individually (`claims` parameter, id_token member).
     pub requested: &'a [String],
+    /// The authentication context class, when asked for (Core §5.5.1.1).
+    pub acr: Option<&'a str>,
+    /// The sign-in session (Front-/Back-Channel Logout `sid`), when there is one.
+    pub sid: Option<&'a str>,
+    /// Core §3.1.3.6: the left half of the access token's SHA-256, when one is issued with it.
+    pub at_hash: Option<String>,
 }
 
 /// OIDC Core §2 and §5.4: identity for the client (aud = client_id).
@@ -80,8 +98,16 @@ pub fn id_token(i: IdTokenInput<'_>) -> Value {
     c.insert("iat".into(), json!(i.now));
     c.insert("exp".into(), json!(i.now + i.ttl));
     c.insert("auth_time".into(), json!(i.auth_time));
-    if let Some(n) = i.nonce {
-        c.insert("nonce".into(), json!(n));
+    let optional = [
+        ("nonce", i.nonce.map(str::to_string)),
+        ("acr", i.acr.map(str::to_string)),
+        ("sid", i.sid.map(str::to_string)),
+        ("at_hash", i.at_hash),
+    ];
+    for (name, value) in optional {
+        if let Some(v) = value {
+            c.insert(name.into(), json!(v));
+        }
     }
     Value::Object(c)
 }
@@ -97,10 +123,13 @@ pub struct AccessTokenInput<'a> {
     /// The grant it belongs to: revoking the grant revokes the token.
     pub grant_id: Option<&'a str>,
     pub now: i64,
+    /// `now` to the millisecond: for a person's token, whether it was issued before their
+    /// sessions ended cannot be told from `iat`'s whole seconds.
+    pub now_ms: i64,
     pub ttl: i64,
     pub custom: Map<String, Value>,
-    /// Claims the `claims` parameter asked userinfo to return: names only, so the userinfo
-    /// endpoint can honour the request without a look-up.
+    /// Claims released for userinfo (the `claims` parameter's userinfo member, custom claims
+    /// released by name): names only, so the userinfo endpoint needs no look-up.
     pub userinfo_claims: &'a [String],
 }
 
@@ -122,6 +151,7 @@ pub fn access_token(i: AccessTokenInput<'_>) -> Value {
     }
     if let Some(g) = i.grant_id {
         c.insert("gid".into(), json!(g));
+        c.insert("iat_ms".into(), json!(i.now_ms));
     }
     if !i.userinfo_claims.is_empty() {
         c.insert("userinfo_claims".into(), json!(i.userinfo_claims));
@@ -204,7 +234,7 @@ mod tests {
             ],
             jwks: None,
             registration_token_hash: None,
-            allowed_claims: vec![],
+            allowed_claims: vec!["https://ex.com/role".into()],
             tokens_valid_after_ms: 0,
             trusted: None,
         }
@@ -229,17 +259,23 @@ mod tests {
     #[test]
     fn custom_claims_by_target_user_wins_and_never_shadow_standard_ones() {
         let (c, u) = (client(), user());
-        let at = custom(&c, Some(&u), ClaimTarget::AccessToken);
+        let by_name = ["https://ex.com/role".to_string()];
+        let at = custom(&c, Some(&u), ClaimTarget::AccessToken, &[], &by_name);
         assert_eq!(at["https://ex.com/tenant"], "acme");
         assert_eq!(at["https://ex.com/role"], "admin", "the user's value wins");
-        let id = custom(&c, Some(&u), ClaimTarget::IdToken);
+        let unconsented = custom(&c, Some(&u), ClaimTarget::AccessToken, &[], &[]);
+        assert_eq!(
+            unconsented["https://ex.com/role"], "user",
+            "the person's claim is not released without consent: the client's own is"
+        );
+        let id = custom(&c, Some(&u), ClaimTarget::IdToken, &[], &by_name);
         assert!(id.get("https://ex.com/role").is_none());
         assert!(
             id.get("email").is_none(),
             "a non-namespaced name is never released"
         );
         assert_eq!(
-            custom(&c, None, ClaimTarget::Userinfo)["https://ex.com/role"],
+            custom(&c, None, ClaimTarget::Userinfo, &[], &[])["https://ex.com/role"],
             "user"
         );
         assert!(
@@ -264,6 +300,9 @@ mod tests {
             ttl: 60,
             custom: Map::new(),
             requested: &["phone_number".to_string()],
+            acr: None,
+            sid: Some("sid-1"),
+            at_hash: None,
         });
         assert_eq!(id["aud"], "c");
         assert_eq!(id["exp"], 70);
@@ -282,6 +321,7 @@ mod tests {
             jti: "j",
             grant_id: Some("g"),
             now: 10,
+            now_ms: 10_250,
             ttl: 60,
             custom: spoof,
             userinfo_claims: &[],

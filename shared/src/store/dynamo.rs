@@ -799,7 +799,10 @@ impl CodeStore for DynamoStore {
         }
         // As in the embedded store: a redeemed code is a replay even after it expired.
         Ok(match old.minted {
-            Some(m) => Consume::AlreadyConsumed(Some(m)),
+            Some(m) => Consume::AlreadyConsumed {
+                client_id: old.client_id,
+                minted: Some(m),
+            },
             None if old.expires_at <= now => Consume::Missing,
             None => Consume::Mismatch(Box::new(old)),
         })

@@ -340,7 +340,10 @@ impl CodeStore for EmbeddedStore {
                 return Ok(Consume::Missing);
             };
             if code.minted.is_some() {
-                return Ok(Consume::AlreadyConsumed(code.minted));
+                return Ok(Consume::AlreadyConsumed {
+                    client_id: code.client_id,
+                    minted: code.minted,
+                });
             }
             if code.expires_at <= now {
                 return Ok(Consume::Missing);

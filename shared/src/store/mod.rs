@@ -27,8 +27,12 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum Consume {
     /// This call redeemed it; `minted` is now recorded on it. The code as redeemed.
     Consumed(Box<AuthCode>),
-    /// It had been redeemed already: a replay. Carries what the first redemption minted.
-    AlreadyConsumed(Option<Minted>),
+    /// It had been redeemed already: a replay. Carries the client it was issued to and what
+    /// the first redemption minted.
+    AlreadyConsumed {
+        client_id: String,
+        minted: Option<Minted>,
+    },
     /// Live and unredeemed, but not for what was presented (another client, redirect_uri
     /// or PKCE challenge): left untouched.
     Mismatch(Box<AuthCode>),

@@ -149,10 +149,9 @@ pub struct User {
     /// Claims added to this user's tokens, on top of the client's (same name: the user's wins).
     #[serde(default)]
     pub custom_claims: Vec<CustomClaim>,
-    /// Epoch seconds: sessions signed in before it (`auth_time` < it) and refresh tokens
-    /// issued before it (`issued_at` < it) are dead. Set on a password change, when the user
-    /// is disabled or signed out everywhere (0: nothing ended). Kept for records written
-    /// before `tokens_valid_after_ms`, and for display.
+    /// Epoch seconds: sessions signed in and tokens issued until then are dead. Set on a
+    /// password change, when the user is disabled or signed out everywhere (0: nothing
+    /// ended). Kept for records written before `tokens_valid_after_ms`, and for display.
     #[serde(default)]
     pub tokens_valid_after: i64,
     /// The same instant in epoch milliseconds, so that a token issued in the same second
@@ -166,21 +165,21 @@ impl User {
         self.claims.get("email").and_then(Value::as_str)
     }
 
-    /// Whether a sign-in at `auth_time` (or a refresh token issued then) still counts.
-    pub fn accepts_since(&self, time: i64) -> bool {
-        !self.disabled && time >= self.tokens_valid_after
-    }
-
-    /// When the user's sessions and tokens last ended, in epoch milliseconds.
+    /// When the user's sessions and tokens last ended, in epoch milliseconds. A record from
+    /// before millisecond stamps says only the second: the whole of it counts as before.
     pub fn valid_after_ms(&self) -> i64 {
-        self.tokens_valid_after_ms
-            .max(self.tokens_valid_after.saturating_mul(1000))
+        match (self.tokens_valid_after_ms, self.tokens_valid_after) {
+            (0, 0) => 0,
+            (0, secs) => secs.saturating_mul(1000).saturating_add(999),
+            (ms, _) => ms,
+        }
     }
 
     /// Whether something issued at `issued_ms` (epoch milliseconds) for this user is still
-    /// alive: the user is enabled and has not ended their sessions since.
+    /// alive: the user is enabled and has not ended their sessions since. Strictly after:
+    /// what was issued in the very millisecond of the change counts as issued before it.
     pub fn accepts(&self, issued_ms: i64) -> bool {
-        !self.disabled && issued_ms >= self.valid_after_ms()
+        !self.disabled && issued_ms > self.valid_after_ms()
     }
 
     /// Ends every session and token issued before `now_ms`: on every password change,
@@ -188,6 +187,42 @@ impl User {
     pub fn end_sessions(&mut self, now_ms: i64) {
         self.tokens_valid_after_ms = now_ms;
         self.tokens_valid_after = now_ms.div_euclid(1000);
+    }
+
+    /// Sets the password's hash. A changed password ends every session and refresh token,
+    /// whatever the path (seed file, admin command line, self-service).
+    pub fn set_password_hash(&mut self, hash: String, now_ms: i64) {
+        if hash != self.password_hash {
+            self.password_hash = hash;
+            self.end_sessions(now_ms);
+        }
+    }
+
+    /// A new, enabled user. A `sub` chosen by an administrator may have been someone's
+    /// before: whatever was issued to that someone stays dead.
+    pub fn new(
+        sub: Option<String>,
+        username: String,
+        password_hash: String,
+        claims: Map<String, Value>,
+        custom_claims: Vec<CustomClaim>,
+        now_ms: i64,
+    ) -> User {
+        let chosen = sub.is_some();
+        let mut user = User {
+            sub: sub.unwrap_or_else(|| crate::crypto::random_token(16)),
+            username,
+            password_hash,
+            claims,
+            disabled: false,
+            custom_claims,
+            tokens_valid_after: 0,
+            tokens_valid_after_ms: 0,
+        };
+        if chosen {
+            user.end_sessions(now_ms);
+        }
+        user
     }
 }
 
@@ -238,6 +273,17 @@ pub struct AuthRequest {
     pub auth_time_ms: i64,
 }
 
+impl AuthRequest {
+    /// When the person signed in for this request, in epoch milliseconds (0: not yet).
+    pub fn signed_in_ms(&self) -> i64 {
+        if self.auth_time_ms > 0 {
+            self.auth_time_ms
+        } else {
+            self.auth_time.unwrap_or(0).saturating_mul(1000)
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Session {
     /// SHA-256 of the cookie value.
@@ -265,20 +311,28 @@ impl Session {
     }
 }
 
-/// Individual claims asked for with the `claims` request parameter (OIDC Core §5.5), by
-/// where they go. Only standard claims are kept; essential and voluntary ones are both
-/// released when the user has them (§5.5.1: the OP may not have every claim).
+/// Claims released individually, beyond what the scopes carry (`protocol::release`): those
+/// asked for with the `claims` request parameter (OIDC Core §5.5), by where they go, and a
+/// person's custom claims the client is allowed by name. Only standard claims are kept from
+/// the parameter; essential and voluntary ones are both released when the user has them
+/// (§5.5.1: the OP may not have every claim).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RequestedClaims {
     #[serde(default)]
     pub userinfo: Vec<String>,
     #[serde(default)]
     pub id_token: Vec<String>,
+    /// The person's custom claims released by name (set once the person is known).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom: Vec<String>,
+    /// `acr` was asked for (the `claims` parameter or `acr_values`): the ID token states it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub acr: bool,
 }
 
 impl RequestedClaims {
     pub fn is_empty(&self) -> bool {
-        self.userinfo.is_empty() && self.id_token.is_empty()
+        self.userinfo.is_empty() && self.id_token.is_empty() && self.custom.is_empty() && !self.acr
     }
 }
 
@@ -294,12 +348,6 @@ pub struct Consent {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<String>,
     pub granted_at: i64,
-}
-
-impl Consent {
-    pub fn covers(&self, scopes: &[String]) -> bool {
-        scopes.iter().all(|s| self.scopes.contains(s))
-    }
 }
 
 /// How the authorization response travels back to the client (OAuth 2.0 Multiple Response
@@ -393,6 +441,17 @@ pub struct AuthCode {
     /// `auth_time` in epoch milliseconds (0 in older records: `auth_time` then counts).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub auth_time_ms: i64,
+}
+
+impl AuthCode {
+    /// When the person signed in for it, in epoch milliseconds.
+    pub fn signed_in_ms(&self) -> i64 {
+        if self.auth_time_ms > 0 {
+            self.auth_time_ms
+        } else {
+            self.auth_time.saturating_mul(1000)
+        }
+    }
 }
 
 /// What a client presents with a code (RFC 6749 §4.1.3, RFC 7636 §4.6). The store redeems

@@ -195,7 +195,17 @@ fn keys_of(v: &Value) -> Vec<String> {
     k
 }
 
-const ID_BASE: &[&str] = &["aud", "auth_time", "exp", "iat", "iss", "nonce", "sub"];
+const ID_BASE: &[&str] = &[
+    "at_hash",
+    "aud",
+    "auth_time",
+    "exp",
+    "iat",
+    "iss",
+    "nonce",
+    "sid",
+    "sub",
+];
 
 fn with_base(extra: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = ID_BASE.iter().chain(extra).map(|s| s.to_string()).collect();
@@ -624,7 +634,7 @@ each_backend!(oidcc_claims_essential, |p| {
         panic!("consent page")
     };
     assert!(
-        body.contains("Also share: email, name"),
+        body.contains("Also share: <span class=\"claims\">email address, full name</span>"),
         "the consent page names the claims:\n{body}"
     );
     let code = p.code_for(BASIC.0, &[("claims", claims)]).await;

@@ -248,7 +248,7 @@ async fn single_sign_on_to_a_second_app_shows_no_form_then_sign_out() {
         .to_string(),
     )
     .expect("seed");
-    shared::seed::apply(p.running.app.store.as_ref(), &second)
+    shared::seed::apply(p.running.app.store.as_ref(), &second, p.clock_now() * 1000)
         .await
         .expect("register");
     sign_in_as_demo(&p, &c).await;

@@ -372,3 +372,44 @@ each_backend!(introspection_describes_active_tokens_only, |p| {
         "introspection needs client authentication"
     );
 });
+
+each_backend!(
+    a_replayed_code_revokes_only_when_its_own_client_replays_it,
+    |p| {
+        let code = p.code_for(BASIC.0, &[]).await;
+        let (status, _, t) = p.redeem(&code).await;
+        assert_eq!(status, 200, "{t}");
+        let at = t["access_token"].as_str().expect("at");
+        // The attack: anyone registers a public client and presents the victim's used code.
+        let resp = p
+        .http
+        .post(p.url("/register"))
+        .json(&serde_json::json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}))
+        .send()
+        .await
+        .expect("register");
+        assert_eq!(resp.status(), 201);
+        let reg: Value = resp.json().await.expect("json");
+        let attacker = reg["client_id"].as_str().expect("client_id");
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("client_id", attacker),
+        ];
+        let (status, _, body) = p.token(&form, None).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        assert_eq!(
+            p.userinfo_get(at).await.0,
+            200,
+            "another client's replay revokes nothing"
+        );
+        // The code's own client replaying it: RFC 6749 §4.1.2, the grant is revoked.
+        let (status, _, _) = p.redeem(&code).await;
+        assert_eq!(status, 400);
+        assert_eq!(p.userinfo_get(at).await.0, 401);
+    }
+);

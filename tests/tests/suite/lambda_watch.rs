@@ -86,7 +86,7 @@ async fn sign_in_through_cargo_lambda_watch() {
         .expect("key");
     let store =
         shared::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone());
-    shared::seed::apply(&store, &e2e::seed())
+    shared::seed::apply(&store, &e2e::seed(), 0)
         .await
         .expect("seed");
 

@@ -4,13 +4,16 @@
 
 mod basic_op;
 mod browser;
+mod consent;
 mod demo;
 mod envelope;
 mod fault_matrix;
 mod grants;
+mod hints;
 mod key_rotation;
 mod lambda_keys;
 mod lambda_watch;
+mod liveness;
 mod log_scan;
 mod logout;
 mod negative;

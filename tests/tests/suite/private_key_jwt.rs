@@ -29,11 +29,12 @@ async fn register(p: &e2e::Provider, alg: Alg) -> LocalSigner {
             skip_consent: true,
             post_logout_redirect_uris: vec![],
             custom_claims: vec![],
+            allowed_claims: vec![],
             jwks: Some(json!({ "keys": [jwk] })),
         }],
         users: vec![],
     };
-    shared::seed::apply(p.running.app.store.as_ref(), &seed)
+    shared::seed::apply(p.running.app.store.as_ref(), &seed, p.clock_now() * 1000)
         .await
         .expect("register");
     key

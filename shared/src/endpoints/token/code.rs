@@ -11,7 +11,7 @@ use super::mint;
 use crate::{
     App, OAuthError,
     crypto::{random_token, secret_digest},
-    endpoints::client_auth,
+    endpoints::{client_auth, liveness},
     error::ErrorCode,
     http::Params,
     protocol::pkce,
@@ -72,8 +72,11 @@ pub async fn redeem(
     let invalid = || OAuthError::invalid_grant("the code is invalid, expired or already used");
     let code = match consumed? {
         Consume::Consumed(code) => code,
-        Consume::AlreadyConsumed(first) => {
-            if let Some(first) = first {
+        // RFC 6749 §4.1.2: a replay by the client the code was issued to revokes what it
+        // minted. Anyone else holding the code learns nothing and changes nothing: otherwise
+        // any client could revoke another client's grant with a leaked, used code.
+        Consume::AlreadyConsumed { client_id, minted } => {
+            if let (Some(first), true) = (minted, client_id == client.client_id) {
                 mint::revoke_grant(
                     app,
                     &first.grant_id,
@@ -114,7 +117,10 @@ fn mismatch(code: &AuthCode, presented: &CodeRedemption<'_>, has_verifier: bool)
     OAuthError::invalid_grant("PKCE verification failed")
 }
 
-/// Mints the tokens of a redeemed code, storing the refresh token (if any) alongside.
+/// Mints the tokens of a redeemed code, storing the refresh token (if any) alongside. The
+/// code carries its person as they were at issuance; whether they still are (not deleted,
+/// disabled or signed out everywhere since they signed in) is read while the tokens are
+/// signed, and the tokens are thrown away if not.
 async fn issue(
     app: &App,
     client: &Client,
@@ -133,13 +139,14 @@ async fn issue(
         .user
         .as_ref()
         .or(fetched.as_ref())
-        .filter(|u| u.sub == code.sub && u.accepts_since(code.auth_time))
+        .filter(|u| u.sub == code.sub)
         .ok_or_else(gone)?;
     // OIDC Core §11: offline_access, when granted to a client allowed to refresh.
     let refresh = (code.scopes.iter().any(|s| s == "offline_access")
         && client.allows_grant("refresh_token"))
     .then(|| {
         let value = random_token(32);
+        let now_ms = app.clock.now_ms();
         let record = RefreshToken {
             token_hash: secret_digest(&value),
             grant_id: minted.grant_id.clone(),
@@ -151,7 +158,7 @@ async fn issue(
             expires_at: now + app.config.refresh_token_ttl,
             used_at: None,
             claims: code.claims.clone(),
-            issued_at_ms: 0,
+            issued_at_ms: now_ms,
             sid: code.sid.clone(),
         };
         (value, record)
@@ -166,6 +173,7 @@ async fn issue(
             None => Ok(()),
         }
     };
+    let current = async { app.store.user(&code.sub).await.map_err(OAuthError::from) };
     let request = mint::Request {
         client,
         user: Some(user),
@@ -174,13 +182,24 @@ async fn issue(
         auth_time: code.auth_time,
         nonce: code.nonce.as_deref(),
         claims: &code.claims,
+        sid: code.sid.as_deref(),
     };
-    let (tokens, ()) = tokio::try_join!(mint::mint(app, &request, now), store_refresh)?;
+    let (tokens, (), current) =
+        tokio::try_join!(mint::mint(app, &request, now), store_refresh, current)?;
+    let issued = liveness::Issued {
+        client_id: &client.client_id,
+        sub: Some(&code.sub),
+        issued_ms: code.signed_in_ms(),
+        grant_id: None,
+        jti: None,
+    };
+    if let Err(dead) = liveness::verdict(&issued, Some(client), current.as_ref(), false) {
+        return Err(gone().with_detail(dead.as_str()));
+    }
     tracing::info!(client_id = %client.client_id, sub = %user.sub, "tokens issued");
     Ok(mint::response(
         app,
         tokens,
         refresh.as_ref().map(|(v, _)| v.as_str()),
-        &code.scopes,
     ))
 }

@@ -1,6 +1,7 @@
-//! Minting: the access token (RFC 9068) and, for a person's grant with `openid`, the ID token,
-//! signed concurrently (with KMS each signature is a network round trip); and the one
-//! successful token response.
+//! Minting: the access token (RFC 9068) and, for a person's grant with `openid`, the ID token
+//! with the access token's `at_hash` (so signed after it: with KMS that is a second round
+//! trip, the price of letting relying parties bind the two); and the one successful token
+//! response.
 use lambda_http::{Body, Response, http::StatusCode};
 use serde_json::{Value, json};
 
@@ -8,7 +9,7 @@ use crate::{
     App, OAuthError,
     crypto::random_token,
     http, jwt,
-    protocol::{claims, scope},
+    protocol::{acr, claims, release, scope},
     store::{ClaimTarget, Client, RequestedClaims, User},
 };
 
@@ -16,83 +17,94 @@ pub struct Request<'a> {
     pub client: &'a Client,
     /// None for client_credentials: the client acts for itself.
     pub user: Option<&'a User>,
+    /// The scopes granted; those the client may no longer have are dropped here.
     pub scopes: &'a [String],
     pub grant_id: Option<&'a str>,
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
-    /// Claims asked for individually with the `claims` request parameter.
+    /// Claims released individually by the grant (`protocol::release`).
     pub claims: &'a RequestedClaims,
+    /// The sign-in session the grant came from.
+    pub sid: Option<&'a str>,
 }
 
 pub struct Tokens {
     pub access_token: String,
     pub id_token: Option<String>,
+    /// The scopes the access token carries.
+    pub scopes: Vec<String>,
 }
 
+/// Mints the access token and, for a person's grant with `openid`, the ID token: what they
+/// carry is decided by the release rule against the client as it is now.
 pub async fn mint(app: &App, r: &Request<'_>, now: i64) -> Result<Tokens, OAuthError> {
     let cfg = &app.config;
+    let client = r.client;
+    let scopes = release::allowed_scopes(client, r.scopes);
+    let allowed = |names: &[String]| -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| release::client_may_have(client, n))
+            .cloned()
+            .collect()
+    };
+    let by_name = &r.claims.custom;
+    // Userinfo is answered from the access token: it names what was released for it.
+    let mut userinfo_claims = allowed(&r.claims.userinfo);
+    userinfo_claims.extend(by_name.iter().cloned());
     let jti = random_token(16);
     let at_claims = claims::access_token(claims::AccessTokenInput {
         issuer: &cfg.issuer,
         audience: &cfg.access_token_audience,
-        client_id: &r.client.client_id,
-        sub: r
-            .user
-            .map(|u| u.sub.as_str())
-            .unwrap_or(&r.client.client_id),
-        scopes: r.scopes,
+        client_id: &client.client_id,
+        sub: r.user.map(|u| u.sub.as_str()).unwrap_or(&client.client_id),
+        scopes: &scopes,
         jti: &jti,
         grant_id: r.grant_id,
         now,
+        now_ms: app.clock.now_ms(),
         ttl: cfg.access_token_ttl,
-        custom: claims::custom(r.client, r.user, ClaimTarget::AccessToken),
-        userinfo_claims: &r.claims.userinfo,
+        custom: claims::custom(client, r.user, ClaimTarget::AccessToken, &scopes, by_name),
+        userinfo_claims: &userinfo_claims,
     });
-    let id_claims = match r.user {
-        Some(user) if r.scopes.iter().any(|s| s == "openid") => {
-            Some(claims::id_token(claims::IdTokenInput {
+    let signer = app.signer.as_ref();
+    let access_token = jwt::sign(signer, "at+jwt", &at_claims).await?;
+    // The ID token carries at_hash (Core §3.1.3.6), so it is signed after the access token.
+    let id_token = match r.user {
+        Some(user) if scopes.iter().any(|s| s == "openid") => {
+            let id_claims = claims::id_token(claims::IdTokenInput {
                 issuer: &cfg.issuer,
-                client_id: &r.client.client_id,
+                client_id: &client.client_id,
                 user,
-                scopes: r.scopes,
+                scopes: &scopes,
                 nonce: r.nonce,
                 auth_time: r.auth_time,
                 now,
                 ttl: cfg.id_token_ttl,
-                custom: claims::custom(r.client, Some(user), ClaimTarget::IdToken),
-                requested: &r.claims.id_token,
-            }))
+                custom: claims::custom(client, Some(user), ClaimTarget::IdToken, &scopes, by_name),
+                requested: &allowed(&r.claims.id_token),
+                acr: r.claims.acr.then(acr::of_sign_in),
+                sid: r.sid,
+                at_hash: Some(jwt::at_hash(&access_token)),
+            });
+            Some(jwt::sign(signer, "JWT", &id_claims).await?)
         }
         _ => None,
     };
-    // No at_hash in the ID token: optional for the code flow, and it would serialize the two
-    // signatures.
-    let signer = app.signer.as_ref();
-    let (access_token, id_token) =
-        tokio::try_join!(jwt::sign(signer, "at+jwt", &at_claims), async {
-            match &id_claims {
-                Some(c) => jwt::sign(signer, "JWT", c).await.map(Some),
-                None => Ok(None),
-            }
-        })?;
     Ok(Tokens {
         access_token,
         id_token,
+        scopes,
     })
 }
 
 /// RFC 6749 §5.1: never cached.
-pub fn response(
-    app: &App,
-    t: Tokens,
-    refresh_token: Option<&str>,
-    scopes: &[String],
-) -> Response<Body> {
+pub fn response(app: &App, t: Tokens, refresh_token: Option<&str>) -> Response<Body> {
     let mut body = json!({
         "access_token": t.access_token,
         "token_type": "Bearer",
         "expires_in": app.config.access_token_ttl,
-        "scope": scope::join(scopes),
+        "scope": scope::join(&t.scopes),
     });
     if let Some(id) = t.id_token {
         body["id_token"] = Value::String(id);

@@ -7,7 +7,7 @@ use super::mint;
 use crate::{
     App, OAuthError,
     crypto::{random_token, secret_digest},
-    endpoints::client_auth,
+    endpoints::{client_auth, liveness},
     error::ErrorCode,
     http::Params,
     protocol::scope,
@@ -64,12 +64,21 @@ pub async fn exchange(
         app.store.is_revoked(&old.grant_id, now),
         app.store.user(&old.sub)
     )?;
-    if revoked {
-        return Err(invalid().with_detail("grant revoked"));
-    }
-    let user = user
-        .filter(|u| u.accepts_since(old.issued_at))
-        .ok_or_else(|| invalid().with_detail("user gone, disabled or signed out"))?;
+    let issued = liveness::Issued {
+        client_id: &client.client_id,
+        sub: Some(&old.sub),
+        issued_ms: old.issued_ms(),
+        grant_id: Some(&old.grant_id),
+        jti: None,
+    };
+    let user = match (
+        liveness::verdict(&issued, Some(client), user.as_ref(), revoked),
+        user,
+    ) {
+        (Ok(()), Some(user)) => user,
+        (Err(dead), _) => return Err(invalid().with_detail(dead.as_str())),
+        (Ok(()), None) => return Err(invalid()),
+    };
     let tokens = mint::mint(
         app,
         &mint::Request {
@@ -80,6 +89,7 @@ pub async fn exchange(
             auth_time: old.auth_time,
             nonce: None,
             claims: &old.claims,
+            sid: old.sid.as_deref(),
         },
         now,
     )
@@ -88,11 +98,12 @@ pub async fn exchange(
     let next = RefreshToken {
         token_hash: secret_digest(&next_value),
         issued_at: now,
+        issued_at_ms: app.clock.now_ms(),
         used_at: None,
         ..old.clone()
     };
     match app.store.rotate_refresh(&hash, &next, now).await? {
-        Rotate::Rotated => Ok(mint::response(app, tokens, Some(&next_value), &scopes)),
+        Rotate::Rotated => Ok(mint::response(app, tokens, Some(&next_value))),
         Rotate::AlreadyUsed(used) => {
             mint::revoke_grant(
                 app,
