@@ -4,7 +4,11 @@
 use askama::Template;
 use lambda_http::{Body, Response, http::StatusCode};
 
-use crate::{config::Branding, crypto, http, protocol::release::Disclosure};
+use crate::{
+    config::Branding,
+    crypto, http,
+    protocol::{release::Disclosure, scope},
+};
 
 const BASE_CSS: &str = include_str!("../templates/style.css");
 
@@ -188,7 +192,15 @@ pub fn consent_page(b: &Branding, v: ConsentView<'_>) -> Response<Body> {
     let scopes = v
         .scopes
         .iter()
-        .map(|d| (describe_scope(&d.scope), describe_claims(&d.claims)))
+        .map(|d| {
+            let what = if d.claims.is_empty() || scope::SUPPORTED.contains(&d.scope.as_str()) {
+                describe_scope(&d.scope)
+            } else {
+                // A deployer's scope that carries people's custom claims.
+                format!("See your “{}” information", d.scope)
+            };
+            (what, describe_claims(&d.claims))
+        })
         .collect();
     let claims = describe_claims(&v.claims);
     let logo = v.client_logo.map(|l| vec![l]).unwrap_or_default();

@@ -189,6 +189,37 @@ async fn sign_in_consent_and_land_on_the_app() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_third_party_consent_page_lists_every_claim_it_would_release() {
+    let Some((c, _driver)) = browser().await else {
+        return;
+    };
+    let p = provider().await;
+    c.goto(&p.authorize_url(e2e::ROLES.0, &[("scope", "openid email team")]))
+        .await
+        .expect("open");
+    wait_for(&c, "input#password").await;
+    fill(&c, "#username", e2e::BOB.0).await;
+    fill(&c, "#password", e2e::BOB.1).await;
+    click(&c, "button.primary").await;
+    wait_for(&c, "button[value=allow]").await;
+    let page = text(&c).await;
+    for shown in [
+        "Allow Roles RP?",
+        "email address",
+        "https://rp.example/team",
+        "https://rp.example/roles",
+    ] {
+        assert!(page.contains(shown), "{shown}:\n{page}");
+    }
+    assert!(
+        !page.contains("https://rp.example/plan"),
+        "not allowed, not shown"
+    );
+    screenshot(&c, "consent-claims").await;
+    c.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_is_announced_and_keeps_the_username() {
     let Some((c, _driver)) = browser().await else {
         return;

@@ -2,9 +2,9 @@
 //! refreshes and logs out.
 use e2e::{ALICE, BASIC, LOGGED_OUT, REDIRECT, each_backend};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, LogoutRequest, Nonce,
-    OAuth2TokenResponse, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope,
-    TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    LogoutRequest, Nonce, OAuth2TokenResponse, PostLogoutRedirectUrl, ProviderMetadataWithLogout,
+    RedirectUrl, Scope, TokenResponse,
     core::{CoreAuthenticationFlow, CoreClient},
 };
 
@@ -46,11 +46,18 @@ each_backend!(rp_library_signs_in_refreshes_and_logs_out, |p| {
         .await
         .expect("code exchange");
     let id_token = tokens.id_token().expect("id token");
-    let sub = id_token
-        .claims(&client.id_token_verifier(), &nonce)
-        .expect("valid ID token")
-        .subject()
-        .clone();
+    let verifier = client.id_token_verifier();
+    let claims = id_token.claims(&verifier, &nonce).expect("valid ID token");
+    let sub = claims.subject().clone();
+    // OIDC Core §3.1.3.8: the ID token binds the access token it came with (at_hash), as
+    // the library computes it.
+    let at_hash = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().expect("alg"),
+        id_token.signing_key(&verifier).expect("key"),
+    )
+    .expect("at_hash computes");
+    assert_eq!(claims.access_token_hash(), Some(&at_hash));
 
     let refreshed = client
         .exchange_refresh_token(tokens.refresh_token().expect("a refresh token"))
