@@ -86,6 +86,8 @@ contract!(
     consume_checks_what_was_presented_and_can_be_undone,
     revocations_expire,
     consents_round_trip,
+    completing_a_request_widens_consent_and_stores_its_code_at_once,
+    concurrent_completions_of_one_request_have_one_winner,
     refresh_round_trip_and_expiry,
     put_refresh_never_overwrites,
     rotate_once_then_already_used,
@@ -188,9 +190,15 @@ fn auth_request(id: &str, expires_at: i64, full: bool) -> AuthRequest {
         sub: full.then(|| "sub-1".into()),
         auth_time: full.then_some(expires_at - 100),
         expires_at,
-        auth_time_ms: 0,
-        required_sub: None,
-        sid: None,
+        auth_time_ms: if full {
+            (expires_at - 100) * 1000 + 250
+        } else {
+            0
+        },
+        required_sub: full.then(|| "sub-1".into()),
+        sid: full.then(|| "sid-1".into()),
+        client: full.then(|| client("rp", "RP")),
+        user: full.then(|| user("sub-1", "alice", Some("alice@example.com"))),
     }
 }
 
@@ -869,9 +877,9 @@ async fn consents_round_trip(s: S) {
     let c = Consent {
         sub: "sub-1".into(),
         client_id: "rp".into(),
-        scopes: vec!["openid".into(), "email".into()],
+        scopes: vec!["email".into(), "openid".into()],
         granted_at: 10,
-        claims: vec![],
+        claims: vec!["https://rp.example/roles".into(), "phone_number".into()],
     };
     s.put_consent(&c).await.expect("put");
     assert_eq!(
@@ -889,7 +897,8 @@ async fn consents_round_trip(s: S) {
         "per user"
     );
     let wider = Consent {
-        scopes: vec!["openid".into(), "email".into(), "phone".into()],
+        scopes: vec!["email".into(), "openid".into(), "phone".into()],
+        claims: vec![],
         granted_at: 20,
         ..c
     };
@@ -897,6 +906,120 @@ async fn consents_round_trip(s: S) {
     assert_eq!(s.consent("sub-1", "rp").await.expect("read"), Some(wider));
     s.delete_consent("sub-1", "rp").await.expect("delete");
     assert_eq!(s.consent("sub-1", "rp").await.expect("read"), None);
+}
+
+async fn completing_a_request_widens_consent_and_stores_its_code_at_once(s: S) {
+    let now = common::epoch_now();
+    let agreed = |scopes: &[&str], claims: &[&str], at: i64| Consent {
+        sub: "sub-1".into(),
+        client_id: "rp".into(),
+        scopes: scopes.iter().map(|v| v.to_string()).collect(),
+        claims: claims.iter().map(|v| v.to_string()).collect(),
+        granted_at: at,
+    };
+    s.put_auth_request(&auth_request("req-c1", now + 600, true))
+        .await
+        .expect("put");
+    let first = agreed(&["openid", "email"], &["https://rp.example/roles"], 10);
+    assert!(
+        s.complete_auth_request("req-c1", &code("code-c1", now + 60), Some(&first))
+            .await
+            .expect("complete")
+    );
+    assert_eq!(
+        s.auth_request("req-c1", now).await.expect("read"),
+        None,
+        "retired"
+    );
+    assert!(
+        s.code("code-c1", now).await.expect("read").is_some(),
+        "stored"
+    );
+    assert_eq!(
+        s.consent("sub-1", "rp").await.expect("read"),
+        Some(agreed(
+            &["email", "openid"],
+            &["https://rp.example/roles"],
+            10
+        ))
+    );
+    // A later request widens it: what was agreed to before stays.
+    s.put_auth_request(&auth_request("req-c2", now + 600, true))
+        .await
+        .expect("put");
+    let more = agreed(&["openid", "phone"], &["address"], 20);
+    assert!(
+        s.complete_auth_request("req-c2", &code("code-c2", now + 60), Some(&more))
+            .await
+            .expect("complete")
+    );
+    assert_eq!(
+        s.consent("sub-1", "rp").await.expect("read"),
+        Some(agreed(
+            &["email", "openid", "phone"],
+            &["address", "https://rp.example/roles"],
+            20
+        ))
+    );
+    // Nothing to remember (a first-party client): the code only.
+    s.put_auth_request(&auth_request("req-c3", now + 600, true))
+        .await
+        .expect("put");
+    assert!(
+        s.complete_auth_request("req-c3", &code("code-c3", now + 60), None)
+            .await
+            .expect("complete")
+    );
+    assert!(s.code("code-c3", now).await.expect("read").is_some());
+    // A code that exists is never overwritten: nothing is written, the request stays.
+    s.put_auth_request(&auth_request("req-c4", now + 600, true))
+        .await
+        .expect("put");
+    let clash = s
+        .complete_auth_request("req-c4", &code("code-c1", now + 60), Some(&more))
+        .await;
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    assert!(s.auth_request("req-c4", now).await.expect("read").is_some());
+}
+
+async fn concurrent_completions_of_one_request_have_one_winner(s: S) {
+    let now = common::epoch_now();
+    s.put_auth_request(&auth_request("req-race", now + 600, true))
+        .await
+        .expect("put");
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let code = code(&format!("code-race-{i}"), now + 60);
+                let won = s
+                    .complete_auth_request("req-race", &code, None)
+                    .await
+                    .expect("complete");
+                (i, won)
+            })
+        })
+        .collect();
+    let mut winners = vec![];
+    for t in tasks {
+        let (i, won) = t.await.expect("task");
+        if won {
+            winners.push(i);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one delivers a code: {winners:?}");
+    for i in 0..16 {
+        let stored = s
+            .code(&format!("code-race-{i}"), now)
+            .await
+            .expect("read")
+            .is_some();
+        assert_eq!(
+            stored,
+            i == winners[0],
+            "only the winner's code is stored ({i})"
+        );
+    }
 }
 
 async fn refresh_round_trip_and_expiry(s: S) {

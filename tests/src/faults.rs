@@ -171,6 +171,15 @@ impl AuthRequestStore for FaultyStore {
         self.faults.store("delete_auth_request")?;
         self.inner.delete_auth_request(id).await
     }
+    async fn complete_auth_request(
+        &self,
+        id: &str,
+        code: &AuthCode,
+        agreed: Option<&Consent>,
+    ) -> StoreResult<bool> {
+        self.faults.store("complete_auth_request")?;
+        self.inner.complete_auth_request(id, code, agreed).await
+    }
 }
 
 #[async_trait]

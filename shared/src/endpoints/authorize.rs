@@ -13,7 +13,7 @@ use crate::{
     http::{self, Params},
     jwt,
     protocol::{authorize_request, redirect_uri, release},
-    store::{AuthRequest, ResponseMode, Session},
+    store::{AuthRequest, ResponseMode, Session, User},
 };
 
 pub const BROWSER_COOKIE: &str = "oidc_browser";
@@ -204,6 +204,8 @@ async fn handle_params(
         required_sub: required,
         sid: session.as_ref().map(|s| s.sid.clone()),
         auth_time_ms: session.as_ref().map_or(0, |s| s.signed_in_ms()),
+        client: Some(client.snapshot()),
+        user: session_user.as_ref().map(User::snapshot),
     };
 
     match (&session, &session_user, consented, v.prompts("none")) {

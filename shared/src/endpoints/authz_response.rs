@@ -40,17 +40,18 @@ pub fn error(
     )
 }
 
-/// Mints a single-use code for `auth` (a request the person has signed in for) on behalf of
-/// `user`, carrying what the grant releases (`protocol::release`), and delivers it. The code
-/// carries the user (without the password hash), so redeeming it needs no read of its own.
-/// Never for anyone but the person the request names, if it names one (Core §3.1.2.1).
-pub async fn issue_code(
+/// A single-use code for `auth` (a request the person has signed in for) on behalf of
+/// `user`, carrying what the grant releases (`protocol::release`): its value, and its record
+/// to store. The record carries the user (without the password hash), so redeeming it
+/// needs no read of its own. Never for anyone but the person the request names, if it names
+/// one (Core §3.1.2.1).
+pub fn new_code(
     app: &App,
     auth: &AuthRequest,
     client: &Client,
     user: &User,
     now: i64,
-) -> Result<Response<Body>, OAuthError> {
+) -> Result<(String, AuthCode), OAuthError> {
     if auth.required_sub.as_ref().is_some_and(|r| *r != user.sub) {
         return Err(OAuthError::new(
             ErrorCode::LoginRequired,
@@ -70,23 +71,32 @@ pub async fn issue_code(
         expires_at: now + app.config.code_ttl,
         claims: release::grant(client, user, &auth.scopes, &auth.claims),
         minted: None,
-        user: Some(User {
-            password_hash: String::new(),
-            ..user.clone()
-        }),
+        user: Some(user.snapshot()),
         sid: auth.sid.clone(),
         auth_time_ms: auth.auth_time_ms,
     };
-    app.store.put_code(&record).await?;
+    Ok((code, record))
+}
+
+/// Sends the browser back to the client with `code` (RFC 6749 §4.1.2, RFC 9207 `iss`).
+pub fn deliver_code(app: &App, auth: &AuthRequest, code: String) -> Response<Body> {
     let mut params = vec![("code", code)];
     if let Some(s) = &auth.state {
         params.push(("state", s.clone()));
     }
     params.push(("iss", app.config.issuer.clone()));
-    Ok(deliver(
-        app,
-        &auth.redirect_uri,
-        auth.response_mode,
-        &params,
-    ))
+    deliver(app, &auth.redirect_uri, auth.response_mode, &params)
+}
+
+/// Mints, stores and delivers a code in one go (single sign-on straight from /authorize).
+pub async fn issue_code(
+    app: &App,
+    auth: &AuthRequest,
+    client: &Client,
+    user: &User,
+    now: i64,
+) -> Result<Response<Body>, OAuthError> {
+    let (code, record) = new_code(app, auth, client, user, now)?;
+    app.store.put_code(&record).await?;
+    Ok(deliver_code(app, auth, code))
 }

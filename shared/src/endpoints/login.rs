@@ -37,7 +37,7 @@ use crate::{
     pages::{self, ConsentView, LoginView},
     password,
     protocol::release,
-    store::{AuthRequest, Session},
+    store::{AuthRequest, Client, Session, User},
 };
 
 const WRONG_CREDENTIALS: &str = "Wrong username or password. Check both and try again.";
@@ -286,6 +286,7 @@ pub async fn handle_login(app: &App, req: &Request, now: i64) -> Response<Body> 
         auth_time: Some(now),
         sid: Some(session.sid.clone()),
         auth_time_ms: session.auth_time_ms,
+        user: Some(user.snapshot()),
         ..auth
     };
     let stored = async {
@@ -331,7 +332,8 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
     };
     let post = req.method() == Method::POST;
     // Consent needs the person who signed in for this request, still signed in here. The
-    // request and the session are independent reads: one round trip.
+    // request (which carries the client and the person as they were) and the session are
+    // independent reads: one round trip.
     let secure = app.config.secure_cookies();
     let session_read = async {
         match http::cookie(req, &http::cookie_name(SESSION_COOKIE, secure)) {
@@ -367,40 +369,14 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
             "The application asked for another account than the one you signed in with.",
         );
     }
-    // The user, the client and the standing consent (widened by a decision): one round trip.
-    let (user, client, prior) = tokio::join!(
-        app.store.user(&sub),
-        app.store.client(&auth.client_id),
-        app.store.consent(&sub, &auth.client_id)
-    );
-    let user = match user {
-        Ok(Some(u)) if u.accepts(auth.signed_in_ms()) => u,
-        // Signed in before the user's sessions were ended (a password change): again.
-        Ok(Some(u)) if !u.disabled => return sign_in_again(),
-        Ok(_) => {
-            return page_error(
-                app,
-                ErrorCode::AccessDenied,
-                "This account is no longer available.",
-            );
-        }
-        Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
-    };
-    let client = match client {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            return page_error(
-                app,
-                ErrorCode::AccessDenied,
-                "This application is no longer registered.",
-            );
-        }
-        Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
-    };
-    let prior = match prior {
+    let (client, user) = match parties(app, &auth, &sub).await {
         Ok(p) => p,
-        Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
+        Err(resp) => return resp,
     };
+    if !user.accepts(auth.signed_in_ms()) {
+        // Signed in before the user's sessions were ended (a password change): again.
+        return sign_in_again();
+    }
     // A first-party client's users are not asked (unless the client asks: prompt=consent).
     let implied = client.implies_consent() && !auth.prompt.iter().any(|p| p == "consent");
     let grant = release::grant(&client, &user, &auth.scopes, &auth.claims);
@@ -433,34 +409,59 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
         return authz_response::error(app, &denied, &auth.redirect_uri, auth.response_mode, state);
     }
 
-    // Consent is remembered (widened by what was just agreed to) so the next request from
-    // this client needs no page. The code is stored before the request is retired: a
-    // failure in between leaves an undelivered code that expires unused, and the form can be
-    // resent. Retiring is single-winner: of concurrent submissions, only one delivers its code.
-    let consent =
-        release::consentable(&auth.scopes, &grant).added_to(prior, &sub, &auth.client_id, now);
-    let issued = async {
-        // Independent writes, one round trip; either failing leaves the request to retry.
-        let (_, resp) = tokio::try_join!(
-            async {
-                app.store
-                    .put_consent(&consent)
-                    .await
-                    .map_err(OAuthError::from)
-            },
-            authz_response::issue_code(app, &auth, &client, &user, now)
-        )?;
-        Ok::<_, OAuthError>(
-            app.store
-                .delete_auth_request(&auth.id)
-                .await?
-                .then_some(resp),
-        )
+    // One atomic write: the request is retired (of concurrent submissions, only one
+    // delivers a code), its code stored, and the consent widened by what was just agreed to,
+    // so the next request from this client needs no page. A failure writes nothing and the
+    // form can be sent again.
+    let (code, record) = match authz_response::new_code(app, &auth, &client, &user, now) {
+        Ok(c) => c,
+        Err(e) => return e.to_error_page(&app.config.branding),
     };
-    match issued.await {
-        Ok(Some(resp)) => resp,
-        Ok(None) => already_completed(app),
-        Err(e) => e.to_error_page(&app.config.branding),
+    let agreed =
+        release::consentable(&auth.scopes, &grant).as_consent(&sub, &client.client_id, now);
+    match app
+        .store
+        .complete_auth_request(&auth.id, &record, Some(&agreed))
+        .await
+    {
+        Ok(true) => authz_response::deliver_code(app, &auth, code),
+        Ok(false) => already_completed(app),
+        Err(e) => OAuthError::from(e).to_error_page(&app.config.branding),
+    }
+}
+
+/// The client and the person of a signed-in request: the snapshots it carries, or (for a
+/// request begun before requests carried them) read now, in one round trip.
+async fn parties(
+    app: &App,
+    auth: &AuthRequest,
+    sub: &str,
+) -> Result<(Client, User), Response<Body>> {
+    if let (Some(c), Some(u)) = (&auth.client, &auth.user)
+        && u.sub == sub
+    {
+        return Ok((c.clone(), u.clone()));
+    }
+    let (user, client) = tokio::join!(app.store.user(sub), app.store.client(&auth.client_id));
+    let user = match user {
+        Ok(Some(u)) if !u.disabled => u,
+        Ok(_) => {
+            return Err(page_error(
+                app,
+                ErrorCode::AccessDenied,
+                "This account is no longer available.",
+            ));
+        }
+        Err(e) => return Err(OAuthError::from(e).to_error_page(&app.config.branding)),
+    };
+    match client {
+        Ok(Some(c)) => Ok((c, user)),
+        Ok(None) => Err(page_error(
+            app,
+            ErrorCode::AccessDenied,
+            "This application is no longer registered.",
+        )),
+        Err(e) => Err(OAuthError::from(e).to_error_page(&app.config.branding)),
     }
 }
 

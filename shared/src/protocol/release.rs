@@ -130,33 +130,15 @@ impl Consentable {
             && self.claims.iter().all(|c| has(&consent.claims, c))
     }
 
-    /// `prior` (if any) widened by this: what the person agreed to before stays agreed.
-    pub fn added_to(
-        &self,
-        prior: Option<Consent>,
-        sub: &str,
-        client_id: &str,
-        now: i64,
-    ) -> Consent {
-        let mut c = prior.unwrap_or_else(|| Consent {
+    /// What the person agrees to by allowing this request, as a consent to remember.
+    pub fn as_consent(&self, sub: &str, client_id: &str, now: i64) -> Consent {
+        Consent {
             sub: sub.to_string(),
             client_id: client_id.to_string(),
-            scopes: vec![],
-            claims: vec![],
+            scopes: self.scopes.clone(),
+            claims: self.claims.clone(),
             granted_at: now,
-        });
-        for s in &self.scopes {
-            if !has(&c.scopes, s) {
-                c.scopes.push(s.clone());
-            }
         }
-        for n in &self.claims {
-            if !has(&c.claims, n) {
-                c.claims.push(n.clone());
-            }
-        }
-        c.granted_at = now;
-        c
     }
 }
 

@@ -683,6 +683,47 @@ impl AuthRequestStore for DynamoStore {
             .map_err(|e| unavailable("DeleteItem", &e))?;
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
+
+    async fn complete_auth_request(
+        &self,
+        id: &str,
+        code: &AuthCode,
+        agreed: Option<&Consent>,
+    ) -> StoreResult<bool> {
+        let retire = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("authreq#{id}"))))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .map_err(|_| StoreError::Unavailable("dynamodb: cannot build a delete".into()))?;
+        let mut items = vec![
+            TransactWriteItem::builder().delete(retire).build(),
+            put_new(
+                &self.table,
+                item(
+                    &format!("code#{}", code.code_hash),
+                    code,
+                    Some(code.expires_at.saturating_add(CODE_REPLAY_WINDOW)),
+                )?,
+            )?,
+        ];
+        if let Some(c) = agreed {
+            items.push(
+                TransactWriteItem::builder()
+                    .update(consent_widening(&self.table, c)?)
+                    .build(),
+            );
+        }
+        // Each attempt carries its own ClientRequestToken: an SDK retry of an attempt that
+        // succeeded is answered as that success, not as "already retired".
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(TxFailure::Condition(0)) => Ok(false),
+            Err(TxFailure::Condition(_)) => Err(StoreError::Conflict("code".into())),
+            Err(TxFailure::Store(e)) => Err(e),
+        }
+    }
 }
 
 #[async_trait]
@@ -834,24 +875,100 @@ impl CodeStore for DynamoStore {
     }
 }
 
+/// Consent items hold one attribute per scope (`scope:<s>`) and per claim (`claim:<c>`)
+/// agreed to, so that widening a consent is a SET of more attributes, with no read first
+/// (items written before hold `scopes` and `claims` lists, which are still read).
+const CONSENT_SCOPE: &str = "scope:";
+const CONSENT_CLAIM: &str = "claim:";
+
+fn consent_pk(sub: &str, client_id: &str) -> String {
+    format!("consent#{sub}#{client_id}")
+}
+
+fn parse_consent(item: Item) -> StoreResult<Consent> {
+    let marked = |prefix: &str| -> Vec<String> {
+        item.keys()
+            .filter_map(|k| k.strip_prefix(prefix).map(str::to_string))
+            .collect()
+    };
+    let (scopes, claims) = (marked(CONSENT_SCOPE), marked(CONSENT_CLAIM));
+    let base: Item = item
+        .iter()
+        .filter(|(k, _)| !k.starts_with(CONSENT_SCOPE) && !k.starts_with(CONSENT_CLAIM))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut c: Consent = parse(base)?;
+    c.widen(&Consent {
+        scopes,
+        claims,
+        ..c.clone()
+    });
+    Ok(c)
+}
+
+/// The update that widens `c.sub`'s consent for `c.client_id` by `c`'s scopes and claims.
+fn consent_widening(table: &str, c: &Consent) -> StoreResult<Update> {
+    let mut sets = vec![
+        "#sub = :sub".to_string(),
+        "#cid = :cid".into(),
+        "#at = :at".into(),
+    ];
+    let mut attr_names = vec![
+        ("#sub".to_string(), "sub".to_string()),
+        ("#cid".into(), "client_id".into()),
+        ("#at".into(), "granted_at".into()),
+    ];
+    let marks = c
+        .scopes
+        .iter()
+        .map(|s| format!("{CONSENT_SCOPE}{s}"))
+        .chain(c.claims.iter().map(|n| format!("{CONSENT_CLAIM}{n}")));
+    for (i, mark) in marks.enumerate() {
+        sets.push(format!("#m{i} = :yes"));
+        attr_names.push((format!("#m{i}"), mark));
+    }
+    Update::builder()
+        .table_name(table)
+        .set_key(Some(key(consent_pk(&c.sub, &c.client_id))))
+        .update_expression(format!("SET {}", sets.join(", ")))
+        .set_expression_attribute_names(Some(attr_names.into_iter().collect()))
+        .set_expression_attribute_values(Some(values(vec![
+            (":sub", s(&c.sub)),
+            (":cid", s(&c.client_id)),
+            (":at", n(c.granted_at)),
+            (":yes", AttributeValue::Bool(true)),
+        ])))
+        .build()
+        .map_err(|_| StoreError::Unavailable("dynamodb: cannot build an update".into()))
+}
+
 #[async_trait]
 impl ConsentStore for DynamoStore {
     async fn consent(&self, sub: &str, client_id: &str) -> StoreResult<Option<Consent>> {
-        self.get_record::<Consent>(format!("consent#{sub}#{client_id}"), true)
-            .await
+        self.get(consent_pk(sub, client_id), true)
+            .await?
+            .map(parse_consent)
+            .transpose()
     }
 
     async fn put_consent(&self, c: &Consent) -> StoreResult<()> {
-        self.put(item(
-            &format!("consent#{}#{}", c.sub, c.client_id),
-            c,
-            None,
-        )?)
-        .await
+        let mut record = HashMap::from([
+            (PK.to_string(), s(consent_pk(&c.sub, &c.client_id))),
+            ("sub".to_string(), s(&c.sub)),
+            ("client_id".to_string(), s(&c.client_id)),
+            ("granted_at".to_string(), n(c.granted_at)),
+        ]);
+        let marks = c
+            .scopes
+            .iter()
+            .map(|v| format!("{CONSENT_SCOPE}{v}"))
+            .chain(c.claims.iter().map(|v| format!("{CONSENT_CLAIM}{v}")));
+        record.extend(marks.map(|m| (m, AttributeValue::Bool(true))));
+        self.put(record).await
     }
 
     async fn delete_consent(&self, sub: &str, client_id: &str) -> StoreResult<()> {
-        self.delete(format!("consent#{sub}#{client_id}")).await
+        self.delete(consent_pk(sub, client_id)).await
     }
 }
 

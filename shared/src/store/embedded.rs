@@ -297,6 +297,35 @@ impl AuthRequestStore for EmbeddedStore {
             Ok(removed)
         })
     }
+
+    async fn complete_auth_request(
+        &self,
+        id: &str,
+        code: &AuthCode,
+        agreed: Option<&Consent>,
+    ) -> StoreResult<bool> {
+        let key = format!("authreq#{id}");
+        let code_bytes = encode(code)?;
+        self.write(|txn| {
+            if txn_get::<AuthRequest>(txn, &key)?.is_none() {
+                return Ok(false);
+            }
+            txn_delete(txn, &key)?;
+            txn_put_new(txn, &format!("code#{}", code.code_hash), &code_bytes)?;
+            if let Some(a) = agreed {
+                let ckey = consent_key(&a.sub, &a.client_id);
+                let widened = match txn_get::<Consent>(txn, &ckey)? {
+                    Some(mut prior) => {
+                        prior.widen(a);
+                        prior
+                    }
+                    None => a.clone(),
+                };
+                txn_put(txn, &ckey, &encode(&widened)?)?;
+            }
+            Ok(true)
+        })
+    }
 }
 
 #[async_trait]
@@ -374,7 +403,12 @@ impl CodeStore for EmbeddedStore {
 #[async_trait]
 impl ConsentStore for EmbeddedStore {
     async fn consent(&self, sub: &str, client_id: &str) -> StoreResult<Option<Consent>> {
-        self.get(&consent_key(sub, client_id))
+        Ok(self
+            .get::<Consent>(&consent_key(sub, client_id))?
+            .map(|mut c| {
+                c.normalize();
+                c
+            }))
     }
     async fn put_consent(&self, c: &Consent) -> StoreResult<()> {
         self.put(&consent_key(&c.sub, &c.client_id), c)

@@ -96,6 +96,16 @@ pub trait AuthRequestStore: Send + Sync {
     /// Retires the request; `true` only for the one call that removed it (concurrent
     /// submissions of the same consent form get `false`).
     async fn delete_auth_request(&self, id: &str) -> StoreResult<bool>;
+    /// Completes a request the person agreed to, in one atomic write: retires it (of
+    /// concurrent submissions only one wins), stores its code (never overwriting one), and
+    /// widens the person's standing consent by `agreed` (what was agreed to before stays).
+    /// `false`, and nothing written, if the request was already retired.
+    async fn complete_auth_request(
+        &self,
+        id: &str,
+        code: &AuthCode,
+        agreed: Option<&Consent>,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -271,6 +271,35 @@ pub struct AuthRequest {
     /// When the person signed in, in epoch milliseconds (0: not yet, or an older record).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub auth_time_ms: i64,
+    /// The client as it was when the request began (without its secret's hash): what the
+    /// sign-in and consent pages show and decide with, so they need no read of their own.
+    /// Every token minted later applies the release rule to the client as it is then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<Client>,
+    /// The person who signed in, as they were then (without their password hash). Whether
+    /// they still may is decided when the code is redeemed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+}
+
+impl Client {
+    /// This client without its secret's hash: to keep beside a request or a code.
+    pub fn snapshot(&self) -> Client {
+        Client {
+            secret_hash: None,
+            ..self.clone()
+        }
+    }
+}
+
+impl User {
+    /// This user without their password hash: to keep beside a request or a code.
+    pub fn snapshot(&self) -> User {
+        User {
+            password_hash: String::new(),
+            ..self.clone()
+        }
+    }
 }
 
 impl AuthRequest {
@@ -342,12 +371,32 @@ impl RequestedClaims {
 pub struct Consent {
     pub sub: String,
     pub client_id: String,
+    #[serde(default)]
     pub scopes: Vec<String>,
     /// Claims agreed to individually (the `claims` parameter, custom claims released by
     /// name), beyond what the scopes carry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<String>,
     pub granted_at: i64,
+}
+
+impl Consent {
+    /// Widens this consent by `agreed`'s scopes and claims: what was agreed to before stays.
+    /// Both lists come back sorted, as every store reads them.
+    pub fn widen(&mut self, agreed: &Consent) {
+        self.scopes.extend(agreed.scopes.iter().cloned());
+        self.claims.extend(agreed.claims.iter().cloned());
+        self.granted_at = agreed.granted_at;
+        self.normalize();
+    }
+
+    /// Scopes and claims sorted, without repeats: order means nothing in a consent.
+    pub fn normalize(&mut self) {
+        for list in [&mut self.scopes, &mut self.claims] {
+            list.sort();
+            list.dedup();
+        }
+    }
 }
 
 /// How the authorization response travels back to the client (OAuth 2.0 Multiple Response

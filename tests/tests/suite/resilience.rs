@@ -100,7 +100,7 @@ each_backend!(store_failure_when_issuing_the_code_loses_nothing, |p| {
         ("csrf", input_value(&body, "csrf").expect("csrf")),
         ("decision", "allow".into()),
     ];
-    p.faults.fail_next("put_code", 1);
+    p.faults.fail_next("complete_auth_request", 1);
     let failed = b.submit("/consent", &form).await;
     assert_eq!(failed.status(), 503);
     assert!(failed.headers().get("location").is_none());

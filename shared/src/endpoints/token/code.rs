@@ -145,7 +145,7 @@ async fn issue(
     let refresh = (code.scopes.iter().any(|s| s == "offline_access")
         && client.allows_grant("refresh_token"))
     .then(|| {
-        let value = random_token(32);
+        let value = super::refresh::new_value(&user.sub, &minted.grant_id);
         let now_ms = app.clock.now_ms();
         let record = RefreshToken {
             token_hash: secret_digest(&value),
