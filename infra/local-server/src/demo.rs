@@ -66,8 +66,10 @@ pub async fn ensure(app: &App) -> Result<(), String> {
             post_logout_redirect_uris: vec![format!("{}/", app.config.issuer)],
             custom_claims: vec![],
             jwks: None,
+            ..SeedClient::default()
         }],
         users,
+        ..Seed::default()
     };
     seed::apply(app.store.as_ref(), &seed)
         .await

@@ -129,6 +129,7 @@ pub async fn authenticate(
         .store
         .client(&p.client_id)
         .await?
+        .map(|c| app.config.registration_policy.bound(c))
         .ok_or_else(|| failed().with_detail("unknown client"))?;
     if client.auth_method != p.method {
         return Err(failed().with_detail(format!(

@@ -30,8 +30,9 @@ async fn register(p: &e2e::Provider, alg: Alg) -> LocalSigner {
             post_logout_redirect_uris: vec![],
             custom_claims: vec![],
             jwks: Some(json!({ "keys": [jwk] })),
+            ..SeedClient::default()
         }],
-        users: vec![],
+        ..Seed::default()
     };
     shared::seed::apply(p.running.app.store.as_ref(), &seed)
         .await
