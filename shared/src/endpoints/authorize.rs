@@ -1,6 +1,7 @@
 //! `/authorize` (RFC 6749 §4.1.1, OIDC Core §3.1.2): verify client and redirect_uri (an
 //! error page otherwise: never redirect to an unverified URI), validate the rest (errors go
-//! back to the client with `state` and `iss`), then either answer at once from the
+//! back to the client with `state` and `iss`; for a client the provider does not trust, only
+//! once the browser has a signed-in session), then either answer at once from the
 //! browser's session and standing consent (single sign-on), or remember the request and
 //! send the browser to sign-in or consent.
 use lambda_http::{Body, Request, Response, http::Method};
@@ -34,19 +35,45 @@ pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
     } else {
         http::query(req)
     };
+    let send_back = |e: &OAuthError, uri: &str| {
+        let mode = ResponseMode::parse(params.get("response_mode")).unwrap_or_default();
+        authz_response::error(app, e, uri, mode, params.get("state"))
+    };
     match handle_params(app, req, &params, now).await {
         Ok(resp) => resp,
         Err(Failure::Page(e)) => e.to_error_page(branding),
-        Err(Failure::Redirect(e, uri)) => {
-            let mode = ResponseMode::parse(params.get("response_mode")).unwrap_or_default();
-            authz_response::error(app, &e, &uri, mode, params.get("state"))
-        }
+        Err(Failure::Redirect(e, uri)) => send_back(&e, &uri),
+        // RFC 9700 §4.11.2: the provider authenticates the person before it sends them to a
+        // redirect URI it does not trust, so it never bounces a stranger's visitors onward.
+        Err(Failure::Untrusted(e, uri, client_name)) => match signed_in(app, req, now).await {
+            Ok(true) => send_back(&e, &uri),
+            Ok(false) => OAuthError::new(
+                e.code,
+                format!(
+                    "The application “{client_name}” sent a request that cannot be completed: {}.",
+                    e.description
+                ),
+            )
+            .to_error_page(branding),
+            Err(e) => e.to_error_page(branding),
+        },
     }
 }
 
 enum Failure {
     Page(OAuthError),
     Redirect(OAuthError, String),
+    /// An error for a client that is not trusted: redirected only for a signed-in browser.
+    Untrusted(OAuthError, String, String),
+}
+
+/// Whether the browser has a signed-in session whose user still accepts it.
+async fn signed_in(app: &App, req: &Request, now: i64) -> Result<bool, OAuthError> {
+    let Some(s) = browser_session(app, req, now).await? else {
+        return Ok(false);
+    };
+    let user = app.store.user(&s.sub).await?;
+    Ok(user.is_some_and(|u| u.accepts_since(s.auth_time)))
 }
 
 /// The session named by the browser's cookie, if it is still valid.
@@ -99,6 +126,7 @@ async fn handle_params(
         .client(client_id)
         .await
         .map_err(|e| Page(e.into()))?
+        .map(|c| app.config.registration_policy.bound(c))
         .ok_or_else(|| Page(OAuthError::invalid_request("the application that sent you here is not registered with this provider (unknown client_id)")))?;
     let redirect_to = params.get("redirect_uri").ok_or_else(|| {
         Page(OAuthError::invalid_request(
@@ -110,7 +138,33 @@ async fn handle_params(
             "the application asked to send you to an address it has not registered (redirect_uri mismatch)",
         )));
     }
-    let redirect = |e: OAuthError| Failure::Redirect(e, redirect_to.to_string());
+    // A record stored before URIs were validated is never followed.
+    if !redirect_uri::is_safe_target(redirect_to) {
+        return Err(Page(OAuthError::invalid_request(
+            "the application's registered redirect_uri is not a valid address",
+        )));
+    }
+    // A state too long to send back is refused here, never echoed into a Location header.
+    if params
+        .get("state")
+        .is_some_and(|s| s.len() > authorize_request::MAX_PARAM)
+    {
+        return Err(Page(OAuthError::invalid_request("state is too long")));
+    }
+    let trusted = client.is_trusted();
+    let redirect = |e: OAuthError| {
+        use ErrorCode::*;
+        // OIDC Core §3.1.2.6: a silent request always gets its answer back; a failure of
+        // ours is a retryable page.
+        match e.code {
+            _ if trusted => Failure::Redirect(e, redirect_to.to_string()),
+            LoginRequired | ConsentRequired | InteractionRequired => {
+                Failure::Redirect(e, redirect_to.to_string())
+            }
+            TemporarilyUnavailable | ServerError => Failure::Page(e),
+            _ => Failure::Untrusted(e, redirect_to.to_string(), client.client_name.clone()),
+        }
+    };
     let v = authorize_request::validate(params, &client).map_err(redirect)?;
 
     let hint = match params.get("id_token_hint") {
@@ -133,7 +187,7 @@ async fn handle_params(
     let (session, consented) = match session {
         Some(s) => {
             let consent = async {
-                if ask_consent || client.skip_consent {
+                if ask_consent || client.implies_consent() {
                     Ok(None)
                 } else {
                     app.store.consent(&s.sub, &client.client_id).await
@@ -143,7 +197,7 @@ async fn handle_params(
                 .map_err(|e| redirect(e.into()))?;
             if let Some(u) = user.filter(|u| u.accepts_since(s.auth_time)) {
                 let consented = !ask_consent
-                    && (client.skip_consent || consent.is_some_and(|c| c.covers(&v.scopes)));
+                    && (client.implies_consent() || consent.is_some_and(|c| c.covers(&v.scopes)));
                 session_user = Some(u);
                 (Some(s), consented)
             } else {

@@ -1,5 +1,5 @@
 //! Dynamic Client Registration (RFC 7591) and client configuration (RFC 7592).
-use e2e::{ALICE, Outcome, Provider, REDIRECT, TestBackend, each_backend};
+use e2e::{ALICE, BASIC, Outcome, Provider, REDIRECT, TestBackend, each_backend};
 use openidconnect::{
     AuthorizationCode, CsrfToken, IssuerUrl, Nonce, RedirectUrl,
     core::{
@@ -406,6 +406,54 @@ each_backend!(registered_clients_never_skip_consent, |p| {
     assert_eq!(b.pages_seen.last(), Some(&"consent"), "{out:?}");
 });
 
+// Issue 12, defect 5: with registration open, /authorize without `scope` from a browser with no
+// session redirected the error to any registered URI. RFC 9700 §4.11.2.
+each_backend!(
+    untrusted_client_errors_before_sign_in_stay_on_our_page,
+    |p| {
+        let (id, _) = registered(
+            &p,
+            json!({"redirect_uris": [EVIL], "client_name": "Totally Legit App"}),
+        )
+        .await;
+        let no_scope = p.authorize_url(&id, &[("redirect_uri", EVIL), ("scope", "")]);
+        let resp = p.http.get(&no_scope).send().await.expect("authorize");
+        assert_eq!(resp.status(), 400);
+        assert!(resp.headers().get("location").is_none());
+        let page = resp.text().await.expect("page");
+        assert!(
+            page.contains("Totally Legit App") && page.contains("invalid_scope"),
+            "{page}"
+        );
+        // OIDC Core §3.1.2.6: a silent request still gets its answer.
+        let silent = p.authorize_url(&id, &[("redirect_uri", EVIL), ("prompt", "none")]);
+        let resp = p.http.get(&silent).send().await.expect("authorize");
+        assert_eq!(resp.status(), 303);
+        let to = resp.headers()["location"]
+            .to_str()
+            .expect("ascii")
+            .to_string();
+        assert!(
+            to.starts_with(EVIL) && to.contains("error=login_required"),
+            "{to}"
+        );
+        // Once the person has signed in here, errors go back to the client as usual.
+        let mut b = p.browser();
+        b.authorize(&p.authorize_url(BASIC.0, &[]), Some(ALICE), "allow")
+            .await
+            .redirect();
+        let out = b.authorize(&no_scope, None, "").await;
+        assert!(out.redirect().as_str().starts_with(EVIL), "{out:?}");
+        assert_eq!(out.param("error").as_deref(), Some("invalid_scope"));
+        // A client the administrator created is trusted: its errors are redirected at once.
+        let out = p
+            .browser()
+            .authorize(&p.authorize_url(BASIC.0, &[("scope", "")]), None, "")
+            .await;
+        assert_eq!(out.param("error").as_deref(), Some("invalid_scope"));
+    }
+);
+
 // Issue 12, defect 13: /register accepted NUL in redirect_uris, and /authorize then answered
 // 303 with no Location header. Every URI member is validated; nothing refused is echoed.
 each_backend!(control_characters_in_uris_refused, |p| {
@@ -463,6 +511,31 @@ each_backend!(control_characters_in_uris_refused, |p| {
         .await
         .expect("update");
     assert_eq!(resp.status(), 400);
+    // A record stored before URIs were validated is never followed.
+    let mut old = p
+        .running
+        .app
+        .store
+        .client(&id)
+        .await
+        .expect("read")
+        .expect("client");
+    old.redirect_uris = vec!["https://rp.example/cb\u{0}".into()];
+    p.running.app.store.put_client(&old).await.expect("stored");
+    let resp = p
+        .http
+        .get(p.authorize_url(
+            &id,
+            &[
+                ("redirect_uri", "https://rp.example/cb\u{0}"),
+                ("scope", ""),
+            ],
+        ))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(resp.status(), 400);
+    assert!(resp.headers().get("location").is_none());
 });
 
 // RFC 7591 §5: the policy is the deployment's. Everything the default refuses can be allowed.
