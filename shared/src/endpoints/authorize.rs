@@ -229,7 +229,10 @@ async fn handle_params(
         auth_time: session.as_ref().map(|s| s.auth_time),
         expires_at: now + app.config.auth_request_ttl,
         required_sub: None,
-        sid: session.as_ref().map(|s| s.sid.clone()),
+        sid: session
+            .as_ref()
+            .map(|s| s.sid.clone())
+            .filter(|s| !s.is_empty()),
         auth_time_ms: 0,
     };
 

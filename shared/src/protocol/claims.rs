@@ -67,6 +67,9 @@ pub struct IdTokenInput<'a> {
     pub custom: Map<String, Value>,
     /// Claims asked for individually (`claims` parameter, id_token member).
     pub requested: &'a [String],
+    /// The sign-in session (OIDC Front-/Back-Channel Logout `sid`; RP-Initiated Logout
+    /// compares a hint's `sid` with the current session's).
+    pub sid: Option<&'a str>,
 }
 
 /// OIDC Core §2 and §5.4: identity for the client (aud = client_id).
@@ -82,6 +85,9 @@ pub fn id_token(i: IdTokenInput<'_>) -> Value {
     c.insert("auth_time".into(), json!(i.auth_time));
     if let Some(n) = i.nonce {
         c.insert("nonce".into(), json!(n));
+    }
+    if let Some(sid) = i.sid.filter(|s| !s.is_empty()) {
+        c.insert("sid".into(), json!(sid));
     }
     Value::Object(c)
 }
@@ -264,8 +270,10 @@ mod tests {
             ttl: 60,
             custom: Map::new(),
             requested: &["phone_number".to_string()],
+            sid: Some("s1"),
         });
         assert_eq!(id["aud"], "c");
+        assert_eq!(id["sid"], "s1");
         assert_eq!(id["exp"], 70);
         assert!(id.get("nonce").is_none());
         assert_eq!(id["phone_number"], "+1 555", "asked for individually");

@@ -195,7 +195,18 @@ fn keys_of(v: &Value) -> Vec<String> {
     k
 }
 
-const ID_BASE: &[&str] = &["aud", "auth_time", "exp", "iat", "iss", "nonce", "sub"];
+/// What every ID token of a person's sign-in carries, whatever the scopes: `sid` names the
+/// session (RP-Initiated Logout compares it).
+const ID_BASE: &[&str] = &[
+    "aud",
+    "auth_time",
+    "exp",
+    "iat",
+    "iss",
+    "nonce",
+    "sid",
+    "sub",
+];
 
 fn with_base(extra: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = ID_BASE.iter().chain(extra).map(|s| s.to_string()).collect();

@@ -51,6 +51,7 @@ pub async fn issue(
         auth_time: now,
         nonce: None,
         claims: &RequestedClaims::default(),
+        sid: None,
     };
     let tokens = mint::mint(app, &request, now).await?;
     tracing::info!(client_id = %client.client_id, "client credentials token issued");

@@ -174,6 +174,7 @@ async fn issue(
         auth_time: code.auth_time,
         nonce: code.nonce.as_deref(),
         claims: &code.claims,
+        sid: code.sid.as_deref(),
     };
     let (tokens, ()) = tokio::try_join!(mint::mint(app, &request, now), store_refresh)?;
     tracing::info!(client_id = %client.client_id, sub = %user.sub, "tokens issued");

@@ -22,6 +22,8 @@ pub struct Request<'a> {
     pub nonce: Option<&'a str>,
     /// Claims asked for individually with the `claims` request parameter.
     pub claims: &'a RequestedClaims,
+    /// The sign-in session the grant came from (`sid` of the ID token).
+    pub sid: Option<&'a str>,
 }
 
 pub struct Tokens {
@@ -61,6 +63,7 @@ pub async fn mint(app: &App, r: &Request<'_>, now: i64) -> Result<Tokens, OAuthE
                 ttl: cfg.id_token_ttl,
                 custom: claims::custom(r.client, Some(user), ClaimTarget::IdToken),
                 requested: &r.claims.id_token,
+                sid: r.sid,
             }))
         }
         _ => None,

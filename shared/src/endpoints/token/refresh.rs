@@ -80,6 +80,7 @@ pub async fn exchange(
             auth_time: old.auth_time,
             nonce: None,
             claims: &old.claims,
+            sid: old.sid.as_deref(),
         },
         now,
     )
