@@ -5,7 +5,12 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use crate::{clock::Clock, config::Config, signer::Signer, store::Store};
+use crate::{
+    clock::Clock,
+    config::Config,
+    signer::Signer,
+    store::{Client, Store, StoreResult},
+};
 
 pub struct App {
     pub config: Config,
@@ -31,6 +36,17 @@ impl App {
             clock,
             rendered: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A client as it may act now: dynamically registered clients are bounded by the current
+    /// registration policy (`protocol::registration_policy`). Every endpoint reads clients
+    /// through this.
+    pub async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        Ok(self
+            .store
+            .client(client_id)
+            .await?
+            .map(|c| self.config.registration_policy.bound(c)))
     }
 
     /// The document cached under `key`, rendering it on first use. `key` must name

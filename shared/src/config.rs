@@ -2,7 +2,7 @@
 //! flags locally) and validated with messages that say what to fix.
 use std::collections::HashMap;
 
-use crate::endpoints::Endpoint;
+use crate::{endpoints::Endpoint, protocol::registration_policy::RegistrationPolicy};
 
 #[derive(Debug, Clone)]
 pub struct Branding {
@@ -78,6 +78,8 @@ pub struct Config {
     pub refresh_token_ttl: i64,
     pub branding: Branding,
     pub registration: Registration,
+    /// What a dynamically registered client may be (`REGISTRATION_SCOPES`, …).
+    pub registration_policy: RegistrationPolicy,
     pub throttling: Throttling,
     /// `SIGNING_ALGS`: the algorithms of the published keys, for a discovery document served
     /// by a function that holds no keys (on Lambda only `token` and `jwks` reach KMS). None:
@@ -108,6 +110,7 @@ impl Config {
             refresh_token_ttl: 30 * 86400,
             branding: Branding::default(),
             registration: Registration::Disabled,
+            registration_policy: RegistrationPolicy::default(),
             throttling: Throttling::default(),
             signing_algs: None,
         })
@@ -116,7 +119,8 @@ impl Config {
     /// Reads `ISSUER` (required), `PUBLIC_URL_PATTERN`, `ACCESS_TOKEN_AUDIENCE`,
     /// `CODE_TTL_SECONDS`, `AUTH_REQUEST_TTL_SECONDS`, `SESSION_TTL_SECONDS`,
     /// `ACCESS_TOKEN_TTL_SECONDS`, `ID_TOKEN_TTL_SECONDS`, `REFRESH_TOKEN_TTL_SECONDS`,
-    /// `SIGNING_ALGS`, `PRODUCT_NAME`, `ACCENT_COLOR`, `LOGO_URL`, `REGISTRATION*`, and the sign-in limits
+    /// `SIGNING_ALGS`, `PRODUCT_NAME`, `ACCENT_COLOR`, `LOGO_URL`, `REGISTRATION*` (the mode and
+    /// the [`RegistrationPolicy`]), and the sign-in limits
     /// `SIGNIN_MAX_FAILURES_PER_ACCOUNT`, `SIGNIN_ACCOUNT_WINDOW_SECONDS`,
     /// `SIGNIN_MAX_FAILURES_PER_IP`, `SIGNIN_IP_WINDOW_SECONDS`.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -216,6 +220,7 @@ impl Config {
                 ));
             }
         };
+        c.registration_policy = RegistrationPolicy::from_vars(get)?;
         if let Some(list) = get("SIGNING_ALGS") {
             let algs = list
                 .split(',')

@@ -214,6 +214,17 @@ impl OAuthError {
     }
 }
 
+/// A refusal naming the member and the problem; the value is repeated only when it is short
+/// printable ASCII, so nothing refused (control characters, a huge value) is echoed.
+pub fn refusal(member: &str, value: &str, problem: &str) -> String {
+    let printable = value.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if printable && value.len() <= 100 {
+        format!("{member}: {value:?} {problem}")
+    } else {
+        format!("{member}: a value {problem}")
+    }
+}
+
 impl std::fmt::Display for OAuthError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.code.as_str(), self.description)
@@ -236,5 +247,21 @@ impl From<crate::signer::SignerError> for OAuthError {
                 OAuthError::server_error(format!("signer: {e}"))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_never_echo_what_was_refused() {
+        assert_eq!(
+            refusal("redirect_uris", "javascript:x", "uses a forbidden scheme"),
+            "redirect_uris: \"javascript:x\" uses a forbidden scheme"
+        );
+        let nul = refusal("redirect_uris", "https://a.example/\0", "bad");
+        assert!(!nul.contains('\0') && !nul.contains("a.example"), "{nul}");
+        assert!(!refusal("logo_uri", &"x".repeat(500), "bad").contains("xxx"));
     }
 }

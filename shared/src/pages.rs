@@ -279,13 +279,28 @@ pub fn logout_confirm_page(b: &Branding, v: &LogoutView<'_>) -> Response<Body> {
 #[template(path = "signed_out.html")]
 struct SignedOutPage<'a> {
     f: Frame<'a>,
+    next: Option<Continue<'a>>,
 }
 
-pub fn signed_out_page(b: &Branding) -> Response<Body> {
+/// Where a client asked to send the person after signing out, offered as a link to follow
+/// rather than a redirect.
+pub struct Continue<'a> {
+    pub client_name: &'a str,
+    /// The registered post_logout_redirect_uri, as shown.
+    pub shown: &'a str,
+    /// It with the client's `state`.
+    pub url: String,
+}
+
+pub fn signed_out_page(b: &Branding, next: Option<Continue<'_>>) -> Response<Body> {
     respond(
         b,
         StatusCode::OK,
-        SignedOutPage { f: Frame::new(b) }.render(),
+        SignedOutPage {
+            f: Frame::new(b),
+            next,
+        }
+        .render(),
         &[],
     )
 }

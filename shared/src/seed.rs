@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     crypto::secret_digest,
+    error::refusal,
     password,
     protocol::claims::{is_custom_name, is_user_claim},
     protocol::{redirect_uri, scope},
@@ -18,9 +19,46 @@ pub struct Seed {
     pub clients: Vec<SeedClient>,
     #[serde(default)]
     pub users: Vec<SeedUser>,
+    /// The dynamic registration policy (`[registration]`), for the local server.
+    #[serde(default)]
+    pub registration: Option<SeedRegistration>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// The registration policy in a seed file: the `REGISTRATION_SCOPES`,
+/// `REGISTRATION_GRANT_TYPES`, `REGISTRATION_AUTH_METHODS`, `REGISTRATION_REDIRECT_URIS` and
+/// `REGISTRATION_TRUSTED` settings as lists and a boolean. A variable set in the environment
+/// wins over the file. Validated as the environment is, by `Config`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedRegistration {
+    pub scopes: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+    pub auth_methods: Option<Vec<String>>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub trusted: Option<bool>,
+}
+
+impl SeedRegistration {
+    /// The settings as configuration variables.
+    pub fn config_vars(&self) -> Vec<(String, String)> {
+        let lists = [
+            ("REGISTRATION_SCOPES", &self.scopes),
+            ("REGISTRATION_GRANT_TYPES", &self.grant_types),
+            ("REGISTRATION_AUTH_METHODS", &self.auth_methods),
+            ("REGISTRATION_REDIRECT_URIS", &self.redirect_uris),
+        ];
+        let mut vars: Vec<(String, String)> = lists
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.join(" "))))
+            .collect();
+        if let Some(t) = self.trusted {
+            vars.push(("REGISTRATION_TRUSTED".into(), t.to_string()));
+        }
+        vars
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedClient {
     pub client_id: String,
@@ -48,6 +86,9 @@ pub struct SeedClient {
     pub allowed_claims: Vec<String>,
     /// Public keys (a JWK Set) for `private_key_jwt`.
     pub jwks: Option<Value>,
+    /// Whether the provider may send a browser to this client's URIs before the person has
+    /// signed in (default true: an administrator vouches for the client).
+    pub trusted: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,12 +189,24 @@ impl SeedClient {
         if redirects && self.redirect_uris.is_empty() {
             return Err(err("at least one redirect_uri is required".into()));
         }
-        for u in self
-            .redirect_uris
-            .iter()
-            .chain(&self.post_logout_redirect_uris)
+        if let Some(name) = &self.client_name
+            && (name.trim().is_empty()
+                || name.chars().count() > 200
+                || name.chars().any(char::is_control))
         {
-            redirect_uri::validate_for_registration(u, false).map_err(err)?;
+            return Err(err(
+                "client_name must be 1-200 characters without control characters".into(),
+            ));
+        }
+        let uris = [
+            ("redirect_uris", &self.redirect_uris),
+            ("post_logout_redirect_uris", &self.post_logout_redirect_uris),
+        ];
+        for (member, list) in uris {
+            for u in list {
+                redirect_uri::check_redirect(u, redirect_uri::Kinds::ALL)
+                    .map_err(|p| err(refusal(member, u, p)))?;
+            }
         }
         // Standard scopes, plus any API scopes the client may request (RFC 6749 §3.3 syntax).
         let scopes = match &self.scopes {
@@ -175,10 +228,8 @@ impl SeedClient {
                 "allowed claim {bad:?} is neither a standard claim about a person nor a custom claim URI"
             )));
         }
-        if let Some(logo) = &self.logo_uri
-            && !url::Url::parse(logo).is_ok_and(|u| u.scheme() == "https")
-        {
-            return Err(err(format!("logo_uri {logo:?} must be an https URL")));
+        if let Some(logo) = &self.logo_uri {
+            redirect_uri::check_logo(logo).map_err(|p| err(refusal("logo_uri", logo, p)))?;
         }
         Ok(Client {
             client_id: self.client_id.clone(),
@@ -198,7 +249,7 @@ impl SeedClient {
             jwks: self.jwks.clone(),
             registration_token_hash: None,
             allowed_claims: self.allowed_claims.clone(),
-            trusted: None,
+            trusted: self.trusted,
             tokens_valid_after_ms: 0,
         })
     }

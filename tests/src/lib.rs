@@ -166,7 +166,7 @@ impl Provider {
     ) -> Provider {
         if !config_vars
             .iter()
-            .any(|(k, _)| k.starts_with("REGISTRATION"))
+            .any(|(k, _)| k == "REGISTRATION" || k.starts_with("REGISTRATION_INITIAL"))
         {
             config_vars.push(("REGISTRATION".into(), "open".into()));
         }

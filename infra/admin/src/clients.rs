@@ -23,6 +23,7 @@ fn view(c: &Client) -> Value {
     if let Some(o) = v.as_object_mut() {
         o.retain(|k, _| !k.ends_with("_hash"));
         o.insert("has_secret".into(), json!(c.secret_hash.is_some()));
+        o.insert("trusted".into(), json!(c.is_trusted()));
     }
     v
 }
@@ -96,6 +97,14 @@ fn describe(c: &Client) -> String {
             "yes"
         }
     ));
+    out.push_str(&format!(
+        "trusted:        {}\n",
+        if c.is_trusted() {
+            "yes"
+        } else {
+            "no (errors and logout stay on the provider's pages until sign-in)"
+        }
+    ));
     for cc in &c.custom_claims {
         out.push_str(&format!("custom claim:   {} = {}\n", cc.name, cc.value));
     }
@@ -116,6 +125,7 @@ pub async fn run(store: &Arc<dyn Store>, cmd: ClientsCmd) -> Result<Output, Stri
             custom_claims,
             allowed_claims,
             skip_consent,
+            untrusted,
             logo_uri,
             jwks,
         } => {
@@ -169,6 +179,9 @@ pub async fn run(store: &Arc<dyn Store>, cmd: ClientsCmd) -> Result<Output, Stri
                 json!(post_logout_redirect_uris),
             );
             fields.insert("skip_consent".into(), json!(skip_consent));
+            if untrusted {
+                fields.insert("trusted".into(), json!(false));
+            }
             fields.insert("custom_claims".into(), json!(custom));
             fields.insert("allowed_claims".into(), json!(allowed_claims));
             if let Some(s) = &secret {

@@ -212,6 +212,10 @@ pub enum ClientsCmd {
         /// A first-party client: no consent page.
         #[arg(long)]
         skip_consent: bool,
+        /// Errors before sign-in are shown on the provider's page instead of being sent to
+        /// the client's redirect_uri, and logout never redirects unasked (default: trusted).
+        #[arg(long)]
+        untrusted: bool,
         /// An https logo for the consent page.
         #[arg(long)]
         logo_uri: Option<String>,

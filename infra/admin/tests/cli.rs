@@ -842,6 +842,81 @@ async fn set_password_disable_and_delete_end_sessions_and_refresh_tokens() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_can_be_untrusted_and_their_uris_are_validated() {
+    let dir = temp_dir("untrusted");
+    let admin = Admin::embedded(&dir);
+    let created = admin.json(&[
+        "clients",
+        "create",
+        "--id",
+        "u-app",
+        "--name",
+        "Partner App",
+        "--redirect-uri",
+        REDIRECT,
+        "--untrusted",
+    ]);
+    assert_eq!(created["client"]["trusted"], false, "{created}");
+    assert!(
+        admin
+            .ok(&["clients", "show", "u-app"])
+            .contains("trusted:        no")
+    );
+    let trusted = admin.json(&[
+        "clients",
+        "create",
+        "--id",
+        "t-app",
+        "--redirect-uri",
+        REDIRECT,
+    ]);
+    assert_eq!(
+        trusted["client"]["trusted"], true,
+        "administrators vouch by default"
+    );
+    // The one URI validator: control characters, spaces and scripts never get in.
+    for (flag, uri) in [
+        ("--redirect-uri", "https://app.example/c\tb"),
+        ("--redirect-uri", "https://app.example/c b"),
+        ("--redirect-uri", "javascript:alert(1)"),
+        ("--post-logout-redirect-uri", "data:text/html,x"),
+        ("--logo-uri", "http://app.example/logo.png"),
+    ] {
+        let err = admin.fails(
+            &[
+                "clients",
+                "create",
+                "--id",
+                "bad",
+                "--redirect-uri",
+                REDIRECT,
+                flag,
+                uri,
+            ],
+            "",
+        );
+        assert!(err.contains("client bad"), "{flag} {uri:?}: {err}");
+        assert!(!err.contains('\t'), "{err}");
+    }
+    // Untrusted: an error before sign-in is our page, not a redirect.
+    let server = Server::embedded(&dir).await;
+    let resp = http()
+        .get(format!(
+            "{}/authorize?response_type=code&client_id=u-app&redirect_uri={}",
+            server.issuer,
+            url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+        ))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(resp.status(), 400);
+    assert!(resp.headers().get("location").is_none());
+    assert!(resp.text().await.expect("page").contains("Partner App"));
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_list_show_rotate_secret_and_delete() {
     let dir = temp_dir("clients");
     let admin = Admin::embedded(&dir);

@@ -67,8 +67,10 @@ pub async fn ensure(app: &App) -> Result<(), String> {
             custom_claims: vec![],
             allowed_claims: vec![],
             jwks: None,
+            ..SeedClient::default()
         }],
         users,
+        ..Seed::default()
     };
     seed::apply(app.store.as_ref(), &seed, app.clock.now_ms())
         .await

@@ -175,6 +175,11 @@ pub async fn start_wrapped(
     let mut vars: std::collections::HashMap<String, String> =
         opts.config_vars.iter().cloned().collect();
     vars.insert("ISSUER".into(), issuer);
+    // The seed file's registration policy, where the environment does not set it.
+    let policy = opts.seed.as_ref().and_then(|s| s.registration.as_ref());
+    for (k, v) in policy.map(|r| r.config_vars()).unwrap_or_default() {
+        vars.entry(k).or_insert(v);
+    }
     let config = Config::from_vars(&vars).map_err(|e| e.to_string())?;
     let (store, signer) = backends(&opts.backend).await?;
     let (store, signer) = (wrap_store(store), wrap_signer(signer));

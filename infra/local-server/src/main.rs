@@ -133,6 +133,7 @@ async fn run(args: Args) -> Result<(), String> {
     // On AWS, the keys are distributed as the Lambda functions distribute them, so that
     // what runs here makes the same DynamoDB and KMS calls as the deployed stack.
     let lambda_keys = matches!(backend, Backend::Aws { .. });
+    let seed_has_policy = seed.as_ref().is_some_and(|s| s.registration.is_some());
     let opts = Options {
         port: args.port,
         issuer: args.issuer,
@@ -145,6 +146,11 @@ async fn run(args: Args) -> Result<(), String> {
     let running = oidc_local::start(opts, Arc::new(SystemClock)).await?;
     if args.setup_only {
         println!("seeded; exiting (--setup-only)");
+        if seed_has_policy {
+            println!(
+                "note: the seed's [registration] policy configures this process only; a deployment reads REGISTRATION_* from its environment (template parameters)"
+            );
+        }
         return Ok(());
     }
     let app = &running.app;

@@ -1,17 +1,17 @@
 //! `/authorize` (RFC 6749 §4.1.1, OIDC Core §3.1.2): verify client and redirect_uri (an
 //! error page otherwise: never redirect to an unverified URI), validate the rest (errors go
-//! back to the client with `state` and `iss`), then either answer at once from the
+//! back to the client with `state` and `iss`; for a client the provider does not trust, only
+//! once the browser has a signed-in session), then either answer at once from the
 //! browser's session and standing consent (single sign-on), or remember the request and
 //! send the browser to sign-in or consent.
 use lambda_http::{Body, Request, Response, http::Method};
 
-use super::{Endpoint, authz_response};
+use super::{Endpoint, authz_response, id_token_hint};
 use crate::{
     App, OAuthError,
     crypto::{random_token, secret_digest},
     error::ErrorCode,
     http::{self, Params},
-    jwt,
     protocol::{authorize_request, redirect_uri, release},
     store::{AuthRequest, ResponseMode, Session, User},
 };
@@ -34,19 +34,45 @@ pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
     } else {
         http::query(req)
     };
+    let send_back = |e: &OAuthError, uri: &str| {
+        let mode = ResponseMode::parse(params.get("response_mode")).unwrap_or_default();
+        authz_response::error(app, e, uri, mode, params.get("state"))
+    };
     match handle_params(app, req, &params, now).await {
         Ok(resp) => resp,
         Err(Failure::Page(e)) => e.to_error_page(branding),
-        Err(Failure::Redirect(e, uri)) => {
-            let mode = ResponseMode::parse(params.get("response_mode")).unwrap_or_default();
-            authz_response::error(app, &e, &uri, mode, params.get("state"))
-        }
+        Err(Failure::Redirect(e, uri)) => send_back(&e, &uri),
+        // RFC 9700 §4.11.2: the provider authenticates the person before it sends them to a
+        // redirect URI it does not trust, so it never bounces a stranger's visitors onward.
+        Err(Failure::Untrusted(e, uri, client_name)) => match signed_in(app, req, now).await {
+            Ok(true) => send_back(&e, &uri),
+            Ok(false) => OAuthError::new(
+                e.code,
+                format!(
+                    "The application “{client_name}” sent a request that cannot be completed: {}.",
+                    e.description
+                ),
+            )
+            .to_error_page(branding),
+            Err(e) => e.to_error_page(branding),
+        },
     }
 }
 
 enum Failure {
     Page(OAuthError),
     Redirect(OAuthError, String),
+    /// An error for a client that is not trusted: redirected only for a signed-in browser.
+    Untrusted(OAuthError, String, String),
+}
+
+/// Whether the browser has a signed-in session whose user still accepts it.
+async fn signed_in(app: &App, req: &Request, now: i64) -> Result<bool, OAuthError> {
+    let Some(s) = browser_session(app, req, now).await? else {
+        return Ok(false);
+    };
+    let user = app.store.user(&s.sub).await?;
+    Ok(user.is_some_and(|u| u.accepts(s.signed_in_ms())))
 }
 
 /// The session named by the browser's cookie, if it is still valid.
@@ -64,24 +90,6 @@ pub async fn browser_session(
     }
 }
 
-/// OIDC Core §3.1.2.1 `id_token_hint`: an ID token we issued (expired ones too) naming the
-/// user the client expects. An access token is not an ID token (RFC 9068 §2.1 `typ`).
-async fn hinted_sub(app: &App, hint: &str) -> Result<String, OAuthError> {
-    let keys = app.signer.public_keys().await?;
-    let bad =
-        || OAuthError::invalid_request("id_token_hint is not an ID token issued by this provider");
-    let (header, claims) = jwt::verify(&keys, hint).map_err(|_| bad())?;
-    let is_id_token = header["typ"]
-        .as_str()
-        .is_none_or(|t| t.eq_ignore_ascii_case("JWT"))
-        && claims.get("aud").is_some()
-        && claims.get("client_id").is_none();
-    if !is_id_token || claims["iss"].as_str() != Some(app.config.issuer.as_str()) {
-        return Err(bad());
-    }
-    claims["sub"].as_str().map(str::to_string).ok_or_else(bad)
-}
-
 /// The only person the request may be answered for: the `id_token_hint`'s subject and a
 /// `sub` asked for with a value must agree (Core §3.1.2.1, §5.5.1).
 async fn required_sub(
@@ -90,7 +98,7 @@ async fn required_sub(
     claimed: Option<&str>,
 ) -> Result<Option<String>, OAuthError> {
     let hinted = match params.get("id_token_hint") {
-        Some(h) => Some(hinted_sub(app, h).await?),
+        Some(h) => Some(id_token_hint::verify(app, h).await?.sub),
         None => None,
     };
     match (hinted, claimed) {
@@ -119,7 +127,6 @@ async fn handle_params(
         ))
     })?;
     let client = app
-        .store
         .client(client_id)
         .await
         .map_err(|e| Page(e.into()))?
@@ -134,7 +141,33 @@ async fn handle_params(
             "the application asked to send you to an address it has not registered (redirect_uri mismatch)",
         )));
     }
-    let redirect = |e: OAuthError| Failure::Redirect(e, redirect_to.to_string());
+    // A record stored before URIs were validated is never followed.
+    if !redirect_uri::is_safe_target(redirect_to) {
+        return Err(Page(OAuthError::invalid_request(
+            "the application's registered redirect_uri is not a valid address",
+        )));
+    }
+    // A state too long to send back is refused here, never echoed into a Location header.
+    if params
+        .get("state")
+        .is_some_and(|s| s.len() > authorize_request::MAX_PARAM)
+    {
+        return Err(Page(OAuthError::invalid_request("state is too long")));
+    }
+    let trusted = client.is_trusted();
+    let redirect = |e: OAuthError| {
+        use ErrorCode::*;
+        // OIDC Core §3.1.2.6: a silent request always gets its answer back; a failure of
+        // ours is a retryable page.
+        match e.code {
+            _ if trusted => Failure::Redirect(e, redirect_to.to_string()),
+            LoginRequired | ConsentRequired | InteractionRequired => {
+                Failure::Redirect(e, redirect_to.to_string())
+            }
+            TemporarilyUnavailable | ServerError => Failure::Page(e),
+            _ => Failure::Untrusted(e, redirect_to.to_string(), client.client_name.clone()),
+        }
+    };
     let v = authorize_request::validate(params, &client).map_err(redirect)?;
 
     let required = required_sub(app, params, v.required_sub.as_deref())
@@ -202,7 +235,10 @@ async fn handle_params(
         auth_time: session.as_ref().map(|s| s.auth_time),
         expires_at: now + app.config.auth_request_ttl,
         required_sub: required,
-        sid: session.as_ref().map(|s| s.sid.clone()),
+        sid: session
+            .as_ref()
+            .map(|s| s.sid.clone())
+            .filter(|s| !s.is_empty()),
         auth_time_ms: session.as_ref().map_or(0, |s| s.signed_in_ms()),
         client: Some(client.snapshot()),
         user: session_user.as_ref().map(User::snapshot),

@@ -6,7 +6,6 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use lambda_http::Request;
 use serde_json::Value;
 
-use super::Endpoint;
 use crate::{
     App, OAuthError,
     crypto::{b64url_decode, constant_time_eq, secret_digest},
@@ -126,7 +125,6 @@ pub async fn authenticate(
     let p = presented(req, form)?;
     let failed = || OAuthError::invalid_client("client authentication failed");
     let client = app
-        .store
         .client(&p.client_id)
         .await?
         .ok_or_else(|| failed().with_detail("unknown client"))?;
@@ -169,8 +167,11 @@ pub async fn authenticate(
     Ok(client)
 }
 
-/// RFC 7523 §3: signed by a registered key; iss = sub = client_id; aud names this provider
-/// (its issuer or token endpoint); unexpired and short-lived. Returns its `jti` and `exp`.
+/// RFC 7523 §3: signed by a registered key; iss = sub = client_id; unexpired and
+/// short-lived. `aud` is exactly the issuer identifier, a single string (the OpenID
+/// Foundation's 2025 advisory, rfc7523bis): an audience list, or the token endpoint URL, could
+/// let an assertion made for this provider be replayed to, or one made for another server be
+/// accepted by, a server the client did not mean. Returns its `jti` and `exp`.
 fn check_assertion(
     app: &App,
     client: &Client,
@@ -183,17 +184,8 @@ fn check_assertion(
     if claims["iss"].as_str() != Some(id) || claims["sub"].as_str() != Some(id) {
         return Err("iss and sub must be the client_id".into());
     }
-    let cfg = &app.config;
-    let ours = [cfg.issuer.clone(), cfg.endpoint_url(Endpoint::Token)];
-    let aud_ok = match &claims["aud"] {
-        Value::String(a) => ours.contains(a),
-        Value::Array(v) => v
-            .iter()
-            .any(|a| a.as_str().is_some_and(|a| ours.iter().any(|o| o == a))),
-        _ => false,
-    };
-    if !aud_ok {
-        return Err("aud does not name this provider".into());
+    if claims["aud"].as_str() != Some(app.config.issuer.as_str()) {
+        return Err("aud must be the issuer identifier, a single string".into());
     }
     let exp = claims["exp"].as_i64().ok_or("no exp")?;
     if exp <= now || exp > now + MAX_ASSERTION_LIFETIME {

@@ -92,7 +92,7 @@ pub async fn check(app: &App, t: &Issued<'_>, now: i64) -> Result<Result<Alive, 
         }
     };
     let (client, user, grant_revoked, token_revoked) = tokio::try_join!(
-        app.store.client(t.client_id),
+        app.client(t.client_id),
         user,
         revoked(t.grant_id),
         revoked(t.jti)

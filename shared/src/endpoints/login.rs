@@ -442,7 +442,7 @@ async fn parties(
     {
         return Ok((c.clone(), u.clone()));
     }
-    let (user, client) = tokio::join!(app.store.user(sub), app.store.client(&auth.client_id));
+    let (user, client) = tokio::join!(app.store.user(sub), app.client(&auth.client_id));
     let user = match user {
         Ok(Some(u)) if !u.disabled => u,
         Ok(_) => {

@@ -1,18 +1,23 @@
-//! RP-Initiated Logout 1.0 at `/logout` (the `end_session_endpoint`). A request whose
-//! `id_token_hint` names the signed-in user (or nobody is signed in) is acted on at once;
-//! otherwise the person confirms on a page first (§2: the OP should confirm when the request
-//! cannot be attributed). Ending the session deletes it and clears the cookie; the browser
-//! then returns to a registered `post_logout_redirect_uri` (with `state`), or sees the
-//! signed-out page.
+//! RP-Initiated Logout 1.0 at `/logout` (the `end_session_endpoint`). A request is acted on
+//! without asking only when its `id_token_hint` is an ID token of the browser's current
+//! session (its `sid` and `sub`, §2 and §4); otherwise the person confirms on a page that
+//! names the application and shows where they will be sent. Ending the session deletes it
+//! and clears the cookie; the browser then returns to a registered
+//! `post_logout_redirect_uri` (with `state`), or sees the signed-out page. With nobody
+//! signed in, a trusted client's URI is followed at once; an untrusted client's is offered
+//! as a link, so the provider never bounces a visitor onward unasked (RFC 9700 §4.11.2).
 use lambda_http::{Body, Request, Response, http::Method};
-use serde_json::Value;
 
-use super::authorize::{SESSION_COOKIE, browser_session};
+use super::{
+    authorize::{SESSION_COOKIE, browser_session},
+    id_token_hint,
+};
 use crate::{
     App, OAuthError,
     crypto::{b64url, constant_time_eq, sha256},
     http::{self, Params},
-    jwt, pages,
+    pages,
+    protocol::{authorize_request::MAX_PARAM, redirect_uri},
     store::Client,
 };
 
@@ -29,6 +34,15 @@ struct Return {
     state: Option<String>,
 }
 
+impl Return {
+    fn url(&self) -> String {
+        match &self.state {
+            Some(s) => http::url_with_query(&self.uri, &[("state", s)]),
+            None => self.uri.clone(),
+        }
+    }
+}
+
 /// The anti-CSRF token of the confirmation form: derived from the session cookie, which a
 /// cross-site attacker can neither read nor set.
 fn csrf_for(session_cookie: &str) -> String {
@@ -42,26 +56,26 @@ async fn logout(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OA
     } else {
         http::query(req)
     };
+    // Refused before anything is echoed (a redirect, the confirmation form).
+    if params.get("state").is_some_and(|s| s.len() > MAX_PARAM) {
+        return Err(OAuthError::invalid_request("state is too long"));
+    }
     let hint = match params.get("id_token_hint") {
-        Some(h) => Some(verify_hint(app, h).await?),
+        Some(h) => Some(id_token_hint::verify(app, h).await?),
         None => None,
     };
-    let client_id = match (
-        params.get("client_id"),
-        hint.as_ref().and_then(|(_, aud)| aud.as_deref()),
-    ) {
+    let client_id = match (params.get("client_id"), hint.as_ref().map(|h| &h.client_id)) {
         (Some(a), Some(b)) if a != b => {
             return Err(OAuthError::invalid_request(
                 "client_id does not match the id_token_hint",
             ));
         }
         (Some(a), _) => Some(a.to_string()),
-        (None, b) => b.map(str::to_string),
+        (None, b) => b.cloned(),
     };
     let client: Option<Client> = match &client_id {
         Some(id) => Some(
-            app.store
-                .client(id)
+            app.client(id)
                 .await?
                 .ok_or_else(|| OAuthError::invalid_request("unknown client_id"))?,
         ),
@@ -70,9 +84,10 @@ async fn logout(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OA
     let back = match params.get("post_logout_redirect_uri") {
         None => None,
         Some(uri) => {
-            let registered = client
-                .as_ref()
-                .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
+            let registered = client.as_ref().is_some_and(|c| {
+                redirect_uri::is_registered(uri, &c.post_logout_redirect_uris)
+                    && redirect_uri::is_safe_target(uri)
+            });
             if !registered {
                 return Err(OAuthError::invalid_request(
                     "post_logout_redirect_uri is not registered for this client",
@@ -90,14 +105,30 @@ async fn logout(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OA
     let cookie = http::cookie(req, &cookie_name);
     let session = browser_session(app, req, now).await?;
     let Some(session) = session else {
-        return Ok(finish(app, back, None));
+        return Ok(match (back, &client) {
+            (Some(r), Some(c)) if !c.is_trusted() => pages::signed_out_page(
+                &app.config.branding,
+                Some(pages::Continue {
+                    client_name: &c.client_name,
+                    shown: &r.uri,
+                    url: r.url(),
+                }),
+            ),
+            (back, _) => finish(app, back, None),
+        });
     };
     let cookie = cookie.unwrap_or_default();
     let confirmed = req.method() == Method::POST
         && params
             .get("csrf")
             .is_some_and(|c| constant_time_eq(c.as_bytes(), csrf_for(&cookie).as_bytes()));
-    let attributable = hint.as_ref().is_some_and(|(sub, _)| *sub == session.sub);
+    // An ID token of this very session: the client holds the current sign-in (§2). A hint
+    // from an earlier session, or of someone else, proves nothing about this one.
+    let attributable = hint.as_ref().is_some_and(|h| {
+        !session.sid.is_empty()
+            && h.sid.as_deref() == Some(session.sid.as_str())
+            && h.sub == session.sub
+    });
     if !confirmed && !attributable {
         let client_name = client.as_ref().map(|c| c.client_name.as_str());
         return Ok(pages::logout_confirm_page(
@@ -133,35 +164,11 @@ fn confirm_view<'a>(
 
 fn finish(app: &App, back: Option<Return>, clear_cookie: Option<String>) -> Response<Body> {
     let mut resp = match back {
-        Some(r) => {
-            let mut q: Vec<(&str, &str)> = vec![];
-            if let Some(s) = &r.state {
-                q.push(("state", s));
-            }
-            http::redirect_with_query(&r.uri, &q)
-        }
-        None => pages::signed_out_page(&app.config.branding),
+        Some(r) => http::redirect(&r.url()),
+        None => pages::signed_out_page(&app.config.branding, None),
     };
     if let Some(c) = clear_cookie {
         http::append_header(&mut resp, "set-cookie", &c);
     }
     resp
-}
-
-/// The hint's subject and audience, if it is an ID token we issued (expired ones too).
-async fn verify_hint(app: &App, hint: &str) -> Result<(String, Option<String>), OAuthError> {
-    let keys = app.signer.public_keys().await?;
-    let bad =
-        || OAuthError::invalid_request("id_token_hint is not an ID token issued by this provider");
-    let (_, c) = jwt::verify(&keys, hint).map_err(|_| bad())?;
-    if c["iss"].as_str() != Some(app.config.issuer.as_str()) {
-        return Err(bad());
-    }
-    let aud = match &c["aud"] {
-        Value::String(a) => Some(a.clone()),
-        Value::Array(v) if v.len() == 1 => v[0].as_str().map(str::to_string),
-        _ => None,
-    };
-    let sub = c["sub"].as_str().ok_or_else(bad)?.to_string();
-    Ok((sub, aud))
 }

@@ -6,6 +6,7 @@ pub mod authz_response;
 pub mod client_auth;
 pub mod discovery;
 pub mod handlers;
+pub mod id_token_hint;
 pub mod introspection;
 pub mod jwks;
 pub mod liveness;

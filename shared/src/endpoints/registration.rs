@@ -14,7 +14,7 @@ use crate::{
     App, OAuthError,
     config::Registration,
     crypto::{constant_time_eq, random_token, secret_digest},
-    error::ErrorCode,
+    error::{ErrorCode, refusal},
     http,
     protocol::{redirect_uri, scope},
     seed::SeedClient,
@@ -170,14 +170,25 @@ async fn manage(app: &App, req: &Request) -> Result<Response<Body>, OAuthError> 
     Ok(resp)
 }
 
-/// Validated metadata as a client record (through the same rules as seeding). A secret is
-/// generated when the method needs one and `existing_secret` does not provide it.
+/// Validated metadata as a client record, within the registration policy (RFC 7591 §2, §5:
+/// a refused member is `invalid_client_metadata`, or `invalid_redirect_uri`, naming it), then
+/// through the same rules as seeding. A secret is generated when the method needs one and
+/// `existing_secret` does not provide it. The client is never first-party and is trusted only
+/// if the policy says so.
 fn build(
     app: &App,
     client_id: &str,
     m: &Metadata,
     existing_secret: Option<String>,
 ) -> Result<(Client, Option<String>), OAuthError> {
+    let policy = &app.config.registration_policy;
+    let refused = |member: &str, value: &str| {
+        metadata_error(refusal(
+            member,
+            value,
+            "is not allowed by this provider's registration policy",
+        ))
+    };
     if m.jwks_uri.is_some() {
         return Err(metadata_error(
             "jwks_uri is not supported: register the keys inline with jwks",
@@ -189,15 +200,23 @@ fn build(
         Some("none") => AuthMethod::None,
         Some("private_key_jwt") => AuthMethod::PrivateKeyJwt,
         Some(other) => {
-            return Err(metadata_error(format!(
-                "token_endpoint_auth_method {other:?} is not supported"
+            return Err(metadata_error(refusal(
+                "token_endpoint_auth_method",
+                other,
+                "is not supported",
             )));
         }
     };
+    if !policy.allows_method(method) {
+        return Err(refused("token_endpoint_auth_method", method.as_str()));
+    }
     let grant_types = m
         .grant_types
         .clone()
         .unwrap_or_else(|| vec!["authorization_code".into()]);
+    if let Some(g) = grant_types.iter().find(|g| !policy.grant_types.contains(g)) {
+        return Err(refused("grant_types", g));
+    }
     let response_types = m
         .response_types
         .clone()
@@ -211,6 +230,17 @@ fn build(
             "grant_types and response_types disagree (RFC 7591 §2.1)",
         ));
     }
+    // Without `scope`, what the policy allows (RFC 7591 §2: the server's default).
+    let scopes = match m.scope.as_deref() {
+        Some(s) => {
+            let asked = scope::parse(s);
+            if let Some(bad) = asked.iter().find(|s| !policy.scopes.contains(s)) {
+                return Err(refused("scope", bad));
+            }
+            asked
+        }
+        None => policy.scopes.clone(),
+    };
     let redirect_uris = m.redirect_uris.clone().unwrap_or_default();
     if wants_code && redirect_uris.is_empty() {
         return Err(OAuthError::new(
@@ -218,14 +248,16 @@ fn build(
             "redirect_uris is required",
         ));
     }
-    // https, except loopback (RFC 8252 §7.3); plain http anywhere only for a local issuer.
-    let allow_http = !app.config.secure_cookies();
-    for u in redirect_uris
-        .iter()
-        .chain(m.post_logout_redirect_uris.iter().flatten())
-    {
-        redirect_uri::validate_for_registration(u, allow_http)
-            .map_err(|e| OAuthError::new(ErrorCode::InvalidRedirectUri, e))?;
+    let post_logout = m.post_logout_redirect_uris.clone().unwrap_or_default();
+    for (member, list) in [
+        ("redirect_uris", &redirect_uris),
+        ("post_logout_redirect_uris", &post_logout),
+    ] {
+        for u in list {
+            redirect_uri::check_redirect(u, policy.redirect_uris).map_err(|p| {
+                OAuthError::new(ErrorCode::InvalidRedirectUri, refusal(member, u, p))
+            })?;
+        }
     }
     let (secret, secret_hash) = match method {
         AuthMethod::None | AuthMethod::PrivateKeyJwt => (None, None),
@@ -247,13 +279,13 @@ fn build(
             .map(|_| "x".repeat(crate::seed::MIN_SECRET_LEN)),
         token_endpoint_auth_method: Some(method),
         redirect_uris,
-        scopes: m.scope.as_deref().map(scope::parse),
+        scopes: Some(scopes),
         grant_types: Some(grant_types),
         skip_consent: false,
-        post_logout_redirect_uris: m.post_logout_redirect_uris.clone().unwrap_or_default(),
-        custom_claims: vec![],
-        allowed_claims: vec![],
+        post_logout_redirect_uris: post_logout,
+        trusted: Some(policy.trusted),
         jwks: m.jwks.clone(),
+        ..SeedClient::default()
     };
     let mut client = seed
         .to_client()

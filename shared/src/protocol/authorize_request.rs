@@ -29,7 +29,8 @@ impl Validated {
     }
 }
 
-const MAX_PARAM: usize = 2048;
+/// The longest `state`, `nonce` or `login_hint` accepted (and `state` at `/logout`).
+pub const MAX_PARAM: usize = 2048;
 
 pub fn validate(p: &Params, client: &Client) -> Result<Validated, OAuthError> {
     if let Some(name) = p.duplicated() {

@@ -81,7 +81,8 @@ pub struct IdTokenInput<'a> {
     pub requested: &'a [String],
     /// The authentication context class, when asked for (Core §5.5.1.1).
     pub acr: Option<&'a str>,
-    /// The sign-in session (Front-/Back-Channel Logout `sid`), when there is one.
+    /// The sign-in session (OIDC Front-/Back-Channel Logout `sid`; RP-Initiated Logout
+    /// compares a hint's `sid` with the current session's).
     pub sid: Option<&'a str>,
     /// Core §3.1.3.6: the left half of the access token's SHA-256, when one is issued with it.
     pub at_hash: Option<String>,
@@ -101,7 +102,7 @@ pub fn id_token(i: IdTokenInput<'_>) -> Value {
     let optional = [
         ("nonce", i.nonce.map(str::to_string)),
         ("acr", i.acr.map(str::to_string)),
-        ("sid", i.sid.map(str::to_string)),
+        ("sid", i.sid.filter(|s| !s.is_empty()).map(str::to_string)),
         ("at_hash", i.at_hash),
     ];
     for (name, value) in optional {
@@ -301,10 +302,11 @@ mod tests {
             custom: Map::new(),
             requested: &["phone_number".to_string()],
             acr: None,
-            sid: Some("sid-1"),
+            sid: Some("s1"),
             at_hash: None,
         });
         assert_eq!(id["aud"], "c");
+        assert_eq!(id["sid"], "s1");
         assert_eq!(id["exp"], 70);
         assert!(id.get("nonce").is_none());
         assert_eq!(id["phone_number"], "+1 555", "asked for individually");

@@ -195,6 +195,8 @@ fn keys_of(v: &Value) -> Vec<String> {
     k
 }
 
+/// What every ID token of a person's sign-in carries, whatever the scopes: `sid` names the
+/// session (RP-Initiated Logout compares it), `at_hash` binds the access token issued with it.
 const ID_BASE: &[&str] = &[
     "at_hash",
     "aud",

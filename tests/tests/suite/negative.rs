@@ -518,3 +518,55 @@ each_backend!(
         );
     }
 );
+
+// Issue 12, defect 13: a `state` refused as too long was still echoed into a 60 kB Location
+// header, and /logout had no cap on `state`. Over its cap, a parameter is answered with our
+// own page, never reflected.
+each_backend!(oversized_state_is_never_reflected, |p| {
+    let huge = "s".repeat(60_000);
+    let just_over = "s".repeat(2049);
+    for state in [&huge, &just_over] {
+        for extra in [
+            vec![("state", state.as_str())],
+            vec![("state", state.as_str()), ("scope", "")],
+        ] {
+            let resp = p
+                .http
+                .get(p.authorize_url(BASIC.0, &extra))
+                .send()
+                .await
+                .expect("authorize");
+            assert_eq!(resp.status(), 400);
+            assert!(resp.headers().get("location").is_none());
+            let page = resp.text().await.expect("page");
+            assert!(!page.contains(&"s".repeat(100)), "the state is not echoed");
+        }
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("client_id", BASIC.0),
+                ("post_logout_redirect_uri", e2e::LOGGED_OUT),
+                ("state", state.as_str()),
+            ])
+            .finish();
+        let resp = p
+            .http
+            .get(format!("{}?{q}", p.url("/logout")))
+            .send()
+            .await
+            .expect("logout");
+        assert_eq!(resp.status(), 400);
+        assert!(resp.headers().get("location").is_none());
+        assert!(!resp.text().await.expect("page").contains(&"s".repeat(100)));
+    }
+    // At the cap, it is returned as sent.
+    let at_cap = "s".repeat(2048);
+    let out = p
+        .browser()
+        .authorize(
+            &p.authorize_url(BASIC.0, &[("state", &at_cap), ("scope", "")]),
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(out.param("state").as_deref(), Some(at_cap.as_str()));
+});

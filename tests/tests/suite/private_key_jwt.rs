@@ -31,8 +31,9 @@ async fn register(p: &e2e::Provider, alg: Alg) -> LocalSigner {
             custom_claims: vec![],
             allowed_claims: vec![],
             jwks: Some(json!({ "keys": [jwk] })),
+            ..SeedClient::default()
         }],
-        users: vec![],
+        ..Seed::default()
     };
     shared::seed::apply(p.running.app.store.as_ref(), &seed, p.clock_now() * 1000)
         .await
@@ -48,7 +49,7 @@ async fn assertion(key: &LocalSigner, claims: Value) -> String {
 
 fn claims(p: &e2e::Provider, jti: &str, exp_in: i64) -> Value {
     let now = p.clock_now();
-    json!({ "iss": CLIENT, "sub": CLIENT, "aud": p.url("/token"), "jti": jti, "iat": now, "exp": now + exp_in })
+    json!({ "iss": CLIENT, "sub": CLIENT, "aud": p.issuer(), "jti": jti, "iat": now, "exp": now + exp_in })
 }
 
 async fn token_with(p: &e2e::Provider, assertion: &str) -> (u16, Value) {
@@ -111,8 +112,43 @@ each_backend!(private_key_jwt_refuses_bad_assertions, |p| {
             "{why}: {body}"
         );
     }
-    // The issuer is an acceptable audience too (RFC 7523 §3).
-    let mut iss_aud = claims(&p, "g", 60);
-    iss_aud["aud"] = json!(p.issuer());
-    assert_eq!(token_with(&p, &assertion(&key, iss_aud).await).await.0, 200);
+    assert_eq!(
+        token_with(&p, &assertion(&key, claims(&p, "g", 60)).await)
+            .await
+            .0,
+        200,
+        "and a good one is accepted"
+    );
+});
+
+// Issue 12, defect 12: an assertion whose `aud` was a list naming another server too was
+// accepted. The 2025 OpenID Foundation advisory / rfc7523bis: `aud` is the issuer identifier,
+// a single string.
+each_backend!(audience_must_be_the_issuer_alone, |p| {
+    let key = register(&p, Alg::ES256).await;
+    let issuer = p.issuer();
+    let cases = [
+        (
+            "a list with another server",
+            json!(["https://other-as.example", issuer]),
+        ),
+        ("a list of the issuer alone", json!([issuer])),
+        ("the token endpoint", json!(p.url("/token"))),
+        (
+            "the issuer with a trailing slash",
+            json!(format!("{issuer}/")),
+        ),
+    ];
+    for (i, (why, aud)) in cases.into_iter().enumerate() {
+        let mut c = claims(&p, &format!("aud-{i}"), 60);
+        c["aud"] = aud;
+        let (status, body) = token_with(&p, &assertion(&key, c).await).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{why}: {body}"
+        );
+    }
+    let (status, body) = token_with(&p, &assertion(&key, claims(&p, "aud-ok", 60)).await).await;
+    assert_eq!(status, 200, "exactly the issuer: {body}");
 });

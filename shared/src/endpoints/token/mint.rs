@@ -24,7 +24,7 @@ pub struct Request<'a> {
     pub nonce: Option<&'a str>,
     /// Claims released individually by the grant (`protocol::release`).
     pub claims: &'a RequestedClaims,
-    /// The sign-in session the grant came from.
+    /// The sign-in session the grant came from (`sid` of the ID token).
     pub sid: Option<&'a str>,
 }
 
