@@ -175,6 +175,7 @@ impl Provider {
             demo: true,
             config_vars,
             lambda_keys,
+            timeouts: Default::default(),
         };
         let faults = Arc::new(faults::Faults::default());
         let (fs, fk) = (faults.clone(), faults.clone());

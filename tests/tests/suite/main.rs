@@ -11,6 +11,7 @@ mod grants;
 mod key_rotation;
 mod lambda_keys;
 mod lambda_watch;
+mod local_server;
 mod log_scan;
 mod logout;
 mod negative;

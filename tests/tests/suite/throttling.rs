@@ -293,6 +293,7 @@ async fn failures_count_across_two_servers_sharing_the_table() {
                 demo: false,
                 config_vars: vec![],
                 lambda_keys: false,
+                timeouts: Default::default(),
             },
             a.clock.clone(),
         )
