@@ -319,8 +319,9 @@ mod tests {
     fn untrusted_attempts_wait_and_the_address_caps_them() {
         let (l, now) = (limits(), 10_000);
         let ms = |s: i64| s * 1000;
-        // The 4th failure (3 are free) was 0.2 s ago: 0.8 s to wait, said as 1 s.
-        let read = HashMap::from([("acct#a".to_string(), c(4, ms(now) - 200, now + 3600))]);
+        // The 3rd failure (3 are free: the next waits 1 s) was 0.2 s ago: 0.8 s to wait,
+        // said as 1 s.
+        let read = HashMap::from([("acct#a".to_string(), c(3, ms(now) - 200, now + 3600))]);
         let r = decide(&l, &counters(false), &read, false, ms(now)).expect_err("waits");
         assert_eq!(
             r,
@@ -331,7 +332,7 @@ mod tests {
         );
         let ok = decide(&l, &counters(false), &read, false, ms(now) + 800).expect("its turn");
         assert!(!ok.trusted);
-        assert_eq!(ok.retry_after_lost(), 4, "the next wait after one more");
+        assert_eq!(ok.retry_after_lost(), 2, "the next wait after one more");
         assert!(matches!(ok.on_success()[0], CounterWrite::Reset(_)));
         assert!(matches!(ok.on_success()[1], CounterWrite::Hold(_)));
 
