@@ -16,6 +16,9 @@ type prefix such as `code` from `code#...`, and the item's size in bytes before 
 call, computed with DynamoDB's published sizing rules), for KMS the key id, signing algorithm
 and message size. Times are seconds on a monotonic clock (`time.perf_counter`).
 
+MOTO_COUNT=calls records the same without item sizes (no lookups in moto's tables): what
+`infra/with-moto.sh` turns on for the test suites, which compare call sequences only.
+
 MOTO_COUNT_LATENCY_MS (counting only, default 0) holds each counted request that long after
 its arrival, before it queues for the lock: a stand-in for network latency that makes calls a
 client issued concurrently overlap reliably (moto answers a GetItem in ~2 ms, often before
@@ -23,8 +26,13 @@ the client's second connection has even arrived), while calls made one after the
 never overlap (the next one starts only after the previous answer). The record is served on
 paths moto does not use:
 
-    GET  /__calls         JSON list of the records since the last reset, oldest first
+    GET  /__calls         JSON list of the records since the last reset, oldest first;
+                          `?table=T` keeps DynamoDB calls on table T only, `?after=N` the
+                          records whose `seq` is above N
     POST /__calls/reset   empties the list (answers {"reset": <records dropped>})
+
+MOTO_COUNT_KEEP (default: no limit) keeps only the most recent records, so an emulator that
+records for a whole test suite stays small.
 
 `infra/bench/awscalls.sh` uses it to count the AWS calls of each provider operation. With
 counting off, the request path is exactly the lock-and-serve below and `/__calls` is moto's
@@ -39,6 +47,7 @@ import os
 import sys
 import threading
 import time
+from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.server import MotoRequestHandler
@@ -58,7 +67,9 @@ def main() -> None:
     handler = serial
     if os.environ.get("MOTO_COUNT", "") not in ("", "0"):
         latency = float(os.environ.get("MOTO_COUNT_LATENCY_MS") or 0) / 1000
-        handler = Counter(app, lock, latency).wsgi
+        keep = int(os.environ.get("MOTO_COUNT_KEEP") or 0)
+        sizes = os.environ.get("MOTO_COUNT") != "calls"
+        handler = Counter(app, lock, latency, keep, sizes).wsgi
     run_simple(host, port, handler, threaded=True, request_handler=MotoRequestHandler)
 
 
@@ -71,10 +82,12 @@ KMS_PREFIX = "TrentService."
 class Counter:
     """The same lock-and-serve as `serial`, with a record of each call around it."""
 
-    def __init__(self, app, lock, latency=0.0):
+    def __init__(self, app, lock, latency=0.0, keep=0, sizes=True):
         self.app = app
+        self.sizes = sizes
         self.lock = lock
         self.latency = latency
+        self.keep = keep
         self.records = []
         self.records_lock = threading.Lock()
         self.seq = 0
@@ -107,9 +120,9 @@ class Counter:
             time.sleep(self.latency)
         with self.lock:
             started = time.perf_counter()
-            before = item_sizes(region, service, op, request)
+            before = item_sizes(region, service, op, request) if self.sizes else None
             out = b"".join(self.app(environ, recording_start_response))
-            after = item_sizes(region, service, op, request)
+            after = item_sizes(region, service, op, request) if self.sizes else None
             done = time.perf_counter()
         status = int(str(seen.get("status", "0")).split(" ")[0] or 0)
         record = {
@@ -138,14 +151,22 @@ class Counter:
             self.seq += 1
             record["seq"] = self.seq
             self.records.append(record)
+            if self.keep and len(self.records) > self.keep:
+                del self.records[: len(self.records) - self.keep]
         return [out]
 
     def endpoint(self, environ, start_response):
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "")
         if path == "/__calls" and method == "GET":
+            query = parse_qs(environ.get("QUERY_STRING", ""))
+            table = (query.get("table") or [None])[0]
+            after = int((query.get("after") or ["0"])[0] or 0)
             with self.records_lock:
-                payload = json.dumps(self.records).encode()
+                records = [
+                    r for r in self.records if r["seq"] > after and on_table(r, table)
+                ]
+                payload = json.dumps(records).encode()
         elif path == "/__calls/reset" and method == "POST":
             with self.records_lock:
                 payload = json.dumps({"reset": len(self.records)}).encode()
@@ -158,6 +179,15 @@ class Counter:
             [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
         )
         return [payload]
+
+
+def on_table(record, table):
+    """Whether a record is a DynamoDB call on `table` (any table when None); batch and
+    transaction calls name their tables per item."""
+    if table is None:
+        return True
+    d = record.get("dynamodb") or {}
+    return d.get("table") == table or any(i.get("table") == table for i in d.get("items", []))
 
 
 def classify(target, environ):

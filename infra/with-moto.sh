@@ -8,6 +8,11 @@
 # free 127.0.0.1 port, exports the AWS_* variables the SDKs read (dummy credentials, no
 # metadata probing), runs the command and stops moto however the command ends. The command's
 # exit status is the script's. moto's state is in memory only: every run starts empty.
+#
+# The emulator records every AWS call without item sizes (MOTO_COUNT=calls, see
+# moto_serial.py: the e2e suite reads the record to compare sign-in call sequences), keeping
+# the last MOTO_COUNT_KEEP (20000). MOTO_COUNT=1 records sizes too (the cost benchmark);
+# MOTO_COUNT=0 turns the record off (timing benchmarks).
 set -euo pipefail
 
 if [ "$#" -eq 0 ]; then
@@ -29,7 +34,8 @@ PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 LOG="$(mktemp "${TMPDIR:-/tmp}/moto.XXXXXX.log")"
 
 # One request at a time: see moto_serial.py for why.
-"$VENV/bin/python" "$ROOT/infra/moto_serial.py" 127.0.0.1 "$PORT" >"$LOG" 2>&1 &
+MOTO_COUNT="${MOTO_COUNT-calls}" MOTO_COUNT_KEEP="${MOTO_COUNT_KEEP-20000}" \
+    "$VENV/bin/python" "$ROOT/infra/moto_serial.py" 127.0.0.1 "$PORT" >"$LOG" 2>&1 &
 MOTO_PID=$!
 
 cleanup() {

@@ -104,7 +104,7 @@ cargo build -q -p oidc-local
 tools=$(date +%s)
 
 echo "coldstart: [3/4] cold starts ($RUNS per target) under moto" >&2
-"$ROOT/infra/with-moto.sh" "$ROOT/infra/bench/coldstart.sh" --measure
+MOTO_COUNT=0 "$ROOT/infra/with-moto.sh" "$ROOT/infra/bench/coldstart.sh" --measure
 calls_args=()
 rm -f "$OUT/coldstart-calls.json"
 if [ "$CALL_RUNS" -gt 0 ]; then

@@ -2,7 +2,7 @@
 //! per local server) and passed by reference to every handler. No global state.
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use crate::{
@@ -20,6 +20,8 @@ pub struct App {
     /// Documents that depend only on the configuration and the published keys (discovery,
     /// the JWKS), serialized once per distinct key set rather than on every request.
     rendered: Mutex<HashMap<String, Arc<str>>>,
+    /// The keys derived from the deployment secret, once a sign-in has read it.
+    pub(crate) signin_keys: OnceLock<Arc<crate::signin::SignInKeys>>,
 }
 
 impl App {
@@ -35,6 +37,7 @@ impl App {
             signer,
             clock,
             rendered: Mutex::new(HashMap::new()),
+            signin_keys: OnceLock::new(),
         }
     }
 

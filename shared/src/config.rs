@@ -32,29 +32,40 @@ pub enum Registration {
     InitialToken(String),
 }
 
-/// Limits on failed sign-ins (`POST /login`), counted in the store so that every Lambda
-/// container sees the same counts. A limit of 0 turns that check off.
+/// The brute-force defence of `POST /login` (see `crate::signin` and SECURITY.md). Counts
+/// live in the store, so every Lambda container sees the same ones.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Throttling {
-    /// Failed sign-ins for one username (whether or not it exists) after which further
-    /// attempts are refused, unchecked, until the window ends.
-    pub account_failures: u32,
-    /// The account window: opens at the first failure (since the last success), and the
-    /// lock ends with it.
-    pub account_window: i64,
-    /// Failed sign-ins from one client address (IPv6: its /64) after which every attempt
-    /// from it is refused until its window ends.
+pub struct SignInLimits {
+    /// Failures of an account (from browsers it has not signed in from) that cost nothing;
+    /// after each further one the next such attempt waits 1 s, 2 s, 4 s, ...
+    pub free_failures: u32,
+    /// ...up to this many seconds. 0: no waiting at all (the account is not counted).
+    pub max_delay: i64,
+    /// An account's failures are forgotten this long after its last one.
+    pub failure_memory: i64,
+    /// Failures from one client address (IPv6: its /64) in a window, after which browsers
+    /// unknown to the account they try are refused until the window ends. 0: off.
     pub ip_failures: u32,
     pub ip_window: i64,
+    /// Failures under one device token in a window, after which it no longer makes an
+    /// attempt trusted until the window ends. 0: off.
+    pub device_failures: u32,
+    pub device_window: i64,
+    /// How long a device token (and its cookie) lasts after the sign-in that issued it.
+    pub device_ttl: i64,
 }
 
-impl Default for Throttling {
+impl Default for SignInLimits {
     fn default() -> Self {
         Self {
-            account_failures: 10,
-            account_window: 15 * 60,
+            free_failures: 5,
+            max_delay: 15 * 60,
+            failure_memory: 24 * 3600,
             ip_failures: 100,
             ip_window: 15 * 60,
+            device_failures: 10,
+            device_window: 3600,
+            device_ttl: 365 * 86400,
         }
     }
 }
@@ -80,7 +91,7 @@ pub struct Config {
     pub registration: Registration,
     /// What a dynamically registered client may be (`REGISTRATION_SCOPES`, …).
     pub registration_policy: RegistrationPolicy,
-    pub throttling: Throttling,
+    pub sign_in: SignInLimits,
     /// `SIGNING_ALGS`: the algorithms of the published keys, for a discovery document served
     /// by a function that holds no keys (on Lambda only `token` and `jwks` reach KMS). None:
     /// ask the signer.
@@ -111,7 +122,7 @@ impl Config {
             branding: Branding::default(),
             registration: Registration::Disabled,
             registration_policy: RegistrationPolicy::default(),
-            throttling: Throttling::default(),
+            sign_in: SignInLimits::default(),
             signing_algs: None,
         })
     }
@@ -120,9 +131,8 @@ impl Config {
     /// `CODE_TTL_SECONDS`, `AUTH_REQUEST_TTL_SECONDS`, `SESSION_TTL_SECONDS`,
     /// `ACCESS_TOKEN_TTL_SECONDS`, `ID_TOKEN_TTL_SECONDS`, `REFRESH_TOKEN_TTL_SECONDS`,
     /// `SIGNING_ALGS`, `PRODUCT_NAME`, `ACCENT_COLOR`, `LOGO_URL`, `REGISTRATION*` (the mode and
-    /// the [`RegistrationPolicy`]), and the sign-in limits
-    /// `SIGNIN_MAX_FAILURES_PER_ACCOUNT`, `SIGNIN_ACCOUNT_WINDOW_SECONDS`,
-    /// `SIGNIN_MAX_FAILURES_PER_IP`, `SIGNIN_IP_WINDOW_SECONDS`.
+    /// the [`RegistrationPolicy`]), and the sign-in defence's `SIGNIN_*` (see
+    /// [`SignInLimits`]).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(&std::env::vars().collect())
     }
@@ -176,11 +186,49 @@ impl Config {
                     }),
             }
         };
-        let t = &mut c.throttling;
-        t.account_failures = limit("SIGNIN_MAX_FAILURES_PER_ACCOUNT", t.account_failures)?;
-        t.account_window = ttl("SIGNIN_ACCOUNT_WINDOW_SECONDS", t.account_window)?;
+        let seconds = |name: &'static str, default: i64, range: (i64, i64)| match get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (range.0..=range.1).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::Invalid(
+                        name,
+                        format!(
+                            "expected seconds between {} and {}, got {v:?}",
+                            range.0, range.1
+                        ),
+                    )
+                }),
+        };
+        for retired in [
+            "SIGNIN_MAX_FAILURES_PER_ACCOUNT",
+            "SIGNIN_ACCOUNT_WINDOW_SECONDS",
+        ] {
+            if get(retired).is_some() {
+                return Err(ConfigError::Invalid(
+                    retired,
+                    "retired: accounts are no longer locked; failures from browsers an account \
+                     has not signed in from wait progressively longer instead \
+                     (SIGNIN_FREE_FAILURES, SIGNIN_MAX_DELAY_SECONDS; see README)"
+                        .into(),
+                ));
+            }
+        }
+        let t = &mut c.sign_in;
+        t.free_failures = limit("SIGNIN_FREE_FAILURES", t.free_failures)?;
+        t.max_delay = seconds("SIGNIN_MAX_DELAY_SECONDS", t.max_delay, (0, 86400))?;
+        t.failure_memory = ttl("SIGNIN_FAILURE_MEMORY_SECONDS", t.failure_memory)?;
         t.ip_failures = limit("SIGNIN_MAX_FAILURES_PER_IP", t.ip_failures)?;
         t.ip_window = ttl("SIGNIN_IP_WINDOW_SECONDS", t.ip_window)?;
+        t.device_failures = limit("SIGNIN_MAX_FAILURES_PER_DEVICE", t.device_failures)?;
+        t.device_window = ttl("SIGNIN_DEVICE_WINDOW_SECONDS", t.device_window)?;
+        t.device_ttl = seconds(
+            "SIGNIN_DEVICE_TOKEN_TTL_SECONDS",
+            t.device_ttl,
+            (60, 400 * 86400),
+        )?;
         c.registration = match (
             get("REGISTRATION_INITIAL_ACCESS_TOKEN"),
             get("REGISTRATION_INITIAL_ACCESS_TOKEN_SHA256"),
@@ -370,27 +418,48 @@ mod tests {
             v.extend_from_slice(extra);
             Config::from_vars(&vars(&v))
         };
-        assert_eq!(base(&[]).expect("ok").throttling, Throttling::default());
+        assert_eq!(base(&[]).expect("ok").sign_in, SignInLimits::default());
         let t = base(&[
-            ("SIGNIN_MAX_FAILURES_PER_ACCOUNT", "3"),
-            ("SIGNIN_ACCOUNT_WINDOW_SECONDS", "60"),
+            ("SIGNIN_FREE_FAILURES", "3"),
+            ("SIGNIN_MAX_DELAY_SECONDS", "60"),
+            ("SIGNIN_FAILURE_MEMORY_SECONDS", "3600"),
             ("SIGNIN_MAX_FAILURES_PER_IP", "0"),
             ("SIGNIN_IP_WINDOW_SECONDS", "120"),
+            ("SIGNIN_MAX_FAILURES_PER_DEVICE", "4"),
+            ("SIGNIN_DEVICE_WINDOW_SECONDS", "600"),
+            ("SIGNIN_DEVICE_TOKEN_TTL_SECONDS", "86400"),
         ])
         .expect("ok")
-        .throttling;
+        .sign_in;
         assert_eq!(
             t,
-            Throttling {
-                account_failures: 3,
-                account_window: 60,
+            SignInLimits {
+                free_failures: 3,
+                max_delay: 60,
+                failure_memory: 3600,
                 ip_failures: 0,
                 ip_window: 120,
+                device_failures: 4,
+                device_window: 600,
+                device_ttl: 86400,
             }
         );
-        assert!(base(&[("SIGNIN_MAX_FAILURES_PER_ACCOUNT", "-1")]).is_err());
+        assert_eq!(
+            base(&[("SIGNIN_MAX_DELAY_SECONDS", "0")])
+                .expect("0 turns the delay off")
+                .sign_in
+                .max_delay,
+            0
+        );
+        assert!(base(&[("SIGNIN_FREE_FAILURES", "-1")]).is_err());
         assert!(base(&[("SIGNIN_MAX_FAILURES_PER_IP", "lots")]).is_err());
-        assert!(base(&[("SIGNIN_ACCOUNT_WINDOW_SECONDS", "0")]).is_err());
+        assert!(base(&[("SIGNIN_IP_WINDOW_SECONDS", "0")]).is_err());
+        assert!(base(&[("SIGNIN_DEVICE_TOKEN_TTL_SECONDS", "99999999")]).is_err());
+        let retired = base(&[("SIGNIN_MAX_FAILURES_PER_ACCOUNT", "10")]).expect_err("retired");
+        assert!(
+            retired.to_string().contains("SIGNIN_FREE_FAILURES"),
+            "{retired}"
+        );
     }
 
     #[test]

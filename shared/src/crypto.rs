@@ -10,6 +10,14 @@ pub fn random_token(bytes: usize) -> String {
     B64.encode(buf)
 }
 
+/// `N` random bytes.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    // As in random_token: aws-lc aborts rather than fail here.
+    let _ = aws_lc_rs::rand::SystemRandom::new().fill(&mut buf);
+    buf
+}
+
 pub fn sha256(data: &[u8]) -> Vec<u8> {
     digest::digest(&digest::SHA256, data).as_ref().to_vec()
 }

@@ -21,6 +21,7 @@ pub mod password;
 pub mod protocol;
 pub mod seed;
 pub mod signer;
+pub mod signin;
 pub mod store;
 
 pub use app::App;

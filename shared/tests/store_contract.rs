@@ -16,9 +16,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value, json};
 use shared::store::{
     AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget, Client, CodeRedemption,
-    CodeStore, Consent, Consume, CustomClaim, Failures, Minted, PublishedKey, PublishedKeys,
-    RefreshStore, RefreshToken, ReplayStore, ResponseMode, RevocationStore, Rotate, Session,
-    SessionStore, Store, StoreError, ThrottleStore, User, UserStore, WrappedKey,
+    CodeStore, Consent, Consume, Counter, CounterWrite, CustomClaim, DeploymentSecret, Guard,
+    Minted, PublishedKey, PublishedKeys, RefreshStore, RefreshToken, ReplayStore, ResponseMode,
+    RevocationStore, Rotate, Session, SessionStore, SignInQuery, SignInStore, SignInWrite, Store,
+    StoreError, User, UserStore, Window, WrappedKey,
     dynamo::{self as ddb, DynamoStore},
     embedded::EmbeddedStore,
 };
@@ -101,9 +102,14 @@ contract!(
     users_list_in_pages_and_delete,
     delete_user_releases_only_its_claims,
     tokens_valid_after_round_trips,
-    failures_count_in_a_window_then_start_again,
-    concurrent_record_failure_counts_every_one,
-    concurrent_record_failure_after_the_window_ended_opens_one_window,
+    username_record_follows_every_user_write,
+    signin_read_finds_everything_in_one_call,
+    signin_failures_count_within_guards,
+    signin_success_writes_session_and_request_only_within_guards,
+    concurrent_signin_failures_never_exceed_the_limit,
+    concurrent_signin_failures_after_a_wait_count_once,
+    concurrent_signin_successes_all_hold,
+    deployment_secret_is_never_overwritten,
     key_set_and_wrapped_keys_round_trip,
 );
 
@@ -1463,115 +1469,328 @@ async fn tokens_valid_after_round_trips(s: S) {
     assert!(legacy.accepts(1_700_000_124_000));
 }
 
-async fn failures_count_in_a_window_then_start_again(s: S) {
-    let now = 1_700_000_000;
-    let none = Failures::default();
-    assert_eq!(s.failures("user#a", now).await.expect("read"), none);
-    let first = s.record_failure("user#a", 60, now).await.expect("record");
-    assert_eq!(
-        first,
-        Failures {
-            count: 1,
-            window_ends: now + 60
-        }
-    );
-    // Later failures count in the window the first one opened; it does not slide.
-    let second = s
-        .record_failure("user#a", 60, now + 10)
+async fn username_record_follows_every_user_write(s: S) {
+    let mut a = user("sub-a", "alice", Some("alice@example.com"));
+    s.create_user(&a).await.expect("create");
+    let by_name = |s: S| async move { s.user_by_username("alice").await.expect("read") };
+    assert_eq!(by_name(s.clone()).await, Some(a.clone()));
+    // Every update is seen by username at once: a new password, a disabled flag, an email.
+    a.password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$bmV3".into();
+    a.disabled = true;
+    s.update_user(&a).await.expect("update");
+    assert_eq!(by_name(s.clone()).await, Some(a.clone()));
+    let a = with_email(a, Some("new@example.com"));
+    s.update_user(&a).await.expect("move the email");
+    assert_eq!(by_name(s.clone()).await, Some(a.clone()));
+    let read = s
+        .signin_read(&query("none", "alice", vec![], 0))
         .await
-        .expect("record");
+        .expect("read");
+    assert_eq!(read.user, Some(a));
+    assert!(s.delete_user("sub-a").await.expect("delete"));
+    assert_eq!(by_name(s.clone()).await, None);
+    let read = s
+        .signin_read(&query("none", "alice", vec![], 0))
+        .await
+        .expect("read");
+    assert_eq!(read.user, None);
+}
+
+fn query<'a>(id: &'a str, username: &'a str, counters: Vec<&str>, now: i64) -> SignInQuery<'a> {
+    SignInQuery {
+        request_id: id,
+        username,
+        counters: counters.into_iter().map(String::from).collect(),
+        secret: true,
+        now,
+    }
+}
+
+fn guard(key: &str, read: Option<Counter>, below: u32, or_unchanged: bool) -> Guard {
+    Guard {
+        key: key.into(),
+        read,
+        below,
+        or_unchanged,
+    }
+}
+
+fn failure(key: &str, read: Option<Counter>, below: u32, window: Window) -> CounterWrite {
+    CounterWrite::Fail(guard(key, read, below, false), window)
+}
+
+async fn write(s: &S, counters: Vec<CounterWrite>, now: i64) -> bool {
+    s.signin_write(&SignInWrite {
+        counters,
+        session: None,
+        request: None,
+        now,
+        now_ms: now,
+    })
+    .await
+    .expect("write")
+}
+
+async fn counter(s: &S, key: &str, now: i64) -> Option<Counter> {
+    s.signin_read(&query("none", "nobody", vec![key], now))
+        .await
+        .expect("read")
+        .counters
+        .get(key)
+        .copied()
+}
+
+async fn signin_read_finds_everything_in_one_call(s: S) {
+    let now = 1_700_000_000;
+    let empty = s
+        .signin_read(&query("r", "alice", vec!["acct#x", "ip#1"], now))
+        .await
+        .expect("read");
+    assert!(empty.request.is_none() && empty.user.is_none() && empty.secret.is_none());
+    assert!(empty.counters.is_empty());
+
+    let a = user("sub-a", "alice", None);
+    s.create_user(&a).await.expect("user");
+    s.put_auth_request(&auth_request("r", now + 60, false))
+        .await
+        .expect("request");
+    let secret = DeploymentSecret {
+        value: "c2VjcmV0".into(),
+        created_at: now,
+    };
+    s.create_secret(&secret).await.expect("secret");
+    assert!(write(&s, vec![failure("ip#1", None, 5, Window::Fixed(60))], now).await);
+
+    let found = s
+        .signin_read(&query("r", "alice", vec!["acct#x", "ip#1"], now))
+        .await
+        .expect("read");
+    assert_eq!(found.request, Some(auth_request("r", now + 60, false)));
+    assert_eq!(found.user, Some(a));
+    assert_eq!(found.secret, Some(secret));
     assert_eq!(
-        second,
-        Failures {
+        found.counters.get("ip#1"),
+        Some(&Counter {
+            count: 1,
+            last: now,
+            expires_at: now + 60
+        })
+    );
+    assert!(!found.counters.contains_key("acct#x"));
+    // Usernames are exact (counters are keyed by the lowercased name instead); an expired
+    // request is absent; the secret only when asked for.
+    let mut q = query("r", "Alice", vec![], now + 60);
+    q.secret = false;
+    let other = s.signin_read(&q).await.expect("read");
+    assert!(other.user.is_none() && other.request.is_none() && other.secret.is_none());
+    // A username no key can hold is simply unknown.
+    let long = "x".repeat(5000);
+    assert!(
+        s.signin_read(&query("r", &long, vec![], now))
+            .await
+            .expect("read")
+            .user
+            .is_none()
+    );
+}
+
+async fn signin_failures_count_within_guards(s: S) {
+    let now = 1_700_000_000;
+    let fixed = Window::Fixed(60);
+    for i in 0..3 {
+        let read = counter(&s, "ip#a", now + i).await;
+        assert!(write(&s, vec![failure("ip#a", read, 3, fixed)], now + i).await);
+    }
+    let three = Counter {
+        count: 3,
+        last: now + 2,
+        expires_at: now + 60,
+    };
+    assert_eq!(
+        counter(&s, "ip#a", now + 2).await,
+        Some(three),
+        "a fixed window"
+    );
+    assert!(
+        !write(&s, vec![failure("ip#a", Some(three), 3, fixed)], now + 3).await,
+        "at the limit: not counted"
+    );
+    assert_eq!(counter(&s, "ip#a", now + 3).await, Some(three));
+
+    // A lost guard writes nothing at all, not even the other counters of the attempt.
+    assert!(
+        !write(
+            &s,
+            vec![
+                failure("acct#b", None, 5, Window::Sliding(100)),
+                failure("ip#a", Some(three), 3, fixed),
+            ],
+            now + 3
+        )
+        .await
+    );
+    assert_eq!(counter(&s, "acct#b", now + 3).await, None);
+
+    // Once the window has ended, counting starts again.
+    assert!(write(&s, vec![failure("ip#a", Some(three), 3, fixed)], now + 60).await);
+    assert_eq!(
+        counter(&s, "ip#a", now + 60).await,
+        Some(Counter {
+            count: 1,
+            last: now + 60,
+            expires_at: now + 120
+        })
+    );
+
+    // A series moves its end with each failure; past its limit, only the state as read
+    // lets one more through (the attempt a wait allows), and only once.
+    let sliding = Window::Sliding(100);
+    assert!(write(&s, vec![failure("acct#c", None, 1, sliding)], now).await);
+    let one = counter(&s, "acct#c", now).await.expect("counted");
+    assert_eq!(one.expires_at, now + 100);
+    let timed = || CounterWrite::Fail(guard("acct#c", Some(one), 1, true), sliding);
+    assert!(write(&s, vec![timed()], now + 10).await);
+    assert_eq!(
+        counter(&s, "acct#c", now + 10).await,
+        Some(Counter {
             count: 2,
-            window_ends: now + 60
-        }
+            last: now + 10,
+            expires_at: now + 110
+        })
     );
-    assert_eq!(s.failures("user#a", now + 59).await.expect("read"), second);
-    assert_eq!(
-        s.failures("user#b", now).await.expect("read"),
-        none,
-        "keys are independent"
-    );
-    assert_eq!(
-        s.failures("user#a", now + 60).await.expect("read"),
-        none,
-        "the count ends with its window"
-    );
-    assert_eq!(
-        s.record_failure("user#a", 60, now + 60)
-            .await
-            .expect("record"),
-        Failures {
-            count: 1,
-            window_ends: now + 120
-        },
-        "a new window opens"
-    );
-    s.record_failure("ip#203.0.113.7", 900, now)
-        .await
-        .expect("record");
-    s.clear_failures("user#a").await.expect("clear");
-    assert_eq!(s.failures("user#a", now + 61).await.expect("read"), none);
-    assert_eq!(
-        s.failures("ip#203.0.113.7", now).await.expect("read").count,
-        1,
-        "clearing one key leaves the others"
-    );
-    s.clear_failures("user#never-seen")
-        .await
-        .expect("clearing nothing is fine");
+    assert!(!write(&s, vec![timed()], now + 11).await, "state changed");
 }
 
-/// Runs 16 `record_failure` calls on one key at once; returns their answers.
-async fn record_16_at_once(s: &S, key: &'static str, now: i64) -> Vec<Failures> {
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..16 {
-        let s = s.clone();
-        tasks.spawn(async move { s.record_failure(key, 60, now).await });
-    }
-    tasks
-        .join_all()
-        .await
-        .into_iter()
-        .map(|r| r.expect("record_failure"))
-        .collect()
-}
-
-async fn concurrent_record_failure_counts_every_one(s: S) {
+async fn signin_success_writes_session_and_request_only_within_guards(s: S) {
     let now = 1_700_000_000;
-    let seen = record_16_at_once(&s, "user#hot", now).await;
-    let mut counts: Vec<u32> = seen.iter().map(|f| f.count).collect();
-    counts.sort_unstable();
-    assert_eq!(
-        counts,
-        (1..=16).collect::<Vec<u32>>(),
-        "each call saw its own increment"
+    let session = Session {
+        id_hash: "sess".into(),
+        sub: "sub-1".into(),
+        auth_time: now,
+        expires_at: now + 100,
+        sid: "sid".into(),
+        auth_time_ms: now * 1000,
+    };
+    let request = auth_request("r", now + 60, true);
+    let success = |counters: Vec<CounterWrite>| SignInWrite {
+        counters,
+        session: Some(&session),
+        request: Some(&request),
+        now,
+        now_ms: now,
+    };
+    for _ in 0..2 {
+        assert!(write(&s, vec![failure("ip#s", None, 2, Window::Fixed(60))], now).await);
+    }
+    let full = counter(&s, "ip#s", now).await;
+    let lost = success(vec![CounterWrite::Hold(guard("ip#s", full, 2, false))]);
+    assert!(
+        !s.signin_write(&lost).await.expect("write"),
+        "over the limit"
     );
-    assert!(seen.iter().all(|f| f.window_ends == now + 60), "{seen:?}");
-    assert_eq!(s.failures("user#hot", now).await.expect("read").count, 16);
+    assert_eq!(s.session("sess", now).await.expect("read"), None);
+    assert_eq!(s.auth_request("r", now).await.expect("read"), None);
+
+    assert!(
+        write(
+            &s,
+            vec![failure("acct#s", None, 5, Window::Sliding(60))],
+            now
+        )
+        .await
+    );
+    let failed = counter(&s, "acct#s", now).await;
+    let won = success(vec![
+        CounterWrite::Reset(guard("acct#s", failed, 5, true)),
+        CounterWrite::Hold(guard("ip#other", None, 2, false)),
+    ]);
+    assert!(s.signin_write(&won).await.expect("write"));
+    assert_eq!(
+        s.session("sess", now).await.expect("read"),
+        Some(session.clone())
+    );
+    assert_eq!(
+        s.auth_request("r", now).await.expect("read"),
+        Some(request.clone())
+    );
+    assert_eq!(
+        counter(&s, "acct#s", now).await,
+        None,
+        "the series was reset"
+    );
+    assert_eq!(
+        counter(&s, "ip#other", now).await,
+        None,
+        "a hold writes nothing"
+    );
 }
 
-async fn concurrent_record_failure_after_the_window_ended_opens_one_window(s: S) {
-    let start = 1_700_000_000;
-    for _ in 0..3 {
-        s.record_failure("ip#198.51.100.1", 60, start)
-            .await
-            .expect("record");
+/// `n` writes of the same attempt at once; how many were written.
+async fn at_once(s: &S, n: usize, op: CounterWrite, now: i64) -> usize {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let (s, op) = (s.clone(), op.clone());
+        tasks.spawn(async move { write(&s, vec![op], now).await });
     }
-    // The old window has ended: 16 calls race to open the next one; exactly one does.
-    let now = start + 100;
-    let seen = record_16_at_once(&s, "ip#198.51.100.1", now).await;
-    let mut counts: Vec<u32> = seen.iter().map(|f| f.count).collect();
-    counts.sort_unstable();
-    assert_eq!(counts, (1..=16).collect::<Vec<u32>>());
-    assert!(seen.iter().all(|f| f.window_ends == now + 60), "{seen:?}");
+    tasks.join_all().await.into_iter().filter(|w| *w).count()
+}
+
+async fn concurrent_signin_failures_never_exceed_the_limit(s: S) {
+    let now = 1_700_000_000;
+    let op = failure("ip#hot", None, 5, Window::Fixed(60));
+    assert_eq!(at_once(&s, 16, op, now).await, 5);
+    assert_eq!(counter(&s, "ip#hot", now).await.map(|c| c.count), Some(5));
+}
+
+async fn concurrent_signin_failures_after_a_wait_count_once(s: S) {
+    let now = 1_700_000_000;
+    assert!(
+        write(
+            &s,
+            vec![failure("acct#hot", None, 1, Window::Sliding(600))],
+            now
+        )
+        .await
+    );
+    let read = counter(&s, "acct#hot", now).await;
+    let op = CounterWrite::Fail(guard("acct#hot", read, 1, true), Window::Sliding(600));
+    assert_eq!(at_once(&s, 16, op, now + 30).await, 1);
     assert_eq!(
-        s.failures("ip#198.51.100.1", now).await.expect("read"),
-        Failures {
-            count: 16,
-            window_ends: now + 60
-        }
+        counter(&s, "acct#hot", now + 30).await.map(|c| c.count),
+        Some(2)
+    );
+}
+
+async fn concurrent_signin_successes_all_hold(s: S) {
+    let now = 1_700_000_000;
+    assert!(
+        write(
+            &s,
+            vec![failure("ip#busy", None, 5, Window::Fixed(60))],
+            now
+        )
+        .await
+    );
+    let read = counter(&s, "ip#busy", now).await;
+    let op = CounterWrite::Hold(guard("ip#busy", read, 5, false));
+    assert_eq!(at_once(&s, 16, op, now).await, 16);
+    assert_eq!(counter(&s, "ip#busy", now).await.map(|c| c.count), Some(1));
+}
+
+async fn deployment_secret_is_never_overwritten(s: S) {
+    let first = DeploymentSecret {
+        value: "Zmlyc3Q".into(),
+        created_at: 1,
+    };
+    let second = DeploymentSecret {
+        value: "c2Vjb25k".into(),
+        created_at: 2,
+    };
+    assert_eq!(s.create_secret(&first).await.expect("create"), first);
+    assert_eq!(
+        s.create_secret(&second).await.expect("create"),
+        first,
+        "the loser gets the winner's"
     );
 }
 
@@ -1654,8 +1873,9 @@ async fn dynamo_item_layout_and_ttl() {
         .expect("create");
     let u = raw_item(&client, &table, "user#sub-a").await;
     assert_eq!(num(&u, "ttl"), None, "users do not expire");
-    let claim = raw_item(&client, &table, "username#alice").await;
-    assert_eq!(claim.get("sub"), Some(&AttributeValue::S("sub-a".into())));
+    let by_name = raw_item(&client, &table, "username#alice").await;
+    assert_eq!(by_name.get("sub"), Some(&AttributeValue::S("sub-a".into())));
+    assert!(by_name.contains_key("password_hash"), "the whole user");
     let claim = raw_item(&client, &table, "email#alice@example.com").await;
     assert_eq!(claim.get("sub"), Some(&AttributeValue::S("sub-a".into())));
 
@@ -1719,16 +1939,70 @@ async fn dynamo_item_layout_and_ttl() {
     assert_eq!(num(&r, "until"), Some(now + 60));
 
     // Failure counters expire with their window; increments leave the ttl alone.
-    s.record_failure("user#digest", 900, now)
-        .await
-        .expect("record");
-    s.record_failure("user#digest", 900, now + 5)
-        .await
-        .expect("record");
-    let t = raw_item(&client, &table, "throttle#user#digest").await;
+    for t in [now, now + 5] {
+        let read = s
+            .signin_read(&query("none", "nobody", vec!["ip#x"], t))
+            .await
+            .expect("read")
+            .counters
+            .get("ip#x")
+            .copied();
+        let op = CounterWrite::Fail(guard("ip#x", read, 10, false), Window::Fixed(900));
+        assert!(
+            s.signin_write(&SignInWrite {
+                counters: vec![op],
+                session: None,
+                request: None,
+                now: t,
+                now_ms: t * 1000,
+            })
+            .await
+            .expect("count")
+        );
+    }
+    let t = raw_item(&client, &table, "throttle#ip#x").await;
     assert_eq!(num(&t, "count"), Some(2));
+    assert_eq!(num(&t, "last"), Some((now + 5) * 1000));
     assert_eq!(num(&t, "expires_at"), Some(now + 900));
     assert_eq!(num(&t, "ttl"), Some(now + 900));
+}
+
+#[tokio::test]
+async fn dynamo_username_item_of_the_old_format_costs_one_more_read_and_is_migrated() {
+    let Some((client, table)) =
+        dynamo_table("dynamo_username_item_of_the_old_format_costs_one_more_read_and_is_migrated")
+            .await
+    else {
+        return;
+    };
+    let s = DynamoStore::new(client.clone(), table.clone());
+    let a = user("sub-old", "olga", None);
+    s.create_user(&a).await.expect("create");
+    // As a user was stored before: the username item holds only the sub.
+    client
+        .put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S("username#olga".into()))
+        .item("sub", AttributeValue::S("sub-old".into()))
+        .send()
+        .await
+        .expect("old format");
+    assert_eq!(
+        s.user_by_username("olga").await.expect("read"),
+        Some(a.clone())
+    );
+    let read = s
+        .signin_read(&query("none", "olga", vec![], 0))
+        .await
+        .expect("read");
+    assert_eq!(read.user, Some(a.clone()));
+    s.update_user(&a).await.expect("update");
+    assert!(
+        raw_item(&client, &table, "username#olga")
+            .await
+            .contains_key("password_hash")
+    );
+    assert!(s.delete_user("sub-old").await.expect("delete"));
 }
 
 #[tokio::test]

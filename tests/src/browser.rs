@@ -72,9 +72,20 @@ pub fn form_action(html: &str) -> Option<String> {
 
 impl Browser {
     pub fn new(provider: &str) -> Self {
+        Self::at(provider, None)
+    }
+
+    /// A browser whose connections come from `address` (a loopback address such as
+    /// 127.0.0.2: the local server sees it as the client's address).
+    pub fn from_address(provider: &str, address: std::net::IpAddr) -> Self {
+        Self::at(provider, Some(address))
+    }
+
+    fn at(provider: &str, address: Option<std::net::IpAddr>) -> Self {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .local_address(address)
             .build()
             .expect("browser client");
         Self {

@@ -282,18 +282,18 @@ impl ReplayStore for FaultyStore {
 }
 
 #[async_trait]
-impl ThrottleStore for FaultyStore {
-    async fn failures(&self, key: &str, now: i64) -> StoreResult<Failures> {
-        self.faults.store("failures")?;
-        self.inner.failures(key, now).await
+impl SignInStore for FaultyStore {
+    async fn signin_read(&self, q: &SignInQuery<'_>) -> StoreResult<SignInState> {
+        self.faults.store("signin_read")?;
+        self.inner.signin_read(q).await
     }
-    async fn record_failure(&self, key: &str, window: i64, now: i64) -> StoreResult<Failures> {
-        self.faults.store("record_failure")?;
-        self.inner.record_failure(key, window, now).await
+    async fn signin_write(&self, w: &SignInWrite<'_>) -> StoreResult<bool> {
+        self.faults.store("signin_write")?;
+        self.inner.signin_write(w).await
     }
-    async fn clear_failures(&self, key: &str) -> StoreResult<()> {
-        self.faults.store("clear_failures")?;
-        self.inner.clear_failures(key).await
+    async fn create_secret(&self, s: &DeploymentSecret) -> StoreResult<DeploymentSecret> {
+        self.faults.store("create_secret")?;
+        self.inner.create_secret(s).await
     }
 }
 

@@ -186,6 +186,7 @@ impl Provider {
             demo: true,
             config_vars,
             lambda_keys,
+            timeouts: Default::default(),
         };
         let faults = Arc::new(faults::Faults::default());
         let (fs, fk) = (faults.clone(), faults.clone());
@@ -387,6 +388,24 @@ pub fn aws_available(test: &str) -> bool {
     );
     eprintln!("{test}: skipped (no AWS_ENDPOINT_URL); run through infra/with-moto.sh");
     false
+}
+
+/// The DynamoDB calls the emulator recorded for `table` after call number `after` (see
+/// `infra/moto_serial.py`, `GET /__calls`), or None when it records nothing (started
+/// without `MOTO_COUNT=1`; `infra/with-moto.sh` turns it on).
+pub async fn emulator_calls(table: &str, after: u64) -> Option<Vec<Value>> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok()?;
+    let url = format!("{}/__calls", endpoint.trim_end_matches('/'));
+    let resp = http_client()
+        .get(url)
+        .query(&[("table", table), ("after", &after.to_string())])
+        .send()
+        .await
+        .ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    resp.json().await.ok()
 }
 
 /// Verifies a JWT with the independent `jsonwebtoken` crate against the provider's JWKS,

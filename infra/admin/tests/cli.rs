@@ -145,6 +145,7 @@ impl Server {
             demo: false,
             config_vars: vec![],
             lambda_keys: false,
+            timeouts: Default::default(),
         };
         let dir = match &opts.backend {
             Backend::Embedded { data_dir, .. } => data_dir.clone(),

@@ -4,6 +4,8 @@
 mod demo;
 mod serve;
 
+pub use serve::Timeouts;
+
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use shared::{
@@ -53,6 +55,8 @@ pub struct Options {
     /// hold the signer, which publishes the key set to the store; every other endpoint
     /// verifies with the published set (`shared::signer::published`).
     pub lambda_keys: bool,
+    /// How long clients may take to send headers and bodies.
+    pub timeouts: Timeouts,
 }
 
 pub struct Running {
@@ -204,7 +208,12 @@ pub async fn start_wrapped(
     if opts.demo {
         demo::ensure(&app).await?;
     }
-    let task = tokio::spawn(serve::serve(listener, app.clone(), verifying.clone()));
+    let task = tokio::spawn(serve::serve(
+        listener,
+        app.clone(),
+        verifying.clone(),
+        opts.timeouts,
+    ));
     Ok(Running {
         addr,
         app,

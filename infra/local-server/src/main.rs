@@ -142,6 +142,7 @@ async fn run(args: Args) -> Result<(), String> {
         seed,
         demo: !args.no_demo,
         config_vars,
+        timeouts: Default::default(),
     };
     let running = oidc_local::start(opts, Arc::new(SystemClock)).await?;
     if args.setup_only {

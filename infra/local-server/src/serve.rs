@@ -1,10 +1,16 @@
 //! A minimal HTTP/1.1 edge: turns each hyper request into the same `lambda_http::Request`
 //! a Lambda function receives, and hands it to the shared dispatcher.
-use std::{convert::Infallible, net::SocketAddr, sync::Arc};
+//!
+//! It stands in for API Gateway, which drops slow clients itself: a connection that does not
+//! send a request's headers (or, when idle, the next request's) within the header timeout,
+//! or its body within the body timeout, is closed, so that a client holding many
+//! connections open cannot use up the process's file descriptors. When `accept` fails
+//! anyway (EMFILE), the loop backs off instead of spinning.
+use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{body::Bytes, server::conn::http1, service::service_fn};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use lambda_http::{
     Body, RequestExt, aws_lambda_events::apigw::ApiGatewayV2httpRequestContext,
     request::RequestContext,
@@ -12,12 +18,47 @@ use lambda_http::{
 use shared::{App, endpoints, http::MAX_BODY};
 use tokio::net::TcpListener;
 
+/// How long a client may take to send a request's headers (and, on an idle keep-alive
+/// connection, to start the next request), and its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub header: Duration,
+    pub body: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            header: Duration::from_secs(10),
+            body: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The pause after the `failures`-th failed `accept` in a row: 20 ms doubling to 1 s.
+fn accept_backoff(failures: u32) -> Duration {
+    Duration::from_millis((10u64 << failures.min(7)).min(1000))
+}
+
 /// `app` serves the token and JWKS endpoints (and the demo), `verifying` all others: the
 /// same `App` unless the keys are distributed as on Lambda.
-pub async fn serve(listener: TcpListener, app: Arc<App>, verifying: Arc<App>) {
+pub async fn serve(listener: TcpListener, app: Arc<App>, verifying: Arc<App>, timeouts: Timeouts) {
+    let mut failures = 0u32;
     loop {
-        let Ok((stream, peer)) = listener.accept().await else {
-            continue;
+        let (stream, peer) = match listener.accept().await {
+            Ok(conn) => {
+                failures = 0;
+                conn
+            }
+            Err(e) => {
+                // Out of file descriptors, usually: retrying at once would spin a core
+                // while nothing frees one. Connections time out meanwhile (see above).
+                failures = failures.saturating_add(1);
+                let pause = accept_backoff(failures);
+                tracing::warn!(error = %e, pause_ms = pause.as_millis() as u64, "accept failed");
+                tokio::time::sleep(pause).await;
+                continue;
+            }
         };
         let (app, verifying) = (app.clone(), verifying.clone());
         tokio::spawn(async move {
@@ -28,9 +69,11 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, verifying: Arc<App>) {
                 } else {
                     verifying.clone()
                 };
-                handle(app, peer, req)
+                handle(app, peer, req, timeouts.body)
             });
             if let Err(e) = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(timeouts.header)
                 .serve_connection(TokioIo::new(stream), svc)
                 .await
             {
@@ -48,20 +91,42 @@ fn holds_keys(path: &str) -> bool {
             .any(|r| r.endpoint.path() == path && matches!(r.endpoint.function(), "token" | "jwks"))
 }
 
+fn refusal(status: hyper::StatusCode, body: &'static [u8]) -> hyper::Response<Full<Bytes>> {
+    let mut r = hyper::Response::new(Full::new(Bytes::from_static(body)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    // The rest of the body is not read: the connection cannot carry another request.
+    r.headers_mut().insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
+    r
+}
+
 async fn handle(
     app: Arc<App>,
     peer: SocketAddr,
     req: hyper::Request<hyper::body::Incoming>,
+    body_timeout: Duration,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    let bytes = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(_) => {
-            let mut r = hyper::Response::new(Full::new(Bytes::from_static(
+    let read = tokio::time::timeout(body_timeout, Limited::new(body, MAX_BODY).collect()).await;
+    let bytes = match read {
+        Ok(Ok(c)) => c.to_bytes(),
+        Ok(Err(_)) => {
+            return Ok(refusal(
+                hyper::StatusCode::PAYLOAD_TOO_LARGE,
                 b"{\"error\":\"invalid_request\",\"error_description\":\"request body too large\"}",
-            )));
-            *r.status_mut() = hyper::StatusCode::PAYLOAD_TOO_LARGE;
-            return Ok(r);
+            ));
+        }
+        Err(_) => {
+            return Ok(refusal(
+                hyper::StatusCode::REQUEST_TIMEOUT,
+                b"{\"error\":\"invalid_request\",\"error_description\":\"request body too slow\"}",
+            ));
         }
     };
     let body = if bytes.is_empty() {
@@ -93,4 +158,17 @@ async fn handle(
         _ => Bytes::new(),
     };
     Ok(hyper::Response::from_parts(parts, Full::new(bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_failures_back_off_to_a_second() {
+        let pauses: Vec<u64> = (1..=9)
+            .map(|n| accept_backoff(n).as_millis() as u64)
+            .collect();
+        assert_eq!(pauses, [20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
+    }
 }

@@ -2,26 +2,17 @@
 //! authorization request, checks it belongs to this browser and that the form carries its
 //! CSRF token, and moves it one step on.
 //!
-//! Failed sign-ins are throttled per account and per client address, with counters kept in
-//! the store (so every Lambda container sees them) in fixed windows
-//! ([`crate::config::Throttling`]):
-//! - the account (the submitted username, lowercased, whether or not such a user exists) is
-//!   counted *before* its password is checked, and cleared by a successful sign-in, so
-//!   parallel guesses cannot all slip in before the count; once it exceeds its limit, every
-//!   attempt is refused unchecked until the window (opened by the first attempt counted
-//!   since the last success) ends;
-//! - the address is read first and counted after a failure; once at its limit, every
-//!   attempt from it is refused until its window ends.
-//!
-//! Refused attempts get the sign-in form again with one neutral message and HTTP 429, the
-//! same for every username. A store failure on the way refuses too (the retryable 503 page):
-//! throttling never fails open.
-use std::net::IpAddr;
-
+//! A sign-in (`POST /login`) is one read of everything it depends on (the request, the
+//! user, the failure counters and, until cached, the deployment secret), then argon2, then
+//! one atomic write of its outcome: two sequential store round trips. Its brute-force
+//! defence is [`crate::signin`]: attempts are refused unchecked (429, one neutral message,
+//! the same for every username) before argon2 while a limit holds, and every checked
+//! outcome is written on the condition that the limits still let it through. A store
+//! failure on the way refuses too (the retryable 503 page): the defence never fails open,
+//! and a failed write changes nothing, so the same form can be sent again.
 use lambda_http::{
-    Body, Request, RequestExt, Response,
+    Body, Request, Response,
     http::{Method, StatusCode},
-    request::RequestContext,
 };
 
 use super::{
@@ -37,52 +28,42 @@ use crate::{
     pages::{self, ConsentView, LoginView},
     password,
     protocol::release,
-    store::{AuthRequest, Client, Session, User},
+    signin::{
+        self,
+        device::{self, DeviceTokens},
+        limits::{self, Counters},
+    },
+    store::{AuthRequest, Client, Session, SignInQuery, SignInWrite, StoreError, User},
 };
 
 const WRONG_CREDENTIALS: &str = "Wrong username or password. Check both and try again.";
+const OTHER_ACCOUNT: &str =
+    "The application asked for another account. Sign in with that account to continue.";
 const TOO_MANY_ATTEMPTS: &str = "Too many attempts. Wait a few minutes and try again.";
-
-/// The client's address as API Gateway saw it (`requestContext.http.sourceIp`; the local
-/// server puts the TCP peer there the same way). Never a header: a client can send any
-/// `X-Forwarded-For` it likes.
-fn client_ip(req: &Request) -> Option<IpAddr> {
-    match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.as_deref()?.parse().ok(),
-        _ => None,
-    }
-}
-
-/// The throttling key of a client address. An IPv6 client usually holds a whole /64, so
-/// that is what is counted; IPv4-mapped addresses count as their IPv4 address.
-fn ip_key(ip: Option<IpAddr>) -> String {
-    match ip.map(|ip| ip.to_canonical()) {
-        Some(IpAddr::V4(v4)) => format!("ip#{v4}"),
-        Some(IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("ip#{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        None => "ip#unknown".into(),
-    }
-}
-
-/// The throttling key of a submitted username: a digest of it lowercased, so the store holds
-/// no usernames (nor passwords typed into the username field), and any length fits a key.
-/// Its first 12 characters name the account in the audit log.
-fn account_digest(username: &str) -> String {
-    secret_digest(&username.to_lowercase())
-}
+/// Longer request ids are not ours (they are 32 random bytes, base64url): not looked up.
+const MAX_REQUEST_ID: usize = 128;
 
 /// The form again with the neutral "too many attempts" message: 429, and when to retry.
-fn throttled(mut page: Response<Body>, now: i64, window_ends: i64) -> Response<Body> {
+fn throttled(mut page: Response<Body>, retry_after: i64) -> Response<Body> {
     *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-    let wait = window_ends.saturating_sub(now).max(1);
-    http::set_header(&mut page, "retry-after", &wait.to_string());
+    http::set_header(&mut page, "retry-after", &retry_after.max(1).to_string());
     page
 }
 
 fn page_error(app: &App, code: ErrorCode, msg: &'static str) -> Response<Body> {
     OAuthError::new(code, msg).to_error_page(&app.config.branding)
+}
+
+fn unavailable(app: &App, e: StoreError) -> Response<Body> {
+    OAuthError::from(e).to_error_page(&app.config.branding)
+}
+
+fn expired(app: &App) -> Response<Body> {
+    page_error(
+        app,
+        ErrorCode::InvalidRequest,
+        "This sign-in request has expired or was already used.",
+    )
 }
 
 /// The request named by `req`, if it exists, has not expired and was started by this
@@ -94,40 +75,46 @@ async fn load(
     now: i64,
     check_csrf: bool,
 ) -> Result<AuthRequest, Response<Body>> {
-    let expired = || {
-        page_error(
-            app,
-            ErrorCode::InvalidRequest,
-            "This sign-in request has expired or was already used.",
-        )
-    };
-    let id = params.get("req").ok_or_else(expired)?;
+    let id = params.get("req").ok_or_else(|| expired(app))?;
     let auth = app
         .store
         .auth_request(id, now)
         .await
-        .map_err(|e| OAuthError::from(e).to_error_page(&app.config.branding))?
-        .ok_or_else(expired)?;
+        .map_err(|e| unavailable(app, e))?;
+    bound(app, req, params, auth, check_csrf).map_err(|page| page(app))
+}
+
+fn forged(app: &App) -> Response<Body> {
+    page_error(
+        app,
+        ErrorCode::AccessDenied,
+        "This form was not sent from the browser that started signing in.",
+    )
+}
+
+/// `auth` (as read; None: missing or expired), if this browser started it and, for posts,
+/// the form carries its CSRF token; else the error page to show.
+fn bound(
+    app: &App,
+    req: &Request,
+    params: &Params,
+    auth: Option<AuthRequest>,
+    check_csrf: bool,
+) -> Result<AuthRequest, fn(&App) -> Response<Body>> {
+    let auth = auth.ok_or(expired as fn(&App) -> Response<Body>)?;
     let browser = http::cookie(
         req,
         &http::cookie_name(BROWSER_COOKIE, app.config.secure_cookies()),
     );
-    let forged = || {
-        page_error(
-            app,
-            ErrorCode::AccessDenied,
-            "This form was not sent from the browser that started signing in.",
-        )
-    };
     if !browser.is_some_and(|b| constant_time_eq(b.as_bytes(), auth.browser_id.as_bytes())) {
-        return Err(forged());
+        return Err(forged);
     }
     if check_csrf
         && !params
             .get("csrf")
             .is_some_and(|c| constant_time_eq(c.as_bytes(), auth.csrf.as_bytes()))
     {
-        return Err(forged());
+        return Err(forged);
     }
     Ok(auth)
 }
@@ -146,27 +133,24 @@ async fn client_name(app: &App, client_id: &str) -> Result<String, Response<Body
     match app.store.client(client_id).await {
         Ok(Some(c)) => Ok(c.client_name),
         Ok(None) => Ok(client_id.to_string()),
-        Err(e) => Err(OAuthError::from(e).to_error_page(&app.config.branding)),
+        Err(e) => Err(unavailable(app, e)),
     }
 }
 
-/// The sign-in form for `auth`, with `username` filled in and an `error` to show. The
-/// client's name is read only here, when a form is shown: a successful sign-in needs none.
-async fn login_form(
+/// The sign-in form for `auth` and its client's name, with `username` filled in and an
+/// `error` to show.
+fn render_form(
     app: &App,
     auth: &AuthRequest,
+    client_name: &str,
     username: &str,
     error: Option<&str>,
 ) -> Response<Body> {
-    let name = match client_name(app, &auth.client_id).await {
-        Ok(n) => n,
-        Err(page) => return page,
-    };
     let action = app.config.endpoint_url(Endpoint::Login);
     pages::login_page(
         &app.config.branding,
         LoginView {
-            client_name: &name,
+            client_name,
             action: &action,
             req_id: &auth.id,
             csrf: &auth.csrf,
@@ -174,6 +158,20 @@ async fn login_form(
             error,
         },
     )
+}
+
+/// The sign-in form, reading the client's name. It is read only when a form is shown: a
+/// successful sign-in needs none.
+async fn login_form(
+    app: &App,
+    auth: &AuthRequest,
+    username: &str,
+    error: Option<&str>,
+) -> Response<Body> {
+    match client_name(app, &auth.client_id).await {
+        Ok(name) => render_form(app, auth, &name, username, error),
+        Err(page) => page,
+    }
 }
 
 pub async fn handle_login(app: &App, req: &Request, now: i64) -> Response<Body> {
@@ -184,93 +182,144 @@ pub async fn handle_login(app: &App, req: &Request, now: i64) -> Response<Body> 
             "The sign-in form was not sent as a form.",
         );
     };
-    let post = req.method() == Method::POST;
-    let auth = match load(app, req, &params, now, post).await {
-        Ok(a) => a,
-        Err(resp) => return resp,
-    };
-    if !post {
-        return login_form(app, &auth, auth.login_hint.as_deref().unwrap_or(""), None).await;
+    if req.method() == Method::POST {
+        return sign_in(app, req, &params).await;
     }
+    match load(app, req, &params, now, false).await {
+        Ok(auth) => login_form(app, &auth, auth.login_hint.as_deref().unwrap_or(""), None).await,
+        Err(resp) => resp,
+    }
+}
 
-    let username = params.get("username").unwrap_or("").trim();
-    let pw = params.get("password").unwrap_or("");
-    let limits = &app.config.throttling;
-    let ip = client_ip(req);
-    let ip_shown = ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
-    let ip_key = ip_key(ip);
-    let digest = account_digest(username);
-    let account = digest.get(..12).unwrap_or(&digest);
-    let account_key = format!("user#{digest}");
-    let refuse = async |limit: &str, window_ends: i64| {
+/// What the audit log says about one attempt: the account by its keyed digest only.
+struct Audit {
+    client_id: String,
+    account: String,
+    ip: String,
+    trusted: bool,
+}
+
+impl Audit {
+    fn throttled(&self, limit: &str) {
         tracing::warn!(
             event = "signin.throttled",
             limit,
-            client_id = %auth.client_id,
-            account,
-            ip = %ip_shown,
+            client_id = %self.client_id,
+            account = %self.account,
+            ip = %self.ip,
+            trusted = self.trusted,
             "sign-in throttled"
         );
-        let form = login_form(app, &auth, username, Some(TOO_MANY_ATTEMPTS)).await;
-        throttled(form, now, window_ends)
-    };
-
-    // The address first: a read, so a throttled address costs nothing more.
-    if limits.ip_failures > 0 {
-        match app.store.failures(&ip_key, now).await {
-            Ok(f) if f.count >= limits.ip_failures => return refuse("ip", f.window_ends).await,
-            Ok(_) => {}
-            Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
-        }
     }
-    // The account is counted before the password is checked (a success clears it).
-    let account_failures = if limits.account_failures > 0 {
-        match app
-            .store
-            .record_failure(&account_key, limits.account_window, now)
-            .await
-        {
-            Ok(f) if f.count > limits.account_failures => {
-                return refuse("account", f.window_ends).await;
-            }
-            Ok(f) => f.count,
-            Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
+}
+
+/// `POST /login`: one read, argon2, one write.
+async fn sign_in(app: &App, req: &Request, params: &Params) -> Response<Body> {
+    // In milliseconds: an account's waits start at 1 s, and a sign-in is stamped to the ms.
+    let now_ms = app.clock.now_ms();
+    let now = now_ms.div_euclid(1000);
+    let Some(request_id) = params.get("req").filter(|id| id.len() <= MAX_REQUEST_ID) else {
+        return expired(app);
+    };
+    let username = params.get("username").unwrap_or("").trim();
+    let password = params.get("password").unwrap_or("");
+    let limits = &app.config.sign_in;
+    let secure = app.config.secure_cookies();
+    let ip = limits::client_ip(req);
+    let tokens = DeviceTokens::from_request(req, secure);
+    let account = device::account_of(username);
+    let token = tokens.for_account(&account);
+    let counters = Counters::new(limits, username, ip, token);
+
+    // Everything the attempt depends on, for an unknown username exactly as for a known one.
+    let query = SignInQuery {
+        request_id,
+        username,
+        counters: counters.keys(),
+        secret: app.signin_keys.get().is_none(),
+        now,
+    };
+    let state = match app.store.signin_read(&query).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(app, e),
+    };
+    let auth = match bound(app, req, params, state.request, true) {
+        Ok(a) => a,
+        Err(page) => return page(app),
+    };
+    let keys = match signin::keys::load(app, state.secret, now).await {
+        Ok(k) => k,
+        Err(e) => return unavailable(app, e),
+    };
+    let token_valid = token.is_some_and(|t| t.is_valid(&keys, now, limits.device_ttl));
+    let decided = limits::decide(limits, &counters, &state.counters, token_valid, now_ms);
+    let mut audit = Audit {
+        client_id: auth.client_id.clone(),
+        account: keys.account_tag(username),
+        ip: ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string()),
+        trusted: false,
+    };
+    let checked = match decided {
+        Ok(c) => c,
+        Err(refusal) => {
+            audit.throttled(refusal.limit);
+            let form = login_form(app, &auth, username, Some(TOO_MANY_ATTEMPTS)).await;
+            return throttled(form, refusal.retry_after);
         }
-    } else {
-        0
     };
+    audit.trusted = checked.trusted;
 
-    let user = match app.store.user_by_username(username).await {
-        Ok(u) => u.filter(|_| !username.is_empty()),
-        Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
-    };
     // argon2 runs whether or not the user exists: same answer, same time.
-    let ok = password::verify_password(pw, user.as_ref().map(|u| u.password_hash.as_str()));
-    let Some(user) = user.filter(|u| ok && !u.disabled) else {
-        let ip_failures = if limits.ip_failures > 0 {
-            match app
-                .store
-                .record_failure(&ip_key, limits.ip_window, now)
-                .await
-            {
-                Ok(f) => f.count,
-                Err(e) => return OAuthError::from(e).to_error_page(&app.config.branding),
-            }
-        } else {
-            0
+    let hash = state.user.as_ref().map(|u| u.password_hash.as_str());
+    let Some(ok) = password::verify_password_pooled(password, hash).await else {
+        return unavailable(app, StoreError::Unavailable("password check failed".into()));
+    };
+    let Some(user) = state
+        .user
+        .filter(|u| ok && !u.disabled && !username.is_empty())
+    else {
+        // Counted, unless the limits no longer allow this attempt: then it was one of a
+        // parallel burst past them, and its answer is withheld.
+        let write = SignInWrite {
+            counters: checked.on_failure(),
+            session: None,
+            request: None,
+            now,
+            now_ms,
         };
-        tracing::warn!(
-            event = "signin.failed",
-            client_id = %auth.client_id,
-            account,
-            ip = %ip_shown,
-            account_failures,
-            ip_failures,
-            "sign-in failed"
+        let (written, name) = tokio::join!(
+            app.store.signin_write(&write),
+            client_name(app, &auth.client_id)
         );
-        return login_form(app, &auth, username, Some(WRONG_CREDENTIALS)).await;
+        let written = written.map_err(|e| unavailable(app, e));
+        return match (written, name) {
+            (Err(page), _) | (_, Err(page)) => page,
+            (Ok(false), Ok(name)) => {
+                audit.throttled("race");
+                let form = render_form(app, &auth, &name, username, Some(TOO_MANY_ATTEMPTS));
+                throttled(form, checked.retry_after_lost())
+            }
+            (Ok(true), Ok(name)) => {
+                tracing::warn!(
+                    event = "signin.failed",
+                    client_id = %audit.client_id,
+                    account = %audit.account,
+                    ip = %audit.ip,
+                    trusted = audit.trusted,
+                    "sign-in failed"
+                );
+                render_form(app, &auth, &name, username, Some(WRONG_CREDENTIALS))
+            }
+        };
     };
 
+    // The person is `user` from here on. OIDC Core §3.1.2.1: a request that names its person
+    // (id_token_hint, a `sub` claim with a value) is completed for nobody else; the right
+    // password of another account signs nobody in here, and counts as no failure.
+    if auth.required_sub.as_ref().is_some_and(|r| *r != user.sub) {
+        tracing::info!(event = "signin.other_account", client_id = %audit.client_id, "sign-in as another account than requested");
+        return login_form(app, &auth, username, Some(OTHER_ACCOUNT)).await;
+    }
     let session_id = random_token(32);
     let session = Session {
         id_hash: secret_digest(&session_id),
@@ -279,46 +328,61 @@ pub async fn handle_login(app: &App, req: &Request, now: i64) -> Response<Body> 
         expires_at: now + app.config.session_ttl,
         sid: random_token(16),
         // To the millisecond: a password change just before this sign-in must not end it.
-        auth_time_ms: app.clock.now_ms(),
+        auth_time_ms: now_ms,
     };
     let signed_in = AuthRequest {
         sub: Some(user.sub.clone()),
         auth_time: Some(now),
         sid: Some(session.sid.clone()),
-        auth_time_ms: session.auth_time_ms,
+        auth_time_ms: now_ms,
         user: Some(user.snapshot()),
         ..auth
     };
-    let stored = async {
-        if limits.account_failures > 0 {
-            app.store.clear_failures(&account_key).await?;
-        }
-        app.store.put_session(&session).await?;
-        app.store.put_auth_request(&signed_in).await
+    let write = SignInWrite {
+        counters: checked.on_success(),
+        session: Some(&session),
+        request: Some(&signed_in),
+        now,
+        now_ms,
     };
-    if let Err(e) = stored.await {
-        return OAuthError::from(e).to_error_page(&app.config.branding);
+    match app.store.signin_write(&write).await {
+        Ok(true) => {}
+        Ok(false) => {
+            audit.throttled("race");
+            let form = login_form(app, &signed_in, username, Some(TOO_MANY_ATTEMPTS)).await;
+            return throttled(form, checked.retry_after_lost());
+        }
+        Err(e) => return unavailable(app, e),
     }
     tracing::info!(
         event = "signin.succeeded",
         sub = %user.sub,
         client_id = %signed_in.client_id,
-        account,
-        ip = %ip_shown,
+        account = %audit.account,
+        ip = %audit.ip,
+        trusted = audit.trusted,
         "signed in"
     );
-    let secure = app.config.secure_cookies();
     let mut resp = http::redirect_with_query(
         &app.config.endpoint_url(Endpoint::Consent),
         &[("req", &signed_in.id)],
     );
-    let cookie = http::set_cookie(
+    let session_cookie = http::set_cookie(
         &http::cookie_name(SESSION_COOKIE, secure),
         &session_id,
         app.config.session_ttl,
         secure,
     );
-    http::append_header(&mut resp, "set-cookie", &cookie);
+    http::append_header(&mut resp, "set-cookie", &session_cookie);
+    // This browser is now known for this account (SECURITY.md: a year, renewed at each
+    // sign-in, so that a person who signs in rarely keeps it).
+    let device_cookie = http::set_cookie(
+        &http::cookie_name(device::COOKIE, secure),
+        &tokens.after_sign_in(&keys, account, now, limits.device_ttl),
+        limits.device_ttl,
+        secure,
+    );
+    http::append_header(&mut resp, "set-cookie", &device_cookie);
     resp
 }
 
@@ -471,40 +535,4 @@ fn already_completed(app: &App) -> Response<Body> {
         ErrorCode::InvalidRequest,
         "This sign-in request was already completed in another tab or window.",
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn address_keys() {
-        let key = |s: &str| ip_key(Some(s.parse().expect("ip")));
-        assert_eq!(key("203.0.113.7"), "ip#203.0.113.7");
-        assert_eq!(key("::ffff:203.0.113.7"), "ip#203.0.113.7");
-        assert_eq!(key("2001:db8:1:2:3:4:5:6"), "ip#2001:db8:1:2::/64");
-        assert_eq!(key("2001:db8:1:2:ffff::1"), key("2001:db8:1:2::9"));
-        assert_eq!(ip_key(None), "ip#unknown");
-    }
-
-    #[test]
-    fn account_keys_ignore_case_and_hide_the_name() {
-        assert_eq!(account_digest("Alice"), account_digest("alice"));
-        assert_ne!(account_digest("alice"), account_digest("alicf"));
-        assert!(!account_digest("alice").contains("alice"));
-        assert_eq!(account_digest(&"x".repeat(5000)).len(), 43);
-    }
-
-    #[test]
-    fn the_address_comes_from_the_request_context_only() {
-        use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
-        let mut req = Request::new(Body::Empty);
-        req.headers_mut()
-            .insert("x-forwarded-for", "198.51.100.1".parse().expect("header"));
-        assert_eq!(client_ip(&req), None);
-        let mut ctx = ApiGatewayV2httpRequestContext::default();
-        ctx.http.source_ip = Some("203.0.113.9".into());
-        let req = req.with_request_context(RequestContext::ApiGatewayV2(ctx));
-        assert_eq!(client_ip(&req), "203.0.113.9".parse().ok());
-    }
 }

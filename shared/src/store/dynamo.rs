@@ -7,7 +7,7 @@
 //! |-----------------------|----------------------------------------------|-------------------------|
 //! | `client#<client_id>`  | [`Client`]                                   | –                       |
 //! | `user#<sub>`          | [`User`] + `rev` (optimistic-lock counter)   | –                       |
-//! | `username#<username>` | `sub`                                        | –                       |
+//! | `username#<username>` | [`User`]: a copy of `user#<sub>`, written with it | –                  |
 //! | `email#<lowercased>`  | `sub`                                        | –                       |
 //! | `authreq#<id>`        | [`AuthRequest`]                              | `expires_at`            |
 //! | `session#<id_hash>`   | [`Session`]                                  | `expires_at`            |
@@ -16,10 +16,15 @@
 //! | `consent#<sub>#<client_id>` | [`Consent`]                            | –                       |
 //! | `refresh#<token_hash>`| [`RefreshToken`] + `put_req`, `rotate_req`   | `expires_at`            |
 //! | `replay#<key>`        | `until` + `put_req`                          | `until`                 |
-//! | `throttle#<key>`      | `count`, `expires_at` (the window's end)     | `expires_at`            |
+//! | `throttle#<key>`      | [`Counter`]: `count`, `last`, `expires_at`   | `expires_at`            |
+//! | `secret#deployment`   | [`DeploymentSecret`]                         | –                       |
 //!
-//! Every request-path read is a GetItem. The admin listings (`list_clients`, `list_users`)
-//! are the exception: a Scan filtered with `begins_with(pk, …)`, which reads the whole table.
+//! Every request-path read is a GetItem, or for a sign-in one BatchGetItem of the request,
+//! the username (which holds the whole user, so sign-in needs no second hop; a record of the
+//! older format holds only `sub` and costs one GetItem more), the failure counters and,
+//! until a container has cached it, the deployment secret. The admin listings
+//! (`list_clients`, `list_users`) are the exception: a Scan filtered with
+//! `begins_with(pk, …)`, which reads the whole table.
 //!
 //! `put_req` / `consume_req` / `rotate_req` are per-call random nonces: when the SDK retries a
 //! conditional write whose first attempt succeeded but whose answer was lost, the retry's
@@ -27,11 +32,11 @@
 //! won". A used refresh token is kept until it expires, so presenting it again is recognised
 //! as a replay.
 //!
-//! Failed sign-ins (`throttle#`) are counted with one UpdateItem `ADD count :one` conditioned
-//! on the window still being open; when it is not (no item, or an ended window), a PutItem
-//! conditioned on the same opens a new window with count 1, and the loser of that race adds
-//! to the winner's window. An SDK retry of an ADD whose first attempt succeeded counts twice:
-//! throttling errs on the strict side.
+//! A sign-in's outcome is one TransactWriteItems: for a success the session and the request,
+//! for a failure the counters; each counter's write carries its [`Guard`] as a condition
+//! (an UpdateItem adding one, a ConditionCheck, or a DeleteItem), so of parallel attempts
+//! only those the limits allow get written, and the others lose and are refused. The
+//! transaction's ClientRequestToken makes the SDK's retries of it idempotent.
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -43,9 +48,9 @@ use aws_sdk_dynamodb::{
         update_item::UpdateItemError,
     },
     types::{
-        AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType, Put,
-        ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus,
-        TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, Update,
+        AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
+        KeyType, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+        TableStatus, TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, Update,
     },
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -83,13 +88,6 @@ struct Revoked {
 #[derive(Serialize, Deserialize)]
 struct Replay {
     until: i64,
-}
-
-/// Failed sign-ins under one key in a fixed window (`throttle#<key>`).
-#[derive(Serialize, Deserialize)]
-struct Throttle {
-    count: u32,
-    expires_at: i64,
 }
 
 /// A short description of an SDK failure: the error code or the failure class, never a
@@ -151,6 +149,32 @@ fn parse<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
 /// `user#abc` → `user`: the item type, the only part of a key fit for an error message.
 fn kind_of(pk: &str) -> &str {
     pk.split('#').next().unwrap_or("item")
+}
+
+/// DynamoDB's limit on a partition key's size.
+const MAX_KEY_BYTES: usize = 2048;
+
+fn username_key(username: &str) -> String {
+    format!("username#{username}")
+}
+
+fn throttle_key(key: &str) -> String {
+    format!("throttle#{key}")
+}
+
+/// A `username#` item as a user: the whole user (it has a password hash), or, in the older
+/// format, the `sub` to read the user by.
+enum UsernameItem {
+    User(Box<User>),
+    Sub(String),
+}
+
+fn username_item(item: Item) -> StoreResult<UsernameItem> {
+    if item.contains_key("password_hash") {
+        Ok(UsernameItem::User(Box::new(parse(item)?)))
+    } else {
+        Ok(UsernameItem::Sub(parse::<Claim>(item)?.sub))
+    }
 }
 
 /// Emails are unique case-insensitively (as in the embedded store).
@@ -439,11 +463,13 @@ impl UserStore for DynamoStore {
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
-        match self
-            .get_record::<Claim>(format!("username#{username}"), true)
-            .await?
-        {
-            Some(claim) => self.user(&claim.sub).await,
+        let pk = username_key(username);
+        if pk.len() > MAX_KEY_BYTES {
+            return Ok(None);
+        }
+        match self.get(pk, true).await?.map(username_item).transpose()? {
+            Some(UsernameItem::User(u)) => Ok(Some(*u)),
+            Some(UsernameItem::Sub(sub)) => self.user(&sub).await,
             None => Ok(None),
         }
     }
@@ -458,7 +484,7 @@ impl UserStore for DynamoStore {
             put_new(&self.table, record)?,
             put_new(
                 &self.table,
-                item(&format!("username#{}", user.username), &claim, None)?,
+                item(&username_key(&user.username), user, None)?,
             )?,
         ];
         if let Some(email) = user.email() {
@@ -506,37 +532,7 @@ impl UserStore for DynamoStore {
             };
             let cond_names = names(&[("#pk", PK), ("#rev", "rev")]);
             let (old_email, new_email) = (old.email().map(email_key), user.email().map(email_key));
-
-            if old_email == new_email {
-                let result = self
-                    .client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(record))
-                    .condition_expression(condition)
-                    .set_expression_attribute_names(Some(cond_names))
-                    .set_expression_attribute_values(cond_values)
-                    .send()
-                    .await;
-                match result {
-                    Ok(_) => return Ok(()),
-                    Err(e)
-                        if matches!(
-                            e.as_service_error(),
-                            Some(PutItemError::ConditionalCheckFailedException(_))
-                        ) =>
-                    {
-                        // The user changed (or vanished) since the read: start over.
-                        backoff(attempt).await;
-                        continue;
-                    }
-                    Err(e) => return Err(unavailable("PutItem", &e)),
-                }
-            }
-
-            let claim = Claim {
-                sub: user.sub.clone(),
-            };
+            let build = |_| StoreError::Unavailable("dynamodb: cannot build a put".into());
             let put_user = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(record))
@@ -544,15 +540,30 @@ impl UserStore for DynamoStore {
                 .set_expression_attribute_names(Some(cond_names))
                 .set_expression_attribute_values(cond_values)
                 .build()
-                .map_err(|_| StoreError::Unavailable("dynamodb: cannot build a put".into()))?;
-            let mut items = vec![TransactWriteItem::builder().put(put_user).build()];
+                .map_err(build)?;
+            // The copy read by username, replaced with the user in the same transaction.
+            let put_username = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item(&username_key(&user.username), user, None)?))
+                .condition_expression("attribute_not_exists(#pk) OR #sub = :sub")
+                .set_expression_attribute_names(Some(names(&[("#pk", PK), ("#sub", "sub")])))
+                .expression_attribute_values(":sub", s(&user.sub))
+                .build()
+                .map_err(build)?;
+            let claim = Claim {
+                sub: user.sub.clone(),
+            };
+            let mut items = vec![
+                TransactWriteItem::builder().put(put_user).build(),
+                TransactWriteItem::builder().put(put_username).build(),
+            ];
             // What a failed condition at each index means.
-            let mut kinds = vec![None];
-            if let Some(k) = &new_email {
+            let mut kinds = vec![None, Some("username held by another user")];
+            if let Some(k) = new_email.as_ref().filter(|_| old_email != new_email) {
                 items.push(put_new(&self.table, item(k, &claim, None)?)?);
                 kinds.push(Some("email"));
             }
-            if let Some(k) = &old_email {
+            if let Some(k) = old_email.as_ref().filter(|_| old_email != new_email) {
                 // Release the old claim only if it is ours (or already gone).
                 let delete = Delete::builder()
                     .table_name(&self.table)
@@ -1136,102 +1147,252 @@ impl KeyStore for DynamoStore {
     }
 }
 
-#[async_trait]
-impl ThrottleStore for DynamoStore {
-    async fn failures(&self, id: &str, now: i64) -> StoreResult<Failures> {
-        // Consistent: a failure counted by another container must be seen at once.
-        Ok(
-            match self
-                .get_record::<Throttle>(format!("throttle#{id}"), true)
-                .await?
-            {
-                Some(t) if t.expires_at > now => Failures {
-                    count: t.count,
-                    window_ends: t.expires_at,
-                },
-                _ => Failures::default(),
-            },
-        )
-    }
-
-    async fn record_failure(&self, id: &str, window: i64, now: i64) -> StoreResult<Failures> {
-        let pk = format!("throttle#{id}");
-        let attr_names = names(&[("#pk", PK), ("#count", "count"), ("#exp", "expires_at")]);
-        for _ in 0..MAX_ATTEMPTS {
-            // The window is open: one atomic increment.
-            let added = self
+impl DynamoStore {
+    /// The items under `keys` (distinct), read strongly consistently in one BatchGetItem,
+    /// by key. Keys DynamoDB could not even hold are absent. Keys it leaves unprocessed
+    /// (throughput exceeded) are asked for again.
+    async fn batch_get(&self, keys: Vec<String>) -> StoreResult<HashMap<String, Item>> {
+        let mut pending: Vec<Item> = keys
+            .into_iter()
+            .filter(|k| k.len() <= MAX_KEY_BYTES)
+            .map(key)
+            .collect();
+        let mut found = HashMap::new();
+        for attempt in 0..MAX_ATTEMPTS {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|_| StoreError::Unavailable("dynamodb: cannot build a read".into()))?;
+            let out = self
                 .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key(pk.clone())))
-                .update_expression("ADD #count :one")
-                .condition_expression("attribute_exists(#pk) AND #exp > :now")
-                .set_expression_attribute_names(Some(attr_names.clone()))
-                .set_expression_attribute_values(Some(values(vec![
-                    (":one", n(1)),
-                    (":now", n(now)),
-                ])))
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+                .batch_get_item()
+                .request_items(&self.table, request)
                 .send()
-                .await;
-            match added {
-                Ok(out) => {
-                    let t: Throttle = parse(out.attributes.unwrap_or_default())?;
-                    return Ok(Failures {
-                        count: t.count,
-                        window_ends: t.expires_at,
-                    });
+                .await
+                .map_err(|e| unavailable("BatchGetItem", &e))?;
+            let items = out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default();
+            for item in items {
+                if let Some(pk) = string_attr(&item, PK) {
+                    found.insert(pk.to_string(), item);
                 }
-                Err(e)
-                    if matches!(
-                        e.as_service_error(),
-                        Some(UpdateItemError::ConditionalCheckFailedException(_))
-                    ) => {}
-                Err(e) => return Err(unavailable("UpdateItem", &e)),
             }
-            // No window, or it has ended: open a new one, unless another call just did.
-            let expires_at = now.saturating_add(window.max(1));
-            let record = item(
-                &pk,
-                &Throttle {
-                    count: 1,
-                    expires_at,
-                },
-                Some(expires_at),
-            )?;
-            let opened = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(record))
-                .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
-                .set_expression_attribute_names(Some(names(&[("#pk", PK), ("#exp", "expires_at")])))
-                .expression_attribute_values(":now", n(now))
-                .send()
-                .await;
-            match opened {
-                Ok(_) => {
-                    return Ok(Failures {
-                        count: 1,
-                        window_ends: expires_at,
-                    });
-                }
-                // Another call opened it first: add to that window.
-                Err(e)
-                    if matches!(
-                        e.as_service_error(),
-                        Some(PutItemError::ConditionalCheckFailedException(_))
-                    ) => {}
-                Err(e) => return Err(unavailable("PutItem", &e)),
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys().to_vec())
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(found);
             }
+            backoff(attempt).await;
         }
         Err(StoreError::Unavailable(
-            "dynamodb: failure counter contended too often, gave up".into(),
+            "dynamodb BatchGetItem: keys left unprocessed, gave up".into(),
         ))
     }
 
-    async fn clear_failures(&self, id: &str) -> StoreResult<()> {
-        self.delete(format!("throttle#{id}")).await
+    /// A counter's part in a sign-in's transaction: its [`Guard`] as the condition.
+    fn counter_write(
+        &self,
+        op: &CounterWrite,
+        now: i64,
+        now_ms: i64,
+    ) -> StoreResult<TransactWriteItem> {
+        let guard = op.guard();
+        let pk = throttle_key(&guard.key);
+        let build = |_| StoreError::Unavailable("dynamodb: cannot build a counter write".into());
+        let mut attr_names = vec![("#pk", PK), ("#exp", "expires_at")];
+        let mut vals = vec![(":now", n(now))];
+        // The live count is below the limit, or exactly as read (count and last failure).
+        let mut admits = "#c < :below".to_string();
+        let mut count_names = vec![("#c", "count")];
+        vals.push((":below", n(i64::from(guard.below))));
+        if let (true, Some(read)) = (guard.or_unchanged, guard.read) {
+            admits.push_str(" OR (#c = :rc AND #last = :rl)");
+            count_names.push(("#last", "last"));
+            vals.push((":rc", n(i64::from(read.count))));
+            vals.push((":rl", n(read.last)));
+        }
+        let read_ended = guard.read.is_some_and(|r| r.expires_at <= now);
+        let holds = format!("attribute_not_exists(#pk) OR #exp <= :now OR {admits}");
+        Ok(match op {
+            CounterWrite::Fail(_, window) if read_ended => {
+                // Start again at 1, unless another attempt has done so meanwhile.
+                let len = match window {
+                    Window::Fixed(len) | Window::Sliding(len) => *len,
+                };
+                let end = now.saturating_add(len.max(1));
+                let fresh = Counter {
+                    count: 1,
+                    last: now_ms,
+                    expires_at: end,
+                };
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item(&pk, &fresh, Some(end))?))
+                    .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
+                    .set_expression_attribute_names(Some(names(&attr_names)))
+                    .expression_attribute_values(":now", n(now))
+                    .build()
+                    .map_err(build)?;
+                TransactWriteItem::builder().put(put).build()
+            }
+            CounterWrite::Fail(_, window) => {
+                let (len, end_expr) = match window {
+                    Window::Fixed(len) => (*len, "if_not_exists(#exp, :end)"),
+                    Window::Sliding(len) => (*len, ":end"),
+                };
+                vals.push((":end", n(now.saturating_add(len.max(1)))));
+                vals.push((":zero", n(0)));
+                vals.push((":one", n(1)));
+                vals.push((":nowms", n(now_ms)));
+                attr_names.extend(count_names);
+                if !attr_names.iter().any(|(k, _)| *k == "#last") {
+                    attr_names.push(("#last", "last"));
+                }
+                attr_names.push(("#ttl", TTL));
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk)))
+                    .update_expression(format!(
+                        "SET #c = if_not_exists(#c, :zero) + :one, #last = :nowms, \
+                         #exp = {end_expr}, #ttl = {end_expr}"
+                    ))
+                    .condition_expression(format!(
+                        "attribute_not_exists(#pk) OR (#exp > :now AND ({admits}))"
+                    ))
+                    .set_expression_attribute_names(Some(names(&attr_names)))
+                    .set_expression_attribute_values(Some(values(vals)))
+                    .build()
+                    .map_err(build)?;
+                TransactWriteItem::builder().update(update).build()
+            }
+            CounterWrite::Hold(_) => {
+                attr_names.extend(count_names);
+                let check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk)))
+                    .condition_expression(holds)
+                    .set_expression_attribute_names(Some(names(&attr_names)))
+                    .set_expression_attribute_values(Some(values(vals)))
+                    .build()
+                    .map_err(build)?;
+                TransactWriteItem::builder().condition_check(check).build()
+            }
+            CounterWrite::Reset(_) => {
+                attr_names.extend(count_names);
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk)))
+                    .condition_expression(holds)
+                    .set_expression_attribute_names(Some(names(&attr_names)))
+                    .set_expression_attribute_values(Some(values(vals)))
+                    .build()
+                    .map_err(build)?;
+                TransactWriteItem::builder().delete(delete).build()
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl SignInStore for DynamoStore {
+    async fn signin_read(&self, q: &SignInQuery<'_>) -> StoreResult<SignInState> {
+        let request_pk = format!("authreq#{}", q.request_id);
+        let username_pk = username_key(q.username);
+        let mut keys = vec![request_pk.clone(), username_pk.clone()];
+        keys.extend(q.counters.iter().map(|k| throttle_key(k)));
+        if q.secret {
+            keys.push(SECRET_KEY.to_string());
+        }
+        keys.sort();
+        keys.dedup();
+        let mut found = self.batch_get(keys).await?;
+        let request = found
+            .remove(&request_pk)
+            .map(parse::<AuthRequest>)
+            .transpose()?
+            .filter(|r| r.expires_at > q.now);
+        let user = match found.remove(&username_pk).map(username_item).transpose()? {
+            Some(UsernameItem::User(u)) => Some(*u),
+            // The older format: one more read.
+            Some(UsernameItem::Sub(sub)) => self.user(&sub).await?,
+            None => None,
+        };
+        let mut counters = HashMap::new();
+        for k in &q.counters {
+            if let Some(item) = found.remove(&throttle_key(k)) {
+                counters.insert(k.clone(), parse::<Counter>(item)?);
+            }
+        }
+        let secret = found.remove(SECRET_KEY).map(parse).transpose()?;
+        Ok(SignInState {
+            request,
+            user,
+            counters,
+            secret,
+        })
+    }
+
+    async fn signin_write(&self, w: &SignInWrite<'_>) -> StoreResult<bool> {
+        let mut items = w
+            .counters
+            .iter()
+            .map(|op| self.counter_write(op, w.now, w.now_ms))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let build = |_| StoreError::Unavailable("dynamodb: cannot build a put".into());
+        if let Some(session) = w.session {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item(
+                    &format!("session#{}", session.id_hash),
+                    session,
+                    Some(session.expires_at),
+                )?))
+                .build()
+                .map_err(build)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        if let Some(req) = w.request {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item(
+                    &format!("authreq#{}", req.id),
+                    req,
+                    Some(req.expires_at),
+                )?))
+                .build()
+                .map_err(build)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        if items.is_empty() {
+            return Ok(true);
+        }
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            // Only counters carry conditions: a guard no longer held.
+            Err(TxFailure::Condition(_)) => Ok(false),
+            Err(TxFailure::Store(e)) => Err(e),
+        }
+    }
+
+    async fn create_secret(&self, secret: &DeploymentSecret) -> StoreResult<DeploymentSecret> {
+        match self
+            .put_once(item(SECRET_KEY, secret, None)?, "secret")
+            .await
+        {
+            Ok(()) => Ok(secret.clone()),
+            // Another container made it first: that one is the deployment's.
+            Err(StoreError::Conflict(_)) => self
+                .get_record(SECRET_KEY.to_string(), true)
+                .await?
+                .ok_or_else(|| StoreError::Unavailable("dynamodb: secret vanished".into())),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The embedded backend: one redb table of JSON records under typed keys, in a local file or
 //! in memory. Each trait method is one redb transaction, so conditional writes are atomic
 //! exactly as DynamoDB's are.
-use std::path::Path;
+use std::{collections::HashMap, path::Path};
 
 use async_trait::async_trait;
 use redb::{Database, ReadableTable, TableDefinition, WriteTransaction, backends::InMemoryBackend};
@@ -40,11 +40,30 @@ struct Replay {
     until: i64,
 }
 
-/// Failed sign-ins under one key in a fixed window (`throttle#<key>`).
+/// A `username#` record: the whole user (written since usernames are read in one hop), or
+/// the `sub` alone (written before).
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Throttle {
-    count: u32,
-    expires_at: i64,
+#[serde(untagged)]
+enum UsernameRecord {
+    User(Box<User>),
+    Sub(String),
+}
+
+impl UsernameRecord {
+    fn sub(&self) -> &str {
+        match self {
+            UsernameRecord::User(u) => &u.sub,
+            UsernameRecord::Sub(sub) => sub,
+        }
+    }
+}
+
+fn username_key(username: &str) -> String {
+    format!("username#{username}")
+}
+
+fn throttle_key(key: &str) -> String {
+    format!("throttle#{key}")
 }
 
 impl EmbeddedStore {
@@ -214,8 +233,9 @@ impl UserStore for EmbeddedStore {
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
-        match self.get::<String>(&format!("username#{username}"))? {
-            Some(sub) => self.user(&sub).await,
+        match self.get::<UsernameRecord>(&username_key(username))? {
+            Some(UsernameRecord::User(u)) => Ok(Some(*u)),
+            Some(UsernameRecord::Sub(sub)) => self.user(&sub).await,
             None => Ok(None),
         }
     }
@@ -225,7 +245,7 @@ impl UserStore for EmbeddedStore {
         let sub = encode(&user.sub)?;
         self.write(|txn| {
             txn_put_new(txn, &format!("user#{}", user.sub), &record)?;
-            txn_put_new(txn, &format!("username#{}", user.username), &sub)?;
+            txn_put_new(txn, &username_key(&user.username), &record)?;
             if let Some(email) = user.email() {
                 txn_put_new(txn, &email_key(email), &sub)?;
             }
@@ -251,6 +271,7 @@ impl UserStore for EmbeddedStore {
                     txn_delete(txn, k)?;
                 }
             }
+            txn_put(txn, &username_key(&user.username), &record)?;
             txn_put(txn, &format!("user#{}", user.sub), &record)
         })
     }
@@ -260,14 +281,15 @@ impl UserStore for EmbeddedStore {
             let Some(old) = txn_get::<User>(txn, &format!("user#{sub}"))? else {
                 return Ok(false);
             };
-            let username = format!("username#{}", old.username);
-            let mut claims = vec![username];
-            claims.extend(old.email().map(email_key));
-            for k in claims {
-                // Release a claim only if it is this user's.
-                if txn_get::<String>(txn, &k)?.as_deref() == Some(sub) {
-                    txn_delete(txn, &k)?;
-                }
+            // Release a claim only if it is this user's.
+            let username = username_key(&old.username);
+            if txn_get::<UsernameRecord>(txn, &username)?.is_some_and(|r| r.sub() == sub) {
+                txn_delete(txn, &username)?;
+            }
+            if let Some(k) = old.email().map(email_key)
+                && txn_get::<String>(txn, &k)?.as_deref() == Some(sub)
+            {
+                txn_delete(txn, &k)?;
             }
             txn_delete(txn, &format!("user#{sub}"))?;
             Ok(true)
@@ -506,40 +528,146 @@ impl KeyStore for EmbeddedStore {
 }
 
 #[async_trait]
-impl ThrottleStore for EmbeddedStore {
-    async fn failures(&self, key: &str, now: i64) -> StoreResult<Failures> {
-        Ok(match self.get::<Throttle>(&format!("throttle#{key}"))? {
-            Some(t) if t.expires_at > now => Failures {
-                count: t.count,
-                window_ends: t.expires_at,
-            },
-            _ => Failures::default(),
+impl SignInStore for EmbeddedStore {
+    async fn signin_read(&self, q: &SignInQuery<'_>) -> StoreResult<SignInState> {
+        // One read transaction: a consistent snapshot of everything the attempt depends on.
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let table = txn.open_table(ITEMS).map_err(unavailable)?;
+        let get = |key: &str| -> StoreResult<Option<Vec<u8>>> {
+            Ok(table
+                .get(key)
+                .map_err(unavailable)?
+                .map(|v| v.value().to_vec()))
+        };
+        let request = get(&format!("authreq#{}", q.request_id))?
+            .map(|b| decode::<AuthRequest>(&b))
+            .transpose()?
+            .filter(|r| r.expires_at > q.now);
+        let user = match get(&username_key(q.username))?
+            .map(|b| decode::<UsernameRecord>(&b))
+            .transpose()?
+        {
+            Some(UsernameRecord::User(u)) => Some(*u),
+            Some(UsernameRecord::Sub(sub)) => get(&format!("user#{sub}"))?
+                .map(|b| decode::<User>(&b))
+                .transpose()?,
+            None => None,
+        };
+        let mut counters = HashMap::new();
+        for key in &q.counters {
+            if let Some(b) = get(&throttle_key(key))? {
+                counters.insert(key.clone(), decode::<Counter>(&b)?);
+            }
+        }
+        let secret = if q.secret {
+            get(SECRET_KEY)?.map(|b| decode(&b)).transpose()?
+        } else {
+            None
+        };
+        Ok(SignInState {
+            request,
+            user,
+            counters,
+            secret,
         })
     }
 
-    async fn record_failure(&self, key: &str, window: i64, now: i64) -> StoreResult<Failures> {
-        let key = format!("throttle#{key}");
+    async fn signin_write(&self, w: &SignInWrite<'_>) -> StoreResult<bool> {
+        let session = w.session.map(encode).transpose()?;
+        let request = w.request.map(encode).transpose()?;
         self.write(|txn| {
-            let next = match txn_get::<Throttle>(txn, &key)? {
-                Some(t) if t.expires_at > now => Throttle {
-                    count: t.count.saturating_add(1),
-                    expires_at: t.expires_at,
-                },
-                // None yet, or the window has ended: a new one opens.
-                _ => Throttle {
-                    count: 1,
-                    expires_at: now.saturating_add(window.max(1)),
-                },
-            };
-            txn_put(txn, &key, &encode(&next)?)?;
-            Ok(Failures {
-                count: next.count,
-                window_ends: next.expires_at,
-            })
+            // Every guard is checked before anything is written: a lost attempt writes nothing.
+            let mut writes = Vec::new();
+            for op in &w.counters {
+                let key = throttle_key(&op.guard().key);
+                let current = txn_get::<Counter>(txn, &key)?;
+                let next = match op {
+                    CounterWrite::Fail(guard, window) => {
+                        match after_failure(guard, *window, current.as_ref(), w.now, w.now_ms) {
+                            Some(next) => Some(encode(&next)?),
+                            None => return Ok(false),
+                        }
+                    }
+                    CounterWrite::Hold(guard) | CounterWrite::Reset(guard)
+                        if !guard.holds(current.as_ref(), w.now) =>
+                    {
+                        return Ok(false);
+                    }
+                    CounterWrite::Hold(_) => continue,
+                    CounterWrite::Reset(_) => None,
+                };
+                writes.push((key, next));
+            }
+            for (key, next) in writes {
+                match next {
+                    Some(bytes) => txn_put(txn, &key, &bytes)?,
+                    None => txn_delete(txn, &key)?,
+                }
+            }
+            if let (Some(bytes), Some(s)) = (&session, w.session) {
+                txn_put(txn, &format!("session#{}", s.id_hash), bytes)?;
+            }
+            if let (Some(bytes), Some(r)) = (&request, w.request) {
+                txn_put(txn, &format!("authreq#{}", r.id), bytes)?;
+            }
+            Ok(true)
         })
     }
 
-    async fn clear_failures(&self, key: &str) -> StoreResult<()> {
-        self.delete(&format!("throttle#{key}"))
+    async fn create_secret(&self, secret: &DeploymentSecret) -> StoreResult<DeploymentSecret> {
+        let bytes = encode(secret)?;
+        self.write(|txn| match txn_get::<DeploymentSecret>(txn, SECRET_KEY)? {
+            Some(existing) => Ok(existing),
+            None => {
+                txn_put(txn, SECRET_KEY, &bytes)?;
+                Ok(secret.clone())
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_username_record_of_the_old_format_still_finds_its_user() {
+        let s = EmbeddedStore::in_memory().expect("store");
+        let user = User {
+            sub: "sub-old".into(),
+            username: "olga".into(),
+            password_hash: "$argon2id$x".into(),
+            claims: Default::default(),
+            disabled: false,
+            custom_claims: vec![],
+            tokens_valid_after: 0,
+            tokens_valid_after_ms: 0,
+        };
+        s.put("user#sub-old", &user).expect("user");
+        s.put("username#olga", &"sub-old".to_string())
+            .expect("old claim");
+        assert_eq!(
+            s.user_by_username("olga").await.expect("read"),
+            Some(user.clone())
+        );
+        let q = SignInQuery {
+            request_id: "none",
+            username: "olga",
+            counters: vec![],
+            secret: false,
+            now: 0,
+        };
+        assert_eq!(
+            s.signin_read(&q).await.expect("read").user,
+            Some(user.clone())
+        );
+        // Any update rewrites it in the new format; deleting releases it either way.
+        s.update_user(&user).await.expect("update");
+        assert!(matches!(
+            s.get::<UsernameRecord>("username#olga").expect("read"),
+            Some(UsernameRecord::User(_))
+        ));
+        assert!(s.delete_user("sub-old").await.expect("delete"));
+        assert_eq!(s.user_by_username("olga").await.expect("read"), None);
     }
 }

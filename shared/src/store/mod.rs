@@ -6,9 +6,11 @@ pub mod dynamo;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 mod model;
+pub mod signin;
 
 use async_trait::async_trait;
 pub use model::*;
+pub use signin::*;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum StoreError {
@@ -75,11 +77,13 @@ pub trait ClientStore: Send + Sync {
 #[async_trait]
 pub trait UserStore: Send + Sync {
     async fn user(&self, sub: &str) -> StoreResult<Option<User>>;
+    /// The user with exactly this username. The username record holds the whole user (as
+    /// the `sub` record does), so this is one read.
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     /// Creates a user; `Conflict` if the sub, username or email is taken (checked atomically).
     async fn create_user(&self, user: &User) -> StoreResult<()>;
-    /// Replaces a user's record (same sub and username), moving the email's uniqueness
-    /// claim atomically when it changes.
+    /// Replaces a user's record (same sub and username) and its copy under the username,
+    /// moving the email's uniqueness claim when it changes, all atomically.
     async fn update_user(&self, user: &User) -> StoreResult<()>;
     /// Deletes a user with its username and email claims (atomically); `false` if there was
     /// none. Sessions and refresh tokens of a deleted user fail where they are used.
@@ -173,26 +177,20 @@ pub trait ReplayStore: Send + Sync {
     async fn first_use(&self, key: &str, until: i64, now: i64) -> StoreResult<bool>;
 }
 
-/// Failed sign-ins counted under one key (`user#<digest>`, `ip#<address>`) in a fixed
-/// window: the window opens at the first failure and the count ends with it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Failures {
-    /// Failures in the current window; 0 when there is none (or it has ended).
-    pub count: u32,
-    /// When the current window ends (epoch seconds); 0 when there is none.
-    pub window_ends: i64,
-}
-
+/// A sign-in attempt's reads and writes, one round trip each (see [`signin`]).
 #[async_trait]
-pub trait ThrottleStore: Send + Sync {
-    /// The failures counted under `key` in its current window (none once it has ended).
-    async fn failures(&self, key: &str, now: i64) -> StoreResult<Failures>;
-    /// Counts one more failure under `key`, atomically (concurrent calls never lose one):
-    /// in the current window, or in a new one of `window` seconds if it has ended.
-    /// Returns the count including this one.
-    async fn record_failure(&self, key: &str, window: i64, now: i64) -> StoreResult<Failures>;
-    /// Forgets the failures under `key`.
-    async fn clear_failures(&self, key: &str) -> StoreResult<()>;
+pub trait SignInStore: Send + Sync {
+    /// The pending request, the user, the counters and (if asked) the deployment secret,
+    /// in one round trip: every read is strongly consistent. A username record in the old
+    /// format (its `sub` only) costs one more read, of the user.
+    async fn signin_read(&self, query: &SignInQuery<'_>) -> StoreResult<SignInState>;
+    /// The attempt's outcome in one atomic write: each counter's write only if its guard
+    /// still holds, and the session and signed-in request of a success. `false`: a guard
+    /// no longer held, and nothing was written.
+    async fn signin_write(&self, write: &SignInWrite<'_>) -> StoreResult<bool>;
+    /// Stores `secret` as the deployment secret unless one exists (never overwrites), and
+    /// returns the one stored.
+    async fn create_secret(&self, secret: &DeploymentSecret) -> StoreResult<DeploymentSecret>;
 }
 
 #[async_trait]
@@ -216,7 +214,7 @@ pub trait Store:
     + RevocationStore
     + RefreshStore
     + ReplayStore
-    + ThrottleStore
+    + SignInStore
     + KeyStore
 {
 }
@@ -230,7 +228,7 @@ impl<T> Store for T where
         + RevocationStore
         + RefreshStore
         + ReplayStore
-        + ThrottleStore
+        + SignInStore
         + KeyStore
 {
 }

@@ -138,12 +138,82 @@ each_backend!(fault_matrix_of_every_endpoint, |p| {
         303,
     )
     .await;
+    // The deployment's first sign-in also creates its secret (once, then cached): let that
+    // happen first, so that the cases below see the steady state (its own failure is
+    // `throttling::a_failure_creating_the_deployment_secret_is_retryable`).
+    p.browser()
+        .authorize(&p.authorize_url(BASIC.0, &[]), Some(ALICE), "")
+        .await;
     covered += matrix(
         &p,
         "sign-in form post",
         async |p| {
             let b = p.browser();
             let login = login_page_url(p, &b).await;
+            let (req, csrf) = form_of(&b, &login).await;
+            (b, req, csrf)
+        },
+        async |_, (b, req, csrf)| {
+            answer(
+                b.submit(
+                    "/login",
+                    &[
+                        ("req", req.clone()),
+                        ("csrf", csrf.clone()),
+                        ("username", ALICE.0.into()),
+                        ("password", ALICE.1.into()),
+                    ],
+                )
+                .await,
+            )
+            .await
+        },
+        303,
+    )
+    .await;
+    covered += matrix(
+        &p,
+        "sign-in form post, wrong password",
+        async |p| {
+            let b = p.browser();
+            let login = login_page_url(p, &b).await;
+            let (req, csrf) = form_of(&b, &login).await;
+            // A new account each time: its failures stay among the free ones.
+            let username = format!("nobody-{}", shared::crypto::random_token(6));
+            (b, req, csrf, username)
+        },
+        async |_, (b, req, csrf, username)| {
+            answer(
+                b.submit(
+                    "/login",
+                    &[
+                        ("req", req.clone()),
+                        ("csrf", csrf.clone()),
+                        ("username", username.clone()),
+                        ("password", "wrong".into()),
+                    ],
+                )
+                .await,
+            )
+            .await
+        },
+        200,
+    )
+    .await;
+    covered += matrix(
+        &p,
+        "sign-in form post from a browser that signed in before",
+        async |p| {
+            let mut b = p.browser();
+            b.authorize(&p.authorize_url(BASIC.0, &[]), Some(ALICE), "")
+                .await;
+            // Signed in already: prompt=login asks for the password again.
+            let url = p.authorize_url(BASIC.0, &[("prompt", "login")]);
+            let resp = b.client().get(url).send().await.expect("authorize");
+            let login = resp.headers()["location"]
+                .to_str()
+                .expect("loc")
+                .to_string();
             let (req, csrf) = form_of(&b, &login).await;
             (b, req, csrf)
         },

@@ -2,10 +2,10 @@
 //! line captured (debug level, all targets), then the capture is searched for each value.
 use std::{
     io::Write,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
 };
 
-use e2e::{ALICE, BASIC, M2M, Provider, REDIRECT, TestBackend};
+use e2e::{ALICE, BASIC, M2M, Provider, REDIRECT, TestBackend, backends};
 use serde_json::{Value, json};
 
 #[derive(Clone, Default)]
@@ -23,15 +23,37 @@ impl Write for Capture {
     }
 }
 
+impl Capture {
+    /// Everything logged since `from` (a length of the capture).
+    fn since(&self, from: usize) -> String {
+        let all = self.0.lock().expect("capture");
+        String::from_utf8_lossy(all.get(from..).unwrap_or_default()).into_owned()
+    }
+    fn len(&self) -> usize {
+        self.0.lock().map(|v| v.len()).unwrap_or(0)
+    }
+}
+
+/// The process's log capture (debug level, all targets), installed on first use.
+fn capture() -> Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            let capture = Capture::default();
+            let sink = capture.clone();
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+                .with_writer(move || sink.clone())
+                .with_ansi(false)
+                .init();
+            capture
+        })
+        .clone()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_code_or_token_appears_in_the_logs() {
-    let capture = Capture::default();
-    let sink = capture.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .init();
+    let capture = capture();
 
     let p = Provider::start(TestBackend::Embedded).await;
     let mut secrets: Vec<String> = vec![ALICE.1.into(), BASIC.1.into(), M2M.1.into()];
@@ -151,4 +173,70 @@ async fn no_secret_code_or_token_appears_in_the_logs() {
             assert!(!logs.contains(part), "part of a token reached the logs");
         }
     }
+}
+
+/// The `account=` value of each `signin.*` event in `logs`, in order.
+fn accounts(logs: &str) -> Vec<String> {
+    logs.lines()
+        .filter(|l| l.contains("signin."))
+        .filter_map(|l| {
+            let at = l.find(" account=")? + " account=".len();
+            Some(
+                l[at..]
+                    .split_whitespace()
+                    .next()?
+                    .trim_matches('"')
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Issue 12, defect 14: sign-in events name the account typed in by a digest keyed with the
+/// deployment's secret, never by the name or its bare SHA-256 (which a dictionary reverses,
+/// and which recovers a password typed into the username box).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signin_events_name_accounts_by_a_keyed_digest_only() {
+    let capture = capture();
+    let mut seen = Vec::new();
+    for backend in backends() {
+        let p = Provider::start(backend).await;
+        let from = capture.len();
+        let typed = ["Alice", "ghost-user", "Tr0ub4dor&3-typed-as-a-username"];
+        for name in typed {
+            p.browser()
+                .authorize(&p.authorize_url(BASIC.0, &[]), Some((name, "wrong-pw")), "")
+                .await;
+        }
+        p.browser()
+            .authorize(&p.authorize_url(BASIC.0, &[]), Some(ALICE), "")
+            .await;
+        let logs = capture.since(from);
+        assert!(
+            logs.contains("signin.failed") && logs.contains("signin.succeeded"),
+            "{logs}"
+        );
+        for name in typed {
+            let bare = shared::crypto::secret_digest(&name.to_lowercase());
+            assert!(!logs.contains(name), "{name} reached the logs");
+            assert!(
+                !logs.contains(&bare[..8]),
+                "the bare SHA-256 of {name} reached the logs"
+            );
+        }
+        let acc = accounts(&logs);
+        assert_eq!(acc.len(), 4, "one per attempt: {logs}");
+        assert!(acc.iter().all(|a| a.len() == 16), "{acc:?}");
+        assert_eq!(acc[0], acc[3], "Alice and alice are one account");
+        assert_ne!(acc[0], acc[1]);
+        seen.push(acc[0].clone());
+    }
+    // Each deployment (its own store, its own secret) names the same account differently.
+    let p = Provider::start(TestBackend::Embedded).await;
+    let from = capture.len();
+    p.browser()
+        .authorize(&p.authorize_url(BASIC.0, &[]), Some(ALICE), "")
+        .await;
+    let other = accounts(&capture.since(from));
+    assert!(!seen.contains(&other[0]), "{seen:?} {other:?}");
 }

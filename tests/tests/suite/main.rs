@@ -14,6 +14,7 @@ mod key_rotation;
 mod lambda_keys;
 mod lambda_watch;
 mod liveness;
+mod local_server;
 mod log_scan;
 mod logout;
 mod negative;

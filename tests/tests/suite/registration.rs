@@ -632,6 +632,7 @@ trusted = true
                 ("REGISTRATION_SCOPES".into(), "openid api:write".into()),
             ],
             lambda_keys: false,
+            timeouts: Default::default(),
         },
         std::sync::Arc::new(shared::clock::SystemClock),
     )

@@ -132,7 +132,7 @@ each_backend!(store_failure_at_sign_in_keeps_the_form_usable, |p| {
         ("username", ALICE.0.into()),
         ("password", ALICE.1.into()),
     ];
-    p.faults.fail_next("put_session", 1);
+    p.faults.fail_next("signin_write", 1);
     assert_eq!(b.submit("/login", &form).await.status(), 503);
     assert_eq!(b.submit("/login", &form).await.status(), 303);
 });
