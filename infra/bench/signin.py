@@ -4,7 +4,8 @@
 Makes exactly the requests a browser and an app make, nothing else (no discovery fetch,
 no redirect_uri fetch), so it can be used to count backend calls per sign-in:
 
-  browser: GET /authorize -> GET /login -> POST /login -> GET /consent -> POST /consent
+  browser: GET /authorize (which shows the sign-in form) -> POST /login -> GET /consent
+           -> POST /consent
            (stops at the 302 to redirect_uri; pages that are skipped by the provider,
            e.g. consent for a first-party client or an existing session, are skipped here)
   app:     POST /token (authorization_code, PKCE S256, client_secret_basic or none)

@@ -79,10 +79,10 @@ def open_form(base: str) -> tuple[signin._Browser, str, dict]:
     b = signin._Browser(None)
     q = urllib.parse.urlencode({"response_type": "code", "client_id": CLIENT_ID,
                                 "redirect_uri": REDIRECT_URI, "scope": "openid", "state": "s"})
-    status, headers, _ = b.request("GET", f"{base}/authorize?{q}")
-    if status != 303:
+    # /authorize shows the sign-in form itself.
+    status, _, body = b.request("GET", f"{base}/authorize?{q}")
+    if status != 200:
         raise RuntimeError(f"/authorize answered {status}")
-    status, _, body = b.request("GET", urllib.parse.urljoin(base, headers["Location"]))
     forms = signin._Forms()
     forms.feed(body)
     form = forms.forms[0]

@@ -3,10 +3,10 @@
 //! back to the client with `state` and `iss`; for a client the provider does not trust, only
 //! once the browser has a signed-in session), then either answer at once from the
 //! browser's session and standing consent (single sign-on), or remember the request and
-//! send the browser to sign-in or consent.
+//! show the first page the person needs: the sign-in form, or the consent page.
 use lambda_http::{Body, Request, Response, http::Method};
 
-use super::{Endpoint, authz_response, id_token_hint};
+use super::{authz_response, forms, id_token_hint};
 use crate::{
     App, OAuthError,
     crypto::{random_token, secret_digest},
@@ -270,12 +270,21 @@ async fn handle_params(
         .await
         .map_err(|e| redirect(e.into()))?;
 
-    let next = if session.is_some() {
-        Endpoint::Consent
-    } else {
-        Endpoint::Login
+    // The first page the person needs, shown here rather than behind a redirect: a browser
+    // round trip and a store read fewer. Its form posts to /login or /consent.
+    let mut resp = match &session_user {
+        Some(user) => {
+            let grant = release::grant(&client, user, &auth.scopes, &auth.claims);
+            forms::consent(app, &auth, &client, user, &grant)
+        }
+        None => forms::sign_in(
+            app,
+            &auth,
+            &client.client_name,
+            auth.login_hint.as_deref().unwrap_or(""),
+            None,
+        ),
     };
-    let mut resp = http::redirect_with_query(&app.config.endpoint_url(next), &[("req", &auth.id)]);
     if existing_browser.is_none() {
         let cookie = http::set_cookie(
             &browser_cookie,

@@ -18,14 +18,13 @@ use lambda_http::{
 use super::{
     Endpoint,
     authorize::{BROWSER_COOKIE, SESSION_COOKIE},
-    authz_response,
+    authz_response, forms,
 };
 use crate::{
     App, OAuthError,
     crypto::{constant_time_eq, random_token, secret_digest},
     error::ErrorCode,
     http::{self, Params},
-    pages::{self, ConsentView, LoginView},
     password,
     protocol::release,
     signin::{
@@ -127,49 +126,29 @@ fn params_of(req: &Request) -> Option<Params> {
     }
 }
 
-/// The client's display name (its id if it was deleted meanwhile); a store failure is the
-/// retryable error page, like every other.
-async fn client_name(app: &App, client_id: &str) -> Result<String, Response<Body>> {
-    match app.store.client(client_id).await {
+/// The client's display name: from the request's snapshot of it, or (a request begun
+/// before requests carried one) read, its id if it was deleted meanwhile; a store failure is
+/// the retryable error page, like every other.
+async fn client_name(app: &App, auth: &AuthRequest) -> Result<String, Response<Body>> {
+    if let Some(c) = &auth.client {
+        return Ok(c.client_name.clone());
+    }
+    match app.store.client(&auth.client_id).await {
         Ok(Some(c)) => Ok(c.client_name),
-        Ok(None) => Ok(client_id.to_string()),
+        Ok(None) => Ok(auth.client_id.clone()),
         Err(e) => Err(unavailable(app, e)),
     }
 }
 
-/// The sign-in form for `auth` and its client's name, with `username` filled in and an
-/// `error` to show.
-fn render_form(
-    app: &App,
-    auth: &AuthRequest,
-    client_name: &str,
-    username: &str,
-    error: Option<&str>,
-) -> Response<Body> {
-    let action = app.config.endpoint_url(Endpoint::Login);
-    pages::login_page(
-        &app.config.branding,
-        LoginView {
-            client_name,
-            action: &action,
-            req_id: &auth.id,
-            csrf: &auth.csrf,
-            username,
-            error,
-        },
-    )
-}
-
-/// The sign-in form, reading the client's name. It is read only when a form is shown: a
-/// successful sign-in needs none.
+/// The sign-in form for `auth`, with `username` filled in and an `error` to show.
 async fn login_form(
     app: &App,
     auth: &AuthRequest,
     username: &str,
     error: Option<&str>,
 ) -> Response<Body> {
-    match client_name(app, &auth.client_id).await {
-        Ok(name) => render_form(app, auth, &name, username, error),
+    match client_name(app, auth).await {
+        Ok(name) => forms::sign_in(app, auth, &name, username, error),
         Err(page) => page,
     }
 }
@@ -287,16 +266,13 @@ async fn sign_in(app: &App, req: &Request, params: &Params) -> Response<Body> {
             now,
             now_ms,
         };
-        let (written, name) = tokio::join!(
-            app.store.signin_write(&write),
-            client_name(app, &auth.client_id)
-        );
+        let (written, name) = tokio::join!(app.store.signin_write(&write), client_name(app, &auth));
         let written = written.map_err(|e| unavailable(app, e));
         return match (written, name) {
             (Err(page), _) | (_, Err(page)) => page,
             (Ok(false), Ok(name)) => {
                 audit.throttled("race");
-                let form = render_form(app, &auth, &name, username, Some(TOO_MANY_ATTEMPTS));
+                let form = forms::sign_in(app, &auth, &name, username, Some(TOO_MANY_ATTEMPTS));
                 throttled(form, checked.retry_after_lost())
             }
             (Ok(true), Ok(name)) => {
@@ -308,7 +284,7 @@ async fn sign_in(app: &App, req: &Request, params: &Params) -> Response<Body> {
                     trusted = audit.trusted,
                     "sign-in failed"
                 );
-                render_form(app, &auth, &name, username, Some(WRONG_CREDENTIALS))
+                forms::sign_in(app, &auth, &name, username, Some(WRONG_CREDENTIALS))
             }
         };
     };
@@ -445,21 +421,7 @@ pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body
     let implied = client.implies_consent() && !auth.prompt.iter().any(|p| p == "consent");
     let grant = release::grant(&client, &user, &auth.scopes, &auth.claims);
     if !post && !implied {
-        let (by_scope, individually) = release::disclosures(&client, &user, &auth.scopes, &grant);
-        let action = app.config.endpoint_url(Endpoint::Consent);
-        return pages::consent_page(
-            &app.config.branding,
-            ConsentView {
-                client_name: &client.client_name,
-                client_logo: client.logo_uri.as_deref(),
-                username: &user.username,
-                action: &action,
-                req_id: &auth.id,
-                csrf: &auth.csrf,
-                scopes: &by_scope,
-                claims: individually,
-            },
-        );
+        return forms::consent(app, &auth, &client, &user, &grant);
     }
 
     let state = auth.state.as_deref();

@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod authz_response;
 pub mod client_auth;
 pub mod discovery;
+pub mod forms;
 pub mod handlers;
 pub mod id_token_hint;
 pub mod introspection;

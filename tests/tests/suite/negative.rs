@@ -338,20 +338,33 @@ each_backend!(pages_carry_security_headers, |p| {
         .send()
         .await
         .expect("authorize");
-    assert_eq!(resp.status(), 303);
-    let login = b
+    assert_eq!(
+        resp.status(),
+        200,
+        "/authorize shows the sign-in form itself"
+    );
+    let body = resp.text().await.expect("page");
+    let req = e2e::browser::input_value(&body, "req").expect("req");
+    // The same form as /login shows it again.
+    let again = b
         .client()
-        .get(resp.headers()["location"].to_str().expect("loc"))
+        .get(format!("{}?req={req}", p.url("/login")))
         .send()
         .await
         .expect("login page");
+    let authorize = b
+        .client()
+        .get(p.authorize_url(BASIC.0, &[]))
+        .send()
+        .await
+        .expect("authorize");
     let error = b
         .client()
         .get(p.authorize_url("nobody", &[]))
         .send()
         .await
         .expect("error page");
-    for resp in [login, error] {
+    for resp in [again, authorize, error] {
         let h = resp.headers();
         let csp = h["content-security-policy"].to_str().expect("csp");
         assert!(
@@ -450,12 +463,7 @@ each_backend!(
         let c = b.client();
         let go = |url: String| async move { c.get(url).send().await.expect("get") };
         // Sign-in page.
-        let authz = go(p.authorize_url(BASIC.0, &[])).await;
-        let login = go(authz.headers()["location"]
-            .to_str()
-            .expect("loc")
-            .to_string())
-        .await;
+        let login = go(p.authorize_url(BASIC.0, &[])).await;
         assert_page_headers(&login, "sign-in");
         let body = login.text().await.expect("page");
         let (req, csrf) = (

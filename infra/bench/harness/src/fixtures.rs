@@ -321,12 +321,12 @@ pub async fn prepare(ctx: &Ctx) -> Result<BTreeMap<String, Fixture>, String> {
                 "bench-login",
             )))
             .await?;
-        let location = r
-            .header("location")
-            .and_then(provider_path)
-            .filter(|p| p.starts_with("/login"))
-            .ok_or_else(|| format!("authorize did not redirect to /login ({})", r.status))?;
-        login_page = Some((location, fresh.cookie_list()));
+        // /authorize shows the form itself; /login shows it again for the pending request.
+        let req = (r.status == 200)
+            .then(|| input_value(&r.body, "req"))
+            .flatten()
+            .ok_or_else(|| format!("authorize did not show the sign-in form ({})", r.status))?;
+        login_page = Some((format!("/login?req={req}"), fresh.cookie_list()));
         tokens = Some(a);
         other_grant = Some(b);
     }

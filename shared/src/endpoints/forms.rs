@@ -1,0 +1,63 @@
+//! The two pages a person meets on the way from `/authorize` back to the client, rendered
+//! from what the authorization request carries (its client as it was, the person once
+//! signed in): the sign-in form and the consent page. `/authorize` shows whichever comes
+//! first itself (a browser round trip and a store round trip fewer); `/login` and `/consent`
+//! show them again. Both forms post back with the request's id and CSRF token.
+use lambda_http::{Body, Response};
+
+use super::Endpoint;
+use crate::{
+    App,
+    pages::{self, ConsentView, LoginView},
+    protocol::release,
+    store::{AuthRequest, Client, RequestedClaims, User},
+};
+
+/// The sign-in form for `auth`, for the client named `client_name`, with `username`
+/// filled in and an `error` to show.
+pub fn sign_in(
+    app: &App,
+    auth: &AuthRequest,
+    client_name: &str,
+    username: &str,
+    error: Option<&str>,
+) -> Response<Body> {
+    let action = app.config.endpoint_url(Endpoint::Login);
+    pages::login_page(
+        &app.config.branding,
+        LoginView {
+            client_name,
+            action: &action,
+            req_id: &auth.id,
+            csrf: &auth.csrf,
+            username,
+            error,
+        },
+    )
+}
+
+/// The consent page: every scope with the claims it would release about `user` to
+/// `client`, and every claim `grant` releases by name (`protocol::release`).
+pub fn consent(
+    app: &App,
+    auth: &AuthRequest,
+    client: &Client,
+    user: &User,
+    grant: &RequestedClaims,
+) -> Response<Body> {
+    let (by_scope, individually) = release::disclosures(client, user, &auth.scopes, grant);
+    let action = app.config.endpoint_url(Endpoint::Consent);
+    pages::consent_page(
+        &app.config.branding,
+        ConsentView {
+            client_name: &client.client_name,
+            client_logo: client.logo_uri.as_deref(),
+            username: &user.username,
+            action: &action,
+            req_id: &auth.id,
+            csrf: &auth.csrf,
+            scopes: &by_scope,
+            claims: individually,
+        },
+    )
+}
