@@ -10,6 +10,7 @@ mod envelope;
 mod fault_matrix;
 mod grants;
 mod hints;
+mod iam;
 mod key_rotation;
 mod lambda_keys;
 mod lambda_watch;

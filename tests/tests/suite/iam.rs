@@ -1,0 +1,361 @@
+//! Least privilege that still works: every store call each endpoint makes, over a full tour
+//! of the provider (sign-in, consent, every grant, userinfo, introspection, revocation,
+//! logout, registration), is granted to its Lambda function's role in `template.yaml`: the
+//! DynamoDB actions the call's implementation uses (`shared/src/store/dynamo.rs`) on the item
+//! kinds it touches (`dynamodb:LeadingKeys`). On real AWS a missing grant is an AccessDenied
+//! (a 503 for the person); here it is a failing test.
+use std::{collections::BTreeSet, path::PathBuf};
+
+use e2e::{ALICE, BASIC, M2M, Provider, REDIRECT, TestBackend, browser::input_value};
+use serde_json::{Value as Json, json};
+use serde_yaml_ng::Value;
+
+/// The DynamoDB actions and item kinds of each store call, as `DynamoStore` makes them
+/// (transactions are authorized action by action). Kept beside the implementation's own
+/// description in `template.yaml`'s comments; a call missing here fails the test.
+fn grants_needed(call: &str) -> &'static [(&'static str, &'static str)] {
+    match call {
+        "client" => &[("GetItem", "client")],
+        "put_client" => &[("PutItem", "client")],
+        "delete_client" => &[("DeleteItem", "client")],
+        "user" => &[("GetItem", "user")],
+        "auth_request" => &[("GetItem", "authreq")],
+        "put_auth_request" => &[("PutItem", "authreq")],
+        "delete_auth_request" => &[("DeleteItem", "authreq")],
+        "complete_auth_request" => &[
+            ("DeleteItem", "authreq"),
+            ("PutItem", "code"),
+            ("UpdateItem", "consent"),
+        ],
+        "session" => &[("GetItem", "session")],
+        "put_session" => &[("PutItem", "session")],
+        "delete_session" => &[("DeleteItem", "session")],
+        "put_code" => &[("PutItem", "code")],
+        "consume_code" | "restore_code" => &[("UpdateItem", "code")],
+        "consent" => &[("GetItem", "consent")],
+        "revoke" => &[("PutItem", "revoked")],
+        "is_revoked" => &[("GetItem", "revoked")],
+        "put_refresh" => &[("PutItem", "refresh")],
+        "refresh" => &[("GetItem", "refresh")],
+        "rotate_refresh" => &[
+            ("UpdateItem", "refresh"),
+            ("PutItem", "refresh"),
+            ("GetItem", "refresh"),
+        ],
+        "first_use" => &[("PutItem", "replay")],
+        "signin_read" => &[
+            ("BatchGetItem", "authreq"),
+            ("BatchGetItem", "username"),
+            ("BatchGetItem", "throttle"),
+            ("BatchGetItem", "secret"),
+        ],
+        "signin_write" => &[
+            ("PutItem", "session"),
+            ("PutItem", "authreq"),
+            ("UpdateItem", "throttle"),
+            ("ConditionCheckItem", "throttle"),
+            ("DeleteItem", "throttle"),
+        ],
+        "create_secret" => &[("PutItem", "secret")],
+        "published_keys" => &[("GetItem", "keys")],
+        // The signer's calls: KMS, not the table (the key policies are the template's own).
+        "public_keys" | "sign" => &[],
+        other => panic!("store call {other:?} has no grant listed here: add it"),
+    }
+}
+
+fn template() -> Value {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"));
+    let text = std::fs::read_to_string(path).expect("template.yaml");
+    serde_yaml_ng::from_str(&text).expect("YAML")
+}
+
+fn untag(v: &Value) -> &Value {
+    match v {
+        Value::Tagged(t) => &t.value,
+        v => v,
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match untag(v) {
+        Value::String(s) => vec![s.clone()],
+        Value::Sequence(items) => items
+            .iter()
+            .filter_map(|i| untag(i).as_str().map(str::to_string))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// (action, item kind) pairs a role's inline policies and managed policies of the template
+/// allow on the table: `dynamodb:LeadingKeys` patterns `kind#*`.
+fn granted(t: &Value, role: &str) -> BTreeSet<(String, String)> {
+    let res = &t["Resources"];
+    let role = &res[role];
+    let mut docs: Vec<&Value> = role["Properties"]["Policies"]
+        .as_sequence()
+        .map(|ps| ps.iter().map(|p| &p["PolicyDocument"]).collect())
+        .unwrap_or_default();
+    for managed in role["Properties"]["ManagedPolicyArns"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(name) = untag(managed).as_str() {
+            docs.push(&res[name]["Properties"]["PolicyDocument"]);
+        }
+    }
+    let mut out = BTreeSet::new();
+    for doc in docs {
+        for st in doc["Statement"].as_sequence().into_iter().flatten() {
+            let keys = strings(&st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
+            for action in strings(&st["Action"]) {
+                let Some(action) = action.strip_prefix("dynamodb:") else {
+                    continue;
+                };
+                for k in &keys {
+                    let kind = k.trim_end_matches('*').trim_end_matches('#');
+                    out.insert((action.to_string(), kind.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The role of the function serving `path` (`login` → `LoginRole`).
+fn role_of(path: &str) -> String {
+    let route = shared::endpoints::routes()
+        .into_iter()
+        .find(|r| r.endpoint.path() == path)
+        .unwrap_or_else(|| panic!("no route {path}"));
+    let f = route.endpoint.function();
+    format!("{}{}Role", f[..1].to_uppercase(), &f[1..])
+}
+
+struct Tour<'a> {
+    p: &'a Provider,
+    http: reqwest::Client,
+    /// (request, function role, store call) for every call made.
+    seen: Vec<(String, String, String)>,
+}
+
+impl Tour<'_> {
+    async fn go(&mut self, req: reqwest::RequestBuilder) -> reqwest::Response {
+        let req = req.build().expect("request");
+        let path = req.url().path().to_string();
+        let what = format!("{} {path}", req.method());
+        self.p.faults.take_calls();
+        let resp = self.http.execute(req).await.expect("request");
+        let role = role_of(&path);
+        for call in self.p.faults.take_calls() {
+            self.seen
+                .push((what.clone(), role.clone(), call.to_string()));
+        }
+        resp
+    }
+
+    /// GET `url` (a page with a form): its req and csrf.
+    async fn form(&mut self, url: &str) -> (String, String) {
+        let body = self
+            .go(self.http.get(url))
+            .await
+            .text()
+            .await
+            .expect("page");
+        (
+            input_value(&body, "req").expect("req"),
+            input_value(&body, "csrf").expect("csrf"),
+        )
+    }
+
+    async fn json(&mut self, req: reqwest::RequestBuilder) -> Json {
+        self.go(req).await.json().await.unwrap_or(Json::Null)
+    }
+}
+
+fn location(resp: &reqwest::Response) -> String {
+    resp.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string()
+}
+
+fn param(url: &str, name: &str) -> String {
+    url::Url::parse(url)
+        .expect("url")
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_store_call_is_granted_to_its_functions_role() {
+    let p = Provider::start(TestBackend::Embedded).await;
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut t = Tour {
+        p: &p,
+        http: http.clone(),
+        seen: vec![],
+    };
+    let scope = [("scope", "openid email offline_access")];
+    // Sign-in: the form from /authorize, a wrong password, the right one, consent.
+    let (req, csrf) = t.form(&p.authorize_url(BASIC.0, &scope)).await;
+    let login = p.url("/login");
+    let post = |u: &str, pw: &str| {
+        http.post(&login).form(&[
+            ("req", req.as_str()),
+            ("csrf", csrf.as_str()),
+            ("username", u),
+            ("password", pw),
+        ])
+    };
+    t.go(post(ALICE.0, "wrong")).await;
+    let to_consent = location(&t.go(post(ALICE.0, ALICE.1)).await);
+    t.form(&format!("{}?req={req}", p.url("/login"))).await;
+    let (req, csrf) = t.form(&to_consent).await;
+    let back = t
+        .go(http.post(p.url("/consent")).form(&[
+            ("req", req.as_str()),
+            ("csrf", csrf.as_str()),
+            ("decision", "allow"),
+        ]))
+        .await;
+    let code = param(&location(&back), "code");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    let tokens = t
+        .json(
+            http.post(p.url("/token"))
+                .basic_auth(BASIC.0, Some(BASIC.1))
+                .form(&form),
+        )
+        .await;
+    let at = tokens["access_token"].as_str().expect("at").to_string();
+    let rt = tokens["refresh_token"].as_str().expect("rt").to_string();
+    let id = tokens["id_token"].as_str().expect("id").to_string();
+    t.go(http.get(p.url("/userinfo")).bearer_auth(&at)).await;
+    // A refresh, then introspection and revocation of both kinds of token, then a replay of
+    // the code by its own client (which revokes its grant).
+    let tokens = t
+        .json(
+            http.post(p.url("/token"))
+                .basic_auth(BASIC.0, Some(BASIC.1))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", rt.as_str()),
+                ]),
+        )
+        .await;
+    let rt = tokens["refresh_token"]
+        .as_str()
+        .expect("rotated")
+        .to_string();
+    for token in [&at, &rt] {
+        t.go(http
+            .post(p.url("/introspect"))
+            .basic_auth(M2M.0, Some(M2M.1))
+            .form(&[("token", token.as_str())]))
+            .await;
+        t.go(http
+            .post(p.url("/revoke"))
+            .basic_auth(BASIC.0, Some(BASIC.1))
+            .form(&[("token", token.as_str())]))
+            .await;
+    }
+    t.go(http
+        .post(p.url("/token"))
+        .basic_auth(BASIC.0, Some(BASIC.1))
+        .form(&form))
+        .await;
+    t.go(http
+        .post(p.url("/token"))
+        .basic_auth(M2M.0, Some(M2M.1))
+        .form(&[("grant_type", "client_credentials")]))
+        .await;
+    // Single sign-on: a code straight from /authorize; then a consent page from /authorize,
+    // denied.
+    t.go(http.get(p.authorize_url(BASIC.0, &[("prompt", "none")])))
+        .await;
+    let (req, csrf) = t
+        .form(&p.authorize_url(BASIC.0, &[("prompt", "consent")]))
+        .await;
+    t.go(http.post(p.url("/consent")).form(&[
+        ("req", req.as_str()),
+        ("csrf", csrf.as_str()),
+        ("decision", "deny"),
+    ]))
+    .await;
+    // Logout with the ID token of this session, and the discovery documents.
+    t.go(http.get(format!("{}?id_token_hint={id}", p.url("/logout"))))
+        .await;
+    t.go(http.get(p.url("/.well-known/openid-configuration")))
+        .await;
+    t.go(http.get(p.url("/jwks.json"))).await;
+    // Registration and RFC 7592 management.
+    let reg = t
+        .json(
+            http.post(p.url("/register"))
+                .json(&json!({"redirect_uris": [REDIRECT]})),
+        )
+        .await;
+    let (cid, rat) = (
+        reg["client_id"].as_str().expect("client_id").to_string(),
+        reg["registration_access_token"]
+            .as_str()
+            .expect("rat")
+            .to_string(),
+    );
+    let manage = p.url(&format!("/register?client_id={cid}"));
+    t.go(http.get(&manage).bearer_auth(&rat)).await;
+    t.go(http
+        .put(&manage)
+        .bearer_auth(&rat)
+        .json(&json!({"client_id": cid, "redirect_uris": [REDIRECT]})))
+        .await;
+    t.go(http.delete(&manage).bearer_auth(&rat)).await;
+
+    let tmpl = template();
+    let mut missing = BTreeSet::new();
+    let mut roles = BTreeSet::new();
+    for (what, role, call) in &t.seen {
+        roles.insert(role.clone());
+        let have = granted(&tmpl, role);
+        for (action, kind) in grants_needed(call) {
+            if !have.contains(&(action.to_string(), kind.to_string())) {
+                missing.insert(format!(
+                    "{role}: dynamodb:{action} on {kind}#* ({call}, in {what})"
+                ));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "template.yaml lacks:\n{}",
+        missing.into_iter().collect::<Vec<_>>().join("\n")
+    );
+    for expected in [
+        "AuthorizeRole",
+        "LoginRole",
+        "TokenRole",
+        "UserinfoRole",
+        "IntrospectRole",
+        "RevokeRole",
+        "LogoutRole",
+        "RegisterRole",
+    ] {
+        assert!(
+            roles.contains(expected),
+            "the tour reached {expected}: {roles:?}"
+        );
+    }
+}
