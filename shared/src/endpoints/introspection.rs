@@ -74,13 +74,7 @@ async fn introspect(app: &App, req: &Request, now: i64) -> Result<Value, OAuthEr
     if r.client_id != client.client_id || r.used_at.is_some() {
         return Ok(inactive);
     }
-    let issued = Issued {
-        client_id: &r.client_id,
-        sub: Some(&r.sub),
-        issued_ms: r.issued_ms(),
-        grant_id: Some(&r.grant_id),
-        jti: None,
-    };
+    let issued = Issued::refresh(&r);
     if liveness::check(app, &issued, now).await?.is_err() {
         return Ok(inactive);
     }

@@ -5,7 +5,7 @@
 //! password change ends everything issued before it, at millisecond resolution).
 use crate::{
     App, OAuthError,
-    store::{Client, User},
+    store::{Client, RefreshToken, User},
 };
 
 /// What a token says about where it came from.
@@ -19,6 +19,19 @@ pub struct Issued<'a> {
     pub grant_id: Option<&'a str>,
     /// An access token's own id, revocable on its own (RFC 7009).
     pub jti: Option<&'a str>,
+}
+
+impl<'a> Issued<'a> {
+    /// What a stored refresh token says about where it came from.
+    pub fn refresh(r: &'a RefreshToken) -> Self {
+        Issued {
+            client_id: &r.client_id,
+            sub: Some(&r.sub),
+            issued_ms: r.issued_ms(),
+            grant_id: Some(&r.grant_id),
+            jti: None,
+        }
+    }
 }
 
 /// Why a token is dead: for the logs, never for the client (RFC 7662 §2.2, RFC 6750 §3.1).

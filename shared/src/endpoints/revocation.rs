@@ -32,13 +32,7 @@ async fn revoke(app: &App, req: &Request, now: i64) -> Result<(), OAuthError> {
     // The hint only orders the look-ups (§2.1); both kinds are tried. Only a live token of the
     // client's own is revoked (`liveness`): a dead one has nothing left to revoke.
     if let Some(r) = app.store.refresh(&secret_digest(token), now).await? {
-        let issued = Issued {
-            client_id: &r.client_id,
-            sub: Some(&r.sub),
-            issued_ms: r.issued_ms(),
-            grant_id: Some(&r.grant_id),
-            jti: None,
-        };
+        let issued = Issued::refresh(&r);
         if r.client_id == client.client_id && liveness::check(app, &issued, now).await?.is_ok() {
             revoke_grant(
                 app,

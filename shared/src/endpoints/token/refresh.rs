@@ -79,13 +79,7 @@ pub async fn exchange(
             app.store.is_revoked(&old.grant_id, now)
         )?,
     };
-    let issued = liveness::Issued {
-        client_id: &client.client_id,
-        sub: Some(&old.sub),
-        issued_ms: old.issued_ms(),
-        grant_id: Some(&old.grant_id),
-        jti: None,
-    };
+    let issued = liveness::Issued::refresh(&old);
     let user = match (
         liveness::verdict(&issued, Some(client), user.as_ref(), revoked),
         user,
