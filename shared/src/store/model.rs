@@ -38,17 +38,19 @@ pub struct Client {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_hash: Option<String>,
     pub auth_method: AuthMethod,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirect_uris: Vec<String>,
     pub allowed_scopes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grant_types: Vec<String>,
     /// A first-party application: signing in implies consent, no consent page is shown.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skip_consent: bool,
     /// Where RP-initiated logout may return the browser (exact match).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub post_logout_redirect_uris: Vec<String>,
     /// Claims added to this client's tokens (namespaced names).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_claims: Vec<CustomClaim>,
     /// The client's public keys (a JWK Set) for private_key_jwt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -142,21 +144,21 @@ pub struct User {
     /// argon2id PHC string.
     pub password_hash: String,
     /// Standard claims (OIDC Core §5.1) by name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub claims: Map<String, Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
     /// Claims added to this user's tokens, on top of the client's (same name: the user's wins).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_claims: Vec<CustomClaim>,
     /// Epoch seconds: sessions signed in and tokens issued until then are dead. Set on a
     /// password change, when the user is disabled or signed out everywhere (0: nothing
     /// ended). Kept for records written before `tokens_valid_after_ms`, and for display.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub tokens_valid_after: i64,
     /// The same instant in epoch milliseconds, so that a token issued in the same second
     /// before the change is not mistaken for one issued after it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub tokens_valid_after_ms: i64,
 }
 
@@ -283,10 +285,18 @@ pub struct AuthRequest {
 }
 
 impl Client {
-    /// This client without its secret's hash: to keep beside a request or a code.
+    /// What a request keeps of its client: what the sign-in and consent pages show and
+    /// decide with (name, logo, scopes and claims it may have, first party or not, registered
+    /// or not), not its secret's hash, URIs, keys or own claims. Small, so a request item
+    /// stays under a write unit.
     pub fn snapshot(&self) -> Client {
         Client {
             secret_hash: None,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            custom_claims: vec![],
+            jwks: None,
+            grant_types: vec![],
             ..self.clone()
         }
     }

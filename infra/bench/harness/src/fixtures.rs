@@ -336,8 +336,9 @@ pub async fn prepare(ctx: &Ctx) -> Result<BTreeMap<String, Fixture>, String> {
             "discovery" => (HttpRequest::get("/.well-known/openid-configuration"), 200),
             "jwks" => (HttpRequest::get("/jwks.json"), 200),
             "authorize" => (
+                // A new browser: /authorize shows the sign-in form itself.
                 HttpRequest::get(&authorize_path("openid profile email", "bench-authz")),
-                303,
+                200,
             ),
             "login" => {
                 let (path, cookies) = login_page.clone().ok_or("no sign-in page")?;
