@@ -97,19 +97,16 @@ async fn runs_prints_seeds_and_persists() {
     assert_eq!(jwks["keys"][0]["alg"], "RS256");
 
     // The printed URL leads to a real sign-in page; the seeded client is known too.
-    let resp = http.get(&auth_url).send().await.expect("authorize");
-    assert_eq!(resp.status(), 303);
+    // /authorize shows the sign-in form itself (no redirect to /login).
     let seeded = format!(
         "{issuer}/authorize?response_type=code&client_id=example-web&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&scope=openid"
     );
-    assert_eq!(
-        http.get(&seeded)
-            .send()
-            .await
-            .expect("seeded client")
-            .status(),
-        303
-    );
+    for url in [&auth_url, &seeded] {
+        let resp = http.get(url).send().await.expect("authorize");
+        assert_eq!(resp.status(), 200, "{url}");
+        let page = resp.text().await.expect("page");
+        assert!(page.contains(r#"name="password""#), "{url}: {page}");
+    }
     drop(first);
 
     // Same data dir: the seed applies again without error and the signing key is the same.
