@@ -1307,7 +1307,7 @@ impl SignInStore for DynamoStore {
         let mut keys = vec![request_pk.clone(), username_pk.clone()];
         keys.extend(q.counters.iter().map(|k| throttle_key(k)));
         if q.secret {
-            keys.push(SECRET_KEY.to_string());
+            keys.push(schema::SECRET.to_string());
         }
         keys.sort();
         keys.dedup();
@@ -1329,7 +1329,7 @@ impl SignInStore for DynamoStore {
                 counters.insert(k.clone(), parse::<Counter>(item)?);
             }
         }
-        let secret = found.remove(SECRET_KEY).map(parse).transpose()?;
+        let secret = found.remove(schema::SECRET).map(parse).transpose()?;
         Ok(SignInState {
             request,
             user,
@@ -1382,13 +1382,13 @@ impl SignInStore for DynamoStore {
 
     async fn create_secret(&self, secret: &DeploymentSecret) -> StoreResult<DeploymentSecret> {
         match self
-            .put_once(item(SECRET_KEY, secret, None)?, "secret")
+            .put_once(item(schema::SECRET, secret, None)?, "secret")
             .await
         {
             Ok(()) => Ok(secret.clone()),
             // Another container made it first: that one is the deployment's.
             Err(StoreError::Conflict(_)) => self
-                .get_record(SECRET_KEY.to_string(), true)
+                .get_record(schema::SECRET.to_string(), true)
                 .await?
                 .ok_or_else(|| StoreError::Unavailable("dynamodb: secret vanished".into())),
             Err(e) => Err(e),

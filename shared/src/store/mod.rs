@@ -6,6 +6,7 @@ pub mod dynamo;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 mod model;
+pub mod schema;
 pub mod signin;
 
 use async_trait::async_trait;

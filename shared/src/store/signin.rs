@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AuthRequest, Session, User};
+use super::{AuthRequest, Session, User, schema};
 
 /// Failed sign-ins counted under one key (`throttle#<key>`): in a fixed window (per client
 /// address, per device) or in a series that each failure extends (per account).
@@ -24,7 +24,7 @@ pub struct Counter {
 impl Counter {
     /// The counter if it has not ended at `now`.
     pub fn live(self, now: i64) -> Option<Counter> {
-        (self.expires_at > now).then_some(self)
+        (!schema::expired(self.expires_at, now)).then_some(self)
     }
 }
 
@@ -88,11 +88,13 @@ pub fn after_failure(
             Window::Fixed(len) | Window::Sliding(len) => end(now, len),
         },
     };
-    let read_ended = guard.read.is_some_and(|r| r.expires_at <= now);
+    let read_ended = guard
+        .read
+        .is_some_and(|r| schema::expired(r.expires_at, now));
     match current {
         None => Some(fresh()),
-        Some(c) if read_ended => (c.expires_at <= now).then(fresh),
-        Some(c) if c.expires_at <= now => None,
+        Some(c) if read_ended => schema::expired(c.expires_at, now).then(fresh),
+        Some(c) if schema::expired(c.expires_at, now) => None,
         Some(c) if !guard.holds(Some(c), now) => None,
         Some(c) => Some(Counter {
             count: c.count.saturating_add(1),
@@ -177,9 +179,6 @@ impl std::fmt::Debug for DeploymentSecret {
             .finish_non_exhaustive()
     }
 }
-
-/// The item key of the deployment secret.
-pub const SECRET_KEY: &str = "secret#deployment";
 
 #[cfg(test)]
 mod tests {

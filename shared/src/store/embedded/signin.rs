@@ -1,0 +1,108 @@
+//! A sign-in attempt's one read and one write (see [`crate::store::signin`]).
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::store::schema::UsernameRecord;
+
+#[async_trait]
+impl SignInStore for EmbeddedStore {
+    async fn signin_read(&self, q: &SignInQuery<'_>) -> StoreResult<SignInState> {
+        // One read transaction: a consistent snapshot of everything the attempt depends on.
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let table = txn.open_table(ITEMS).map_err(unavailable)?;
+        let get = |key: &str| -> StoreResult<Option<Vec<u8>>> {
+            Ok(table
+                .get(key)
+                .map_err(unavailable)?
+                .map(|v| v.value().to_vec()))
+        };
+        let request = get(&schema::auth_request(q.request_id))?
+            .map(|b| decode::<AuthRequest>(&b))
+            .transpose()?;
+        let request = schema::live(request, q.now);
+        let user = match get(&schema::username(q.username))?
+            .map(|b| decode::<UsernameRecord>(&b))
+            .transpose()?
+        {
+            Some(UsernameRecord::User(u)) => Some(*u),
+            Some(UsernameRecord::Sub(sub)) => get(&schema::user(&sub))?
+                .map(|b| decode::<User>(&b))
+                .transpose()?,
+            None => None,
+        };
+        let mut counters = HashMap::new();
+        for key in &q.counters {
+            if let Some(b) = get(&schema::throttle(key))? {
+                counters.insert(key.clone(), decode::<Counter>(&b)?);
+            }
+        }
+        let secret = if q.secret {
+            get(schema::SECRET)?.map(|b| decode(&b)).transpose()?
+        } else {
+            None
+        };
+        Ok(SignInState {
+            request,
+            user,
+            counters,
+            secret,
+        })
+    }
+
+    async fn signin_write(&self, w: &SignInWrite<'_>) -> StoreResult<bool> {
+        let session = w.session.map(encode).transpose()?;
+        let request = w.request.map(encode).transpose()?;
+        self.write(|txn| {
+            // Every guard is checked before anything is written: a lost attempt writes nothing.
+            let mut writes = Vec::new();
+            for op in &w.counters {
+                let key = schema::throttle(&op.guard().key);
+                let current = txn_get::<Counter>(txn, &key)?;
+                let next = match op {
+                    CounterWrite::Fail(guard, window) => {
+                        match after_failure(guard, *window, current.as_ref(), w.now, w.now_ms) {
+                            Some(next) => Some(encode(&next)?),
+                            None => return Ok(false),
+                        }
+                    }
+                    CounterWrite::Hold(guard) | CounterWrite::Reset(guard)
+                        if !guard.holds(current.as_ref(), w.now) =>
+                    {
+                        return Ok(false);
+                    }
+                    CounterWrite::Hold(_) => continue,
+                    CounterWrite::Reset(_) => None,
+                };
+                writes.push((key, next));
+            }
+            for (key, next) in writes {
+                match next {
+                    Some(bytes) => txn_put(txn, &key, &bytes)?,
+                    None => txn_delete(txn, &key)?,
+                }
+            }
+            if let (Some(bytes), Some(s)) = (&session, w.session) {
+                txn_put(txn, &schema::session(&s.id_hash), bytes)?;
+            }
+            if let (Some(bytes), Some(r)) = (&request, w.request) {
+                txn_put(txn, &schema::auth_request(&r.id), bytes)?;
+            }
+            Ok(true)
+        })
+    }
+
+    async fn create_secret(&self, secret: &DeploymentSecret) -> StoreResult<DeploymentSecret> {
+        let bytes = encode(secret)?;
+        self.write(
+            |txn| match txn_get::<DeploymentSecret>(txn, schema::SECRET)? {
+                Some(existing) => Ok(existing),
+                None => {
+                    txn_put(txn, schema::SECRET, &bytes)?;
+                    Ok(secret.clone())
+                }
+            },
+        )
+    }
+}
