@@ -392,7 +392,7 @@ async fn envelope_env(test: &str) -> Option<EnvelopeEnv> {
     );
     let table = common::unique("envelope");
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    shared::store::dynamo::create_table(&dynamo, &table)
+    shared::store::dynamo::provision::create_table(&dynamo, &table)
         .await
         .expect("table");
     let wrapping = alias("wrapping");

@@ -39,7 +39,7 @@ async fn dynamo_table(test: &str) -> Option<(aws_sdk_dynamodb::Client, String)> 
     let config = common::aws(test).await?;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = common::unique("contract");
-    ddb::create_table(&client, &table)
+    ddb::provision::create_table(&client, &table)
         .await
         .expect("create_table");
     Some((client, table))
@@ -1828,7 +1828,7 @@ async fn dynamo_create_table_is_idempotent_and_enables_ttl() {
     else {
         return;
     };
-    ddb::create_table(&client, &table)
+    ddb::provision::create_table(&client, &table)
         .await
         .expect("second create_table is fine");
     let ttl = client
@@ -1906,7 +1906,10 @@ async fn dynamo_item_layout_and_ttl() {
 
     s.put_code(&code("c", now + 30)).await.expect("code");
     let c = raw_item(&client, &table, "code#c").await;
-    assert_eq!(num(&c, "ttl"), Some(now + 30 + ddb::CODE_REPLAY_WINDOW));
+    assert_eq!(
+        num(&c, "ttl"),
+        Some(now + 30 + shared::store::schema::CODE_REPLAY_WINDOW)
+    );
     assert!(!c.contains_key("minted"));
 
     s.revoke("j", now + 40).await.expect("revoke");

@@ -334,7 +334,7 @@ async fn aws_backend(alg: Alg) -> Backend {
     let sdk = shared::aws::aws_config().await;
     let suffix = shared::crypto::random_token(6).replace(['-', '_'], "x");
     let table = format!("oidc-e2e-{suffix}");
-    shared::store::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table)
+    shared::store::dynamo::provision::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table)
         .await
         .expect("create table");
     let alias = format!("alias/oidc-e2e-{}-{suffix}", alg.as_str().to_lowercase());
@@ -355,7 +355,7 @@ async fn envelope_backend(alg: Alg) -> Backend {
     let suffix = shared::crypto::random_token(6).replace(['-', '_'], "x");
     let table = format!("oidc-e2e-{suffix}");
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    shared::store::dynamo::create_table(&dynamo, &table)
+    shared::store::dynamo::provision::create_table(&dynamo, &table)
         .await
         .expect("create table");
     let kms = aws_sdk_kms::Client::new(&sdk);

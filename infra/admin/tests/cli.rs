@@ -1276,7 +1276,7 @@ async fn dynamodb_and_kms_users_clients_and_keys_with_the_cli() {
     let suffix = random_token(6).replace(['-', '_'], "x");
     let table = format!("oidc-admin-{suffix}");
     let sdk = shared::aws::aws_config().await;
-    shared::store::dynamo::create_table(&shared::aws::dynamodb_client(&sdk), &table)
+    shared::store::dynamo::provision::create_table(&shared::aws::dynamodb_client(&sdk), &table)
         .await
         .expect("create table");
     let admin = Admin::aws(&table);
@@ -1547,7 +1547,7 @@ async fn envelope_key_made_with_the_cli_signs_on_the_aws_backend() {
     let suffix = random_token(6).replace(['-', '_'], "x");
     let table = format!("oidc-admin-env-{suffix}");
     let sdk = shared::aws::aws_config().await;
-    shared::store::dynamo::create_table(&shared::aws::dynamodb_client(&sdk), &table)
+    shared::store::dynamo::provision::create_table(&shared::aws::dynamodb_client(&sdk), &table)
         .await
         .expect("create table");
     let admin = Admin::aws(&table);

@@ -122,7 +122,7 @@ pub async fn provision(table: &str, signing_keys: &[String], alg: Alg) -> Result
     use shared::store::KeyStore;
     let sdk = shared::aws::aws_config().await;
     let dynamo = shared::aws::dynamodb_client(&sdk);
-    shared::store::dynamo::create_table(&dynamo, table)
+    shared::store::dynamo::provision::create_table(&dynamo, table)
         .await
         .map_err(|e| format!("table {table}: {e}"))?;
     let kms = shared::aws::kms_client(&sdk);

@@ -78,7 +78,7 @@ async fn sign_in_through_cargo_lambda_watch() {
     let suffix = shared::crypto::random_token(6).replace(['-', '_'], "x");
     let table = format!("oidc-watch-{suffix}");
     let alias = format!("alias/oidc-watch-{suffix}");
-    shared::store::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table)
+    shared::store::dynamo::provision::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table)
         .await
         .expect("table");
     shared::signer::kms::create_signing_key(&aws_sdk_kms::Client::new(&sdk), &alias, Alg::RS256)
