@@ -82,24 +82,7 @@ impl CodeStore for DynamoStore {
         else {
             return Err(unavailable("UpdateItem", &err));
         };
-        let Some(old) = c.item() else {
-            return Ok(Consume::Missing);
-        };
-        let mine = string_attr(old, "consume_req") == Some(nonce.as_str());
-        let old: AuthCode = parse(old.clone())?;
-        if mine {
-            // An SDK retry of this very call, whose first attempt won.
-            return Ok(Consume::Consumed(Box::new(old)));
-        }
-        // As in the embedded store: a redeemed code is a replay even after it expired.
-        Ok(match old.minted {
-            Some(m) => Consume::AlreadyConsumed {
-                client_id: old.client_id,
-                minted: Some(m),
-            },
-            None if schema::expired(old.expires_at, now) => Consume::Missing,
-            None => Consume::Mismatch(Box::new(old)),
-        })
+        not_consumed(c.item(), &nonce, now)
     }
 
     async fn restore_code(&self, code_hash: &str, grant_id: &str) -> StoreResult<()> {
@@ -126,4 +109,26 @@ impl CodeStore for DynamoStore {
             },
         }
     }
+}
+
+/// What a redemption whose condition failed found: `old`, the code as it was then.
+fn not_consumed(old: Option<&Item>, nonce: &str, now: i64) -> StoreResult<Consume> {
+    let Some(old) = old else {
+        return Ok(Consume::Missing);
+    };
+    let mine = string_attr(old, "consume_req") == Some(nonce);
+    let old: AuthCode = parse(old.clone())?;
+    if mine {
+        // An SDK retry of this very call, whose first attempt won.
+        return Ok(Consume::Consumed(Box::new(old)));
+    }
+    // As in the embedded store: a redeemed code is a replay even after it expired.
+    Ok(match old.minted {
+        Some(m) => Consume::AlreadyConsumed {
+            client_id: old.client_id,
+            minted: Some(m),
+        },
+        None if schema::expired(old.expires_at, now) => Consume::Missing,
+        None => Consume::Mismatch(Box::new(old)),
+    })
 }

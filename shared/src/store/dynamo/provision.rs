@@ -29,7 +29,17 @@ where
 /// is usable. Idempotent: an existing table is fine, and TTL is only turned on if it is not.
 /// This is the provisioning code used by scripts and tests; `template.yaml` declares the same.
 pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> StoreResult<()> {
-    let attr = |m: String| StoreError::Unavailable(format!("dynamodb CreateTable: {m}"));
+    create(client, table).await?;
+    wait_until_active(client, table).await?;
+    enable_ttl(client, table).await
+}
+
+fn unbuildable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("dynamodb CreateTable: {e}"))
+}
+
+/// CreateTable, unless the table exists.
+async fn create(client: &aws_sdk_dynamodb::Client, table: &str) -> StoreResult<()> {
     let created = client
         .create_table()
         .table_name(table)
@@ -39,27 +49,31 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Sto
                 .attribute_name(PK)
                 .attribute_type(ScalarAttributeType::S)
                 .build()
-                .map_err(|e| attr(e.to_string()))?,
+                .map_err(unbuildable)?,
         )
         .key_schema(
             KeySchemaElement::builder()
                 .attribute_name(PK)
                 .key_type(KeyType::Hash)
                 .build()
-                .map_err(|e| attr(e.to_string()))?,
+                .map_err(unbuildable)?,
         )
         .send()
         .await;
     match created {
-        Ok(_) => {}
+        Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(|e| e.is_resource_in_use_exception()) => {}
-        Err(e) => return Err(provisioning("CreateTable", e)),
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(provisioning("CreateTable", e)),
     }
+}
 
-    // A new table is CREATING for a few seconds on AWS; TTL can only be set once ACTIVE.
-    let mut active = false;
+/// A new table is CREATING for a few seconds on AWS; TTL can only be set once ACTIVE.
+async fn wait_until_active(client: &aws_sdk_dynamodb::Client, table: &str) -> StoreResult<()> {
     for _ in 0..240 {
         let out = client
             .describe_table()
@@ -68,17 +82,17 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Sto
             .await
             .map_err(|e| provisioning("DescribeTable", e))?;
         if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-            active = true;
-            break;
+            return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    if !active {
-        return Err(StoreError::Unavailable(format!(
-            "dynamodb: table {table} did not become ACTIVE within 2 minutes"
-        )));
-    }
+    Err(StoreError::Unavailable(format!(
+        "dynamodb: table {table} did not become ACTIVE within 2 minutes"
+    )))
+}
 
+/// Turns TTL on for `ttl`, unless it is on already; on for another attribute is an error.
+async fn enable_ttl(client: &aws_sdk_dynamodb::Client, table: &str) -> StoreResult<()> {
     let ttl = client
         .describe_time_to_live()
         .table_name(table)
@@ -110,7 +124,7 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Sto
                 .enabled(true)
                 .attribute_name(TTL)
                 .build()
-                .map_err(|e| attr(e.to_string()))?,
+                .map_err(unbuildable)?,
         )
         .send()
         .await
