@@ -43,7 +43,9 @@ use std::time::Duration;
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
     operation::{put_item::PutItemError, transact_write_items::TransactWriteItemsError},
-    types::{KeysAndAttributes, ReturnValuesOnConditionCheckFailure, TransactWriteItem},
+    types::{
+        AttributeValue, KeysAndAttributes, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    },
 };
 use serde::de::DeserializeOwned;
 
@@ -192,9 +194,28 @@ impl DynamoStore {
     }
 
     /// A put that never overwrites (`attribute_not_exists(pk)`): `Conflict(kind)` if the
-    /// item exists. A per-call nonce tells an SDK retry of our own successful attempt (whose
-    /// condition then fails) from a real conflict.
-    async fn put_once(&self, mut record: Item, kind: &str) -> StoreResult<()> {
+    /// item exists.
+    async fn put_once(&self, record: Item, kind: &str) -> StoreResult<()> {
+        let condition = "attribute_not_exists(#pk)";
+        match self
+            .put_if(record, condition, names(&[("#pk", PK)]), None)
+            .await?
+        {
+            true => Ok(()),
+            false => Err(StoreError::Conflict(kind.into())),
+        }
+    }
+
+    /// A conditional put: `true` if this call wrote `record`, `false` if the condition
+    /// failed. A per-call nonce (`put_req`) tells an SDK retry of our own successful attempt
+    /// (whose condition then fails) from someone else's write.
+    async fn put_if(
+        &self,
+        mut record: Item,
+        condition: &str,
+        names: HashMap<String, String>,
+        values: Option<HashMap<String, AttributeValue>>,
+    ) -> StoreResult<bool> {
         let nonce = random_token(12);
         record.insert("put_req".into(), s(&nonce));
         let result = self
@@ -202,24 +223,18 @@ impl DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(record))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(values)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             Err(e) => match e.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(c)) => {
-                    let mine = c
-                        .item()
-                        .is_some_and(|old| string_attr(old, "put_req") == Some(nonce.as_str()));
-                    if mine {
-                        Ok(())
-                    } else {
-                        Err(StoreError::Conflict(kind.into()))
-                    }
-                }
+                Some(PutItemError::ConditionalCheckFailedException(c)) => Ok(c
+                    .item()
+                    .is_some_and(|old| string_attr(old, "put_req") == Some(nonce.as_str()))),
                 _ => Err(unavailable("PutItem", &e)),
             },
         }

@@ -52,6 +52,21 @@ fn window_end(window: Window, now: i64) -> i64 {
     now.saturating_add(len.max(1))
 }
 
+/// A ConditionCheck or a Delete of the counter `pk` under `condition`'s guard (their
+/// builders are alike but share no trait).
+macro_rules! guarded {
+    ($builder:ident, $table:expr, $pk:expr, $condition:expr) => {
+        $builder::builder()
+            .table_name($table)
+            .set_key(Some(key($pk)))
+            .condition_expression($condition.holds())
+            .set_expression_attribute_names(Some(names(&$condition.names)))
+            .set_expression_attribute_values(Some(values($condition.values)))
+            .build()
+            .map_err(unbuildable)?
+    };
+}
+
 impl DynamoStore {
     /// A counter's part in a sign-in's transaction: its [`Guard`] as the condition.
     fn counter_write(
@@ -73,28 +88,12 @@ impl DynamoStore {
             CounterWrite::Fail(_, window) => TransactWriteItem::builder()
                 .update(self.counter_add(pk, condition, *window, now, now_ms)?)
                 .build(),
-            CounterWrite::Hold(_) => {
-                let check = ConditionCheck::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(pk)))
-                    .condition_expression(condition.holds())
-                    .set_expression_attribute_names(Some(names(&condition.names)))
-                    .set_expression_attribute_values(Some(values(condition.values)))
-                    .build()
-                    .map_err(unbuildable)?;
-                TransactWriteItem::builder().condition_check(check).build()
-            }
-            CounterWrite::Reset(_) => {
-                let delete = Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(pk)))
-                    .condition_expression(condition.holds())
-                    .set_expression_attribute_names(Some(names(&condition.names)))
-                    .set_expression_attribute_values(Some(values(condition.values)))
-                    .build()
-                    .map_err(unbuildable)?;
-                TransactWriteItem::builder().delete(delete).build()
-            }
+            CounterWrite::Hold(_) => TransactWriteItem::builder()
+                .condition_check(guarded!(ConditionCheck, &self.table, pk, condition))
+                .build(),
+            CounterWrite::Reset(_) => TransactWriteItem::builder()
+                .delete(guarded!(Delete, &self.table, pk, condition))
+                .build(),
         })
     }
 

@@ -103,30 +103,12 @@ impl RefreshStore for DynamoStore {
 #[async_trait]
 impl ReplayStore for DynamoStore {
     async fn first_use(&self, key: &str, until: i64, now: i64) -> StoreResult<bool> {
-        let nonce = random_token(12);
-        let mut record = expiring(&schema::replay(key), &Replay { until })?;
-        record.insert("put_req".into(), s(&nonce));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(record))
-            .condition_expression("attribute_not_exists(#pk) OR #until <= :now")
-            .set_expression_attribute_names(Some(names(&[("#pk", PK), ("#until", "until")])))
-            .expression_attribute_values(":now", n(now))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match e.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(c)) => {
-                    // `true` only for an SDK retry of our own successful put.
-                    Ok(c.item()
-                        .is_some_and(|old| string_attr(old, "put_req") == Some(nonce.as_str())))
-                }
-                _ => Err(unavailable("PutItem", &e)),
-            },
-        }
+        // Written unless remembered and unexpired; `true` also for an SDK retry of our own
+        // successful put.
+        let record = expiring(&schema::replay(key), &Replay { until })?;
+        let condition = "attribute_not_exists(#pk) OR #until <= :now";
+        let names = names(&[("#pk", PK), ("#until", "until")]);
+        let values = values(vec![(":now", n(now))]);
+        self.put_if(record, condition, names, Some(values)).await
     }
 }
