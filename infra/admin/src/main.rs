@@ -332,6 +332,6 @@ async fn run(cli: Cli) -> Result<Output, String> {
         Command::Users(cmd) => users::run(&backend::store(&g).await?, cmd).await,
         Command::Clients(cmd) => clients::run(&backend::store(&g).await?, cmd).await,
         // Keys never open the store: they work while the local server runs.
-        Command::Keys(cmd) => keys::run(&g, cmd).await,
+        Command::Keys(cmd) => keys::run(&g, cmd).await.map_err(|e| e.to_string()),
     }
 }
