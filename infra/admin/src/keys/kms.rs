@@ -58,7 +58,7 @@ pub async fn describe(kms: &aws_sdk_kms::Client, id: &str) -> Result<KmsKey, Key
         .await
         .map_err(|source| KeysError::GetPublicKey {
             key: id.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     // Real KMS answers KeySpec; moto only the deprecated CustomerMasterKeySpec.
     #[allow(deprecated)]
@@ -82,7 +82,7 @@ pub async fn describe(kms: &aws_sdk_kms::Client, id: &str) -> Result<KmsKey, Key
         .await
         .map_err(|source| KeysError::DescribeKey {
             key: id.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     let meta = meta
         .key_metadata()

@@ -48,15 +48,15 @@ pub enum KeysError {
     #[error("{}", crate::backend::store_error(.0.clone()))]
     Store(#[from] StoreError),
     /// A KMS call failed: the SDK's error, with its service error kind.
-    #[error("kms GetPublicKey on {key}: {}", DisplayErrorContext(source))]
+    #[error("kms GetPublicKey on {key}: {}", DisplayErrorContext(source.as_ref()))]
     GetPublicKey {
         key: String,
-        source: SdkError<GetPublicKeyError>,
+        source: Box<SdkError<GetPublicKeyError>>,
     },
-    #[error("kms DescribeKey on {key}: {}", DisplayErrorContext(source))]
+    #[error("kms DescribeKey on {key}: {}", DisplayErrorContext(source.as_ref()))]
     DescribeKey {
         key: String,
-        source: SdkError<DescribeKeyError>,
+        source: Box<SdkError<DescribeKeyError>>,
     },
     /// KMS answered, but not with a usable signing key.
     #[error("kms {op} on {key}: {why}")]

@@ -9,7 +9,7 @@ use shared::{
     store::{Store, User},
 };
 
-use super::write_error;
+use super::{new_user, write_error};
 use crate::{backend::store_error, input::now_ms, output::Output};
 
 pub async fn run(store: &Arc<dyn Store>, file: &Path, update: bool) -> Result<Output, String> {
@@ -122,14 +122,7 @@ async fn write(
             .map_err(|e| at(e.to_string()))?;
         match old {
             None => {
-                let user = User::new(
-                    su.sub.clone(),
-                    su.username.clone(),
-                    hash,
-                    su.claims,
-                    su.custom_claims,
-                    now_ms(),
-                );
+                let user = new_user(su, hash);
                 store
                     .create_user(&user)
                     .await

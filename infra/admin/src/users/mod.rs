@@ -82,6 +82,18 @@ fn seed_user(v: Value) -> Result<SeedUser, String> {
     serde_json::from_value(v).map_err(|e| e.to_string())
 }
 
+/// A checked seed user with its password hash, as stored.
+fn new_user(su: SeedUser, hash: String) -> User {
+    User::new(
+        su.sub,
+        su.username,
+        hash,
+        su.claims,
+        su.custom_claims,
+        now_ms(),
+    )
+}
+
 fn apply_custom(custom: &mut Vec<CustomClaim>, c: CustomClaim) {
     custom.retain(|o| o.name != c.name);
     custom.push(c);
@@ -189,14 +201,8 @@ async fn create(
         ));
     }
     su.password = Some(input::password(password_stdin)?);
-    let user = User::new(
-        su.sub.clone(),
-        su.username.clone(),
-        su.password_hash(None).map_err(|e| e.to_string())?,
-        su.claims,
-        su.custom_claims,
-        now_ms(),
-    );
+    let hash = su.password_hash(None).map_err(|e| e.to_string())?;
+    let user = new_user(su, hash);
     store
         .create_user(&user)
         .await
