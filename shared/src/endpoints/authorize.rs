@@ -10,7 +10,7 @@ use super::{authz_response, forms, id_token_hint};
 use crate::{
     App, OAuthError,
     crypto::{random_token, secret_digest},
-    error::ErrorCode,
+    error::{ErrorCode, PageOrError},
     http::{self, Params},
     protocol::{authorize_request, redirect_uri, release},
     store::{AuthRequest, ResponseMode, Session, User},
@@ -20,17 +20,17 @@ pub const BROWSER_COOKIE: &str = "oidc_browser";
 pub const SESSION_COOKIE: &str = "oidc_session";
 
 pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
-    let branding = &app.config.branding;
+    authorize(app, req, now)
+        .await
+        .or_error_page(&app.config.branding)
+}
+
+/// The answer to the request, or the error to show on a page rather than send back.
+async fn authorize(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OAuthError> {
     let params = if req.method() == Method::POST {
-        match http::form(req) {
-            Some(p) => p,
-            None => {
-                return OAuthError::invalid_request(
-                    "the authorization request must be a form post",
-                )
-                .to_error_page(branding);
-            }
-        }
+        http::form(req).ok_or_else(|| {
+            OAuthError::invalid_request("the authorization request must be a form post")
+        })?
     } else {
         http::query(req)
     };
@@ -39,22 +39,20 @@ pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
         authz_response::error(app, e, uri, mode, params.get("state"))
     };
     match handle_params(app, req, &params, now).await {
-        Ok(resp) => resp,
-        Err(Failure::Page(e)) => e.to_error_page(branding),
-        Err(Failure::Redirect(e, uri)) => send_back(&e, &uri),
+        Ok(resp) => Ok(resp),
+        Err(Failure::Page(e)) => Err(e),
+        Err(Failure::Redirect(e, uri)) => Ok(send_back(&e, &uri)),
         // RFC 9700 §4.11.2: the provider authenticates the person before it sends them to a
         // redirect URI it does not trust, so it never bounces a stranger's visitors onward.
-        Err(Failure::Untrusted(e, uri, client_name)) => match signed_in(app, req, now).await {
-            Ok(true) => send_back(&e, &uri),
-            Ok(false) => OAuthError::new(
+        Err(Failure::Untrusted(e, uri, client_name)) => match signed_in(app, req, now).await? {
+            true => Ok(send_back(&e, &uri)),
+            false => Err(OAuthError::new(
                 e.code,
                 format!(
                     "The application “{client_name}” sent a request that cannot be completed: {}.",
                     e.description
                 ),
-            )
-            .to_error_page(branding),
-            Err(e) => e.to_error_page(branding),
+            )),
         },
     }
 }

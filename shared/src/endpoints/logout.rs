@@ -15,6 +15,7 @@ use super::{
 use crate::{
     App, OAuthError,
     crypto::{b64url, constant_time_eq, sha256},
+    error::PageOrError,
     http::{self, Params},
     pages,
     protocol::{authorize_request::MAX_PARAM, redirect_uri},
@@ -22,10 +23,9 @@ use crate::{
 };
 
 pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
-    match logout(app, req, now).await {
-        Ok(resp) => resp,
-        Err(e) => e.to_error_page(&app.config.branding),
-    }
+    logout(app, req, now)
+        .await
+        .or_error_page(&app.config.branding)
 }
 
 /// Where to go afterwards, verified against the client's registration.
