@@ -302,7 +302,8 @@ async fn sign_in(app: &App, req: &Request, params: &Params) -> Result<Response<B
 }
 
 /// A wrong password (or an unknown or disabled account): counted, unless the limits no
-/// longer allow this attempt (`Attempt::lost_race`). The client's name is read alongside.
+/// longer allow this attempt (then its answer is withheld: 429, as in
+/// `Attempt::lost_race`). The client's name, for the form, is read alongside the write.
 async fn failed(app: &App, attempt: Attempt<'_>) -> Result<Response<Body>, OAuthError> {
     let write = SignInWrite {
         counters: attempt.checked.on_failure(),
