@@ -5,25 +5,15 @@
 pub mod dynamo;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+mod error;
 mod model;
 pub mod schema;
 pub mod signin;
 
 use async_trait::async_trait;
+pub use error::*;
 pub use model::*;
 pub use signin::*;
-
-#[derive(Debug, Clone, thiserror::Error, PartialEq)]
-pub enum StoreError {
-    /// The backend failed or timed out; the operation did not happen and may be retried.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// A uniqueness rule was violated (username or email taken, id reused).
-    #[error("conflict: {0}")]
-    Conflict(String),
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The outcome of redeeming a code.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,7 +14,7 @@
 //! | `consent#<sub>#<client_id>` | [`Consent`](super::Consent) | – |
 //! | `refresh#<token_hash>` | [`RefreshToken`](super::RefreshToken) | `expires_at` |
 //! | `replay#<key>` | [`Replay`] | `until` |
-//! | `throttle#<key>` | [`Counter`](super::Counter) | `expires_at` |
+//! | `throttle#<key>` | a sign-in failure `Counter` | `expires_at` |
 //! | `secret#deployment` | [`DeploymentSecret`](super::DeploymentSecret) | – |
 //! | `keys#published` | [`PublishedKeys`](super::PublishedKeys) | – |
 //! | `wrapped-key#<id>` | [`WrappedKey`](super::WrappedKey) | – |
@@ -23,7 +23,10 @@
 //! the embedded store not at all, so every read checks expiry itself.
 use serde::{Deserialize, Serialize};
 
-use super::{AuthCode, AuthRequest, Counter, RefreshToken, Session, StoreError, StoreResult, User};
+use super::{
+    error::{StoreError, StoreResult},
+    model::{AuthCode, AuthRequest, RefreshToken, Session, User},
+};
 
 /// The key prefix of clients, also what the admin listing scans for.
 pub const CLIENTS: &str = "client#";
@@ -83,7 +86,7 @@ pub fn replay(key: &str) -> String {
     format!("replay#{key}")
 }
 
-/// A sign-in failure counter (its key without the prefix is [`super::Guard::key`]).
+/// A sign-in failure counter (`key` is the guard's key, without the prefix).
 pub fn throttle(key: &str) -> String {
     format!("throttle#{key}")
 }
@@ -139,12 +142,6 @@ impl Expiring for AuthCode {
 }
 
 impl Expiring for RefreshToken {
-    fn expires_at(&self) -> i64 {
-        self.expires_at
-    }
-}
-
-impl Expiring for Counter {
     fn expires_at(&self) -> i64 {
         self.expires_at
     }

@@ -7,7 +7,10 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AuthRequest, Session, User, schema};
+use super::{
+    model::{AuthRequest, Session, User},
+    schema,
+};
 
 /// Failed sign-ins counted under one key (`throttle#<key>`): in a fixed window (per client
 /// address, per device) or in a series that each failure extends (per account).
@@ -19,6 +22,12 @@ pub struct Counter {
     pub last: i64,
     /// When the count ends (epoch seconds): from then on it is as good as absent.
     pub expires_at: i64,
+}
+
+impl schema::Expiring for Counter {
+    fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
 }
 
 impl Counter {
