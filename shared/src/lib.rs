@@ -13,11 +13,13 @@ pub mod crypto;
 pub mod endpoints;
 pub mod error;
 pub mod http;
+pub mod jose;
 pub mod jwt;
 #[cfg(feature = "aws")]
 pub mod lambda;
 pub mod pages;
 pub mod password;
+pub mod paths;
 pub mod protocol;
 pub mod seed;
 pub mod signer;

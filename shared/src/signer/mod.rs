@@ -3,7 +3,6 @@
 //! tests. JWS assembly around it lives in `crate::jwt`.
 #[cfg(feature = "kms")]
 pub mod envelope;
-pub mod jwk;
 #[cfg(feature = "kms")]
 pub mod kms;
 #[cfg(any(feature = "embedded", feature = "kms"))]
@@ -15,41 +14,13 @@ pub mod published;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_lc_rs::signature;
 use tokio::sync::OnceCell;
 
-pub use jwk::PublicKey;
+pub use crate::jose::{Alg, PublicKey};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Alg {
-    RS256,
-    ES256,
-}
-
-impl Alg {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Alg::RS256 => "RS256",
-            Alg::ES256 => "ES256",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Alg> {
-        match s {
-            "RS256" => Some(Alg::RS256),
-            "ES256" => Some(Alg::ES256),
-            _ => None,
-        }
-    }
-
-    /// Verification parameters for the public key bytes of [`PublicKey`].
-    pub(crate) fn verification(self) -> &'static dyn signature::VerificationAlgorithm {
-        match self {
-            Alg::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            Alg::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
-        }
-    }
-}
+/// KMS refuses RAW messages over 4096 bytes; every signer enforces the limit (JWS assembly
+/// checks it before signing) so a token that signs locally also signs in production.
+pub const MAX_SIGNING_INPUT: usize = 4096;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SignerError {
@@ -59,6 +30,12 @@ pub enum SignerError {
     /// A key is misconfigured (wrong type, not a signing key): not retryable.
     #[error("signing key misconfigured: {0}")]
     Misconfigured(String),
+}
+
+impl From<crate::jose::KeyError> for SignerError {
+    fn from(e: crate::jose::KeyError) -> Self {
+        SignerError::Misconfigured(e.0)
+    }
 }
 
 #[async_trait]

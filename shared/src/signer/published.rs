@@ -114,7 +114,7 @@ fn decode(set: &PublishedKeys) -> Result<Vec<PublicKey>, SignerError> {
             let der = b64url_decode(&k.spki).ok_or_else(|| {
                 SignerError::Misconfigured("published key is not base64url".into())
             })?;
-            PublicKey::from_spki_der(&der, k.alg)
+            Ok(PublicKey::from_spki_der(&der, k.alg)?)
         })
         .collect()
 }

@@ -2,7 +2,11 @@
 //! flags locally) and validated with messages that say what to fix.
 use std::collections::HashMap;
 
-use crate::{endpoints::Endpoint, protocol::registration_policy::RegistrationPolicy};
+pub mod error;
+
+pub use error::ConfigError;
+
+use crate::{paths::Endpoint, protocol::registration_policy::RegistrationPolicy};
 
 #[derive(Debug, Clone)]
 pub struct Branding {
@@ -95,15 +99,7 @@ pub struct Config {
     /// `SIGNING_ALGS`: the algorithms of the published keys, for a discovery document served
     /// by a function that holds no keys (on Lambda only `token` and `jwks` reach KMS). None:
     /// ask the signer.
-    pub signing_algs: Option<Vec<crate::signer::Alg>>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{0} is not set: {1}")]
-    Missing(&'static str, &'static str),
-    #[error("{0} is invalid: {1}")]
-    Invalid(&'static str, String),
+    pub signing_algs: Option<Vec<crate::jose::Alg>>,
 }
 
 impl Config {
@@ -272,7 +268,7 @@ impl Config {
         if let Some(list) = get("SIGNING_ALGS") {
             let algs = list
                 .split(',')
-                .map(|a| crate::signer::Alg::parse(a.trim()))
+                .map(|a| crate::jose::Alg::parse(a.trim()))
                 .collect::<Option<Vec<_>>>()
                 .filter(|a| !a.is_empty())
                 .ok_or_else(|| {
