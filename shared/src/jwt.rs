@@ -39,7 +39,7 @@ pub fn at_hash(access_token: &str) -> String {
 #[cfg(all(test, feature = "embedded"))]
 mod tests {
     use super::*;
-    use crate::signer::{Alg, local::LocalSigner};
+    use crate::signer::{Alg, Verifier, local::LocalSigner};
 
     #[tokio::test]
     async fn sign_then_verify_and_tamper() {

@@ -5,6 +5,8 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod app;
+#[cfg(any(feature = "embedded", feature = "aws"))]
+pub mod assembly;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod clock;

@@ -104,8 +104,11 @@ pub struct Config {
 
 impl Config {
     pub fn new(issuer: &str) -> Result<Self, ConfigError> {
-        let issuer = validate_issuer(issuer)?;
-        Ok(Self {
+        Ok(Self::defaults(validate_issuer(issuer)?))
+    }
+
+    fn defaults(issuer: String) -> Self {
+        Self {
             access_token_audience: issuer.clone(),
             issuer,
             public_url_pattern: None,
@@ -120,7 +123,7 @@ impl Config {
             registration_policy: RegistrationPolicy::default(),
             sign_in: SignInLimits::default(),
             signing_algs: None,
-        })
+        }
     }
 
     /// Reads `ISSUER` (required), `PUBLIC_URL_PATTERN`, `ACCESS_TOKEN_AUDIENCE`,
@@ -129,17 +132,33 @@ impl Config {
     /// `SIGNING_ALGS`, `PRODUCT_NAME`, `ACCENT_COLOR`, `LOGO_URL`, `REGISTRATION*` (the mode and
     /// the [`RegistrationPolicy`]), and the sign-in defence's `SIGNIN_*` (see
     /// [`SignInLimits`]).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&std::env::vars().collect())
-    }
-
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let issuer = get("ISSUER").ok_or(ConfigError::Missing(
+        let issuer = vars
+            .get("ISSUER")
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty());
+        let issuer = issuer.ok_or(ConfigError::Missing(
             "ISSUER",
             "set it to the provider's public https URL, e.g. https://id.example.com",
         ))?;
-        let mut c = Self::new(issuer)?;
+        Self::for_issuer(issuer, vars)
+    }
+
+    /// [`Config::from_vars`] with the issuer given rather than read from `ISSUER`: a Lambda
+    /// function without `ISSUER` learns it from its first request.
+    pub fn for_issuer(issuer: &str, vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        Self::new(issuer)?.read(vars)
+    }
+
+    /// Checks every variable [`Config::from_vars`] reads but `ISSUER`: what a function whose
+    /// issuer comes with its first request validates at start-up.
+    pub fn check_vars(vars: &HashMap<String, String>) -> Result<(), ConfigError> {
+        Self::defaults(String::new()).read(vars).map(drop)
+    }
+
+    fn read(self, vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut c = self;
+        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
         if let Some(p) = get("PUBLIC_URL_PATTERN") {
             c.public_url_pattern = Some(p.trim_end_matches('/').to_string());
         }

@@ -17,7 +17,7 @@ use tokio::{sync::OnceCell, task::JoinSet};
 
 use der::{Decode, asn1::UintRef};
 
-use super::{Alg, MAX_SIGNING_INPUT, PublicKey, Signer, SignerError};
+use super::{Alg, MAX_SIGNING_INPUT, PublicKey, Signer, SignerError, Verifier};
 
 pub struct KmsSigner {
     client: aws_sdk_kms::Client,
@@ -204,11 +204,14 @@ impl KmsSigner {
 }
 
 #[async_trait]
-impl Signer for KmsSigner {
+impl Verifier for KmsSigner {
     async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
         Ok(self.keys().await?.public.clone())
     }
+}
 
+#[async_trait]
+impl Signer for KmsSigner {
     async fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, SignerError> {
         // Real KMS refuses RAW messages over 4096 bytes (moto does not): fail the same here.
         if signing_input.len() > MAX_SIGNING_INPUT {

@@ -9,7 +9,8 @@ use lambda_http::{Body, Request, Response};
 
 use super::mint;
 use crate::{
-    App, OAuthError,
+    OAuthError,
+    app::SigningApp,
     crypto::{random_token, secret_digest},
     endpoints::{client_auth, liveness},
     error::ErrorCode,
@@ -19,7 +20,7 @@ use crate::{
 };
 
 pub async fn redeem(
-    app: &App,
+    app: &SigningApp,
     req: &Request,
     form: &Params,
     now: i64,
@@ -122,7 +123,7 @@ fn mismatch(code: &AuthCode, presented: &CodeRedemption<'_>, has_verifier: bool)
 /// disabled or signed out everywhere since they signed in) is read while the tokens are
 /// signed, and the tokens are thrown away if not.
 async fn issue(
-    app: &App,
+    app: &SigningApp,
     client: &Client,
     code: &AuthCode,
     minted: &Minted,

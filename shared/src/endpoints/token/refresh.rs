@@ -5,7 +5,8 @@ use lambda_http::{Body, Request, Response};
 
 use super::mint;
 use crate::{
-    App, OAuthError,
+    OAuthError,
+    app::SigningApp,
     crypto::{b64url, b64url_decode, random_token, secret_digest},
     endpoints::{client_auth, liveness},
     error::ErrorCode,
@@ -15,7 +16,7 @@ use crate::{
 };
 
 pub async fn exchange(
-    app: &App,
+    app: &SigningApp,
     req: &Request,
     form: &Params,
     now: i64,
