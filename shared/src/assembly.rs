@@ -15,7 +15,7 @@ use crate::jose::Alg;
 use crate::{
     config::{Config, ConfigError},
     signer::Signer,
-    store::Store,
+    store::{Store, StoreError, StoreResult},
 };
 
 #[cfg(feature = "aws")]
@@ -115,8 +115,9 @@ impl Settings {
     }
 }
 
-/// The store of `backend`: the redb file (or memory), or the DynamoDB table.
-pub async fn store(backend: &Backend) -> Result<Arc<dyn Store>, String> {
+/// The store of `backend`: the redb file in the data directory (or memory), or the
+/// DynamoDB table.
+pub async fn store(backend: &Backend) -> StoreResult<Arc<dyn Store>> {
     match backend {
         #[cfg(feature = "embedded")]
         Backend::Embedded { data_dir, .. } => Ok(embedded_store(data_dir.as_deref())?),
@@ -128,18 +129,15 @@ pub async fn store(backend: &Backend) -> Result<Arc<dyn Store>, String> {
 #[cfg(feature = "embedded")]
 fn embedded_store(
     dir: Option<&std::path::Path>,
-) -> Result<Arc<crate::store::embedded::EmbeddedStore>, String> {
+) -> StoreResult<Arc<crate::store::embedded::EmbeddedStore>> {
     use crate::store::embedded::EmbeddedStore;
     let Some(dir) = dir else {
-        return Ok(Arc::new(
-            EmbeddedStore::in_memory().map_err(|e| e.to_string())?,
-        ));
+        return Ok(Arc::new(EmbeddedStore::in_memory()?));
     };
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
     // redb lets one process open the file: a running local server holds it.
-    EmbeddedStore::open(&dir.join("store.redb"))
-        .map(Arc::new)
-        .map_err(|e| e.to_string())
+    Ok(Arc::new(EmbeddedStore::open(&dir.join("store.redb"))?))
 }
 
 /// The DynamoDB store of `table`, from the standard AWS environment (region, credentials,

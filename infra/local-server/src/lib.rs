@@ -146,7 +146,8 @@ pub async fn start_wrapped(
         vars.entry(k).or_insert(v);
     }
     let config = Config::from_vars(&vars).map_err(|e| e.to_string())?;
-    let store = wrap_store(assembly::store(&opts.backend).await?);
+    let store = assembly::store(&opts.backend).await;
+    let store = wrap_store(store.map_err(|e| e.to_string())?);
     let signer = wrap_signer(assembly::signer(&opts.backend, store.clone()).await?);
     // Fail at start-up, not at the first request, when the keys are unusable.
     signer.public_keys().await.map_err(|e| e.to_string())?;
