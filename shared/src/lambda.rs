@@ -31,12 +31,13 @@ pub async fn serve<R: Role>(
     tracing_init();
     let settings = Settings::from_vars(std::env::vars().collect())
         .map_err(|e| format!("configuration: {e}"))?;
-    let fixed = match settings.issuer() {
-        Some(_) => Some(settings.config(None)),
-        None => Config::check_vars(&settings.vars).err().map(Err),
-    }
-    .transpose()
-    .map_err(|e| format!("configuration: {e}"))?;
+    let invalid = |e: crate::config::ConfigError| format!("configuration: {e}");
+    let fixed = if settings.issuer().is_some() {
+        Some(settings.config(None).map_err(invalid)?)
+    } else {
+        Config::check_vars(&settings.vars).map_err(invalid)?;
+        None
+    };
     let table = settings
         .table()
         .ok_or("configuration: TABLE_NAME is not set")?;
