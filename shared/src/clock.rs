@@ -25,20 +25,31 @@ impl Clock for SystemClock {
 }
 
 /// The system clock shifted by an adjustable offset: lets end-to-end tests age codes and
-/// sessions across a real HTTP boundary.
+/// sessions across a real HTTP boundary. Frozen, it stands still but for `advance`: a test
+/// whose rule lasts one second cannot then depend on how fast a loaded machine answers.
 #[derive(Default)]
 pub struct OffsetClock {
     offset: AtomicI64,
+    /// The instant it stopped at, in milliseconds; 0 while it runs.
+    frozen_ms: AtomicI64,
 }
 
 impl OffsetClock {
     pub fn advance(&self, seconds: i64) {
         self.offset.fetch_add(seconds, Ordering::SeqCst);
     }
+
+    pub fn freeze(&self) {
+        self.frozen_ms.store(SystemClock.now_ms(), Ordering::SeqCst);
+    }
 }
 
 impl Clock for OffsetClock {
     fn now_ms(&self) -> i64 {
-        SystemClock.now_ms() + self.offset.load(Ordering::SeqCst) * 1000
+        let base = match self.frozen_ms.load(Ordering::SeqCst) {
+            0 => SystemClock.now_ms(),
+            frozen => frozen,
+        };
+        base + self.offset.load(Ordering::SeqCst) * 1000
     }
 }

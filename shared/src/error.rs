@@ -7,7 +7,10 @@ use std::borrow::Cow;
 use lambda_http::{Body, Response, http::StatusCode};
 use serde_json::json;
 
-use crate::http::{self as h, no_store};
+use crate::{
+    config::Branding,
+    http::{self as h, no_store},
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -202,8 +205,9 @@ impl OAuthError {
         params
     }
 
-    /// For a person at a browser, when redirecting is not safe or not possible.
-    pub fn to_error_page(&self, branding: &crate::config::Branding) -> Response<Body> {
+    /// For a person at a browser, when redirecting is not safe or not possible: reached only
+    /// through [`PageOrError`], so every error page is rendered here.
+    fn to_error_page(&self, branding: &Branding) -> Response<Body> {
         self.log();
         crate::pages::error_page(
             branding,
@@ -211,6 +215,19 @@ impl OAuthError {
             self.code.as_str(),
             &self.description,
         )
+    }
+}
+
+/// The answer of a page a person sees in a browser (the authorization request, sign-in,
+/// consent, logout): the page, or, for an error, the error page. The one way every page
+/// error is rendered.
+pub trait PageOrError {
+    fn or_error_page(self, branding: &Branding) -> Response<Body>;
+}
+
+impl PageOrError for Result<Response<Body>, OAuthError> {
+    fn or_error_page(self, branding: &Branding) -> Response<Body> {
+        self.unwrap_or_else(|e| e.to_error_page(branding))
     }
 }
 

@@ -144,51 +144,8 @@ impl SeedClient {
             AuthMethod::None
         };
         let method = self.token_endpoint_auth_method.unwrap_or(default_method);
-        let secret_hash = match (method, &self.client_secret) {
-            (AuthMethod::None | AuthMethod::PrivateKeyJwt, Some(_)) => {
-                return Err(err(format!(
-                    "{} clients have no client_secret",
-                    method.as_str()
-                )));
-            }
-            (AuthMethod::None, None) => None,
-            (AuthMethod::PrivateKeyJwt, None) => {
-                let keys = self
-                    .jwks
-                    .as_ref()
-                    .and_then(|j| j["keys"].as_array())
-                    .map(Vec::len)
-                    .unwrap_or(0);
-                if keys == 0 {
-                    return Err(err(
-                        "private_key_jwt needs jwks with at least one key".into()
-                    ));
-                }
-                None
-            }
-            (_, None) => return Err(err(format!("{} needs a client_secret", method.as_str()))),
-            (_, Some(s)) if s.len() < MIN_SECRET_LEN => {
-                return Err(err(format!(
-                    "client_secret must be at least {MIN_SECRET_LEN} characters"
-                )));
-            }
-            (_, Some(s)) => Some(secret_digest(s)),
-        };
-        let grant_types = self
-            .grant_types
-            .clone()
-            .unwrap_or_else(|| vec!["authorization_code".into()]);
-        const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
-        if let Some(bad) = grant_types.iter().find(|g| !GRANTS.contains(&g.as_str())) {
-            return Err(err(format!("unsupported grant type {bad:?}")));
-        }
-        if grant_types.iter().any(|g| g == "client_credentials") && method == AuthMethod::None {
-            return Err(err("client_credentials needs a confidential client".into()));
-        }
-        let redirects = grant_types.iter().any(|g| g == "authorization_code");
-        if redirects && self.redirect_uris.is_empty() {
-            return Err(err("at least one redirect_uri is required".into()));
-        }
+        let secret_hash = self.secret_hash(method).map_err(err)?;
+        let grant_types = self.grant_types(method).map_err(err)?;
         if let Some(name) = &self.client_name
             && (name.trim().is_empty()
                 || name.chars().count() > 200
@@ -198,36 +155,9 @@ impl SeedClient {
                 "client_name must be 1-200 characters without control characters".into(),
             ));
         }
-        let uris = [
-            ("redirect_uris", &self.redirect_uris),
-            ("post_logout_redirect_uris", &self.post_logout_redirect_uris),
-        ];
-        for (member, list) in uris {
-            for u in list {
-                redirect_uri::check_redirect(u, redirect_uri::Kinds::ALL)
-                    .map_err(|p| err(refusal(member, u, p)))?;
-            }
-        }
-        // Standard scopes, plus any API scopes the client may request (RFC 6749 §3.3 syntax).
-        let scopes = match &self.scopes {
-            Some(s) => {
-                if let Some(bad) = s.iter().find(|s| !scope::is_valid_token(s)) {
-                    return Err(err(format!("invalid scope {bad:?}")));
-                }
-                s.clone()
-            }
-            None => scope::SUPPORTED.iter().map(|s| s.to_string()).collect(),
-        };
-        validate_custom(&self.custom_claims).map_err(err)?;
-        if let Some(bad) = self
-            .allowed_claims
-            .iter()
-            .find(|n| !(is_user_claim(n) || is_custom_name(n)))
-        {
-            return Err(err(format!(
-                "allowed claim {bad:?} is neither a standard claim about a person nor a custom claim URI"
-            )));
-        }
+        self.check_uris().map_err(err)?;
+        let scopes = self.scopes().map_err(err)?;
+        self.check_claims().map_err(err)?;
         if let Some(logo) = &self.logo_uri {
             redirect_uri::check_logo(logo).map_err(|p| err(refusal("logo_uri", logo, p)))?;
         }
@@ -252,6 +182,94 @@ impl SeedClient {
             trusted: self.trusted,
             tokens_valid_after_ms: 0,
         })
+    }
+
+    /// The stored hash of the client's secret, for a method that uses one; a public or
+    /// private_key_jwt client has none (and the latter needs keys instead).
+    fn secret_hash(&self, method: AuthMethod) -> Result<Option<String>, String> {
+        match (method, &self.client_secret) {
+            (AuthMethod::None | AuthMethod::PrivateKeyJwt, Some(_)) => {
+                Err(format!("{} clients have no client_secret", method.as_str()))
+            }
+            (AuthMethod::None, None) => Ok(None),
+            (AuthMethod::PrivateKeyJwt, None) => {
+                let keys = self
+                    .jwks
+                    .as_ref()
+                    .and_then(|j| j["keys"].as_array())
+                    .map(Vec::len)
+                    .unwrap_or(0);
+                if keys == 0 {
+                    return Err("private_key_jwt needs jwks with at least one key".into());
+                }
+                Ok(None)
+            }
+            (_, None) => Err(format!("{} needs a client_secret", method.as_str())),
+            (_, Some(s)) if s.len() < MIN_SECRET_LEN => Err(format!(
+                "client_secret must be at least {MIN_SECRET_LEN} characters"
+            )),
+            (_, Some(s)) => Ok(Some(secret_digest(s))),
+        }
+    }
+
+    /// The grant types (by default the code flow), each one this provider serves and the
+    /// client can use: client_credentials needs a secret, the code flow a redirect_uri.
+    fn grant_types(&self, method: AuthMethod) -> Result<Vec<String>, String> {
+        let grant_types = self
+            .grant_types
+            .clone()
+            .unwrap_or_else(|| vec!["authorization_code".into()]);
+        const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+        if let Some(bad) = grant_types.iter().find(|g| !GRANTS.contains(&g.as_str())) {
+            return Err(format!("unsupported grant type {bad:?}"));
+        }
+        if grant_types.iter().any(|g| g == "client_credentials") && method == AuthMethod::None {
+            return Err("client_credentials needs a confidential client".into());
+        }
+        let redirects = grant_types.iter().any(|g| g == "authorization_code");
+        if redirects && self.redirect_uris.is_empty() {
+            return Err("at least one redirect_uri is required".into());
+        }
+        Ok(grant_types)
+    }
+
+    fn check_uris(&self) -> Result<(), String> {
+        let uris = [
+            ("redirect_uris", &self.redirect_uris),
+            ("post_logout_redirect_uris", &self.post_logout_redirect_uris),
+        ];
+        for (member, list) in uris {
+            for u in list {
+                redirect_uri::check_redirect(u, redirect_uri::Kinds::ALL)
+                    .map_err(|p| refusal(member, u, p))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Standard scopes, plus any API scopes the client may request (RFC 6749 §3.3 syntax).
+    fn scopes(&self) -> Result<Vec<String>, String> {
+        let Some(s) = &self.scopes else {
+            return Ok(scope::SUPPORTED.iter().map(|s| s.to_string()).collect());
+        };
+        if let Some(bad) = s.iter().find(|s| !scope::is_valid_token(s)) {
+            return Err(format!("invalid scope {bad:?}"));
+        }
+        Ok(s.clone())
+    }
+
+    fn check_claims(&self) -> Result<(), String> {
+        validate_custom(&self.custom_claims)?;
+        if let Some(bad) = self
+            .allowed_claims
+            .iter()
+            .find(|n| !(is_user_claim(n) || is_custom_name(n)))
+        {
+            return Err(format!(
+                "allowed claim {bad:?} is neither a standard claim about a person nor a custom claim URI"
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! `oidc-admin clients ...`: clients are built through `shared::seed::SeedClient`, so they
 //! are validated exactly as seeded ones. Secrets are generated here, shown once and stored
 //! as SHA-256 digests.
-use std::sync::Arc;
+use std::{path::Path, sync::Arc};
 
 use serde_json::{Map, Value, json};
 use shared::{
@@ -11,10 +11,10 @@ use shared::{
 };
 
 use crate::{
-    AuthMethodArg, ClientsCmd, GrantArg,
+    AuthMethodArg, ClientsCmd, GrantArg, NewClient,
     backend::store_error,
     input,
-    output::{Output, table},
+    output::{Output, page},
 };
 
 /// Everything but secrets' (and tokens') hashes.
@@ -113,194 +113,189 @@ fn describe(c: &Client) -> String {
 
 pub async fn run(store: &Arc<dyn Store>, cmd: ClientsCmd) -> Result<Output, String> {
     match cmd {
-        ClientsCmd::Create {
-            id,
-            name,
-            redirect_uris,
-            post_logout_redirect_uris,
-            public,
-            auth_method,
-            grant_types,
-            scopes,
-            custom_claims,
-            allowed_claims,
-            skip_consent,
-            untrusted,
-            logo_uri,
-            jwks,
-        } => {
-            let method = match (public, auth_method.map(method)) {
-                (true, None | Some(AuthMethod::None)) => AuthMethod::None,
-                (true, Some(m)) => {
-                    return Err(format!(
-                        "--public clients authenticate with none, not {}",
-                        m.as_str()
-                    ));
-                }
-                (false, Some(m)) => m,
-                (false, None) => AuthMethod::ClientSecretBasic,
-            };
-            let secret = matches!(
-                method,
-                AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
-            )
-            .then(|| random_token(32));
-            let jwks = match &jwks {
-                Some(path) => {
-                    let text = std::fs::read_to_string(path)
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
-                    Some(
-                        serde_json::from_str::<Value>(&text)
-                            .map_err(|e| format!("{}: {e}", path.display()))?,
-                    )
-                }
-                None => None,
-            };
-            let mut custom = Vec::new();
-            for c in &custom_claims {
-                custom.push(input::custom_claim(c)?);
-            }
-            let scopes: Vec<String> = scopes
-                .iter()
-                .flat_map(|s| s.split([' ', ',']))
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
-            let mut fields = Map::new();
-            fields.insert("client_id".into(), json!(id));
-            fields.insert(
-                "client_name".into(),
-                json!(name.unwrap_or_else(|| id.clone())),
-            );
-            fields.insert("token_endpoint_auth_method".into(), json!(method));
-            fields.insert("redirect_uris".into(), json!(redirect_uris));
-            fields.insert(
-                "post_logout_redirect_uris".into(),
-                json!(post_logout_redirect_uris),
-            );
-            fields.insert("skip_consent".into(), json!(skip_consent));
-            if untrusted {
-                fields.insert("trusted".into(), json!(false));
-            }
-            fields.insert("custom_claims".into(), json!(custom));
-            fields.insert("allowed_claims".into(), json!(allowed_claims));
-            if let Some(s) = &secret {
-                fields.insert("client_secret".into(), json!(s));
-            }
-            if !grant_types.is_empty() {
-                let g: Vec<&str> = grant_types.into_iter().map(grant).collect();
-                fields.insert("grant_types".into(), json!(g));
-            }
-            if !scopes.is_empty() {
-                fields.insert("scopes".into(), json!(scopes));
-            }
-            if let Some(l) = logo_uri {
-                fields.insert("logo_uri".into(), json!(l));
-            }
-            if let Some(j) = jwks {
-                fields.insert("jwks".into(), j);
-            }
-            let seed: SeedClient =
-                serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string())?;
-            let client = seed.to_client().map_err(|e| e.to_string())?;
-            if store.client(&id).await.map_err(store_error)?.is_some() {
-                return Err(format!(
-                    "a client {id:?} exists already: delete it first (`oidc-admin clients delete {id}`) or choose another --id"
-                ));
-            }
-            store.put_client(&client).await.map_err(store_error)?;
-            let mut human = format!(
-                "Created {} client {} ({}).\n",
-                kind(&client),
-                client.client_id,
-                client.auth_method.as_str()
-            );
-            if let Some(s) = &secret {
-                human.push_str(&secret_note(&client.client_id, s));
-            }
-            Ok(Output::new(
-                json!({ "client": view(&client), "client_secret": secret }),
-                human,
-            ))
-        }
-
-        ClientsCmd::List { after, limit } => {
-            let page = store
-                .list_clients(after.as_deref(), usize::from(limit))
-                .await
-                .map_err(store_error)?;
-            let rows: Vec<Vec<String>> = page
-                .items
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.client_id.clone(),
-                        kind(c).to_string(),
-                        c.auth_method.as_str().to_string(),
-                        c.client_name.clone(),
-                    ]
-                })
-                .collect();
-            let mut human = if rows.is_empty() {
-                "No clients.\n".to_string()
-            } else {
-                table(&["CLIENT_ID", "TYPE", "AUTH", "NAME"], &rows)
-            };
-            if let Some(next) = &page.next {
-                human.push_str(&format!(
-                    "More: oidc-admin clients list --after {next} --limit {limit}\n"
-                ));
-            }
-            Ok(Output::new(
-                json!({
-                    "clients": page.items.iter().map(view).collect::<Vec<_>>(),
-                    "next": page.next,
-                }),
-                human,
-            ))
-        }
-
+        ClientsCmd::Create(new) => create(store, new).await,
+        ClientsCmd::List { after, limit } => list(store, after.as_deref(), limit).await,
         ClientsCmd::Show { id } => {
             let c = find(store, &id).await?;
             Ok(Output::new(json!({ "client": view(&c) }), describe(&c)))
         }
-
-        ClientsCmd::RotateSecret { id } => {
-            let mut c = find(store, &id).await?;
-            if !matches!(
-                c.auth_method,
-                AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
-            ) {
-                return Err(format!(
-                    "{id} authenticates with {}: it has no secret to rotate",
-                    c.auth_method.as_str()
-                ));
-            }
-            let secret = random_token(32);
-            c.secret_hash = Some(secret_digest(&secret));
-            // Whoever held the old secret may hold tokens too: they end with it.
-            c.tokens_valid_after_ms = crate::input::now_ms();
-            store.put_client(&c).await.map_err(store_error)?;
-            Ok(Output::new(
-                json!({ "client": view(&c), "client_secret": secret }),
-                format!(
-                    "New secret for {id}; the old one, and every token issued to {id} before now, no longer work.\n{}",
-                    secret_note(&id, &secret)
-                ),
-            ))
-        }
-
-        ClientsCmd::Delete { id } => {
-            let c = find(store, &id).await?;
-            if !store.delete_client(&id).await.map_err(store_error)? {
-                return Err(format!("no client {id:?}"));
-            }
-            Ok(Output::new(
-                json!({ "deleted": view(&c) }),
-                format!(
-                    "Deleted client {id}: its authorization and token requests are refused from now on."
-                ),
-            ))
-        }
+        ClientsCmd::RotateSecret { id } => rotate_secret(store, &id).await,
+        ClientsCmd::Delete { id } => delete(store, &id).await,
     }
+}
+
+/// --public and --auth-method as one method (client_secret_basic when neither is given).
+fn auth_method(public: bool, arg: Option<AuthMethodArg>) -> Result<AuthMethod, String> {
+    match (public, arg.map(method)) {
+        (true, None | Some(AuthMethod::None)) => Ok(AuthMethod::None),
+        (true, Some(m)) => Err(format!(
+            "--public clients authenticate with none, not {}",
+            m.as_str()
+        )),
+        (false, Some(m)) => Ok(m),
+        (false, None) => Ok(AuthMethod::ClientSecretBasic),
+    }
+}
+
+fn has_secret(method: &AuthMethod) -> bool {
+    matches!(
+        method,
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+    )
+}
+
+/// The --jwks file's JWK Set.
+fn read_jwks(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str::<Value>(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The flags as a seed file's client, so that it is checked the same way.
+fn seed_client(
+    new: NewClient,
+    method: AuthMethod,
+    secret: Option<&str>,
+) -> Result<SeedClient, String> {
+    let jwks = new.jwks.as_deref().map(read_jwks).transpose()?;
+    let custom = input::custom_claims(&new.custom_claims)?;
+    let scopes: Vec<String> = new
+        .scopes
+        .iter()
+        .flat_map(|s| s.split([' ', ',']))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let id = new.id;
+    let mut fields = Map::new();
+    fields.insert("client_id".into(), json!(id));
+    fields.insert(
+        "client_name".into(),
+        json!(new.name.unwrap_or_else(|| id.clone())),
+    );
+    fields.insert("token_endpoint_auth_method".into(), json!(method));
+    fields.insert("redirect_uris".into(), json!(new.redirect_uris));
+    fields.insert(
+        "post_logout_redirect_uris".into(),
+        json!(new.post_logout_redirect_uris),
+    );
+    fields.insert("skip_consent".into(), json!(new.skip_consent));
+    if new.untrusted {
+        fields.insert("trusted".into(), json!(false));
+    }
+    fields.insert("custom_claims".into(), json!(custom));
+    fields.insert("allowed_claims".into(), json!(new.allowed_claims));
+    if let Some(s) = secret {
+        fields.insert("client_secret".into(), json!(s));
+    }
+    if !new.grant_types.is_empty() {
+        let g: Vec<&str> = new.grant_types.into_iter().map(grant).collect();
+        fields.insert("grant_types".into(), json!(g));
+    }
+    if !scopes.is_empty() {
+        fields.insert("scopes".into(), json!(scopes));
+    }
+    if let Some(l) = new.logo_uri {
+        fields.insert("logo_uri".into(), json!(l));
+    }
+    if let Some(j) = jwks {
+        fields.insert("jwks".into(), j);
+    }
+    serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string())
+}
+
+async fn create(store: &Arc<dyn Store>, new: NewClient) -> Result<Output, String> {
+    let method = auth_method(new.public, new.auth_method)?;
+    let secret = has_secret(&method).then(|| random_token(32));
+    let id = new.id.clone();
+    let client = seed_client(new, method, secret.as_deref())?
+        .to_client()
+        .map_err(|e| e.to_string())?;
+    if store.client(&id).await.map_err(store_error)?.is_some() {
+        return Err(format!(
+            "a client {id:?} exists already: delete it first (`oidc-admin clients delete {id}`) or choose another --id"
+        ));
+    }
+    store.put_client(&client).await.map_err(store_error)?;
+    let mut human = format!(
+        "Created {} client {} ({}).\n",
+        kind(&client),
+        client.client_id,
+        client.auth_method.as_str()
+    );
+    if let Some(s) = &secret {
+        human.push_str(&secret_note(&client.client_id, s));
+    }
+    Ok(Output::new(
+        json!({ "client": view(&client), "client_secret": secret }),
+        human,
+    ))
+}
+
+async fn list(store: &Arc<dyn Store>, after: Option<&str>, limit: u16) -> Result<Output, String> {
+    let page_ = store
+        .list_clients(after, usize::from(limit))
+        .await
+        .map_err(store_error)?;
+    let rows: Vec<Vec<String>> = page_
+        .items
+        .iter()
+        .map(|c| {
+            vec![
+                c.client_id.clone(),
+                kind(c).to_string(),
+                c.auth_method.as_str().to_string(),
+                c.client_name.clone(),
+            ]
+        })
+        .collect();
+    let human = page(
+        "clients",
+        &["CLIENT_ID", "TYPE", "AUTH", "NAME"],
+        &rows,
+        "No clients.\n",
+        page_.next.as_deref(),
+        limit,
+    );
+    Ok(Output::new(
+        json!({
+            "clients": page_.items.iter().map(view).collect::<Vec<_>>(),
+            "next": page_.next,
+        }),
+        human,
+    ))
+}
+
+async fn rotate_secret(store: &Arc<dyn Store>, id: &str) -> Result<Output, String> {
+    let mut c = find(store, id).await?;
+    if !has_secret(&c.auth_method) {
+        return Err(format!(
+            "{id} authenticates with {}: it has no secret to rotate",
+            c.auth_method.as_str()
+        ));
+    }
+    let secret = random_token(32);
+    c.secret_hash = Some(secret_digest(&secret));
+    // Whoever held the old secret may hold tokens too: they end with it.
+    c.tokens_valid_after_ms = crate::input::now_ms();
+    store.put_client(&c).await.map_err(store_error)?;
+    Ok(Output::new(
+        json!({ "client": view(&c), "client_secret": secret }),
+        format!(
+            "New secret for {id}; the old one, and every token issued to {id} before now, no longer work.\n{}",
+            secret_note(id, &secret)
+        ),
+    ))
+}
+
+async fn delete(store: &Arc<dyn Store>, id: &str) -> Result<Output, String> {
+    let c = find(store, id).await?;
+    if !store.delete_client(id).await.map_err(store_error)? {
+        return Err(format!("no client {id:?}"));
+    }
+    Ok(Output::new(
+        json!({ "deleted": view(&c) }),
+        format!(
+            "Deleted client {id}: its authorization and token requests are refused from now on."
+        ),
+    ))
 }

@@ -91,6 +91,11 @@ pub fn custom_claim(arg: &str) -> Result<CustomClaim, String> {
     })
 }
 
+/// Every `--custom-claim` argument, in order.
+pub fn custom_claims(args: &[String]) -> Result<Vec<CustomClaim>, String> {
+    args.iter().map(|a| custom_claim(a)).collect()
+}
+
 /// A password: one line from standard input with `from_stdin` or when stdin is not a
 /// terminal, otherwise asked for twice without echo. Never from the command line.
 pub fn password(from_stdin: bool) -> Result<String, String> {

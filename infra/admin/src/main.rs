@@ -176,53 +176,7 @@ pub enum GrantArg {
 #[derive(Subcommand)]
 pub enum ClientsCmd {
     /// Register a client. A confidential client's secret is generated and shown once.
-    Create {
-        #[arg(long)]
-        id: String,
-        /// Shown on the consent page (default: the id).
-        #[arg(long)]
-        name: Option<String>,
-        /// Repeatable; exact match at /authorize.
-        #[arg(long = "redirect-uri", value_name = "URI")]
-        redirect_uris: Vec<String>,
-        /// Where RP-initiated logout may return to. Repeatable.
-        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
-        post_logout_redirect_uris: Vec<String>,
-        /// A public client (no secret, PKCE required): --auth-method none.
-        #[arg(long)]
-        public: bool,
-        /// Token endpoint authentication (default client_secret_basic, none with --public).
-        #[arg(long, value_enum)]
-        auth_method: Option<AuthMethodArg>,
-        /// Repeatable (default authorization_code).
-        #[arg(long = "grant-type", value_enum)]
-        grant_types: Vec<GrantArg>,
-        /// Scopes the client may get, repeatable or space separated (default: every
-        /// standard scope).
-        #[arg(long = "scope", value_name = "SCOPE")]
-        scopes: Vec<String>,
-        /// NAME=JSON[@targets], added to this client's tokens. Repeatable.
-        #[arg(long = "custom-claim", value_name = "NAME=JSON[@TARGETS]")]
-        custom_claims: Vec<String>,
-        /// A claim this client may receive by name, beyond what its scopes carry: a standard
-        /// claim, or a person's custom claim (its URI). The person consents to it unless the
-        /// client is first-party. Repeatable.
-        #[arg(long = "allowed-claim", value_name = "NAME")]
-        allowed_claims: Vec<String>,
-        /// A first-party client: no consent page.
-        #[arg(long)]
-        skip_consent: bool,
-        /// Errors before sign-in are shown on the provider's page instead of being sent to
-        /// the client's redirect_uri, and logout never redirects unasked (default: trusted).
-        #[arg(long)]
-        untrusted: bool,
-        /// An https logo for the consent page.
-        #[arg(long)]
-        logo_uri: Option<String>,
-        /// A JWK Set file with the client's public keys (private_key_jwt).
-        #[arg(long)]
-        jwks: Option<PathBuf>,
-    },
+    Create(NewClient),
     /// List clients, a page at a time.
     List {
         #[arg(long)]
@@ -237,6 +191,56 @@ pub enum ClientsCmd {
     RotateSecret { id: String },
     /// Delete a client.
     Delete { id: String },
+}
+
+// `clients create`'s flags (no doc comment: the subcommand's above is its help text).
+#[derive(Args)]
+pub struct NewClient {
+    #[arg(long)]
+    pub id: String,
+    /// Shown on the consent page (default: the id).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Repeatable; exact match at /authorize.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may return to. Repeatable.
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (no secret, PKCE required): --auth-method none.
+    #[arg(long)]
+    pub public: bool,
+    /// Token endpoint authentication (default client_secret_basic, none with --public).
+    #[arg(long, value_enum)]
+    pub auth_method: Option<AuthMethodArg>,
+    /// Repeatable (default authorization_code).
+    #[arg(long = "grant-type", value_enum)]
+    pub grant_types: Vec<GrantArg>,
+    /// Scopes the client may get, repeatable or space separated (default: every
+    /// standard scope).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// NAME=JSON[@targets], added to this client's tokens. Repeatable.
+    #[arg(long = "custom-claim", value_name = "NAME=JSON[@TARGETS]")]
+    pub custom_claims: Vec<String>,
+    /// A claim this client may receive by name, beyond what its scopes carry: a standard
+    /// claim, or a person's custom claim (its URI). The person consents to it unless the
+    /// client is first-party. Repeatable.
+    #[arg(long = "allowed-claim", value_name = "NAME")]
+    pub allowed_claims: Vec<String>,
+    /// A first-party client: no consent page.
+    #[arg(long)]
+    pub skip_consent: bool,
+    /// Errors before sign-in are shown on the provider's page instead of being sent to
+    /// the client's redirect_uri, and logout never redirects unasked (default: trusted).
+    #[arg(long)]
+    pub untrusted: bool,
+    /// An https logo for the consent page.
+    #[arg(long)]
+    pub logo_uri: Option<String>,
+    /// A JWK Set file with the client's public keys (private_key_jwt).
+    #[arg(long)]
+    pub jwks: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -332,6 +336,6 @@ async fn run(cli: Cli) -> Result<Output, String> {
         Command::Users(cmd) => users::run(&backend::store(&g).await?, cmd).await,
         Command::Clients(cmd) => clients::run(&backend::store(&g).await?, cmd).await,
         // Keys never open the store: they work while the local server runs.
-        Command::Keys(cmd) => keys::run(&g, cmd).await,
+        Command::Keys(cmd) => keys::run(&g, cmd).await.map_err(|e| e.to_string()),
     }
 }

@@ -56,3 +56,26 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     }
     out
 }
+
+/// One page of a listing: the table (or `empty` when there is nothing), and how to ask for
+/// the next page of `oidc-admin <command> list`.
+pub fn page(
+    command: &str,
+    header: &[&str],
+    rows: &[Vec<String>],
+    empty: &str,
+    next: Option<&str>,
+    limit: u16,
+) -> String {
+    let mut human = if rows.is_empty() {
+        empty.to_string()
+    } else {
+        table(header, rows)
+    };
+    if let Some(next) = next {
+        human.push_str(&format!(
+            "More: oidc-admin {command} list --after {next} --limit {limit}\n"
+        ));
+    }
+    human
+}

@@ -10,27 +10,30 @@ use super::{authz_response, forms, id_token_hint};
 use crate::{
     App, OAuthError,
     crypto::{random_token, secret_digest},
-    error::ErrorCode,
+    error::{ErrorCode, PageOrError},
     http::{self, Params},
-    protocol::{authorize_request, redirect_uri, release},
-    store::{AuthRequest, ResponseMode, Session, User},
+    protocol::{
+        authorize_request::{self, Validated},
+        redirect_uri, release,
+    },
+    store::{AuthRequest, Client, ResponseMode, Session, User},
 };
 
 pub const BROWSER_COOKIE: &str = "oidc_browser";
 pub const SESSION_COOKIE: &str = "oidc_session";
 
 pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
-    let branding = &app.config.branding;
+    authorize(app, req, now)
+        .await
+        .or_error_page(&app.config.branding)
+}
+
+/// The answer to the request, or the error to show on a page rather than send back.
+async fn authorize(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OAuthError> {
     let params = if req.method() == Method::POST {
-        match http::form(req) {
-            Some(p) => p,
-            None => {
-                return OAuthError::invalid_request(
-                    "the authorization request must be a form post",
-                )
-                .to_error_page(branding);
-            }
-        }
+        http::form(req).ok_or_else(|| {
+            OAuthError::invalid_request("the authorization request must be a form post")
+        })?
     } else {
         http::query(req)
     };
@@ -39,22 +42,20 @@ pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
         authz_response::error(app, e, uri, mode, params.get("state"))
     };
     match handle_params(app, req, &params, now).await {
-        Ok(resp) => resp,
-        Err(Failure::Page(e)) => e.to_error_page(branding),
-        Err(Failure::Redirect(e, uri)) => send_back(&e, &uri),
+        Ok(resp) => Ok(resp),
+        Err(Failure::Page(e)) => Err(e),
+        Err(Failure::Redirect(e, uri)) => Ok(send_back(&e, &uri)),
         // RFC 9700 §4.11.2: the provider authenticates the person before it sends them to a
         // redirect URI it does not trust, so it never bounces a stranger's visitors onward.
-        Err(Failure::Untrusted(e, uri, client_name)) => match signed_in(app, req, now).await {
-            Ok(true) => send_back(&e, &uri),
-            Ok(false) => OAuthError::new(
+        Err(Failure::Untrusted(e, uri, client_name)) => match signed_in(app, req, now).await? {
+            true => Ok(send_back(&e, &uri)),
+            false => Err(OAuthError::new(
                 e.code,
                 format!(
                     "The application “{client_name}” sent a request that cannot be completed: {}.",
                     e.description
                 ),
-            )
-            .to_error_page(branding),
-            Err(e) => e.to_error_page(branding),
+            )),
         },
     }
 }
@@ -109,156 +110,209 @@ async fn required_sub(
     }
 }
 
-async fn handle_params(
+/// Where errors go once the client and its redirect_uri are verified.
+struct SendBack<'a> {
+    uri: &'a str,
+    client: &'a Client,
+}
+
+impl SendBack<'_> {
+    /// OIDC Core §3.1.2.6: a silent request always gets its answer back; a failure of ours
+    /// is a retryable page; an untrusted client's other errors wait for a signed-in browser.
+    fn fail(&self, e: OAuthError) -> Failure {
+        use ErrorCode::*;
+        match e.code {
+            _ if self.client.is_trusted() => Failure::Redirect(e, self.uri.to_string()),
+            LoginRequired | ConsentRequired | InteractionRequired => {
+                Failure::Redirect(e, self.uri.to_string())
+            }
+            TemporarilyUnavailable | ServerError => Failure::Page(e),
+            _ => Failure::Untrusted(e, self.uri.to_string(), self.client.client_name.clone()),
+        }
+    }
+}
+
+/// The client and the redirect_uri it registered: until both are verified, every error is
+/// a page (RFC 6749 §4.1.2.1: never redirect to an unverified URI).
+async fn verified_client<'p>(
     app: &App,
-    req: &Request,
-    params: &Params,
-    now: i64,
-) -> Result<Response<Body>, Failure> {
-    use Failure::Page;
+    params: &'p Params,
+) -> Result<(Client, &'p str), OAuthError> {
     if let Some(dup @ ("client_id" | "redirect_uri")) = params.duplicated() {
-        return Err(Page(OAuthError::invalid_request(format!(
+        return Err(OAuthError::invalid_request(format!(
             "the request has more than one {dup}"
-        ))));
+        )));
     }
     let client_id = params.get("client_id").ok_or_else(|| {
-        Page(OAuthError::invalid_request(
+        OAuthError::invalid_request(
             "the request does not say which application it is for (client_id is missing)",
-        ))
+        )
     })?;
     let client = app
         .client(client_id)
-        .await
-        .map_err(|e| Page(e.into()))?
-        .ok_or_else(|| Page(OAuthError::invalid_request("the application that sent you here is not registered with this provider (unknown client_id)")))?;
-    let redirect_to = params.get("redirect_uri").ok_or_else(|| {
-        Page(OAuthError::invalid_request(
-            "the request has no redirect_uri",
-        ))
-    })?;
+        .await?
+        .ok_or_else(|| OAuthError::invalid_request("the application that sent you here is not registered with this provider (unknown client_id)"))?;
+    let redirect_to = params
+        .get("redirect_uri")
+        .ok_or_else(|| OAuthError::invalid_request("the request has no redirect_uri"))?;
     if !redirect_uri::is_registered(redirect_to, &client.redirect_uris) {
-        return Err(Page(OAuthError::invalid_request(
+        return Err(OAuthError::invalid_request(
             "the application asked to send you to an address it has not registered (redirect_uri mismatch)",
-        )));
+        ));
     }
     // A record stored before URIs were validated is never followed.
     if !redirect_uri::is_safe_target(redirect_to) {
-        return Err(Page(OAuthError::invalid_request(
+        return Err(OAuthError::invalid_request(
             "the application's registered redirect_uri is not a valid address",
-        )));
+        ));
     }
     // A state too long to send back is refused here, never echoed into a Location header.
     if params
         .get("state")
         .is_some_and(|s| s.len() > authorize_request::MAX_PARAM)
     {
-        return Err(Page(OAuthError::invalid_request("state is too long")));
+        return Err(OAuthError::invalid_request("state is too long"));
     }
-    let trusted = client.is_trusted();
-    let redirect = |e: OAuthError| {
-        use ErrorCode::*;
-        // OIDC Core §3.1.2.6: a silent request always gets its answer back; a failure of
-        // ours is a retryable page.
-        match e.code {
-            _ if trusted => Failure::Redirect(e, redirect_to.to_string()),
-            LoginRequired | ConsentRequired | InteractionRequired => {
-                Failure::Redirect(e, redirect_to.to_string())
-            }
-            TemporarilyUnavailable | ServerError => Failure::Page(e),
-            _ => Failure::Untrusted(e, redirect_to.to_string(), client.client_name.clone()),
-        }
-    };
-    let v = authorize_request::validate(params, &client).map_err(redirect)?;
+    Ok((client, redirect_to))
+}
 
-    let required = required_sub(app, params, v.required_sub.as_deref())
-        .await
-        .map_err(redirect)?;
-    // A session is reusable unless the client demands a fresh login (prompt=login, or a
-    // max_age it has outlived) or expects another person (Core §3.1.2.1: then the person
-    // signs in as that one, or prompt=none gets login_required).
+/// The browser's session, if this request may reuse it, with its user; and whether that
+/// user's standing consent (or the client's first-party status) covers the request.
+struct Reuse {
+    session: Option<Session>,
+    user: Option<User>,
+    consented: bool,
+}
+
+/// A session is reusable unless the client demands a fresh login (prompt=login, or a
+/// max_age it has outlived) or expects another person (Core §3.1.2.1: then the person signs
+/// in as that one, or prompt=none gets login_required). A session ends with its user:
+/// deleted, disabled, or signed in before its sessions were ended (a password change, a
+/// sign-out everywhere). The user and the standing consent are independent reads: one
+/// round trip.
+async fn reuse(
+    app: &App,
+    req: &Request,
+    client: &Client,
+    v: &Validated,
+    required: Option<&String>,
+    now: i64,
+) -> Result<Reuse, OAuthError> {
+    let none = Reuse {
+        session: None,
+        user: None,
+        consented: false,
+    };
     let session = browser_session(app, req, now)
-        .await
-        .map_err(redirect)?
+        .await?
         .filter(|_| !v.prompts("login"))
         .filter(|s| v.max_age.is_none_or(|m| now - s.auth_time <= m))
-        .filter(|s| required.as_ref().is_none_or(|r| *r == s.sub));
-    // A session ends with its user: deleted, disabled, or signed in before its sessions were
-    // ended (a password change, a sign-out everywhere). The user and the standing consent
-    // are independent reads: one round trip.
+        .filter(|s| required.is_none_or(|r| *r == s.sub));
+    let Some(s) = session else {
+        return Ok(none);
+    };
     let ask_consent = v.prompts("consent");
     let implied = client.implies_consent() && !ask_consent;
-    let mut session_user = None;
-    let (session, consented) = match session {
-        Some(s) => {
-            let consent = async {
-                if ask_consent || implied {
-                    Ok(None)
-                } else {
-                    app.store.consent(&s.sub, &client.client_id).await
-                }
-            };
-            let (user, consent) = tokio::try_join!(app.store.user(&s.sub), consent)
-                .map_err(|e| redirect(e.into()))?;
-            if let Some(u) = user.filter(|u| u.accepts(s.signed_in_ms())) {
-                let grant = release::grant(&client, &u, &v.scopes, &v.claims);
-                let asked = release::consentable(&v.scopes, &grant);
-                let consented =
-                    implied || (!ask_consent && consent.is_some_and(|c| asked.covered_by(&c)));
-                session_user = Some(u);
-                (Some(s), consented)
-            } else {
-                (None, false)
-            }
+    let consent = async {
+        if ask_consent || implied {
+            Ok(None)
+        } else {
+            app.store.consent(&s.sub, &client.client_id).await
         }
-        None => (None, false),
     };
+    let (user, consent) = tokio::try_join!(app.store.user(&s.sub), consent)?;
+    let Some(u) = user.filter(|u| u.accepts(s.signed_in_ms())) else {
+        return Ok(none);
+    };
+    let grant = release::grant(client, &u, &v.scopes, &v.claims);
+    let asked = release::consentable(&v.scopes, &grant);
+    let consented = implied || (!ask_consent && consent.is_some_and(|c| asked.covered_by(&c)));
+    Ok(Reuse {
+        session: Some(s),
+        user: Some(u),
+        consented,
+    })
+}
+
+/// The request to remember while the person signs in or consents.
+fn pending(
+    params: &Params,
+    back: &SendBack<'_>,
+    v: Validated,
+    required_sub: Option<String>,
+    reuse: &Reuse,
+    browser_id: String,
+    expires_at: i64,
+) -> AuthRequest {
+    let session = reuse.session.as_ref();
+    AuthRequest {
+        id: random_token(24),
+        client_id: back.client.client_id.clone(),
+        redirect_uri: back.uri.to_string(),
+        scopes: v.scopes,
+        state: params.get("state").map(str::to_string),
+        nonce: v.nonce,
+        code_challenge: v.code_challenge,
+        response_mode: v.response_mode,
+        prompt: v.prompt,
+        max_age: v.max_age,
+        login_hint: v.login_hint,
+        claims: v.claims,
+        browser_id,
+        csrf: random_token(24),
+        sub: session.map(|s| s.sub.clone()),
+        auth_time: session.map(|s| s.auth_time),
+        expires_at,
+        required_sub,
+        sid: session.map(|s| s.sid.clone()).filter(|s| !s.is_empty()),
+        auth_time_ms: session.map_or(0, |s| s.signed_in_ms()),
+        client: Some(back.client.snapshot()),
+        user: reuse.user.as_ref().map(User::snapshot),
+    }
+}
+
+async fn handle_params(
+    app: &App,
+    req: &Request,
+    params: &Params,
+    now: i64,
+) -> Result<Response<Body>, Failure> {
+    let (client, redirect_to) = verified_client(app, params).await.map_err(Failure::Page)?;
+    let back = SendBack {
+        uri: redirect_to,
+        client: &client,
+    };
+    let v = authorize_request::validate(params, &client).map_err(|e| back.fail(e))?;
+    let required = required_sub(app, params, v.required_sub.as_deref())
+        .await
+        .map_err(|e| back.fail(e))?;
+    let reuse = reuse(app, req, &client, &v, required.as_ref(), now)
+        .await
+        .map_err(|e| back.fail(e))?;
+    let silent = v.prompts("none");
 
     let secure = app.config.secure_cookies();
     let browser_cookie = http::cookie_name(BROWSER_COOKIE, secure);
     let existing_browser = http::cookie(req, &browser_cookie).filter(|b| b.len() == 43);
-    let auth = AuthRequest {
-        id: random_token(24),
-        client_id: client.client_id.clone(),
-        redirect_uri: redirect_to.to_string(),
-        scopes: v.scopes.clone(),
-        state: params.get("state").map(str::to_string),
-        nonce: v.nonce.clone(),
-        code_challenge: v.code_challenge.clone(),
-        response_mode: v.response_mode,
-        prompt: v.prompt.clone(),
-        max_age: v.max_age,
-        login_hint: v.login_hint.clone(),
-        claims: v.claims.clone(),
-        browser_id: existing_browser.clone().unwrap_or_else(|| random_token(32)),
-        csrf: random_token(24),
-        sub: session.as_ref().map(|s| s.sub.clone()),
-        auth_time: session.as_ref().map(|s| s.auth_time),
-        expires_at: now + app.config.auth_request_ttl,
-        required_sub: required,
-        sid: session
-            .as_ref()
-            .map(|s| s.sid.clone())
-            .filter(|s| !s.is_empty()),
-        auth_time_ms: session.as_ref().map_or(0, |s| s.signed_in_ms()),
-        client: Some(client.snapshot()),
-        user: session_user.as_ref().map(User::snapshot),
-    };
+    let browser_id = existing_browser.clone().unwrap_or_else(|| random_token(32));
+    let expires_at = now + app.config.auth_request_ttl;
+    let auth = pending(params, &back, v, required, &reuse, browser_id, expires_at);
 
-    match (&session, &session_user, consented, v.prompts("none")) {
+    match (&reuse.session, &reuse.user, reuse.consented, silent) {
         // Signed in and already agreed: no page at all (OIDC Core §3.1.2.4 reuse).
         (Some(_), Some(user), true, _) => {
             return authz_response::issue_code(app, &auth, &client, user, now)
                 .await
-                .map_err(redirect);
+                .map_err(|e| back.fail(e));
         }
         (None, _, _, true) => {
-            return Err(redirect(OAuthError::new(
+            return Err(back.fail(OAuthError::new(
                 ErrorCode::LoginRequired,
                 "the user is not signed in",
             )));
         }
         (Some(_), _, false, true) => {
-            return Err(redirect(OAuthError::new(
+            return Err(back.fail(OAuthError::new(
                 ErrorCode::ConsentRequired,
                 "the user has not consented to this client",
             )));
@@ -268,11 +322,11 @@ async fn handle_params(
     app.store
         .put_auth_request(&auth)
         .await
-        .map_err(|e| redirect(e.into()))?;
+        .map_err(|e| back.fail(e.into()))?;
 
     // The first page the person needs, shown here rather than behind a redirect: a browser
     // round trip and a store read fewer. Its form posts to /login or /consent.
-    let mut resp = match &session_user {
+    let mut resp = match &reuse.user {
         Some(user) => {
             let grant = release::grant(&client, user, &auth.scopes, &auth.claims);
             forms::consent(app, &auth, &client, user, &grant)

@@ -15,6 +15,7 @@ use super::{
 use crate::{
     App, OAuthError,
     crypto::{b64url, constant_time_eq, sha256},
+    error::PageOrError,
     http::{self, Params},
     pages,
     protocol::{authorize_request::MAX_PARAM, redirect_uri},
@@ -22,10 +23,9 @@ use crate::{
 };
 
 pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
-    match logout(app, req, now).await {
-        Ok(resp) => resp,
-        Err(e) => e.to_error_page(&app.config.branding),
-    }
+    logout(app, req, now)
+        .await
+        .or_error_page(&app.config.branding)
 }
 
 /// Where to go afterwards, verified against the client's registration.
@@ -64,41 +64,8 @@ async fn logout(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OA
         Some(h) => Some(id_token_hint::verify(app, h).await?),
         None => None,
     };
-    let client_id = match (params.get("client_id"), hint.as_ref().map(|h| &h.client_id)) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(OAuthError::invalid_request(
-                "client_id does not match the id_token_hint",
-            ));
-        }
-        (Some(a), _) => Some(a.to_string()),
-        (None, b) => b.cloned(),
-    };
-    let client: Option<Client> = match &client_id {
-        Some(id) => Some(
-            app.client(id)
-                .await?
-                .ok_or_else(|| OAuthError::invalid_request("unknown client_id"))?,
-        ),
-        None => None,
-    };
-    let back = match params.get("post_logout_redirect_uri") {
-        None => None,
-        Some(uri) => {
-            let registered = client.as_ref().is_some_and(|c| {
-                redirect_uri::is_registered(uri, &c.post_logout_redirect_uris)
-                    && redirect_uri::is_safe_target(uri)
-            });
-            if !registered {
-                return Err(OAuthError::invalid_request(
-                    "post_logout_redirect_uri is not registered for this client",
-                ));
-            }
-            Some(Return {
-                uri: uri.to_string(),
-                state: params.get("state").map(str::to_string),
-            })
-        }
-    };
+    let client = client_of(app, &params, hint.as_ref().map(|h| h.client_id.as_str())).await?;
+    let back = return_to(&params, client.as_ref())?;
 
     let secure = app.config.secure_cookies();
     let cookie_name = http::cookie_name(SESSION_COOKIE, secure);
@@ -143,6 +110,50 @@ async fn logout(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OA
         back,
         Some(http::set_cookie(&cookie_name, "", 0, secure)),
     ))
+}
+
+/// The client named by `client_id` or the hint's audience (which must then agree), if any.
+async fn client_of(
+    app: &App,
+    params: &Params,
+    hinted: Option<&str>,
+) -> Result<Option<Client>, OAuthError> {
+    let client_id = match (params.get("client_id"), hinted) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(OAuthError::invalid_request(
+                "client_id does not match the id_token_hint",
+            ));
+        }
+        (Some(a), _) => a,
+        (None, Some(b)) => b,
+        (None, None) => return Ok(None),
+    };
+    let client = app
+        .client(client_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_request("unknown client_id"))?;
+    Ok(Some(client))
+}
+
+/// The post_logout_redirect_uri to return to, if one was asked for: only one the client
+/// registered (RP-Initiated Logout §3).
+fn return_to(params: &Params, client: Option<&Client>) -> Result<Option<Return>, OAuthError> {
+    let Some(uri) = params.get("post_logout_redirect_uri") else {
+        return Ok(None);
+    };
+    let registered = client.is_some_and(|c| {
+        redirect_uri::is_registered(uri, &c.post_logout_redirect_uris)
+            && redirect_uri::is_safe_target(uri)
+    });
+    if !registered {
+        return Err(OAuthError::invalid_request(
+            "post_logout_redirect_uri is not registered for this client",
+        ));
+    }
+    Ok(Some(Return {
+        uri: uri.to_string(),
+        state: params.get("state").map(str::to_string),
+    }))
 }
 
 fn confirm_view<'a>(

@@ -16,7 +16,7 @@ use crate::{
     crypto::{constant_time_eq, random_token, secret_digest},
     error::{ErrorCode, refusal},
     http,
-    protocol::{redirect_uri, scope},
+    protocol::{redirect_uri, registration_policy::RegistrationPolicy, scope},
     seed::SeedClient,
     store::{AuthMethod, Client},
 };
@@ -93,7 +93,7 @@ async fn register(app: &App, req: &Request, now: i64) -> Result<Response<Body>, 
     }
     let meta = json_body(req)?;
     let client_id = random_token(16);
-    let (mut client, secret) = build(app, &client_id, &meta, None)?;
+    let (mut client, secret) = build(&app.config.registration_policy, &client_id, &meta, None)?;
     let rat = random_token(32);
     client.registration_token_hash = Some(secret_digest(&rat));
     app.store.put_client(&client).await?;
@@ -154,8 +154,12 @@ async fn manage(app: &App, req: &Request) -> Result<Response<Body>, OAuthError> 
             {
                 return Err(OAuthError::invalid_request("client_secret does not match"));
             }
-            let (mut updated, secret) =
-                build(app, &client.client_id, &meta, client.secret_hash.clone())?;
+            let (mut updated, secret) = build(
+                &app.config.registration_policy,
+                &client.client_id,
+                &meta,
+                client.secret_hash.clone(),
+            )?;
             updated.registration_token_hash = client.registration_token_hash.clone();
             app.store.put_client(&updated).await?;
             let mut body = describe(app, &updated);
@@ -176,89 +180,21 @@ async fn manage(app: &App, req: &Request) -> Result<Response<Body>, OAuthError> 
 /// `existing_secret` does not provide it. The client is never first-party and is trusted only
 /// if the policy says so.
 fn build(
-    app: &App,
+    policy: &RegistrationPolicy,
     client_id: &str,
     m: &Metadata,
     existing_secret: Option<String>,
 ) -> Result<(Client, Option<String>), OAuthError> {
-    let policy = &app.config.registration_policy;
-    let refused = |member: &str, value: &str| {
-        metadata_error(refusal(
-            member,
-            value,
-            "is not allowed by this provider's registration policy",
-        ))
-    };
     if m.jwks_uri.is_some() {
         return Err(metadata_error(
             "jwks_uri is not supported: register the keys inline with jwks",
         ));
     }
-    let method = match m.token_endpoint_auth_method.as_deref() {
-        None | Some("client_secret_basic") => AuthMethod::ClientSecretBasic,
-        Some("client_secret_post") => AuthMethod::ClientSecretPost,
-        Some("none") => AuthMethod::None,
-        Some("private_key_jwt") => AuthMethod::PrivateKeyJwt,
-        Some(other) => {
-            return Err(metadata_error(refusal(
-                "token_endpoint_auth_method",
-                other,
-                "is not supported",
-            )));
-        }
-    };
-    if !policy.allows_method(method) {
-        return Err(refused("token_endpoint_auth_method", method.as_str()));
-    }
-    let grant_types = m
-        .grant_types
-        .clone()
-        .unwrap_or_else(|| vec!["authorization_code".into()]);
-    if let Some(g) = grant_types.iter().find(|g| !policy.grant_types.contains(g)) {
-        return Err(refused("grant_types", g));
-    }
-    let response_types = m
-        .response_types
-        .clone()
-        .unwrap_or_else(|| vec!["code".into()]);
-    if response_types.iter().any(|r| r != "code") {
-        return Err(metadata_error("only the code response type is supported"));
-    }
+    let method = auth_method(policy, m)?;
+    let grant_types = grant_types(policy, m)?;
     let wants_code = grant_types.iter().any(|g| g == "authorization_code");
-    if wants_code != response_types.iter().any(|r| r == "code") {
-        return Err(metadata_error(
-            "grant_types and response_types disagree (RFC 7591 §2.1)",
-        ));
-    }
-    // Without `scope`, what the policy allows (RFC 7591 §2: the server's default).
-    let scopes = match m.scope.as_deref() {
-        Some(s) => {
-            let asked = scope::parse(s);
-            if let Some(bad) = asked.iter().find(|s| !policy.scopes.contains(s)) {
-                return Err(refused("scope", bad));
-            }
-            asked
-        }
-        None => policy.scopes.clone(),
-    };
-    let redirect_uris = m.redirect_uris.clone().unwrap_or_default();
-    if wants_code && redirect_uris.is_empty() {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidRedirectUri,
-            "redirect_uris is required",
-        ));
-    }
-    let post_logout = m.post_logout_redirect_uris.clone().unwrap_or_default();
-    for (member, list) in [
-        ("redirect_uris", &redirect_uris),
-        ("post_logout_redirect_uris", &post_logout),
-    ] {
-        for u in list {
-            redirect_uri::check_redirect(u, policy.redirect_uris).map_err(|p| {
-                OAuthError::new(ErrorCode::InvalidRedirectUri, refusal(member, u, p))
-            })?;
-        }
-    }
+    let scopes = scopes(policy, m)?;
+    let (redirect_uris, post_logout) = redirect_uris(policy, m, wants_code)?;
     let (secret, secret_hash) = match method {
         AuthMethod::None | AuthMethod::PrivateKeyJwt => (None, None),
         _ => match existing_secret {
@@ -292,6 +228,98 @@ fn build(
         .map_err(|e| metadata_error(e.to_string()))?;
     client.secret_hash = secret_hash;
     Ok((client, secret))
+}
+
+fn refused(member: &str, value: &str) -> OAuthError {
+    metadata_error(refusal(
+        member,
+        value,
+        "is not allowed by this provider's registration policy",
+    ))
+}
+
+fn auth_method(policy: &RegistrationPolicy, m: &Metadata) -> Result<AuthMethod, OAuthError> {
+    let method = match m.token_endpoint_auth_method.as_deref() {
+        None | Some("client_secret_basic") => AuthMethod::ClientSecretBasic,
+        Some("client_secret_post") => AuthMethod::ClientSecretPost,
+        Some("none") => AuthMethod::None,
+        Some("private_key_jwt") => AuthMethod::PrivateKeyJwt,
+        Some(other) => {
+            return Err(metadata_error(refusal(
+                "token_endpoint_auth_method",
+                other,
+                "is not supported",
+            )));
+        }
+    };
+    if !policy.allows_method(method) {
+        return Err(refused("token_endpoint_auth_method", method.as_str()));
+    }
+    Ok(method)
+}
+
+/// The grant types (by default the code flow), and response types that agree with them.
+fn grant_types(policy: &RegistrationPolicy, m: &Metadata) -> Result<Vec<String>, OAuthError> {
+    let grant_types = m
+        .grant_types
+        .clone()
+        .unwrap_or_else(|| vec!["authorization_code".into()]);
+    if let Some(g) = grant_types.iter().find(|g| !policy.grant_types.contains(g)) {
+        return Err(refused("grant_types", g));
+    }
+    let response_types = m
+        .response_types
+        .clone()
+        .unwrap_or_else(|| vec!["code".into()]);
+    if response_types.iter().any(|r| r != "code") {
+        return Err(metadata_error("only the code response type is supported"));
+    }
+    let wants_code = grant_types.iter().any(|g| g == "authorization_code");
+    if wants_code != response_types.iter().any(|r| r == "code") {
+        return Err(metadata_error(
+            "grant_types and response_types disagree (RFC 7591 §2.1)",
+        ));
+    }
+    Ok(grant_types)
+}
+
+/// Without `scope`, what the policy allows (RFC 7591 §2: the server's default).
+fn scopes(policy: &RegistrationPolicy, m: &Metadata) -> Result<Vec<String>, OAuthError> {
+    let Some(s) = m.scope.as_deref() else {
+        return Ok(policy.scopes.clone());
+    };
+    let asked = scope::parse(s);
+    if let Some(bad) = asked.iter().find(|s| !policy.scopes.contains(s)) {
+        return Err(refused("scope", bad));
+    }
+    Ok(asked)
+}
+
+/// The redirect and post-logout redirect URIs, each checked against the policy.
+fn redirect_uris(
+    policy: &RegistrationPolicy,
+    m: &Metadata,
+    wants_code: bool,
+) -> Result<(Vec<String>, Vec<String>), OAuthError> {
+    let redirect_uris = m.redirect_uris.clone().unwrap_or_default();
+    if wants_code && redirect_uris.is_empty() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRedirectUri,
+            "redirect_uris is required",
+        ));
+    }
+    let post_logout = m.post_logout_redirect_uris.clone().unwrap_or_default();
+    for (member, list) in [
+        ("redirect_uris", &redirect_uris),
+        ("post_logout_redirect_uris", &post_logout),
+    ] {
+        for u in list {
+            redirect_uri::check_redirect(u, policy.redirect_uris).map_err(|p| {
+                OAuthError::new(ErrorCode::InvalidRedirectUri, refusal(member, u, p))
+            })?;
+        }
+    }
+    Ok((redirect_uris, post_logout))
 }
 
 /// The client's metadata as RFC 7591 §3.2.1 returns it (never the secret's hash).

@@ -38,29 +38,7 @@ pub fn validate(p: &Params, client: &Client) -> Result<Validated, OAuthError> {
             "parameter {name} was sent more than once"
         )));
     }
-    // OIDC Core §6: request objects are refused, and discovery says so.
-    if p.get("request").is_some() {
-        return Err(OAuthError::new(
-            ErrorCode::RequestNotSupported,
-            "request objects are not supported",
-        ));
-    }
-    if p.get("request_uri").is_some() {
-        return Err(OAuthError::new(
-            ErrorCode::RequestUriNotSupported,
-            "request_uri is not supported",
-        ));
-    }
-    match p.get("response_type") {
-        None => return Err(OAuthError::invalid_request("response_type is required")),
-        Some("code") => {}
-        Some(_) => {
-            return Err(OAuthError::new(
-                ErrorCode::UnsupportedResponseType,
-                "only response_type=code is supported",
-            ));
-        }
-    }
+    supported(p)?;
     let response_mode = ResponseMode::parse(p.get("response_mode"))
         .ok_or_else(|| OAuthError::invalid_request("response_mode must be query or form_post"))?;
     if !client.allows_grant("authorization_code") {
@@ -83,30 +61,7 @@ pub fn validate(p: &Params, client: &Client) -> Result<Validated, OAuthError> {
         .filter(|s| s != "offline_access" || refreshes)
         .collect();
 
-    let code_challenge = match (p.get("code_challenge"), p.get("code_challenge_method")) {
-        (None, None) if client.is_public() => {
-            return Err(OAuthError::invalid_request(
-                "public clients must use PKCE (code_challenge with S256)",
-            ));
-        }
-        (None, None) => None,
-        (None, Some(_)) => {
-            return Err(OAuthError::invalid_request(
-                "code_challenge_method without code_challenge",
-            ));
-        }
-        (Some(c), Some("S256")) if pkce::is_valid_challenge(c) => Some(c.to_string()),
-        (Some(_), Some("S256")) => {
-            return Err(OAuthError::invalid_request(
-                "code_challenge is not a valid S256 challenge",
-            ));
-        }
-        (Some(_), _) => {
-            return Err(OAuthError::invalid_request(
-                "code_challenge_method must be S256",
-            ));
-        }
-    };
+    let code_challenge = code_challenge(p, client)?;
 
     let prompt = scope::parse(p.get("prompt").unwrap_or(""));
     if prompt.iter().any(|v| v == "none") && prompt.len() > 1 {
@@ -140,6 +95,52 @@ pub fn validate(p: &Params, client: &Client) -> Result<Validated, OAuthError> {
         claims,
         required_sub: asked.sub,
     })
+}
+
+/// What this provider does not do, refused first: request objects (OIDC Core §6, as
+/// discovery says) and any response_type but `code`.
+fn supported(p: &Params) -> Result<(), OAuthError> {
+    if p.get("request").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
+    }
+    if p.get("request_uri").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
+    }
+    match p.get("response_type") {
+        None => Err(OAuthError::invalid_request("response_type is required")),
+        Some("code") => Ok(()),
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::UnsupportedResponseType,
+            "only response_type=code is supported",
+        )),
+    }
+}
+
+/// The PKCE challenge (RFC 7636): S256 only, and required of public clients (RFC 9700
+/// §2.1.1).
+fn code_challenge(p: &Params, client: &Client) -> Result<Option<String>, OAuthError> {
+    match (p.get("code_challenge"), p.get("code_challenge_method")) {
+        (None, None) if client.is_public() => Err(OAuthError::invalid_request(
+            "public clients must use PKCE (code_challenge with S256)",
+        )),
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(OAuthError::invalid_request(
+            "code_challenge_method without code_challenge",
+        )),
+        (Some(c), Some("S256")) if pkce::is_valid_challenge(c) => Ok(Some(c.to_string())),
+        (Some(_), Some("S256")) => Err(OAuthError::invalid_request(
+            "code_challenge is not a valid S256 challenge",
+        )),
+        (Some(_), _) => Err(OAuthError::invalid_request(
+            "code_challenge_method must be S256",
+        )),
+    }
 }
 
 /// The `claims` parameter as far as this provider acts on it.

@@ -146,15 +146,7 @@ pub fn decide(
         .as_ref()
         .is_some_and(|g| !g.holds(read.get(&g.key), now));
     if token_valid && !device_spent {
-        return Ok(Checked {
-            trusted: true,
-            guards: device
-                .map(|g| (g, Window::Fixed(limits.device_window)))
-                .into_iter()
-                .collect(),
-            account_failures: None,
-            retry_after_lost: 1,
-        });
+        return Ok(Checked::trusted(limits, device));
     }
 
     let mut guards = Vec::new();
@@ -168,19 +160,8 @@ pub fn decide(
     let mut account_failures = None;
     if let Some(key) = &counters.account {
         let failures = live(key).map_or(0, |c| c.count);
-        let ready_at_ms = live(key).map_or(0, |c| {
-            c.last
-                .saturating_add(wait_after(limits, c.count).saturating_mul(1000))
-        });
-        if now_ms < ready_at_ms {
-            // Whole seconds, rounded up: waiting that long is always enough. (A parallel
-            // attempt whose clock ran ahead of ours may have counted last: never more than
-            // the wait itself.)
-            let wait = live(key).map_or(0, |c| wait_after(limits, c.count));
-            refuse(
-                "account",
-                (ready_at_ms - now_ms + 999).div_euclid(1000).min(wait),
-            );
+        if let Some(wait) = account_wait(limits, live(key), now_ms) {
+            refuse("account", wait);
         }
         // Past the free failures, exactly one attempt per wait: the counter as read.
         guards.push((
@@ -214,7 +195,34 @@ pub fn decide(
     })
 }
 
+/// Seconds the account must still wait after its failures (`c`: its live counter), if it
+/// must: whole seconds, rounded up, so that waiting that long is always enough. (A parallel
+/// attempt whose clock ran ahead of ours may have counted last: never more than the wait
+/// itself.)
+fn account_wait(limits: &SignInLimits, c: Option<Counter>, now_ms: i64) -> Option<i64> {
+    let ready_at_ms = c.map_or(0, |c| {
+        c.last
+            .saturating_add(wait_after(limits, c.count).saturating_mul(1000))
+    });
+    let wait = c.map_or(0, |c| wait_after(limits, c.count));
+    (now_ms < ready_at_ms).then(|| (ready_at_ms - now_ms + 999).div_euclid(1000).min(wait))
+}
+
 impl Checked {
+    /// An attempt from a browser with a valid device token: only the device's own counter
+    /// (its `device` guard) limits it.
+    fn trusted(limits: &SignInLimits, device: Option<Guard>) -> Self {
+        Checked {
+            trusted: true,
+            guards: device
+                .map(|g| (g, Window::Fixed(limits.device_window)))
+                .into_iter()
+                .collect(),
+            account_failures: None,
+            retry_after_lost: 1,
+        }
+    }
+
     /// The write of a wrong password (or an unknown or disabled account): one more failure
     /// on every counter, each only if its guard still holds.
     pub fn on_failure(&self) -> Vec<CounterWrite> {

@@ -100,6 +100,39 @@ pub async fn redeem(
     }
 }
 
+/// OIDC Core §11: a refresh token (its value, and its record to store) when offline_access
+/// was granted to a client allowed to refresh.
+fn refresh_token(
+    app: &App,
+    client: &Client,
+    code: &AuthCode,
+    user: &User,
+    grant_id: &str,
+    now: i64,
+) -> Option<(String, RefreshToken)> {
+    if !(code.scopes.iter().any(|s| s == "offline_access") && client.allows_grant("refresh_token"))
+    {
+        return None;
+    }
+    let value = super::refresh::new_value(&user.sub, grant_id);
+    let now_ms = app.clock.now_ms();
+    let record = RefreshToken {
+        token_hash: secret_digest(&value),
+        grant_id: grant_id.to_string(),
+        client_id: client.client_id.clone(),
+        sub: user.sub.clone(),
+        scopes: code.scopes.clone(),
+        auth_time: code.auth_time,
+        issued_at: now,
+        expires_at: now + app.config.refresh_token_ttl,
+        used_at: None,
+        claims: code.claims.clone(),
+        issued_at_ms: now_ms,
+        sid: code.sid.clone(),
+    };
+    Some((value, record))
+}
+
 /// Why a live code did not match the request: said as RFC 6749 §5.2 and RFC 7636 §4.6 say.
 fn mismatch(code: &AuthCode, presented: &CodeRedemption<'_>, has_verifier: bool) -> OAuthError {
     if code.client_id != presented.client_id {
@@ -142,28 +175,7 @@ async fn issue(
         .or(fetched.as_ref())
         .filter(|u| u.sub == code.sub)
         .ok_or_else(gone)?;
-    // OIDC Core §11: offline_access, when granted to a client allowed to refresh.
-    let refresh = (code.scopes.iter().any(|s| s == "offline_access")
-        && client.allows_grant("refresh_token"))
-    .then(|| {
-        let value = super::refresh::new_value(&user.sub, &minted.grant_id);
-        let now_ms = app.clock.now_ms();
-        let record = RefreshToken {
-            token_hash: secret_digest(&value),
-            grant_id: minted.grant_id.clone(),
-            client_id: client.client_id.clone(),
-            sub: user.sub.clone(),
-            scopes: code.scopes.clone(),
-            auth_time: code.auth_time,
-            issued_at: now,
-            expires_at: now + app.config.refresh_token_ttl,
-            used_at: None,
-            claims: code.claims.clone(),
-            issued_at_ms: now_ms,
-            sid: code.sid.clone(),
-        };
-        (value, record)
-    });
+    let refresh = refresh_token(app, client, code, user, &minted.grant_id, now);
     let store_refresh = async {
         match &refresh {
             Some((_, record)) => app

@@ -15,6 +15,10 @@ use crate::{
     store::{RefreshToken, Rotate},
 };
 
+fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
+}
+
 pub async fn exchange(
     app: &SigningApp,
     req: &Request,
@@ -25,7 +29,6 @@ pub async fn exchange(
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let hash = secret_digest(value);
-    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
     // Independent reads, one round trip: the client, its token, and (where the token says
     // whose grant it is) the person and the grant's revocation.
     let hint = hints(value);
@@ -58,20 +61,7 @@ pub async fn exchange(
         mint::revoke_grant(app, &old.grant_id, old.expires_at, "refresh token reused").await?;
         return Err(invalid());
     }
-    // RFC 6749 §6: the scope may only narrow.
-    let scopes = match form.get("scope") {
-        None => old.scopes.clone(),
-        Some(s) => {
-            let asked = scope::parse(s);
-            if asked.iter().any(|s| !old.scopes.contains(s)) {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
-                    "scope exceeds what was granted",
-                ));
-            }
-            asked
-        }
-    };
+    let scopes = narrowed(form, &old)?;
     // The hints only said where to look: the stored record decides whose grant it is.
     let (user, revoked) = match hinted? {
         Some((sub, gid, read)) if sub == old.sub && gid == old.grant_id => read,
@@ -104,6 +94,18 @@ pub async fn exchange(
         now,
     )
     .await?;
+    rotate(app, &hash, &old, tokens, now).await
+}
+
+/// Strict rotation (RFC 9700 §4.14.2): a new token replaces the presented one in one
+/// conditional write; if another use rotated it first, the whole grant is revoked.
+async fn rotate(
+    app: &App,
+    hash: &str,
+    old: &RefreshToken,
+    tokens: mint::Tokens,
+    now: i64,
+) -> Result<Response<Body>, OAuthError> {
     let next_value = new_value(&old.sub, &old.grant_id);
     let next = RefreshToken {
         token_hash: secret_digest(&next_value),
@@ -112,7 +114,7 @@ pub async fn exchange(
         used_at: None,
         ..old.clone()
     };
-    match app.store.rotate_refresh(&hash, &next, now).await? {
+    match app.store.rotate_refresh(hash, &next, now).await? {
         Rotate::Rotated => Ok(mint::response(app, tokens, Some(&next_value))),
         Rotate::AlreadyUsed(used) => {
             mint::revoke_grant(
@@ -126,6 +128,21 @@ pub async fn exchange(
         }
         Rotate::Missing => Err(invalid()),
     }
+}
+
+/// RFC 6749 §6: the scope may only narrow; without `scope`, all that was granted.
+fn narrowed(form: &Params, old: &RefreshToken) -> Result<Vec<String>, OAuthError> {
+    let Some(s) = form.get("scope") else {
+        return Ok(old.scopes.clone());
+    };
+    let asked = scope::parse(s);
+    if asked.iter().any(|s| !old.scopes.contains(s)) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "scope exceeds what was granted",
+        ));
+    }
+    Ok(asked)
 }
 
 /// A new refresh token of `sub`'s grant `grant_id`: 32 random bytes, and where to find the
