@@ -103,7 +103,7 @@ pub async fn redeem(
 /// OIDC Core §11: a refresh token (its value, and its record to store) when offline_access
 /// was granted to a client allowed to refresh.
 fn refresh_token(
-    app: &App,
+    app: &SigningApp,
     client: &Client,
     code: &AuthCode,
     user: &User,

@@ -100,7 +100,7 @@ pub async fn exchange(
 /// Strict rotation (RFC 9700 §4.14.2): a new token replaces the presented one in one
 /// conditional write; if another use rotated it first, the whole grant is revoked.
 async fn rotate(
-    app: &App,
+    app: &SigningApp,
     hash: &str,
     old: &RefreshToken,
     tokens: mint::Tokens,
