@@ -1,5 +1,10 @@
 //! The application value: configuration and backends, built once per container (or once
-//! per local server) and passed by reference to every handler. No global state.
+//! per local server, see `crate::assembly`) and passed by reference to every handler. No
+//! global state.
+//!
+//! `App` is generic over what it holds so that a handler's signature says what it may
+//! touch: a plain `&App` holds the key set as a [`Verifier`] and cannot sign; only the
+//! token endpoint takes a [`SigningApp`].
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, OnceLock},
@@ -8,14 +13,18 @@ use std::{
 use crate::{
     clock::Clock,
     config::Config,
-    signer::Signer,
-    store::{Client, Store, StoreResult},
+    signer::{Signer, Verifier},
+    store::{Client, ClientStore, Store, StoreResult},
 };
 
-pub struct App {
+/// The provider as a function that only verifies tokens sees it: `S` the store, `K` the
+/// key set (a [`Verifier`], or a [`Signer`] for [`SigningApp`]).
+pub struct App<S: ?Sized = dyn Store, K: ?Sized = dyn Verifier> {
     pub config: Config,
-    pub store: Arc<dyn Store>,
-    pub signer: Arc<dyn Signer>,
+    pub store: Arc<S>,
+    /// The provider's keys: public keys to verify with, and, in a [`SigningApp`], the
+    /// signer.
+    pub keys: Arc<K>,
     pub clock: Arc<dyn Clock>,
     /// Documents that depend only on the configuration and the published keys (discovery,
     /// the JWKS), serialized once per distinct key set rather than on every request.
@@ -24,27 +33,39 @@ pub struct App {
     pub(crate) signin_keys: OnceLock<Arc<crate::signin::SignInKeys>>,
 }
 
-impl App {
-    pub fn new(
-        config: Config,
-        store: Arc<dyn Store>,
-        signer: Arc<dyn Signer>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+/// The provider as the function that issues tokens sees it: its keys can sign.
+pub type SigningApp<S = dyn Store> = App<S, dyn Signer>;
+
+impl<S: ?Sized, K: ?Sized> App<S, K> {
+    pub fn new(config: Config, store: Arc<S>, keys: Arc<K>, clock: Arc<dyn Clock>) -> Self {
         Self {
             config,
             store,
-            signer,
+            keys,
             clock,
             rendered: Mutex::new(HashMap::new()),
             signin_keys: OnceLock::new(),
         }
     }
 
+    /// The same provider with other keys: what a function of another role holds (the
+    /// local server runs both sides over one store).
+    pub fn with_keys<K2: ?Sized>(&self, keys: Arc<K2>) -> App<S, K2> {
+        App::new(
+            self.config.clone(),
+            self.store.clone(),
+            keys,
+            self.clock.clone(),
+        )
+    }
+
     /// A client as it may act now: dynamically registered clients are bounded by the current
     /// registration policy (`protocol::registration_policy`). Every endpoint reads clients
     /// through this.
-    pub async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+    pub async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>
+    where
+        S: ClientStore,
+    {
         Ok(self
             .store
             .client(client_id)

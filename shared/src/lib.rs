@@ -5,6 +5,8 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod app;
+#[cfg(any(feature = "embedded", feature = "aws"))]
+pub mod assembly;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod clock;
@@ -13,11 +15,13 @@ pub mod crypto;
 pub mod endpoints;
 pub mod error;
 pub mod http;
+pub mod jose;
 pub mod jwt;
 #[cfg(feature = "aws")]
 pub mod lambda;
 pub mod pages;
 pub mod password;
+pub mod paths;
 pub mod protocol;
 pub mod seed;
 pub mod signer;

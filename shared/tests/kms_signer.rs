@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use shared::crypto::{b64url, sha256};
-use shared::jwt::{self, MAX_SIGNING_INPUT};
+use shared::jwt;
 use shared::signer::{
-    Alg, PublicKey, Signer, SignerError, aws_signer,
+    Alg, MAX_SIGNING_INPUT, PublicKey, Signer, SignerError, Verifier, aws_signer,
     envelope::{self, EnvelopeSigner, create_wrapped_key, create_wrapping_key, wrap_private_key},
     kms::{KmsSigner, create_signing_key},
 };

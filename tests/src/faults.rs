@@ -8,7 +8,7 @@ use std::{
 
 use async_trait::async_trait;
 use shared::{
-    signer::{PublicKey, Signer, SignerError},
+    signer::{PublicKey, Signer, SignerError, Verifier},
     store::*,
 };
 
@@ -90,7 +90,7 @@ pub struct FaultySigner {
 }
 
 #[async_trait]
-impl Signer for FaultySigner {
+impl Verifier for FaultySigner {
     async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
         if self.faults.trip("public_keys") {
             return Err(SignerError::Unavailable(
@@ -99,6 +99,10 @@ impl Signer for FaultySigner {
         }
         self.inner.public_keys().await
     }
+}
+
+#[async_trait]
+impl Signer for FaultySigner {
     async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, SignerError> {
         if self.faults.trip("sign") {
             return Err(SignerError::Unavailable(
@@ -346,10 +350,14 @@ impl SwitchSigner {
 }
 
 #[async_trait]
-impl Signer for SwitchSigner {
+impl Verifier for SwitchSigner {
     async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
         self.current().public_keys().await
     }
+}
+
+#[async_trait]
+impl Signer for SwitchSigner {
     async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, SignerError> {
         self.current().sign(input).await
     }

@@ -1,6 +1,9 @@
 //! The `revoke` Lambda function: built once per container, then every request goes to the
-//! shared handler (see `shared::lambda::serve`).
+//! shared handler (see `shared::lambda::serve`). Its role: it only verifies tokens, with
+//! the key set the token function published.
+use shared::{assembly::Verifies, endpoints::handlers};
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve("revoke", shared::endpoints::handlers::revoke).await
+    shared::lambda::serve("revoke", Verifies, handlers::revoke).await
 }

@@ -1,12 +1,16 @@
 //! The store behind the commands: the local server's redb file, or the DynamoDB table.
 use std::sync::Arc;
 
-use shared::store::{Store, StoreError, dynamo::DynamoStore, embedded::EmbeddedStore};
+use shared::{
+    assembly::{self, Backend},
+    signer::Alg,
+    store::{Store, StoreError},
+};
 
 use crate::Global;
 
 pub async fn store(g: &Global) -> Result<Arc<dyn Store>, String> {
-    if g.aws {
+    let backend = if g.aws {
         let sdk = shared::aws::aws_config().await;
         if sdk.region().is_none() {
             return Err(
@@ -14,17 +18,19 @@ pub async fn store(g: &Global) -> Result<Arc<dyn Store>, String> {
                     .into(),
             );
         }
-        return Ok(Arc::new(DynamoStore::new(
-            shared::aws::dynamodb_client(&sdk),
-            &g.table,
-        )));
-    }
-    let dir = &g.data_dir;
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    // redb lets one process open the file: a running local server holds it, and the error
-    // says what to do.
-    let store = EmbeddedStore::open(&dir.join("store.redb")).map_err(store_error)?;
-    Ok(Arc::new(store))
+        Backend::Aws {
+            table: g.table.clone(),
+            signing_keys: vec![],
+        }
+    } else {
+        // redb lets one process open the file: a running local server holds it, and the
+        // error says what to do. (The algorithm is the signer's: the store needs none.)
+        Backend::Embedded {
+            data_dir: Some(g.data_dir.clone()),
+            alg: Alg::RS256,
+        }
+    };
+    assembly::store(&backend).await.map_err(store_error)
 }
 
 /// A store failure as the person at the terminal needs it.

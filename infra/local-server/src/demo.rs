@@ -5,9 +5,14 @@ use askama::Template;
 use base64::Engine;
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde_json::Value;
+use std::sync::Arc;
+
 use shared::{
-    App, endpoints, http,
+    app::SigningApp,
+    endpoints::{self, handlers},
+    http,
     seed::{self, Seed, SeedClient, SeedUser},
+    signer::{Verifier, VerifyOnly},
 };
 
 pub const DEMO_CLIENT_ID: &str = "demo-app";
@@ -21,13 +26,13 @@ pub fn owns(path: &str) -> bool {
     path == "/" || path == CALLBACK
 }
 
-pub fn redirect_uri(app: &App) -> String {
+pub fn redirect_uri(app: &SigningApp) -> String {
     format!("{}{CALLBACK}", app.config.issuer)
 }
 
 /// The demo client is (re)registered at every start (its redirect_uri follows the port);
 /// the demo user is created only if absent, so a changed password survives restarts.
-pub async fn ensure(app: &App) -> Result<(), String> {
+pub async fn ensure(app: &SigningApp) -> Result<(), String> {
     let mut users = Vec::new();
     if app
         .store
@@ -79,7 +84,7 @@ pub async fn ensure(app: &App) -> Result<(), String> {
 }
 
 /// A ready-to-open authorization request for the demo client.
-pub fn authorization_url(app: &App) -> String {
+pub fn authorization_url(app: &SigningApp) -> String {
     http::url_with_query(
         &app.config.endpoint_url(endpoints::Endpoint::Authorize),
         &[
@@ -106,7 +111,7 @@ struct DemoPage {
     logout_url: Option<String>,
 }
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
+pub async fn handle(app: &SigningApp, req: Request) -> Response<Body> {
     let q = http::query(&req);
     let mut page = DemoPage {
         auth_url: authorization_url(app),
@@ -135,7 +140,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 /// What an app does with a code: call the token endpoint with its credentials, then
 /// userinfo with the access token (dispatched in-process, through the same handlers).
-async fn redeem(app: &App, code: &str, page: &mut DemoPage) {
+async fn redeem(app: &SigningApp, code: &str, page: &mut DemoPage) {
     let basic = base64::engine::general_purpose::STANDARD
         .encode(format!("{DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET}"));
     let form = url::form_urlencoded::Serializer::new(String::new())
@@ -150,7 +155,7 @@ async fn redeem(app: &App, code: &str, page: &mut DemoPage) {
         .header("authorization", format!("Basic {basic}"))
         .body(Body::Text(form));
     let Ok(token_req) = token_req else { return };
-    let tokens = body_json(endpoints::dispatch(app, None, token_req).await);
+    let tokens = body_json(endpoints::dispatch_to(app, None, token_req, handlers::signing).await);
     if let Some(e) = tokens.get("error") {
         page.error = Some(format!("token endpoint: {e}"));
         return;
@@ -175,8 +180,10 @@ async fn redeem(app: &App, code: &str, page: &mut DemoPage) {
         .header("authorization", format!("Bearer {at}"))
         .body(Body::Empty)
     {
-        page.userinfo =
-            serde_json::to_string_pretty(&body_json(endpoints::dispatch(app, None, r).await)).ok();
+        // As a relying party would: at the userinfo endpoint, which only verifies.
+        let verifying = app.with_keys::<dyn Verifier>(Arc::new(VerifyOnly(app.keys.clone())));
+        let answer = endpoints::dispatch_to(&verifying, None, r, handlers::userinfo).await;
+        page.userinfo = serde_json::to_string_pretty(&body_json(answer)).ok();
     }
 }
 

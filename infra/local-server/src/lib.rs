@@ -6,18 +6,20 @@ mod serve;
 
 pub use serve::Timeouts;
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{net::SocketAddr, sync::Arc};
 
+pub use shared::assembly::Backend;
 use shared::{
     App, Config,
+    app::SigningApp,
+    assembly,
     clock::Clock,
     seed::{self, Seed},
     signer::{
-        Alg, Signer,
-        local::LocalSigner,
+        Alg, Signer, Verifier, VerifyOnly,
         published::{Publishing, StoreKeys},
     },
-    store::{Store, embedded::EmbeddedStore},
+    store::Store,
 };
 use tokio::{net::TcpListener, task::JoinHandle};
 
@@ -25,19 +27,6 @@ pub use demo::{
     DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_USERNAME, authorization_url as demo_authorization_url,
     redirect_uri as demo_redirect_uri,
 };
-
-#[derive(Debug, Clone)]
-pub enum Backend {
-    /// redb in `data_dir` (or in memory when `data_dir` is None) and a local signing key.
-    Embedded { data_dir: Option<PathBuf>, alg: Alg },
-    /// DynamoDB table + signing keys (KMS key ids or aliases, or `envelope:<id>` keys; the
-    /// first signs), wherever the standard AWS environment points: a real account or the
-    /// local emulator.
-    Aws {
-        table: String,
-        signing_keys: Vec<String>,
-    },
-}
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -61,9 +50,10 @@ pub struct Options {
 
 pub struct Running {
     pub addr: SocketAddr,
-    /// The provider; with `lambda_keys`, the one the token and JWKS endpoints use.
-    pub app: Arc<App>,
-    /// With `lambda_keys`, the one every other endpoint uses; else `app` itself.
+    /// The side that holds the signer: the token and JWKS endpoints (and the demo).
+    pub app: Arc<SigningApp>,
+    /// The side every other endpoint runs on: with `lambda_keys`, verifying with the key set
+    /// published to the store; else with the signer's own public keys.
     pub verifying: Arc<App>,
     task: JoinHandle<()>,
 }
@@ -82,35 +72,6 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         self.task.abort();
-    }
-}
-
-async fn backends(backend: &Backend) -> Result<(Arc<dyn Store>, Arc<dyn Signer>), String> {
-    match backend {
-        Backend::Embedded {
-            data_dir: Some(dir),
-            alg,
-        } => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            let store = EmbeddedStore::open(&dir.join("store.redb")).map_err(|e| e.to_string())?;
-            // keys.json (managed by `oidc-admin keys`) when present, else signing-<alg>.pk8.
-            let signer =
-                shared::signer::manifest::load_signer(dir, *alg).map_err(|e| e.to_string())?;
-            Ok((Arc::new(store), signer))
-        }
-        Backend::Embedded {
-            data_dir: None,
-            alg,
-        } => {
-            let store = EmbeddedStore::in_memory().map_err(|e| e.to_string())?;
-            let signer = LocalSigner::generate(*alg).map_err(|e| e.to_string())?;
-            Ok((Arc::new(store), Arc::new(signer)))
-        }
-        Backend::Aws {
-            table,
-            signing_keys,
-        } => shared::lambda::aws_backends(table, signing_keys.clone()).await,
     }
 }
 
@@ -185,21 +146,20 @@ pub async fn start_wrapped(
         vars.entry(k).or_insert(v);
     }
     let config = Config::from_vars(&vars).map_err(|e| e.to_string())?;
-    let (store, signer) = backends(&opts.backend).await?;
-    let (store, signer) = (wrap_store(store), wrap_signer(signer));
+    let store = assembly::store(&opts.backend).await;
+    let store = wrap_store(store.map_err(|e| e.to_string())?);
+    let signer = wrap_signer(assembly::signer(&opts.backend, store.clone()).await?);
     // Fail at start-up, not at the first request, when the keys are unusable.
     signer.public_keys().await.map_err(|e| e.to_string())?;
-    let (signer, verifying) = if opts.lambda_keys {
+    let (signer, verifier): (Arc<dyn Signer>, Arc<dyn Verifier>) = if opts.lambda_keys {
         let publishing = Arc::new(Publishing::new(signer, store.clone(), clock.clone()));
         publishing.publish().await.map_err(|e| e.to_string())?;
-        let verifier = Arc::new(StoreKeys::new(store.clone()));
-        let verifying = App::new(config.clone(), store.clone(), verifier, clock.clone());
-        (publishing as Arc<dyn Signer>, Some(Arc::new(verifying)))
+        (publishing, Arc::new(StoreKeys::new(store.clone())))
     } else {
-        (signer, None)
+        (signer.clone(), Arc::new(VerifyOnly(signer)))
     };
-    let app = Arc::new(App::new(config, store, signer, clock));
-    let verifying = verifying.unwrap_or_else(|| app.clone());
+    let app: Arc<SigningApp> = Arc::new(App::new(config, store, signer, clock));
+    let verifying = Arc::new(app.with_keys(verifier));
     if let Some(s) = &opts.seed {
         seed::apply(app.store.as_ref(), s, app.clock.now_ms())
             .await

@@ -15,7 +15,7 @@ use lambda_http::{
     Body, RequestExt, aws_lambda_events::apigw::ApiGatewayV2httpRequestContext,
     request::RequestContext,
 };
-use shared::{App, endpoints, http::MAX_BODY};
+use shared::{App, app::SigningApp, endpoints, http::MAX_BODY};
 use tokio::net::TcpListener;
 
 /// How long a client may take to send a request's headers (and, on an idle keep-alive
@@ -40,9 +40,14 @@ fn accept_backoff(failures: u32) -> Duration {
     Duration::from_millis((10u64 << failures.min(7)).min(1000))
 }
 
-/// `app` serves the token and JWKS endpoints (and the demo), `verifying` all others: the
-/// same `App` unless the keys are distributed as on Lambda.
-pub async fn serve(listener: TcpListener, app: Arc<App>, verifying: Arc<App>, timeouts: Timeouts) {
+/// `app` serves the token and JWKS endpoints (and the demo), `verifying` all others, as the
+/// Lambda functions split them (see `endpoints::dispatch`).
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<SigningApp>,
+    verifying: Arc<App>,
+    timeouts: Timeouts,
+) {
     let mut failures = 0u32;
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -63,13 +68,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, verifying: Arc<App>, ti
         let (app, verifying) = (app.clone(), verifying.clone());
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
-                // Only when the keys are distributed is there a choice to make.
-                let app = if Arc::ptr_eq(&app, &verifying) || holds_keys(req.uri().path()) {
-                    app.clone()
-                } else {
-                    verifying.clone()
-                };
-                handle(app, peer, req, timeouts.body)
+                handle(app.clone(), verifying.clone(), peer, req, timeouts.body)
             });
             if let Err(e) = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -81,14 +80,6 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, verifying: Arc<App>, ti
             }
         });
     }
-}
-
-/// The paths whose Lambda functions carry the signer (built with shared's `kms` feature).
-fn holds_keys(path: &str) -> bool {
-    crate::demo::owns(path)
-        || endpoints::routes()
-            .iter()
-            .any(|r| r.endpoint.path() == path && matches!(r.endpoint.function(), "token" | "jwks"))
 }
 
 fn refusal(status: hyper::StatusCode, body: &'static [u8]) -> hyper::Response<Full<Bytes>> {
@@ -107,7 +98,8 @@ fn refusal(status: hyper::StatusCode, body: &'static [u8]) -> hyper::Response<Fu
 }
 
 async fn handle(
-    app: Arc<App>,
+    app: Arc<SigningApp>,
+    verifying: Arc<App>,
     peer: SocketAddr,
     req: hyper::Request<hyper::body::Incoming>,
     body_timeout: Duration,
@@ -148,7 +140,7 @@ async fn handle(
     let resp = if crate::demo::owns(req.uri().path()) {
         crate::demo::handle(&app, req).await
     } else {
-        endpoints::dispatch(&app, None, req).await
+        endpoints::dispatch(&app, &verifying, req).await
     };
     let (parts, body) = resp.into_parts();
     let bytes = match body {

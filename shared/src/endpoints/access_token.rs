@@ -12,7 +12,7 @@ fn invalid(why: &str) -> OAuthError {
 
 /// The claims of a well-formed, unexpired access token of ours, without any store read.
 pub async fn validate(app: &App, token: &str, now: i64) -> Result<Value, OAuthError> {
-    let keys = app.signer.public_keys().await?;
+    let keys = app.keys.public_keys().await?;
     let (header, c) = jwt::verify(&keys, token).map_err(invalid)?;
     if header["typ"]
         .as_str()

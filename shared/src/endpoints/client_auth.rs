@@ -11,7 +11,8 @@ use crate::{
     crypto::{b64url_decode, constant_time_eq, secret_digest},
     http::{self, Params},
     jwt,
-    store::{AuthMethod, Client},
+    signer::Verifier,
+    store::{AuthMethod, Client, Store},
 };
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -116,8 +117,8 @@ fn presented(req: &Request, form: &Params) -> Result<Presented, OAuthError> {
     Ok(p)
 }
 
-pub async fn authenticate(
-    app: &App,
+pub async fn authenticate<K: Verifier + ?Sized>(
+    app: &App<dyn Store, K>,
     req: &Request,
     form: &Params,
     now: i64,
@@ -172,8 +173,8 @@ pub async fn authenticate(
 /// Foundation's 2025 advisory, rfc7523bis): an audience list, or the token endpoint URL, could
 /// let an assertion made for this provider be replayed to, or one made for another server be
 /// accepted by, a server the client did not mean. Returns its `jti` and `exp`.
-fn check_assertion(
-    app: &App,
+fn check_assertion<K: Verifier + ?Sized>(
+    app: &App<dyn Store, K>,
     client: &Client,
     assertion: &str,
     now: i64,

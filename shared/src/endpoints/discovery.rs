@@ -6,6 +6,8 @@ use super::Endpoint;
 use crate::{
     App, http,
     protocol::{acr, scope},
+    signer::Verifier,
+    store::Store,
 };
 
 const AUTH_METHODS: [&str; 4] = [
@@ -15,11 +17,11 @@ const AUTH_METHODS: [&str; 4] = [
     "none",
 ];
 
-pub async fn handle(app: &App) -> Response<Body> {
+pub async fn handle<K: Verifier + ?Sized>(app: &App<dyn Store, K>) -> Response<Body> {
     // Every published key's algorithm: tokens signed by a previous key remain valid.
     let algs: Vec<&str> = match &app.config.signing_algs {
         Some(declared) => declared.iter().map(|a| a.as_str()).collect(),
-        None => match app.signer.public_keys().await {
+        None => match app.keys.public_keys().await {
             Ok(keys) => keys.iter().map(|k| k.alg.as_str()).collect(),
             Err(e) => return crate::OAuthError::from(e).to_json_response(),
         },

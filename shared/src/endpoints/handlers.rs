@@ -1,23 +1,27 @@
 //! Each Lambda function's handler, as a plain function pointer: a binary that names only
 //! `handlers::token` links only what the token endpoint reaches. The local server uses
-//! [`all`].
+//! [`verifying`] and [`signing`].
 use std::{future::Future, pin::Pin};
 
 use lambda_http::{Body, Request, Response};
 
 use super::Endpoint;
-use crate::App;
+use crate::{App, OAuthError, app::SigningApp, error::ErrorCode, signer::Verifier, store::Store};
 
 pub type Answer<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
-pub type Handler = for<'a> fn(&'a App, Endpoint, &'a Request, i64) -> Answer<'a>;
+/// A function's handler over the keys `K` its role holds: `dyn Verifier` for every function
+/// but `token`, which holds `dyn Signer`.
+pub type Handler<K = dyn Verifier> =
+    for<'a> fn(&'a App<dyn Store, K>, Endpoint, &'a Request, i64) -> Answer<'a>;
 
-pub fn all<'a>(app: &'a App, e: Endpoint, req: &'a Request, now: i64) -> Answer<'a> {
+/// Every endpoint of the functions that only verify, for the local server.
+pub fn verifying<'a>(app: &'a App, e: Endpoint, req: &'a Request, now: i64) -> Answer<'a> {
     match e {
         Endpoint::Discovery => discovery(app, e, req, now),
         Endpoint::Jwks => jwks(app, e, req, now),
         Endpoint::Authorize => authorize(app, e, req, now),
         Endpoint::Login | Endpoint::Consent => login(app, e, req, now),
-        Endpoint::Token => token(app, e, req, now),
+        Endpoint::Token => elsewhere(),
         Endpoint::Userinfo => userinfo(app, e, req, now),
         Endpoint::Revocation => revoke(app, e, req, now),
         Endpoint::Introspection => introspect(app, e, req, now),
@@ -26,11 +30,36 @@ pub fn all<'a>(app: &'a App, e: Endpoint, req: &'a Request, now: i64) -> Answer<
     }
 }
 
-pub fn discovery<'a>(app: &'a App, _: Endpoint, _: &'a Request, _: i64) -> Answer<'a> {
+/// The endpoints of the functions that hold the signer (token, and jwks, which serves its
+/// keys), for the local server.
+pub fn signing<'a>(app: &'a SigningApp, e: Endpoint, req: &'a Request, now: i64) -> Answer<'a> {
+    match e {
+        Endpoint::Token => token(app, e, req, now),
+        Endpoint::Jwks => jwks(app, e, req, now),
+        _ => elsewhere(),
+    }
+}
+
+/// A route the dispatcher sends to the other side (see `super::dispatch`).
+fn elsewhere<'a>() -> Answer<'a> {
+    Box::pin(async { OAuthError::new(ErrorCode::NotFound, "no such endpoint").to_json_response() })
+}
+
+pub fn discovery<'a, K: Verifier + ?Sized>(
+    app: &'a App<dyn Store, K>,
+    _: Endpoint,
+    _: &'a Request,
+    _: i64,
+) -> Answer<'a> {
     Box::pin(super::discovery::handle(app))
 }
 
-pub fn jwks<'a>(app: &'a App, _: Endpoint, _: &'a Request, _: i64) -> Answer<'a> {
+pub fn jwks<'a, K: Verifier + ?Sized>(
+    app: &'a App<dyn Store, K>,
+    _: Endpoint,
+    _: &'a Request,
+    _: i64,
+) -> Answer<'a> {
     Box::pin(super::jwks::handle(app))
 }
 
@@ -45,7 +74,7 @@ pub fn login<'a>(app: &'a App, e: Endpoint, req: &'a Request, now: i64) -> Answe
     }
 }
 
-pub fn token<'a>(app: &'a App, _: Endpoint, req: &'a Request, now: i64) -> Answer<'a> {
+pub fn token<'a>(app: &'a SigningApp, _: Endpoint, req: &'a Request, now: i64) -> Answer<'a> {
     Box::pin(super::token::handle(app, req, now))
 }
 

@@ -16,7 +16,7 @@ pub struct Hint {
 }
 
 pub async fn verify(app: &App, token: &str) -> Result<Hint, OAuthError> {
-    let keys = app.signer.public_keys().await?;
+    let keys = app.keys.public_keys().await?;
     let bad =
         || OAuthError::invalid_request("id_token_hint is not an ID token issued by this provider");
     let (header, c) = jwt::verify(&keys, token).map_err(|_| bad())?;

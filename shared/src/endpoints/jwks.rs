@@ -3,10 +3,10 @@
 use lambda_http::{Body, Response, http::StatusCode};
 use serde_json::json;
 
-use crate::{App, OAuthError, http};
+use crate::{App, OAuthError, http, signer::Verifier, store::Store};
 
-pub async fn handle(app: &App) -> Response<Body> {
-    match app.signer.public_keys().await {
+pub async fn handle<K: Verifier + ?Sized>(app: &App<dyn Store, K>) -> Response<Body> {
+    match app.keys.public_keys().await {
         Ok(keys) => {
             let kids: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();
             let doc = app.rendered(format!("jwks {}", kids.join(",")), || {

@@ -20,58 +20,8 @@ pub mod userinfo;
 
 use lambda_http::{Body, Request, Response, http::Method};
 
-use crate::{App, OAuthError, error::ErrorCode};
-
-/// What a route leads to. Each belongs to one Lambda function (`function()`), which may
-/// serve several paths (the login function serves the sign-in and consent pages).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    Discovery,
-    Jwks,
-    Authorize,
-    Login,
-    Consent,
-    Token,
-    Userinfo,
-    Revocation,
-    Introspection,
-    Logout,
-    Registration,
-}
-
-impl Endpoint {
-    pub fn path(self) -> &'static str {
-        match self {
-            Endpoint::Discovery => "/.well-known/openid-configuration",
-            Endpoint::Jwks => "/jwks.json",
-            Endpoint::Authorize => "/authorize",
-            Endpoint::Login => "/login",
-            Endpoint::Consent => "/consent",
-            Endpoint::Token => "/token",
-            Endpoint::Userinfo => "/userinfo",
-            Endpoint::Revocation => "/revoke",
-            Endpoint::Introspection => "/introspect",
-            Endpoint::Logout => "/logout",
-            Endpoint::Registration => "/register",
-        }
-    }
-
-    /// The Lambda function (workspace binary) that serves it.
-    pub fn function(self) -> &'static str {
-        match self {
-            Endpoint::Discovery => "discovery",
-            Endpoint::Jwks => "jwks",
-            Endpoint::Authorize => "authorize",
-            Endpoint::Login | Endpoint::Consent => "login",
-            Endpoint::Token => "token",
-            Endpoint::Revocation => "revoke",
-            Endpoint::Introspection => "introspect",
-            Endpoint::Logout => "logout",
-            Endpoint::Registration => "register",
-            Endpoint::Userinfo => "userinfo",
-        }
-    }
-}
+pub use crate::paths::Endpoint;
+use crate::{App, OAuthError, app::SigningApp, error::ErrorCode, signer::Verifier, store::Store};
 
 pub struct Route {
     pub method: Method,
@@ -105,19 +55,34 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// Routes a request to its handler. `function` restricts it to one Lambda function's
-/// routes (`None`: the whole provider, as the local server runs it). Reads the clock once.
-pub async fn dispatch(app: &App, function: Option<&str>, req: Request) -> Response<Body> {
-    dispatch_to(app, function, req, handlers::all).await
+/// The whole provider in one process, as the local server runs it: the routes of the
+/// functions that hold the signer (token, jwks) on `signing`, every other on `verifying`,
+/// as they are split between Lambda functions.
+pub async fn dispatch(signing: &SigningApp, verifying: &App, req: Request) -> Response<Body> {
+    if holds_keys(req.uri().path()) {
+        dispatch_to(signing, None, req, handlers::signing).await
+    } else {
+        dispatch_to(verifying, None, req, handlers::verifying).await
+    }
 }
 
-/// [`dispatch`] with the handlers of one function only: a Lambda binary then links only the
-/// code its own routes reach (the token function carries no argon2, userinfo no KMS).
-pub async fn dispatch_to(
-    app: &App,
+/// Whether `path` is served by a function that holds the signer (token signs, jwks serves
+/// the keys it publishes).
+pub fn holds_keys(path: &str) -> bool {
+    routes()
+        .iter()
+        .any(|r| r.endpoint.path() == path && matches!(r.endpoint.function(), "token" | "jwks"))
+}
+
+/// Routes a request to `handler`, one function's handlers. `function` restricts it to that
+/// function's routes (`None`: the whole provider). Reads the clock once. A Lambda binary
+/// links only the code its own routes reach (the token function carries no argon2,
+/// userinfo no KMS).
+pub async fn dispatch_to<K: Verifier + ?Sized>(
+    app: &App<dyn Store, K>,
     function: Option<&str>,
     req: Request,
-    handler: handlers::Handler,
+    handler: handlers::Handler<K>,
 ) -> Response<Body> {
     let path = req.uri().path().to_string();
     let mine: Vec<Route> = routes()
@@ -169,18 +134,21 @@ mod tests {
     async fn answer(issuer: &str, method: Method, path: &str) -> Response<Body> {
         let store = Arc::new(EmbeddedStore::in_memory().expect("store"));
         let signer = Arc::new(LocalSigner::generate(Alg::ES256).expect("key"));
-        let app = App::new(
+        let app: SigningApp = App::new(
             Config::new(issuer).expect("config"),
             store,
             signer,
             Arc::new(SystemClock),
         );
+        let verifying = app.with_keys::<dyn crate::signer::Verifier>(Arc::new(
+            crate::signer::VerifyOnly(app.keys.clone()),
+        ));
         let req = lambda_http::http::Request::builder()
             .method(method)
             .uri(path)
             .body(Body::Empty)
             .expect("request");
-        dispatch(&app, None, req).await
+        dispatch(&app, &verifying, req).await
     }
 
     #[tokio::test]

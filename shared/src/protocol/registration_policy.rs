@@ -5,7 +5,7 @@
 //! when a client registers or updates itself (RFC 7592), and again whenever one is used, so
 //! narrowing the policy narrows the clients registered before.
 use crate::{
-    config::ConfigError,
+    config::error::ConfigError,
     protocol::{redirect_uri::Kinds, scope},
     store::{AuthMethod, Client},
 };

@@ -25,7 +25,7 @@ use aws_lc_rs::{
 use aws_sdk_kms::primitives::Blob;
 use tokio::sync::OnceCell;
 
-use super::{Alg, PublicKey, Signer, SignerError, kms::kms_error, local::LocalSigner};
+use super::{Alg, PublicKey, Signer, SignerError, Verifier, kms::kms_error, local::LocalSigner};
 use crate::{
     crypto::{b64url, b64url_decode},
     store::{KeyStore, StoreError, WrappedKey},
@@ -182,11 +182,14 @@ impl EnvelopeSigner {
 }
 
 #[async_trait]
-impl Signer for EnvelopeSigner {
+impl Verifier for EnvelopeSigner {
     async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
         Ok(self.wrapped().await?.1.clone())
     }
+}
 
+#[async_trait]
+impl Signer for EnvelopeSigner {
     async fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, SignerError> {
         self.private().await?.sign(signing_input).await
     }

@@ -15,8 +15,9 @@ use aws_sdk_kms::{
 };
 use tokio::{sync::OnceCell, task::JoinSet};
 
-use super::{Alg, PublicKey, Signer, SignerError, jwk};
-use crate::jwt::MAX_SIGNING_INPUT;
+use der::{Decode, asn1::UintRef};
+
+use super::{Alg, MAX_SIGNING_INPUT, PublicKey, Signer, SignerError, Verifier};
 
 pub struct KmsSigner {
     client: aws_sdk_kms::Client,
@@ -141,10 +142,7 @@ async fn fetch(
             ))
         })?
         .to_string();
-    let public = PublicKey::from_spki_der(der.as_ref(), alg).map_err(|e| match e {
-        SignerError::Misconfigured(m) => bad(m),
-        other => other,
-    })?;
+    let public = PublicKey::from_spki_der(der.as_ref(), alg).map_err(|e| bad(e.0))?;
     Ok((arn, public))
 }
 
@@ -206,11 +204,14 @@ impl KmsSigner {
 }
 
 #[async_trait]
-impl Signer for KmsSigner {
+impl Verifier for KmsSigner {
     async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
         Ok(self.keys().await?.public.clone())
     }
+}
 
+#[async_trait]
+impl Signer for KmsSigner {
     async fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, SignerError> {
         // Real KMS refuses RAW messages over 4096 bytes (moto does not): fail the same here.
         if signing_input.len() > MAX_SIGNING_INPUT {
@@ -239,7 +240,7 @@ impl Signer for KmsSigner {
         })?;
         match keys.active_alg {
             Alg::RS256 => Ok(signature.as_ref().to_vec()),
-            Alg::ES256 => jwk::ecdsa_der_to_jose(signature.as_ref()),
+            Alg::ES256 => ecdsa_der_to_jose(signature.as_ref()),
         }
     }
 }
@@ -374,4 +375,53 @@ async fn existing_key(
         )));
     }
     Ok(Some(meta.clone()))
+}
+
+/// ECDSA signatures from KMS are DER `SEQUENCE { r INTEGER, s INTEGER }`; JOSE wants the
+/// fixed 64-byte r‖s (RFC 7518 §3.4).
+pub fn ecdsa_der_to_jose(der_sig: &[u8]) -> Result<Vec<u8>, SignerError> {
+    let bad = |e: der::Error| SignerError::Unavailable(format!("malformed ECDSA signature: {e}"));
+    let mut reader = der::SliceReader::new(der_sig).map_err(bad)?;
+    let (r, s) = der::Reader::sequence(&mut reader, |seq| {
+        let r = UintRef::decode(seq)?;
+        let s = UintRef::decode(seq)?;
+        Ok((r, s))
+    })
+    .map_err(bad)?;
+    let mut out = vec![0u8; 64];
+    for (i, part) in [r.as_bytes(), s.as_bytes()].into_iter().enumerate() {
+        if part.len() > 32 {
+            return Err(SignerError::Unavailable(
+                "ECDSA component longer than 32 bytes".into(),
+            ));
+        }
+        let end = (i + 1) * 32;
+        out[end - part.len()..end].copy_from_slice(part);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_signature_to_jose() {
+        // r has a leading 0x00 (high bit set), s is short: both land right-aligned in 32 bytes.
+        let mut r = vec![0x00, 0x80];
+        r.extend([1u8; 31]);
+        let s = vec![0x05; 31];
+        let mut body = vec![0x02, r.len() as u8];
+        body.extend(&r);
+        body.extend([0x02, s.len() as u8]);
+        body.extend(&s);
+        let mut der = vec![0x30, body.len() as u8];
+        der.extend(body);
+        let jose = ecdsa_der_to_jose(&der).expect("converts");
+        assert_eq!(jose.len(), 64);
+        assert_eq!(jose[0], 0x80);
+        assert_eq!(jose[32], 0x00);
+        assert_eq!(&jose[33..], &s[..]);
+        assert!(ecdsa_der_to_jose(&[0x30, 0x02, 0x01]).is_err());
+    }
 }

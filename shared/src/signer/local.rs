@@ -11,7 +11,7 @@ use aws_lc_rs::{
     signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair},
 };
 
-use super::{Alg, PublicKey, Signer, SignerError};
+use super::{Alg, PublicKey, Signer, SignerError, Verifier};
 
 enum Private {
     Rsa(RsaKeyPair),
@@ -128,11 +128,14 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 #[async_trait]
-impl Signer for LocalSigner {
+impl Verifier for LocalSigner {
     async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
         Ok(self.public.clone())
     }
+}
 
+#[async_trait]
+impl Signer for LocalSigner {
     async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, SignerError> {
         let rng = SystemRandom::new();
         match &self.private {

@@ -3,7 +3,6 @@
 //! tests. JWS assembly around it lives in `crate::jwt`.
 #[cfg(feature = "kms")]
 pub mod envelope;
-pub mod jwk;
 #[cfg(feature = "kms")]
 pub mod kms;
 #[cfg(any(feature = "embedded", feature = "kms"))]
@@ -15,41 +14,14 @@ pub mod published;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_lc_rs::signature;
+use serde_json::Value;
 use tokio::sync::OnceCell;
 
-pub use jwk::PublicKey;
+pub use crate::jose::{Alg, PublicKey};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Alg {
-    RS256,
-    ES256,
-}
-
-impl Alg {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Alg::RS256 => "RS256",
-            Alg::ES256 => "ES256",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Alg> {
-        match s {
-            "RS256" => Some(Alg::RS256),
-            "ES256" => Some(Alg::ES256),
-            _ => None,
-        }
-    }
-
-    /// Verification parameters for the public key bytes of [`PublicKey`].
-    pub(crate) fn verification(self) -> &'static dyn signature::VerificationAlgorithm {
-        match self {
-            Alg::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            Alg::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
-        }
-    }
-}
+/// KMS refuses RAW messages over 4096 bytes; every signer enforces the limit (JWS assembly
+/// checks it before signing) so a token that signs locally also signs in production.
+pub const MAX_SIGNING_INPUT: usize = 4096;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SignerError {
@@ -61,15 +33,57 @@ pub enum SignerError {
     Misconfigured(String),
 }
 
+impl From<crate::jose::KeyError> for SignerError {
+    fn from(e: crate::jose::KeyError) -> Self {
+        SignerError::Misconfigured(e.0)
+    }
+}
+
+/// What a function that only checks tokens holds: the provider's public key set. It cannot
+/// sign, so a verifying function has no signing path to misuse (on Lambda only `token`
+/// holds a [`Signer`]).
 #[async_trait]
-pub trait Signer: Send + Sync {
+pub trait Verifier: Send + Sync {
     /// Every key published in the JWKS, the active signing key first. Cached: computed once
-    /// per container.
+    /// per container (or, read from the store, for `published::KEY_SET_MAX_AGE`).
     async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError>;
 
+    /// Verifies one of this provider's compact JWS against the key set (see
+    /// [`crate::jose::jws::verify`]) and returns its header and claims. Claim checks (iss,
+    /// aud, exp, ...) are the caller's.
+    async fn verify(&self, token: &str) -> Result<(Value, Value), VerifyError> {
+        let keys = self.public_keys().await.map_err(VerifyError::Keys)?;
+        crate::jose::jws::verify(&keys, token).map_err(VerifyError::Token)
+    }
+}
+
+/// Why [`Verifier::verify`] refused a token.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum VerifyError {
+    /// The key set is unavailable: not the token's fault.
+    #[error(transparent)]
+    Keys(SignerError),
+    #[error("{0}")]
+    Token(&'static str),
+}
+
+/// A key set that can also sign: only the function that issues tokens holds one.
+#[async_trait]
+pub trait Signer: Verifier {
     /// Signs with the active key (`public_keys()[0]`); the signature in JOSE form
     /// (RFC 7518 §3.3 for RSA, §3.4 r‖s for ECDSA).
     async fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, SignerError>;
+}
+
+/// A signer's key set handed to code that must not sign: what the functions that only
+/// verify hold when they run in the same process as the signer (the local server).
+pub struct VerifyOnly(pub Arc<dyn Signer>);
+
+#[async_trait]
+impl Verifier for VerifyOnly {
+    async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
+        self.0.public_keys().await
+    }
 }
 
 /// Several signers as one key set, for rotation (any backend, even mixed): the first signs,
@@ -91,7 +105,7 @@ impl KeyRing {
 }
 
 #[async_trait]
-impl Signer for KeyRing {
+impl Verifier for KeyRing {
     async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
         self.published
             .get_or_try_init(|| async {
@@ -111,7 +125,10 @@ impl Signer for KeyRing {
             .await
             .cloned()
     }
+}
 
+#[async_trait]
+impl Signer for KeyRing {
     async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, SignerError> {
         match self.signers.first() {
             Some(s) => s.sign(input).await,

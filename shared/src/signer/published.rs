@@ -14,7 +14,7 @@ use std::{
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
-use super::{PublicKey, Signer, SignerError};
+use super::{PublicKey, Signer, SignerError, Verifier};
 use crate::{
     clock::Clock,
     crypto::{b64url, b64url_decode},
@@ -70,19 +70,22 @@ impl Publishing {
 }
 
 #[async_trait]
-impl Signer for Publishing {
+impl Verifier for Publishing {
     async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
         self.inner.public_keys().await
     }
+}
 
+#[async_trait]
+impl Signer for Publishing {
     async fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, SignerError> {
         self.publish().await?;
         self.inner.sign(signing_input).await
     }
 }
 
-/// The published key set, read from the store and kept for [`KEY_SET_MAX_AGE`]. Verifies
-/// only: `sign` is a misconfiguration.
+/// The published key set, read from the store and kept for [`KEY_SET_MAX_AGE`]. A
+/// [`Verifier`] only: it has no way to sign.
 pub struct StoreKeys {
     store: Arc<dyn KeyStore>,
     max_age: Duration,
@@ -114,13 +117,13 @@ fn decode(set: &PublishedKeys) -> Result<Vec<PublicKey>, SignerError> {
             let der = b64url_decode(&k.spki).ok_or_else(|| {
                 SignerError::Misconfigured("published key is not base64url".into())
             })?;
-            PublicKey::from_spki_der(&der, k.alg)
+            Ok(PublicKey::from_spki_der(&der, k.alg)?)
         })
         .collect()
 }
 
 #[async_trait]
-impl Signer for StoreKeys {
+impl Verifier for StoreKeys {
     async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
         let cached = self.cached();
         if let Some((keys, at)) = &cached
@@ -153,12 +156,6 @@ impl Signer for StoreKeys {
             *c = Some((fresh.clone(), Instant::now()));
         }
         Ok(fresh)
-    }
-
-    async fn sign(&self, _signing_input: &[u8]) -> Result<Vec<u8>, SignerError> {
-        Err(SignerError::Misconfigured(
-            "this function only verifies tokens: the token function signs".into(),
-        ))
     }
 }
 
@@ -195,10 +192,24 @@ mod tests {
             mine.iter().map(|k| (&k.kid, k.alg)).collect::<Vec<_>>()
         );
         assert!(seen[0].verify(b"input", &sig));
-        assert!(matches!(
-            verifier.sign(b"x").await,
-            Err(SignerError::Misconfigured(_))
-        ));
+        // That the verifier cannot sign is now the type's: `StoreKeys` is no `Signer`.
+        assert!(!Probe::<StoreKeys>(std::marker::PhantomData).is_signer());
+        assert!(Probe::<Publishing>(std::marker::PhantomData).is_signer());
+    }
+
+    /// Whether a type implements [`Signer`], asked of concrete types (an inherent method
+    /// whose bound holds is chosen over the trait's fallback).
+    struct Probe<T>(std::marker::PhantomData<T>);
+    trait NotASigner {
+        fn is_signer(&self) -> bool {
+            false
+        }
+    }
+    impl<T> NotASigner for Probe<T> {}
+    impl<T: Signer> Probe<T> {
+        fn is_signer(&self) -> bool {
+            true
+        }
     }
 
     #[tokio::test]

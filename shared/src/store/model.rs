@@ -543,7 +543,7 @@ pub struct PublishedKeys {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PublishedKey {
-    pub alg: crate::signer::Alg,
+    pub alg: crate::jose::Alg,
     /// SubjectPublicKeyInfo DER, base64url: the same bytes KMS GetPublicKey returns.
     pub spki: String,
 }
@@ -553,7 +553,7 @@ pub struct PublishedKey {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct WrappedKey {
     pub id: String,
-    pub alg: crate::signer::Alg,
+    pub alg: crate::jose::Alg,
     /// The KMS key (ARN) that encrypts it; Decrypt needs kms:Decrypt on it.
     pub wrapping_key: String,
     /// PKCS#8 private key, encrypted by KMS, base64url.

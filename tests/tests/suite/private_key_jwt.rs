@@ -3,7 +3,7 @@ use e2e::{REDIRECT, each_backend};
 use serde_json::{Value, json};
 use shared::{
     seed::{Seed, SeedClient},
-    signer::{Alg, Signer, local::LocalSigner},
+    signer::{Alg, Verifier, local::LocalSigner},
     store::AuthMethod,
 };
 

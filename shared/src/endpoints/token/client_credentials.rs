@@ -5,7 +5,8 @@ use lambda_http::{Body, Response};
 
 use super::mint;
 use crate::{
-    App, OAuthError,
+    OAuthError,
+    app::SigningApp,
     error::ErrorCode,
     http::Params,
     protocol::scope,
@@ -13,7 +14,7 @@ use crate::{
 };
 
 pub async fn issue(
-    app: &App,
+    app: &SigningApp,
     client: &Client,
     form: &Params,
     now: i64,

@@ -9,7 +9,8 @@ use lambda_http::{Body, Request, Response};
 
 use super::mint;
 use crate::{
-    App, OAuthError,
+    OAuthError,
+    app::SigningApp,
     crypto::{random_token, secret_digest},
     endpoints::{client_auth, liveness},
     error::ErrorCode,
@@ -19,7 +20,7 @@ use crate::{
 };
 
 pub async fn redeem(
-    app: &App,
+    app: &SigningApp,
     req: &Request,
     form: &Params,
     now: i64,
@@ -102,7 +103,7 @@ pub async fn redeem(
 /// OIDC Core §11: a refresh token (its value, and its record to store) when offline_access
 /// was granted to a client allowed to refresh.
 fn refresh_token(
-    app: &App,
+    app: &SigningApp,
     client: &Client,
     code: &AuthCode,
     user: &User,
@@ -155,7 +156,7 @@ fn mismatch(code: &AuthCode, presented: &CodeRedemption<'_>, has_verifier: bool)
 /// disabled or signed out everywhere since they signed in) is read while the tokens are
 /// signed, and the tokens are thrown away if not.
 async fn issue(
-    app: &App,
+    app: &SigningApp,
     client: &Client,
     code: &AuthCode,
     minted: &Minted,

@@ -7,10 +7,12 @@ use serde_json::{Value, json};
 
 use crate::{
     App, OAuthError,
+    app::SigningApp,
     crypto::random_token,
     http, jwt,
     protocol::{acr, claims, release, scope},
-    store::{ClaimTarget, Client, RequestedClaims, User},
+    signer::Verifier,
+    store::{ClaimTarget, Client, RequestedClaims, Store, User},
 };
 
 pub struct Request<'a> {
@@ -37,7 +39,7 @@ pub struct Tokens {
 
 /// Mints the access token and, for a person's grant with `openid`, the ID token: what they
 /// carry is decided by the release rule against the client as it is now.
-pub async fn mint(app: &App, r: &Request<'_>, now: i64) -> Result<Tokens, OAuthError> {
+pub async fn mint(app: &SigningApp, r: &Request<'_>, now: i64) -> Result<Tokens, OAuthError> {
     let cfg = &app.config;
     let client = r.client;
     let scopes = release::allowed_scopes(client, r.scopes);
@@ -67,7 +69,7 @@ pub async fn mint(app: &App, r: &Request<'_>, now: i64) -> Result<Tokens, OAuthE
         custom: claims::custom(client, r.user, ClaimTarget::AccessToken, &scopes, by_name),
         userinfo_claims: &userinfo_claims,
     });
-    let signer = app.signer.as_ref();
+    let signer = app.keys.as_ref();
     let access_token = jwt::sign(signer, "at+jwt", &at_claims).await?;
     // The ID token carries at_hash (Core §3.1.3.6), so it is signed after the access token.
     let id_token = match r.user {
@@ -99,7 +101,7 @@ pub async fn mint(app: &App, r: &Request<'_>, now: i64) -> Result<Tokens, OAuthE
 }
 
 /// RFC 6749 §5.1: never cached.
-pub fn response(app: &App, t: Tokens, refresh_token: Option<&str>) -> Response<Body> {
+pub fn response(app: &SigningApp, t: Tokens, refresh_token: Option<&str>) -> Response<Body> {
     let mut body = json!({
         "access_token": t.access_token,
         "token_type": "Bearer",
@@ -118,8 +120,8 @@ pub fn response(app: &App, t: Tokens, refresh_token: Option<&str>) -> Response<B
 }
 
 /// Revokes a grant: every access token carrying its `gid` and every refresh token of it.
-pub async fn revoke_grant(
-    app: &App,
+pub async fn revoke_grant<K: ?Sized + Verifier>(
+    app: &App<dyn Store, K>,
     grant_id: &str,
     until: i64,
     why: &str,

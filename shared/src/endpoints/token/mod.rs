@@ -7,18 +7,18 @@ mod refresh;
 
 use lambda_http::{Body, Request, Response};
 
-use crate::{App, OAuthError, error::ErrorCode, http};
+use crate::{OAuthError, app::SigningApp, error::ErrorCode, http};
 
 pub use mint::revoke_grant;
 
-pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
+pub async fn handle(app: &SigningApp, req: &Request, now: i64) -> Response<Body> {
     match grant(app, req, now).await {
         Ok(resp) => resp,
         Err(e) => e.to_json_response(),
     }
 }
 
-async fn grant(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OAuthError> {
+async fn grant(app: &SigningApp, req: &Request, now: i64) -> Result<Response<Body>, OAuthError> {
     let form = http::form(req).ok_or_else(|| {
         OAuthError::invalid_request("the body must be application/x-www-form-urlencoded")
     })?;

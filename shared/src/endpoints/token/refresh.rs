@@ -5,7 +5,8 @@ use lambda_http::{Body, Request, Response};
 
 use super::mint;
 use crate::{
-    App, OAuthError,
+    OAuthError,
+    app::SigningApp,
     crypto::{b64url, b64url_decode, random_token, secret_digest},
     endpoints::{client_auth, liveness},
     error::ErrorCode,
@@ -19,7 +20,7 @@ fn invalid() -> OAuthError {
 }
 
 pub async fn exchange(
-    app: &App,
+    app: &SigningApp,
     req: &Request,
     form: &Params,
     now: i64,
@@ -99,7 +100,7 @@ pub async fn exchange(
 /// Strict rotation (RFC 9700 §4.14.2): a new token replaces the presented one in one
 /// conditional write; if another use rotated it first, the whole grant is revoked.
 async fn rotate(
-    app: &App,
+    app: &SigningApp,
     hash: &str,
     old: &RefreshToken,
     tokens: mint::Tokens,

@@ -2,7 +2,13 @@
 //! flags locally) and validated with messages that say what to fix.
 use std::collections::HashMap;
 
-use crate::{endpoints::Endpoint, protocol::registration_policy::RegistrationPolicy};
+pub mod error;
+mod sign_in;
+
+pub use error::ConfigError;
+pub use sign_in::SignInLimits;
+
+use crate::{paths::Endpoint, protocol::registration_policy::RegistrationPolicy};
 
 #[derive(Debug, Clone)]
 pub struct Branding {
@@ -32,44 +38,6 @@ pub enum Registration {
     InitialToken(String),
 }
 
-/// The brute-force defence of `POST /login` (see `crate::signin` and SECURITY.md). Counts
-/// live in the store, so every Lambda container sees the same ones.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SignInLimits {
-    /// Failures of an account (from browsers it has not signed in from) that cost nothing;
-    /// after each further one the next such attempt waits 1 s, 2 s, 4 s, ...
-    pub free_failures: u32,
-    /// ...up to this many seconds. 0: no waiting at all (the account is not counted).
-    pub max_delay: i64,
-    /// An account's failures are forgotten this long after its last one.
-    pub failure_memory: i64,
-    /// Failures from one client address (IPv6: its /64) in a window, after which browsers
-    /// unknown to the account they try are refused until the window ends. 0: off.
-    pub ip_failures: u32,
-    pub ip_window: i64,
-    /// Failures under one device token in a window, after which it no longer makes an
-    /// attempt trusted until the window ends. 0: off.
-    pub device_failures: u32,
-    pub device_window: i64,
-    /// How long a device token (and its cookie) lasts after the sign-in that issued it.
-    pub device_ttl: i64,
-}
-
-impl Default for SignInLimits {
-    fn default() -> Self {
-        Self {
-            free_failures: 5,
-            max_delay: 15 * 60,
-            failure_memory: 24 * 3600,
-            ip_failures: 100,
-            ip_window: 15 * 60,
-            device_failures: 10,
-            device_window: 3600,
-            device_ttl: 365 * 86400,
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `https://id.example.com` (no trailing slash): the `iss` of every token.
@@ -95,21 +63,16 @@ pub struct Config {
     /// `SIGNING_ALGS`: the algorithms of the published keys, for a discovery document served
     /// by a function that holds no keys (on Lambda only `token` and `jwks` reach KMS). None:
     /// ask the signer.
-    pub signing_algs: Option<Vec<crate::signer::Alg>>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{0} is not set: {1}")]
-    Missing(&'static str, &'static str),
-    #[error("{0} is invalid: {1}")]
-    Invalid(&'static str, String),
+    pub signing_algs: Option<Vec<crate::jose::Alg>>,
 }
 
 impl Config {
     pub fn new(issuer: &str) -> Result<Self, ConfigError> {
-        let issuer = validate_issuer(issuer)?;
-        Ok(Self {
+        Ok(Self::defaults(validate_issuer(issuer)?))
+    }
+
+    fn defaults(issuer: String) -> Self {
+        Self {
             access_token_audience: issuer.clone(),
             issuer,
             public_url_pattern: None,
@@ -124,7 +87,7 @@ impl Config {
             registration_policy: RegistrationPolicy::default(),
             sign_in: SignInLimits::default(),
             signing_algs: None,
-        })
+        }
     }
 
     /// Reads `ISSUER` (required), `PUBLIC_URL_PATTERN`, `ACCESS_TOKEN_AUDIENCE`,
@@ -133,17 +96,33 @@ impl Config {
     /// `SIGNING_ALGS`, `PRODUCT_NAME`, `ACCENT_COLOR`, `LOGO_URL`, `REGISTRATION*` (the mode and
     /// the [`RegistrationPolicy`]), and the sign-in defence's `SIGNIN_*` (see
     /// [`SignInLimits`]).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&std::env::vars().collect())
-    }
-
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let issuer = get("ISSUER").ok_or(ConfigError::Missing(
+        let issuer = vars
+            .get("ISSUER")
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty());
+        let issuer = issuer.ok_or(ConfigError::Missing(
             "ISSUER",
             "set it to the provider's public https URL, e.g. https://id.example.com",
         ))?;
-        let mut c = Self::new(issuer)?;
+        Self::for_issuer(issuer, vars)
+    }
+
+    /// [`Config::from_vars`] with the issuer given rather than read from `ISSUER`: a Lambda
+    /// function without `ISSUER` learns it from its first request.
+    pub fn for_issuer(issuer: &str, vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        Self::new(issuer)?.read(vars)
+    }
+
+    /// Checks every variable [`Config::from_vars`] reads but `ISSUER`: what a function whose
+    /// issuer comes with its first request validates at start-up.
+    pub fn check_vars(vars: &HashMap<String, String>) -> Result<(), ConfigError> {
+        Self::defaults(String::new()).read(vars).map(drop)
+    }
+
+    fn read(self, vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut c = self;
+        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
         if let Some(p) = get("PUBLIC_URL_PATTERN") {
             c.public_url_pattern = Some(p.trim_end_matches('/').to_string());
         }
@@ -272,7 +251,7 @@ impl Config {
         if let Some(list) = get("SIGNING_ALGS") {
             let algs = list
                 .split(',')
-                .map(|a| crate::signer::Alg::parse(a.trim()))
+                .map(|a| crate::jose::Alg::parse(a.trim()))
                 .collect::<Option<Vec<_>>>()
                 .filter(|a| !a.is_empty())
                 .ok_or_else(|| {

@@ -1,10 +1,10 @@
-//! Public keys as JWKs: read from a DER SubjectPublicKeyInfo (what KMS GetPublicKey and
+//! Public keys as JWKs (RFC 7517): read from a DER SubjectPublicKeyInfo (what KMS GetPublicKey and
 //! aws-lc both produce), with `kid` = the RFC 7638 thumbprint.
-use der::{Decode, asn1::UintRef};
+use der::Decode;
 use serde_json::{Value, json};
 use spki::SubjectPublicKeyInfoRef;
 
-use super::{Alg, SignerError};
+use super::{Alg, KeyError};
 use crate::crypto::{b64url, sha256};
 
 const RSA_OID: &str = "1.2.840.113549.1.1.1";
@@ -24,8 +24,8 @@ pub struct PublicKey {
 }
 
 impl PublicKey {
-    pub fn from_spki_der(der: &[u8], alg: Alg) -> Result<Self, SignerError> {
-        let bad = |m: String| SignerError::Misconfigured(m);
+    pub fn from_spki_der(der: &[u8], alg: Alg) -> Result<Self, KeyError> {
+        let bad = KeyError;
         let spki = SubjectPublicKeyInfoRef::from_der(der)
             .map_err(|e| bad(format!("public key is not SPKI DER: {e}")))?;
         let key_bytes = spki
@@ -123,30 +123,6 @@ pub fn verify_with_jwk(jwk: &serde_json::Value, alg: &str, input: &[u8], sig: &[
     }
 }
 
-/// ECDSA signatures from KMS are DER `SEQUENCE { r INTEGER, s INTEGER }`; JOSE wants the
-/// fixed 64-byte r‖s (RFC 7518 §3.4).
-pub fn ecdsa_der_to_jose(der_sig: &[u8]) -> Result<Vec<u8>, SignerError> {
-    let bad = |e: der::Error| SignerError::Unavailable(format!("malformed ECDSA signature: {e}"));
-    let mut reader = der::SliceReader::new(der_sig).map_err(bad)?;
-    let (r, s) = der::Reader::sequence(&mut reader, |seq| {
-        let r = UintRef::decode(seq)?;
-        let s = UintRef::decode(seq)?;
-        Ok((r, s))
-    })
-    .map_err(bad)?;
-    let mut out = vec![0u8; 64];
-    for (i, part) in [r.as_bytes(), s.as_bytes()].into_iter().enumerate() {
-        if part.len() > 32 {
-            return Err(SignerError::Unavailable(
-                "ECDSA component longer than 32 bytes".into(),
-            ));
-        }
-        let end = (i + 1) * 32;
-        out[end - part.len()..end].copy_from_slice(part);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,25 +180,5 @@ mod tests {
             .concat(),
         );
         tlv(0x30, &[alg_id, tlv(0x03, &bits)].concat())
-    }
-
-    #[test]
-    fn der_signature_to_jose() {
-        // r has a leading 0x00 (high bit set), s is short: both land right-aligned in 32 bytes.
-        let mut r = vec![0x00, 0x80];
-        r.extend([1u8; 31]);
-        let s = vec![0x05; 31];
-        let mut body = vec![0x02, r.len() as u8];
-        body.extend(&r);
-        body.extend([0x02, s.len() as u8]);
-        body.extend(&s);
-        let mut der = vec![0x30, body.len() as u8];
-        der.extend(body);
-        let jose = ecdsa_der_to_jose(&der).expect("converts");
-        assert_eq!(jose.len(), 64);
-        assert_eq!(jose[0], 0x80);
-        assert_eq!(jose[32], 0x00);
-        assert_eq!(&jose[33..], &s[..]);
-        assert!(ecdsa_der_to_jose(&[0x30, 0x02, 0x01]).is_err());
     }
 }

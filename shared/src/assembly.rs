@@ -1,0 +1,339 @@
+//! The one place that assembles the provider: settings read once (the environment on
+//! Lambda, flags with the same names locally), then the store, the key set and, only for
+//! the role that signs, the signer.
+//!
+//! A Lambda function declares its [`Role`] in its `main.rs`; the role is a type, so a
+//! function that only verifies never instantiates the KMS code (even when a workspace build
+//! turns the `kms` feature on for every crate).
+use std::{collections::HashMap, sync::Arc};
+
+#[cfg(feature = "embedded")]
+use std::path::PathBuf;
+
+#[cfg(feature = "embedded")]
+use crate::jose::Alg;
+use crate::{
+    config::{Config, ConfigError},
+    signer::Signer,
+    store::{Store, StoreError, StoreResult},
+};
+
+#[cfg(feature = "aws")]
+use crate::signer::Verifier;
+
+/// Where the provider keeps its state and keys.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// redb in `data_dir` (or in memory when `data_dir` is None) and a local signing key.
+    #[cfg(feature = "embedded")]
+    Embedded { data_dir: Option<PathBuf>, alg: Alg },
+    /// DynamoDB table (`TABLE_NAME`) + signing keys (`SIGNING_KEYS`: KMS key ids or aliases,
+    /// or `envelope:<id>` keys; the first signs), wherever the standard AWS environment
+    /// points: a real account or the local emulator.
+    #[cfg(feature = "aws")]
+    Aws {
+        table: String,
+        signing_keys: Vec<String>,
+    },
+}
+
+/// Everything a process reads about itself, read once.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The configuration variables (`ISSUER`, TTLs, branding, ...: see
+    /// [`Config::from_vars`]). Without `ISSUER`, a Lambda function takes its issuer from its
+    /// first request.
+    pub vars: HashMap<String, String>,
+    pub backend: Backend,
+}
+
+impl Settings {
+    /// A Lambda function's settings, from its environment: `TABLE_NAME` (required) and
+    /// `SIGNING_KEYS` (comma-separated, the active key first; required by the roles that
+    /// reach KMS, see [`Settings::signing_keys`]) on top of the configuration variables.
+    #[cfg(feature = "aws")]
+    pub fn from_vars(vars: HashMap<String, String>) -> Result<Settings, String> {
+        let table = vars
+            .get("TABLE_NAME")
+            .filter(|t| !t.trim().is_empty())
+            .ok_or("TABLE_NAME is not set: the DynamoDB table holding the provider's state")?
+            .trim()
+            .to_string();
+        let signing_keys: Vec<String> = vars
+            .get("SIGNING_KEYS")
+            .map(|k| {
+                k.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Settings {
+            vars,
+            backend: Backend::Aws {
+                table,
+                signing_keys,
+            },
+        })
+    }
+
+    /// The DynamoDB table, on the AWS backend.
+    #[cfg(feature = "aws")]
+    pub fn table(&self) -> Option<&str> {
+        match &self.backend {
+            Backend::Aws { table, .. } => Some(table),
+            #[cfg(feature = "embedded")]
+            Backend::Embedded { .. } => None,
+        }
+    }
+
+    /// `ISSUER`, when it is set.
+    pub fn issuer(&self) -> Option<&str> {
+        self.vars
+            .get("ISSUER")
+            .map(|i| i.trim())
+            .filter(|i| !i.is_empty())
+    }
+
+    /// The configuration, with `issuer` when `ISSUER` is not set.
+    pub fn config(&self, issuer: Option<&str>) -> Result<Config, ConfigError> {
+        match (self.issuer(), issuer) {
+            (None, Some(i)) => Config::for_issuer(i, &self.vars),
+            _ => Config::from_vars(&self.vars),
+        }
+    }
+
+    /// The signing keys, for a role that reaches them.
+    #[cfg(feature = "aws")]
+    pub fn signing_keys(&self) -> Result<&[String], String> {
+        match &self.backend {
+            Backend::Aws { signing_keys, .. } if !signing_keys.is_empty() => Ok(signing_keys),
+            Backend::Aws { .. } => Err("SIGNING_KEYS is not set: comma-separated KMS key ids or aliases (or envelope:<id>), the active signing key first".into()),
+            #[cfg(feature = "embedded")]
+            Backend::Embedded { .. } => Err("the embedded backend has no SIGNING_KEYS".into()),
+        }
+    }
+}
+
+/// The store of `backend`: the redb file in the data directory (or memory), or the
+/// DynamoDB table.
+pub async fn store(backend: &Backend) -> StoreResult<Arc<dyn Store>> {
+    match backend {
+        #[cfg(feature = "embedded")]
+        Backend::Embedded { data_dir, .. } => Ok(embedded_store(data_dir.as_deref())?),
+        #[cfg(feature = "aws")]
+        Backend::Aws { table, .. } => Ok(Arc::new(dynamo_store(table).await)),
+    }
+}
+
+#[cfg(feature = "embedded")]
+fn embedded_store(
+    dir: Option<&std::path::Path>,
+) -> StoreResult<Arc<crate::store::embedded::EmbeddedStore>> {
+    use crate::store::embedded::EmbeddedStore;
+    let Some(dir) = dir else {
+        return Ok(Arc::new(EmbeddedStore::in_memory()?));
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+    // redb lets one process open the file: a running local server holds it.
+    Ok(Arc::new(EmbeddedStore::open(&dir.join("store.redb"))?))
+}
+
+/// The DynamoDB store of `table`, from the standard AWS environment (region, credentials,
+/// `AWS_ENDPOINT_URL` for an emulator).
+#[cfg(feature = "aws")]
+pub async fn dynamo_store(table: &str) -> crate::store::dynamo::DynamoStore {
+    let sdk = crate::aws::aws_config().await;
+    crate::store::dynamo::DynamoStore::new(crate::aws::dynamodb_client(&sdk), table.to_string())
+}
+
+/// The signer of `backend`, over `store` (where envelope keys live): `keys.json` (managed by
+/// `oidc-admin keys`) or `signing-<alg>.pk8` in the data directory, a fresh key in memory,
+/// or the `SIGNING_KEYS`. Nothing remote is called until first use.
+pub async fn signer(
+    backend: &Backend,
+    #[cfg_attr(not(feature = "kms"), allow(unused_variables))] store: Arc<dyn Store>,
+) -> Result<Arc<dyn Signer>, String> {
+    match backend {
+        #[cfg(feature = "embedded")]
+        Backend::Embedded {
+            data_dir: Some(dir),
+            alg,
+        } => crate::signer::manifest::load_signer(dir, *alg).map_err(|e| e.to_string()),
+        #[cfg(feature = "embedded")]
+        Backend::Embedded {
+            data_dir: None,
+            alg,
+        } => Ok(Arc::new(
+            crate::signer::local::LocalSigner::generate(*alg).map_err(|e| e.to_string())?,
+        )),
+        #[cfg(feature = "kms")]
+        Backend::Aws { signing_keys, .. } => {
+            let sdk = crate::aws::aws_config().await;
+            crate::signer::aws_signer(crate::aws::kms_client(&sdk), store, signing_keys)
+                .map(|s| s.signer)
+                .map_err(|e| format!("SIGNING_KEYS: {e}"))
+        }
+        #[cfg(all(feature = "aws", not(feature = "kms")))]
+        Backend::Aws { .. } => {
+            Err("built without the kms feature: this process cannot sign".into())
+        }
+    }
+}
+
+/// What a Lambda function does with the provider's keys, declared in its `main.rs`. The
+/// role decides which keys it builds, and the type of the key set its handler receives.
+#[cfg(feature = "aws")]
+pub trait Role: Send + Sync + 'static {
+    /// [`Verifier`] for every role but [`SignsTokens`].
+    type Keys: ?Sized + Verifier + 'static;
+
+    /// This role's keys over the DynamoDB store, built in the init phase.
+    fn keys(
+        settings: &Settings,
+        store: Arc<crate::store::dynamo::DynamoStore>,
+    ) -> impl std::future::Future<Output = Result<Arc<Self::Keys>, String>> + Send;
+}
+
+/// Verifies tokens with the key set the signing function published to the store
+/// (`signer::published`): no KMS client at all.
+#[cfg(feature = "aws")]
+pub struct Verifies;
+
+#[cfg(feature = "aws")]
+impl Role for Verifies {
+    type Keys = dyn Verifier;
+
+    async fn keys(
+        _: &Settings,
+        store: Arc<crate::store::dynamo::DynamoStore>,
+    ) -> Result<Arc<dyn Verifier>, String> {
+        Ok(Arc::new(crate::signer::published::StoreKeys::new(store)))
+    }
+}
+
+/// Serves the keys of `SIGNING_KEYS` (the JWKS) and publishes them to the store at start-up;
+/// never signs.
+#[cfg(feature = "kms")]
+pub struct PublishesKeys;
+
+#[cfg(feature = "kms")]
+impl Role for PublishesKeys {
+    type Keys = dyn Verifier;
+
+    async fn keys(
+        settings: &Settings,
+        store: Arc<crate::store::dynamo::DynamoStore>,
+    ) -> Result<Arc<dyn Verifier>, String> {
+        let (publishing, _) = publishing(settings, store).await?;
+        Ok(publishing)
+    }
+}
+
+/// Signs tokens with the keys of `SIGNING_KEYS`, publishing their key set first; an envelope
+/// signing key is decrypted here, in the init phase.
+#[cfg(feature = "kms")]
+pub struct SignsTokens;
+
+#[cfg(feature = "kms")]
+impl Role for SignsTokens {
+    type Keys = dyn Signer;
+
+    async fn keys(
+        settings: &Settings,
+        store: Arc<crate::store::dynamo::DynamoStore>,
+    ) -> Result<Arc<dyn Signer>, String> {
+        let (publishing, envelope) = publishing(settings, store).await?;
+        if let Some(envelope) = envelope
+            && let Err(e) = envelope.unwrap_key().await
+        {
+            tracing::warn!(error = %e, "decrypting the envelope signing key failed; retrying on first use");
+        }
+        Ok(publishing)
+    }
+}
+
+/// The signer of `SIGNING_KEYS`, publishing its key set to the table (here, in the init
+/// phase; a failure is retried before the first signature), and its active envelope key.
+#[cfg(feature = "kms")]
+async fn publishing(
+    settings: &Settings,
+    store: Arc<crate::store::dynamo::DynamoStore>,
+) -> Result<
+    (
+        Arc<crate::signer::published::Publishing>,
+        Option<Arc<crate::signer::envelope::EnvelopeSigner>>,
+    ),
+    String,
+> {
+    let keys = settings
+        .signing_keys()
+        .map_err(|e| format!("configuration: {e}"))?;
+    let sdk = crate::aws::aws_config().await;
+    let keys = crate::signer::aws_signer(crate::aws::kms_client(&sdk), store.clone(), keys)
+        .map_err(|e| format!("configuration: SIGNING_KEYS: {e}"))?;
+    let signer = crate::signer::published::Publishing::new(
+        keys.signer,
+        store,
+        Arc::new(crate::clock::SystemClock),
+    );
+    if let Err(e) = signer.publish().await {
+        tracing::warn!(error = %e, "publishing the key set failed; retrying on first use");
+    }
+    Ok((Arc::new(signer), keys.active_envelope))
+}
+
+#[cfg(all(test, feature = "aws"))]
+mod tests {
+    use super::*;
+
+    fn vars(p: &[(&str, &str)]) -> HashMap<String, String> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn backend_settings_are_required_with_clear_messages() {
+        assert!(
+            Settings::from_vars(vars(&[]))
+                .expect_err("no table")
+                .contains("TABLE_NAME")
+        );
+        let no_keys = Settings::from_vars(vars(&[("TABLE_NAME", "t")])).expect("table");
+        assert!(
+            no_keys
+                .signing_keys()
+                .expect_err("no keys")
+                .contains("SIGNING_KEYS")
+        );
+        let s = Settings::from_vars(vars(&[
+            ("TABLE_NAME", "t"),
+            ("SIGNING_KEYS", "alias/a, alias/b"),
+        ]))
+        .expect("ok");
+        assert!(matches!(&s.backend, Backend::Aws { table, .. } if table == "t"));
+        assert_eq!(
+            s.signing_keys().expect("keys"),
+            ["alias/a".to_string(), "alias/b".to_string()]
+        );
+    }
+
+    #[test]
+    fn the_issuer_comes_from_the_settings_or_the_first_request() {
+        let s = Settings::from_vars(vars(&[("TABLE_NAME", "t")])).expect("ok");
+        assert_eq!(s.issuer(), None);
+        assert!(s.config(None).is_err(), "no issuer at all");
+        let c = s.config(Some("https://abc.example")).expect("from request");
+        assert_eq!(c.issuer, "https://abc.example");
+        assert_eq!(c.access_token_audience, "https://abc.example");
+        let fixed = Settings::from_vars(vars(&[
+            ("TABLE_NAME", "t"),
+            ("ISSUER", "https://id.example"),
+        ]))
+        .expect("ok");
+        let c = fixed.config(Some("https://abc.example")).expect("fixed");
+        assert_eq!(c.issuer, "https://id.example");
+    }
+}

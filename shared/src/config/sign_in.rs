@@ -1,0 +1,39 @@
+//! The sign-in defence's settings (`SIGNIN_*`).
+
+/// The brute-force defence of `POST /login` (see `crate::signin` and SECURITY.md). Counts
+/// live in the store, so every Lambda container sees the same ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignInLimits {
+    /// Failures of an account (from browsers it has not signed in from) that cost nothing;
+    /// after each further one the next such attempt waits 1 s, 2 s, 4 s, ...
+    pub free_failures: u32,
+    /// ...up to this many seconds. 0: no waiting at all (the account is not counted).
+    pub max_delay: i64,
+    /// An account's failures are forgotten this long after its last one.
+    pub failure_memory: i64,
+    /// Failures from one client address (IPv6: its /64) in a window, after which browsers
+    /// unknown to the account they try are refused until the window ends. 0: off.
+    pub ip_failures: u32,
+    pub ip_window: i64,
+    /// Failures under one device token in a window, after which it no longer makes an
+    /// attempt trusted until the window ends. 0: off.
+    pub device_failures: u32,
+    pub device_window: i64,
+    /// How long a device token (and its cookie) lasts after the sign-in that issued it.
+    pub device_ttl: i64,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        Self {
+            free_failures: 5,
+            max_delay: 15 * 60,
+            failure_memory: 24 * 3600,
+            ip_failures: 100,
+            ip_window: 15 * 60,
+            device_failures: 10,
+            device_window: 3600,
+            device_ttl: 365 * 86400,
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Where each endpoint lives: its path and the Lambda function that serves it. The
+//! configuration turns these into public URLs (`Config::endpoint_url`); the route table
+//! (`endpoints::routes`) adds the methods.
+
+/// What a route leads to. Each belongs to one Lambda function (`function()`), which may
+/// serve several paths (the login function serves the sign-in and consent pages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Discovery,
+    Jwks,
+    Authorize,
+    Login,
+    Consent,
+    Token,
+    Userinfo,
+    Revocation,
+    Introspection,
+    Logout,
+    Registration,
+}
+
+impl Endpoint {
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Discovery => "/.well-known/openid-configuration",
+            Endpoint::Jwks => "/jwks.json",
+            Endpoint::Authorize => "/authorize",
+            Endpoint::Login => "/login",
+            Endpoint::Consent => "/consent",
+            Endpoint::Token => "/token",
+            Endpoint::Userinfo => "/userinfo",
+            Endpoint::Revocation => "/revoke",
+            Endpoint::Introspection => "/introspect",
+            Endpoint::Logout => "/logout",
+            Endpoint::Registration => "/register",
+        }
+    }
+
+    /// The Lambda function (workspace binary) that serves it.
+    pub fn function(self) -> &'static str {
+        match self {
+            Endpoint::Discovery => "discovery",
+            Endpoint::Jwks => "jwks",
+            Endpoint::Authorize => "authorize",
+            Endpoint::Login | Endpoint::Consent => "login",
+            Endpoint::Token => "token",
+            Endpoint::Revocation => "revoke",
+            Endpoint::Introspection => "introspect",
+            Endpoint::Logout => "logout",
+            Endpoint::Registration => "register",
+            Endpoint::Userinfo => "userinfo",
+        }
+    }
+}
