@@ -44,9 +44,11 @@ impl KeyState {
     }
 }
 
+/// One key of `keys.json`: a key file and its place in the rotation. (Not a SIGNING_KEYS
+/// entry, which is `signer::KeyEntry`.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct KeyEntry {
+pub struct KeyFile {
     /// A PKCS#8 file in the data directory (a plain file name).
     pub file: String,
     pub alg: Alg,
@@ -56,7 +58,7 @@ pub struct KeyEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyManifest {
-    pub keys: Vec<KeyEntry>,
+    pub keys: Vec<KeyFile>,
 }
 
 fn misconfigured(m: String) -> SignerError {
@@ -126,14 +128,14 @@ impl KeyManifest {
     }
 
     /// The keys as published: active first, then next, then previous (in manifest order).
-    pub fn published(&self) -> Vec<&KeyEntry> {
-        let mut keys: Vec<&KeyEntry> = self.keys.iter().collect();
+    pub fn published(&self) -> Vec<&KeyFile> {
+        let mut keys: Vec<&KeyFile> = self.keys.iter().collect();
         keys.sort_by_key(|k| k.state);
         keys
     }
 
     /// Loads every key file, in published order.
-    pub fn signers(&self, dir: &Path) -> Result<Vec<(KeyEntry, LocalSigner)>, SignerError> {
+    pub fn signers(&self, dir: &Path) -> Result<Vec<(KeyFile, LocalSigner)>, SignerError> {
         self.published()
             .into_iter()
             .map(|k| Ok((k.clone(), LocalSigner::load(&dir.join(&k.file), k.alg)?)))
@@ -177,12 +179,12 @@ mod tests {
         let next = LocalSigner::create(&dir.join("next.pk8"), Alg::ES256).expect("create");
         let manifest = KeyManifest {
             keys: vec![
-                KeyEntry {
+                KeyFile {
                     file: "next.pk8".into(),
                     alg: Alg::ES256,
                     state: KeyState::Next,
                 },
-                KeyEntry {
+                KeyFile {
                     file: legacy_file(Alg::RS256),
                     alg: Alg::RS256,
                     state: KeyState::Active,

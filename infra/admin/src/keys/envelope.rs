@@ -5,7 +5,7 @@ use std::{path::Path, sync::Arc};
 use serde_json::{Value, json};
 use shared::{
     crypto::random_token,
-    signer::{Alg, KeyEntry as SigningKeysEntry, PublicKey, SignerError, envelope},
+    signer::{Alg, KeyEntry, PublicKey, SignerError, envelope},
     store::{KeyStore, StoreError, WrappedKey, dynamo::DynamoStore},
 };
 
@@ -106,12 +106,10 @@ pub async fn create(
     template: &Path,
 ) -> Result<Output, KeysError> {
     let id = new_id(id, alg)?;
-    let current = SigningKeysEntry::parse_all(&g.signing_keys).ok();
+    let current = KeyEntry::parse_all(&g.signing_keys).ok();
     // Before anything is created: what the deployment's next step is.
     let active_envelope = match current.as_ref().and_then(|c| c.first()) {
-        Some(SigningKeysEntry::Envelope(active)) => {
-            Some((active.clone(), wrapped(g, active).await?.alg))
-        }
+        Some(KeyEntry::Envelope(active)) => Some((active.clone(), wrapped(g, active).await?.alg)),
         _ => None,
     };
     let wrapping_key = if wrapping.create {

@@ -7,7 +7,7 @@ use shared::{
     signer::{
         Alg,
         local::LocalSigner,
-        manifest::{KeyEntry as KeyFile, KeyManifest, KeyState, legacy_file},
+        manifest::{KeyFile, KeyManifest, KeyState, legacy_file},
     },
 };
 
