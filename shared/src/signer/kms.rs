@@ -56,23 +56,13 @@ pub(crate) fn kms_error<E: ProvideErrorMetadata, R>(
     key_id: &str,
     e: &SdkError<E, R>,
 ) -> SignerError {
-    let what = match e {
-        SdkError::ServiceError(ctx) => {
-            let code = ctx.err().code().unwrap_or("unknown service error");
-            if MISCONFIGURED.contains(&code) {
-                return SignerError::Misconfigured(format!("kms {op} on {key_id}: {code}"));
-            }
-            code.to_string()
-        }
-        SdkError::TimeoutError(_) => "timeout".into(),
-        SdkError::DispatchFailure(d) if d.is_timeout() => "connect timeout".into(),
-        SdkError::DispatchFailure(d) if d.is_io() => "network error".into(),
-        SdkError::DispatchFailure(_) => "dispatch failure".into(),
-        SdkError::ResponseError(_) => "unreadable response".into(),
-        SdkError::ConstructionFailure(_) => "request construction failed".into(),
-        _ => "unknown failure".into(),
-    };
-    SignerError::Unavailable(format!("kms {op} on {key_id}: {what}"))
+    if let SdkError::ServiceError(ctx) = e
+        && let Some(code) = ctx.err().code()
+        && MISCONFIGURED.contains(&code)
+    {
+        return SignerError::Misconfigured(format!("kms {op} on {key_id}: {code}"));
+    }
+    SignerError::Unavailable(format!("kms {op} on {key_id}: {}", crate::aws::failure(e)))
 }
 
 /// The JOSE algorithm a key spec signs with, and the KMS algorithm that must be allowed.

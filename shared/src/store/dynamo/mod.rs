@@ -62,24 +62,8 @@ pub struct DynamoStore {
     table: String,
 }
 
-/// A short description of an SDK failure: the error code or the failure class, never a
-/// message from the service or anything from the request (items carry secrets' hashes,
-/// password hashes and personal data).
-fn failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> String {
-    match e {
-        SdkError::ServiceError(ctx) => ctx.err().code().unwrap_or("unknown service error").into(),
-        SdkError::TimeoutError(_) => "timeout".into(),
-        SdkError::DispatchFailure(d) if d.is_timeout() => "connect timeout".into(),
-        SdkError::DispatchFailure(d) if d.is_io() => "network error".into(),
-        SdkError::DispatchFailure(_) => "dispatch failure".into(),
-        SdkError::ResponseError(_) => "unreadable response".into(),
-        SdkError::ConstructionFailure(_) => "request construction failed".into(),
-        _ => "unknown failure".into(),
-    }
-}
-
 fn unavailable<E: ProvideErrorMetadata, R>(op: &str, e: &SdkError<E, R>) -> StoreError {
-    StoreError::Unavailable(format!("dynamodb {op}: {}", failure(e)))
+    StoreError::Unavailable(format!("dynamodb {op}: {}", crate::aws::failure(e)))
 }
 
 /// A short random pause before retrying a lost race, growing with the attempt.
