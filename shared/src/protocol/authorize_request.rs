@@ -1,8 +1,7 @@
 //! Validation of an authorization request once its client and redirect_uri are known to be
 //! good (RFC 6749 §4.1.1, OIDC Core §3.1.2.1). Every error here may be redirected.
 use crate::{
-    OAuthError,
-    error::ErrorCode,
+    error::{ErrorCode, OAuthError},
     http::Params,
     protocol::{acr, pkce, release, scope},
     store::{Client, RequestedClaims, ResponseMode},
