@@ -2,6 +2,7 @@
 //! in the store (`secret#deployment`), made by the first sign-in of a deployment with a put
 //! that never overwrites (the loser of a race reads the winner's), read with a sign-in's
 //! other reads until a container has cached it, and kept for the container's life.
+use crate::store::SignInStore;
 use std::sync::Arc;
 
 use aws_lc_rs::hmac;
@@ -52,8 +53,8 @@ impl SignInKeys {
 
 /// The deployment's keys: cached, or from the secret the sign-in read found (`read`), or
 /// from a secret made now (the deployment's first sign-in).
-pub async fn load(
-    app: &App,
+pub async fn load<S: SignInStore + ?Sized>(
+    app: &App<S>,
     read: Option<DeploymentSecret>,
     now: i64,
 ) -> StoreResult<Arc<SignInKeys>> {
