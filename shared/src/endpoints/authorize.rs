@@ -12,8 +12,9 @@ use super::{authz_response, forms, id_token_hint};
 use crate::{
     App, OAuthError,
     crypto::{random_token, secret_digest},
-    error::{ErrorCode, PageOrError},
+    error::ErrorCode,
     http::{self, Params},
+    pages::PageOrError,
     protocol::{
         authorize_request::{self, Validated},
         redirect_uri, release,

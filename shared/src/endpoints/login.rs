@@ -28,8 +28,9 @@ use crate::{
     App, OAuthError,
     config::Config,
     crypto::{constant_time_eq, random_token, secret_digest},
-    error::{ErrorCode, PageOrError},
+    error::ErrorCode,
     http::{self, Params},
+    pages::PageOrError,
     password,
     signin::{
         self,
@@ -277,7 +278,7 @@ async fn sign_in<S: ClientStore + SignInStore + ?Sized>(
     };
     let state = app.store.signin_read(&query).await?;
     let auth = bound(&app.config, req, params, state.request, true)?;
-    let keys = signin::keys::load(app, state.secret, now).await?;
+    let keys = signin::keys::load(&app.signin_keys, &*app.store, state.secret, now).await?;
     let token_valid = token.is_some_and(|t| t.is_valid(&keys, now, limits.device_ttl));
     let decided = limits::decide(limits, &counters, &state.counters, token_valid, now_ms);
     let mut audit = Audit {

@@ -16,9 +16,9 @@ use super::{
 use crate::{
     App, OAuthError,
     crypto::{b64url, constant_time_eq, sha256},
-    error::PageOrError,
     http::{self, Params},
     pages,
+    pages::PageOrError,
     protocol::{authorize_request::MAX_PARAM, redirect_uri},
     store::Client,
 };

@@ -8,8 +8,9 @@ use crate::{
     App, OAuthError,
     crypto::secret_digest,
     endpoints::{authz_response, forms},
-    error::{ErrorCode, PageOrError},
+    error::ErrorCode,
     http,
+    pages::PageOrError,
     protocol::release,
     store::{AuthRequest, Client, RequestedClaims, User},
 };
