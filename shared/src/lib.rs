@@ -14,6 +14,8 @@ pub mod config;
 pub mod crypto;
 pub mod endpoints;
 pub mod error;
+#[cfg(feature = "federation")]
+pub mod federation;
 pub mod http;
 pub mod jose;
 pub mod jwt;
