@@ -14,6 +14,7 @@
 //! HTTP goes through the [`Fetch`] trait; [`HttpFetch`] is the real client (rustls on
 //! aws-lc-rs). Every failure is an [`UpstreamError`] whose Display suits an audit log and a
 //! person, and never holds a secret or a token.
+pub mod cache;
 pub mod error;
 pub mod fetch;
 pub mod id_token;
@@ -23,6 +24,7 @@ pub mod metadata;
 #[cfg(test)]
 mod testkit;
 
+pub use cache::UpstreamCache;
 pub use error::{FetchError, IdTokenError, Step, UpstreamError};
 pub use fetch::{Fetch, HttpFetch};
 pub use id_token::{Expect, IdClaims, verify_id_token};
