@@ -14,19 +14,27 @@
 //! HTTP goes through the [`Fetch`] trait; [`HttpFetch`] is the real client (rustls on
 //! aws-lc-rs). Every failure is an [`UpstreamError`] whose Display suits an audit log and a
 //! person, and never holds a secret or a token.
+pub mod authorize;
 pub mod cache;
 pub mod error;
+pub mod exchange;
 pub mod fetch;
 pub mod id_token;
 pub mod jwks;
 pub mod metadata;
+pub mod userinfo;
 
+#[cfg(test)]
+mod http_tests;
 #[cfg(test)]
 mod testkit;
 
+pub use authorize::{AuthorizationRequest, authorization_url, check_response_issuer};
 pub use cache::UpstreamCache;
 pub use error::{FetchError, IdTokenError, Step, UpstreamError};
+pub use exchange::{ClientAuthMethod, ClientCredentials, TokenResponse, exchange_code};
 pub use fetch::{Fetch, HttpFetch};
 pub use id_token::{Expect, IdClaims, verify_id_token};
 pub use jwks::Jwks;
 pub use metadata::{Metadata, discover};
+pub use userinfo::userinfo;

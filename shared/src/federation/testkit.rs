@@ -1,5 +1,11 @@
-//! Test fixtures: upstream signing keys, tokens, discovery documents.
+//! Test fixtures: upstream signing keys, tokens, discovery documents and a fake HTTP server.
 #![allow(clippy::expect_used)]
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
 use aws_lc_rs::{
     encoding::AsDer,
     rand::SystemRandom,
@@ -7,6 +13,10 @@ use aws_lc_rs::{
     signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair},
 };
 use serde_json::{Map, Value, json};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpListener,
+};
 
 use super::metadata::Metadata;
 use crate::crypto::b64url;
@@ -122,4 +132,153 @@ pub fn discovery_doc(issuer: &str, base: &str) -> Map<String, Value> {
 
 pub fn metadata(issuer: &str) -> Metadata {
     Metadata::from_document(issuer, &discovery_doc(issuer, issuer)).expect("metadata")
+}
+
+/// A canned HTTP answer.
+#[derive(Clone)]
+pub struct Canned {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Wait this long before answering.
+    pub delay: Duration,
+    /// Send no Content-Length: the body ends when the connection closes.
+    pub close_delimited: bool,
+}
+
+impl Canned {
+    pub fn json(status: u16, body: &Value) -> Self {
+        Canned {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: serde_json::to_vec(body).expect("json"),
+            delay: Duration::ZERO,
+            close_delimited: false,
+        }
+    }
+
+    pub fn text(status: u16, body: &str) -> Self {
+        Canned {
+            status,
+            headers: vec![("content-type".into(), "text/html".into())],
+            body: body.as_bytes().to_vec(),
+            delay: Duration::ZERO,
+            close_delimited: false,
+        }
+    }
+}
+
+/// A request the fake server saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+/// An HTTP/1.1 server on loopback answering each path with its canned response (404 for
+/// others), one request per connection, recording what it was sent.
+pub struct FakeServer {
+    pub base: String,
+    routes: Arc<Mutex<HashMap<String, Canned>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl FakeServer {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let routes: Arc<Mutex<HashMap<String, Canned>>> = Arc::default();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let (r, s) = (routes.clone(), seen.clone());
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let (r, s) = (r.clone(), s.clone());
+                tokio::spawn(async move {
+                    let Some(req) = read_request(&mut conn).await else {
+                        return;
+                    };
+                    let canned = r.lock().expect("routes").get(&req.path).cloned();
+                    s.lock().expect("seen").push(req);
+                    let canned = canned.unwrap_or_else(|| Canned::text(404, "not found"));
+                    tokio::time::sleep(canned.delay).await;
+                    let _ = conn.write_all(&render(&canned)).await;
+                    let _ = conn.shutdown().await;
+                });
+            }
+        });
+        FakeServer { base, routes, seen }
+    }
+
+    pub fn route(&self, path: &str, canned: Canned) {
+        self.routes
+            .lock()
+            .expect("routes")
+            .insert(path.into(), canned);
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().expect("seen").clone()
+    }
+
+    pub fn hits(&self, path: &str) -> usize {
+        self.seen().iter().filter(|s| s.path == path).count()
+    }
+}
+
+async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<Seen> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = conn.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.lines();
+    let mut first = lines.next()?.split(' ');
+    let (method, target) = (first.next()?.to_owned(), first.next()?.to_owned());
+    let headers: HashMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = conn.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let path = target.split('?').next().unwrap_or("").to_owned();
+    let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+    Some(Seen {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+fn render(c: &Canned) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {} X\r\nconnection: close\r\n", c.status);
+    for (k, v) in &c.headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !c.close_delimited {
+        out.push_str(&format!("content-length: {}\r\n", c.body.len()));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&c.body);
+    bytes
 }
