@@ -9,6 +9,7 @@ use crate::{
     password,
     protocol::claims::{is_custom_name, is_user_claim},
     protocol::{redirect_uri, scope},
+    secret::Password,
     store::{AuthMethod, Client, CustomClaim, Store, StoreError, User},
 };
 
@@ -95,7 +96,7 @@ pub struct SeedClient {
 #[serde(deny_unknown_fields)]
 pub struct SeedUser {
     pub username: String,
-    pub password: Option<String>,
+    pub password: Option<Password>,
     /// A pre-hashed argon2 PHC string, instead of `password`.
     pub password_hash: Option<String>,
     pub sub: Option<String>,

@@ -533,7 +533,7 @@ async fn newcomer_creates_a_client_and_a_user_with_the_cli_and_signs_in() {
 fn import_checks_every_line_first_then_users_list_in_pages() {
     let dir = temp_dir("import");
     let admin = Admin::embedded(&dir);
-    let hash = shared::password::hash_password("pre-hashed-password").expect("hash");
+    let hash = shared::password::hash_password(&"pre-hashed-password".into()).expect("hash");
     let good = [
         serde_json::json!({"username": "u1", "password": "pw-one", "claims": {"email": "u1@example.com"}}),
         serde_json::json!({"username": "u2", "password_hash": hash, "claims": {"name": "U Two"}}),
@@ -740,7 +740,7 @@ async fn set_password_disable_and_delete_end_sessions_and_refresh_tokens() {
         .to_string();
     let client = ("app", secret.as_str());
     // A pre-hashed password, imported.
-    let hash = shared::password::hash_password("old-password").expect("hash");
+    let hash = shared::password::hash_password(&"old-password".into()).expect("hash");
     let line = serde_json::json!({"username": "bob", "password_hash": hash}).to_string();
     admin.ok_with(&["users", "import", "-"], &line);
     let scope = "openid offline_access";
