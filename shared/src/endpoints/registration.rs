@@ -18,6 +18,7 @@ use crate::{
     error::{ErrorCode, refusal},
     http,
     protocol::{redirect_uri, registration_policy::RegistrationPolicy, scope},
+    secret::ClientSecret,
     seed::SeedClient,
     store::{AuthMethod, Client},
 };
@@ -26,7 +27,7 @@ use crate::{
 #[derive(Debug, Default, Deserialize)]
 struct Metadata {
     client_id: Option<String>,
-    client_secret: Option<String>,
+    client_secret: Option<ClientSecret>,
     redirect_uris: Option<Vec<String>>,
     token_endpoint_auth_method: Option<String>,
     grant_types: Option<Vec<String>>,
@@ -111,7 +112,7 @@ async fn register<S: ClientStore + ?Sized>(
     body["client_id_issued_at"] = json!(now);
     body["registration_access_token"] = json!(rat);
     if let Some(s) = secret {
-        body["client_secret"] = json!(s);
+        body["client_secret"] = json!(s.expose());
         body["client_secret_expires_at"] = json!(0);
     }
     let mut resp = http::json(StatusCode::CREATED, &body);
@@ -165,7 +166,7 @@ async fn manage<S: ClientStore + ?Sized>(
                 ));
             }
             if let (Some(given), Some(hash)) = (&meta.client_secret, &client.secret_hash)
-                && !constant_time_eq(secret_digest(given).as_bytes(), hash.as_bytes())
+                && !given.matches(hash)
             {
                 return Err(OAuthError::invalid_request("client_secret does not match"));
             }
@@ -179,7 +180,7 @@ async fn manage<S: ClientStore + ?Sized>(
             app.store.put_client(&updated).await?;
             let mut body = describe(app, &updated);
             if let Some(s) = secret {
-                body["client_secret"] = json!(s);
+                body["client_secret"] = json!(s.expose());
                 body["client_secret_expires_at"] = json!(0);
             }
             http::json(StatusCode::OK, &body)
@@ -199,7 +200,7 @@ fn build(
     client_id: &str,
     m: &Metadata,
     existing_secret: Option<String>,
-) -> Result<(Client, Option<String>), OAuthError> {
+) -> Result<(Client, Option<ClientSecret>), OAuthError> {
     if m.jwks_uri.is_some() {
         return Err(metadata_error(
             "jwks_uri is not supported: register the keys inline with jwks",
@@ -215,8 +216,9 @@ fn build(
         _ => match existing_secret {
             Some(h) => (None, Some(h)),
             None => {
-                let s = random_token(32);
-                (Some(s.clone()), Some(secret_digest(&s)))
+                let s = ClientSecret::generate();
+                let hash = s.digest();
+                (Some(s), Some(hash))
             }
         },
     };
@@ -227,7 +229,7 @@ fn build(
         // Validated here and replaced by the hash below: the seed rules want a plain secret.
         client_secret: secret_hash
             .as_ref()
-            .map(|_| "x".repeat(crate::seed::MIN_SECRET_LEN)),
+            .map(|_| ClientSecret::new("x".repeat(crate::seed::MIN_SECRET_LEN))),
         token_endpoint_auth_method: Some(method),
         redirect_uris,
         scopes: Some(scopes),
