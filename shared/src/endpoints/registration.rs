@@ -14,11 +14,11 @@ use super::Endpoint;
 use crate::{
     App, OAuthError,
     config::Registration,
-    crypto::{constant_time_eq, random_token, secret_digest},
+    crypto::random_token,
     error::{ErrorCode, refusal},
     http,
     protocol::{redirect_uri, registration_policy::RegistrationPolicy, scope},
-    secret::ClientSecret,
+    secret::{ClientSecret, InitialAccessToken, Kind, RegistrationToken, Secret},
     seed::SeedClient,
     store::{AuthMethod, Client},
 };
@@ -60,11 +60,13 @@ pub async fn handle<S: ClientStore + ?Sized>(
     }
 }
 
-fn bearer(req: &Request) -> Option<&str> {
+/// The bearer token of the request (RFC 6750 §2.1): at registration, the initial access
+/// token; at client configuration, the registration access token.
+fn bearer<K: Kind>(req: &Request) -> Option<Secret<K>> {
     http::header_str(req, "authorization")
         .and_then(|v| v.split_once(' '))
         .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
+        .map(|(_, t)| Secret::new(t.trim()))
 }
 
 fn json_body(req: &Request) -> Result<Metadata, OAuthError> {
@@ -92,8 +94,7 @@ async fn register<S: ClientStore + ?Sized>(
         }
         Registration::Open => {}
         Registration::InitialToken(hash) => {
-            let ok = bearer(req)
-                .is_some_and(|t| constant_time_eq(secret_digest(t).as_bytes(), hash.as_bytes()));
+            let ok = bearer(req).is_some_and(|t: InitialAccessToken| t.matches(hash));
             if !ok {
                 return Err(OAuthError::invalid_token(
                     "a valid initial access token is required",
@@ -104,13 +105,13 @@ async fn register<S: ClientStore + ?Sized>(
     let meta = json_body(req)?;
     let client_id = random_token(16);
     let (mut client, secret) = build(&app.config.registration_policy, &client_id, &meta, None)?;
-    let rat = random_token(32);
-    client.registration_token_hash = Some(secret_digest(&rat));
+    let rat = RegistrationToken::generate();
+    client.registration_token_hash = Some(rat.digest());
     app.store.put_client(&client).await?;
     tracing::info!(client_id = %client.client_id, "client registered");
     let mut body = describe(app, &client);
     body["client_id_issued_at"] = json!(now);
-    body["registration_access_token"] = json!(rat);
+    body["registration_access_token"] = json!(rat.expose());
     if let Some(s) = secret {
         body["client_secret"] = json!(s.expose());
         body["client_secret_expires_at"] = json!(0);
@@ -126,7 +127,7 @@ async fn authorized_client<S: ClientStore + ?Sized>(
     req: &Request,
 ) -> Result<Client, OAuthError> {
     let bad = || OAuthError::invalid_token("the registration access token is invalid");
-    let token = bearer(req).ok_or_else(bad)?;
+    let token: RegistrationToken = bearer(req).ok_or_else(bad)?;
     let id = http::query(req)
         .get("client_id")
         .map(str::to_string)
@@ -135,7 +136,7 @@ async fn authorized_client<S: ClientStore + ?Sized>(
     let ok = client
         .registration_token_hash
         .as_deref()
-        .is_some_and(|h| constant_time_eq(secret_digest(token).as_bytes(), h.as_bytes()));
+        .is_some_and(|h| token.matches(h));
     if !ok {
         return Err(bad());
     }
