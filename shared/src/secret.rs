@@ -62,7 +62,7 @@ kinds! {
     /// `store::AuthCode`.
     CodeValue: Digested, Generated;
     /// A refresh token's value (RFC 6749 §1.5), as sent to the client; its record is
-    /// `store::RefreshToken`. Made by `token::refresh::new_value`, which adds its hints.
+    /// `store::RefreshToken`. Made by `endpoints::token::refresh::new_value`, which adds its hints.
     RefreshValue: Digested;
     /// The registration access token of a dynamically registered client (RFC 7592 §3),
     /// stored as the client's `registration_token_hash`.
