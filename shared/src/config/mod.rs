@@ -2,41 +2,19 @@
 //! flags locally) and validated with messages that say what to fix.
 use std::collections::HashMap;
 
+mod branding;
 pub mod error;
+mod registration;
 mod sign_in;
+mod vars;
 
+pub use branding::Branding;
 pub use error::ConfigError;
+pub use registration::Registration;
 pub use sign_in::SignInLimits;
+use vars::Vars;
 
 use crate::{paths::Endpoint, protocol::registration_policy::RegistrationPolicy};
-
-#[derive(Debug, Clone)]
-pub struct Branding {
-    pub product_name: String,
-    pub accent_color: String,
-    /// An https (or `data:image/...`) logo shown on every page instead of the name.
-    pub logo_url: Option<String>,
-}
-
-impl Default for Branding {
-    fn default() -> Self {
-        Self {
-            product_name: "OpenID Provider".into(),
-            accent_color: "#2457d6".into(),
-            logo_url: None,
-        }
-    }
-}
-
-/// Who may use Dynamic Client Registration (RFC 7591 §3).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Registration {
-    Disabled,
-    /// Anyone may register: local development.
-    Open,
-    /// Requests must bear this initial access token (stored as its SHA-256).
-    InitialToken(String),
-}
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -97,11 +75,7 @@ impl Config {
     /// the [`RegistrationPolicy`]), and the sign-in defence's `SIGNIN_*` (see
     /// [`SignInLimits`]).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let issuer = vars
-            .get("ISSUER")
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty());
-        let issuer = issuer.ok_or(ConfigError::Missing(
+        let issuer = Vars(vars).get("ISSUER").ok_or(ConfigError::Missing(
             "ISSUER",
             "set it to the provider's public https URL, e.g. https://id.example.com",
         ))?;
@@ -120,170 +94,36 @@ impl Config {
         Self::defaults(String::new()).read(vars).map(drop)
     }
 
-    fn read(self, vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let mut c = self;
-        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-        if let Some(p) = get("PUBLIC_URL_PATTERN") {
-            c.public_url_pattern = Some(p.trim_end_matches('/').to_string());
+    /// Every setting but `ISSUER`, in this order (when several are invalid, the first is the one
+    /// reported).
+    fn read(mut self, vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let v = Vars(vars);
+        if let Some(p) = v.get("PUBLIC_URL_PATTERN") {
+            self.public_url_pattern = Some(p.trim_end_matches('/').to_string());
         }
-        if let Some(a) = get("ACCESS_TOKEN_AUDIENCE") {
-            c.access_token_audience = a.to_string();
+        if let Some(a) = v.get("ACCESS_TOKEN_AUDIENCE") {
+            self.access_token_audience = a.to_string();
         }
-        let ttl = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| (1..=31 * 86400).contains(n))
-                    .ok_or_else(|| {
-                        ConfigError::Invalid(
-                            name,
-                            format!("expected seconds between 1 and 2678400, got {v:?}"),
-                        )
-                    }),
-            }
-        };
-        c.code_ttl = ttl("CODE_TTL_SECONDS", c.code_ttl)?;
-        c.auth_request_ttl = ttl("AUTH_REQUEST_TTL_SECONDS", c.auth_request_ttl)?;
-        c.session_ttl = ttl("SESSION_TTL_SECONDS", c.session_ttl)?;
-        c.access_token_ttl = ttl("ACCESS_TOKEN_TTL_SECONDS", c.access_token_ttl)?;
-        c.id_token_ttl = ttl("ID_TOKEN_TTL_SECONDS", c.id_token_ttl)?;
-        c.refresh_token_ttl = ttl("REFRESH_TOKEN_TTL_SECONDS", c.refresh_token_ttl)?;
-        let limit = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n <= 1_000_000)
-                    .ok_or_else(|| {
-                        ConfigError::Invalid(
-                            name,
-                            format!("expected a count between 0 (off) and 1000000, got {v:?}"),
-                        )
-                    }),
-            }
-        };
-        let seconds = |name: &'static str, default: i64, range: (i64, i64)| match get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (range.0..=range.1).contains(n))
-                .ok_or_else(|| {
-                    ConfigError::Invalid(
-                        name,
-                        format!(
-                            "expected seconds between {} and {}, got {v:?}",
-                            range.0, range.1
-                        ),
-                    )
-                }),
-        };
-        for retired in [
-            "SIGNIN_MAX_FAILURES_PER_ACCOUNT",
-            "SIGNIN_ACCOUNT_WINDOW_SECONDS",
-        ] {
-            if get(retired).is_some() {
-                return Err(ConfigError::Invalid(
-                    retired,
-                    "retired: accounts are no longer locked; failures from browsers an account \
-                     has not signed in from wait progressively longer instead \
-                     (SIGNIN_FREE_FAILURES, SIGNIN_MAX_DELAY_SECONDS; see README)"
-                        .into(),
-                ));
-            }
+        self.read_lifetimes(v)?;
+        self.sign_in.read(v)?;
+        self.registration = Registration::read(v)?;
+        self.registration_policy = registration::policy(v)?;
+        if let Some(list) = v.get("SIGNING_ALGS") {
+            self.signing_algs = Some(parse_signing_algs(list)?);
         }
-        let t = &mut c.sign_in;
-        t.free_failures = limit("SIGNIN_FREE_FAILURES", t.free_failures)?;
-        t.max_delay = seconds("SIGNIN_MAX_DELAY_SECONDS", t.max_delay, (0, 86400))?;
-        t.failure_memory = ttl("SIGNIN_FAILURE_MEMORY_SECONDS", t.failure_memory)?;
-        t.ip_failures = limit("SIGNIN_MAX_FAILURES_PER_IP", t.ip_failures)?;
-        t.ip_window = ttl("SIGNIN_IP_WINDOW_SECONDS", t.ip_window)?;
-        t.device_failures = limit("SIGNIN_MAX_FAILURES_PER_DEVICE", t.device_failures)?;
-        t.device_window = ttl("SIGNIN_DEVICE_WINDOW_SECONDS", t.device_window)?;
-        t.device_ttl = seconds(
-            "SIGNIN_DEVICE_TOKEN_TTL_SECONDS",
-            t.device_ttl,
-            (60, 400 * 86400),
-        )?;
-        c.registration = match (
-            get("REGISTRATION_INITIAL_ACCESS_TOKEN"),
-            get("REGISTRATION_INITIAL_ACCESS_TOKEN_SHA256"),
-            get("REGISTRATION"),
-        ) {
-            (Some(t), _, _) if t.len() >= 32 => {
-                Registration::InitialToken(crate::crypto::secret_digest(t))
-            }
-            (Some(_), _, _) => {
-                return Err(ConfigError::Invalid(
-                    "REGISTRATION_INITIAL_ACCESS_TOKEN",
-                    "must be at least 32 characters".into(),
-                ));
-            }
-            // Deployments pass the token's digest, so the secret itself is in no environment.
-            (None, Some(h), _) if h.len() == 43 && crate::crypto::b64url_decode(h).is_some() => {
-                Registration::InitialToken(h.to_string())
-            }
-            (None, Some(_), _) => {
-                return Err(ConfigError::Invalid(
-                    "REGISTRATION_INITIAL_ACCESS_TOKEN_SHA256",
-                    "expected the base64url SHA-256 of the token (43 characters)".into(),
-                ));
-            }
-            (None, None, Some("token")) => {
-                return Err(ConfigError::Missing(
-                    "REGISTRATION_INITIAL_ACCESS_TOKEN_SHA256",
-                    "REGISTRATION=token needs the digest of the initial access token",
-                ));
-            }
-            (None, None, Some("open")) => Registration::Open,
-            (None, None, None | Some("disabled")) => Registration::Disabled,
-            (None, None, Some(v)) => {
-                return Err(ConfigError::Invalid(
-                    "REGISTRATION",
-                    format!("expected disabled, token or open, got {v:?}"),
-                ));
-            }
-        };
-        c.registration_policy = RegistrationPolicy::from_vars(get)?;
-        if let Some(list) = get("SIGNING_ALGS") {
-            let algs = list
-                .split(',')
-                .map(|a| crate::jose::Alg::parse(a.trim()))
-                .collect::<Option<Vec<_>>>()
-                .filter(|a| !a.is_empty())
-                .ok_or_else(|| {
-                    ConfigError::Invalid(
-                        "SIGNING_ALGS",
-                        format!("expected RS256 and/or ES256, comma-separated, got {list:?}"),
-                    )
-                })?;
-            c.signing_algs = Some(algs);
-        }
-        if let Some(n) = get("PRODUCT_NAME") {
-            c.branding.product_name = n.to_string();
-        }
-        if let Some(col) = get("ACCENT_COLOR") {
-            if !is_css_color(col) {
-                return Err(ConfigError::Invalid(
-                    "ACCENT_COLOR",
-                    format!("expected #rrggbb, got {col:?}"),
-                ));
-            }
-            c.branding.accent_color = col.to_string();
-        }
-        if let Some(logo) = get("LOGO_URL") {
-            if !is_logo_url(logo) {
-                return Err(ConfigError::Invalid(
-                    "LOGO_URL",
-                    format!("expected an https URL or a data:image/ URI, got {logo:?}"),
-                ));
-            }
-            c.branding.logo_url = Some(logo.to_string());
-        }
-        Ok(c)
+        self.branding.read(v)?;
+        Ok(self)
+    }
+
+    /// The `*_TTL_SECONDS` of codes, requests, sessions and tokens.
+    fn read_lifetimes(&mut self, v: Vars) -> Result<(), ConfigError> {
+        self.code_ttl = v.ttl("CODE_TTL_SECONDS", self.code_ttl)?;
+        self.auth_request_ttl = v.ttl("AUTH_REQUEST_TTL_SECONDS", self.auth_request_ttl)?;
+        self.session_ttl = v.ttl("SESSION_TTL_SECONDS", self.session_ttl)?;
+        self.access_token_ttl = v.ttl("ACCESS_TOKEN_TTL_SECONDS", self.access_token_ttl)?;
+        self.id_token_ttl = v.ttl("ID_TOKEN_TTL_SECONDS", self.id_token_ttl)?;
+        self.refresh_token_ttl = v.ttl("REFRESH_TOKEN_TTL_SECONDS", self.refresh_token_ttl)?;
+        Ok(())
     }
 
     /// The public URL of an endpoint: under the issuer, or under its function's URL.
@@ -300,13 +140,18 @@ impl Config {
     }
 }
 
-fn is_logo_url(v: &str) -> bool {
-    v.starts_with("data:image/")
-        || url::Url::parse(v).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some())
-}
-
-fn is_css_color(v: &str) -> bool {
-    v.len() == 7 && v.starts_with('#') && v[1..].chars().all(|c| c.is_ascii_hexdigit())
+/// `SIGNING_ALGS`: a comma-separated, non-empty list of algorithms.
+fn parse_signing_algs(list: &str) -> Result<Vec<crate::jose::Alg>, ConfigError> {
+    list.split(',')
+        .map(|a| crate::jose::Alg::parse(a.trim()))
+        .collect::<Option<Vec<_>>>()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| {
+            ConfigError::Invalid(
+                "SIGNING_ALGS",
+                format!("expected RS256 and/or ES256, comma-separated, got {list:?}"),
+            )
+        })
 }
 
 /// OIDC Discovery §3: the issuer is an https URL with no query or fragment; plain http is
@@ -457,12 +302,14 @@ mod tests {
             c.endpoint_url(Endpoint::Consent),
             "http://127.0.0.1:9000/lambda-url/login/consent"
         );
-        assert!(
-            Config::from_vars(&vars(&[
-                ("ISSUER", "https://a.example"),
-                ("CODE_TTL_SECONDS", "-1")
-            ]))
-            .is_err()
+        let e = Config::from_vars(&vars(&[
+            ("ISSUER", "https://a.example"),
+            ("CODE_TTL_SECONDS", "-1"),
+        ]))
+        .expect_err("negative");
+        assert_eq!(
+            e.to_string(),
+            "CODE_TTL_SECONDS is invalid: expected seconds between 1 and 2678400, got \"-1\""
         );
     }
 }

@@ -1,4 +1,5 @@
 //! The sign-in defence's settings (`SIGNIN_*`).
+use super::{ConfigError, vars::Vars};
 
 /// The brute-force defence of `POST /login` (see `crate::signin` and SECURITY.md). Counts
 /// live in the store, so every Lambda container sees the same ones.
@@ -35,5 +36,37 @@ impl Default for SignInLimits {
             device_window: 3600,
             device_ttl: 365 * 86400,
         }
+    }
+}
+
+impl SignInLimits {
+    pub(super) fn read(&mut self, v: Vars) -> Result<(), ConfigError> {
+        for retired in [
+            "SIGNIN_MAX_FAILURES_PER_ACCOUNT",
+            "SIGNIN_ACCOUNT_WINDOW_SECONDS",
+        ] {
+            if v.get(retired).is_some() {
+                return Err(ConfigError::Invalid(
+                    retired,
+                    "retired: accounts are no longer locked; failures from browsers an account \
+                     has not signed in from wait progressively longer instead \
+                     (SIGNIN_FREE_FAILURES, SIGNIN_MAX_DELAY_SECONDS; see README)"
+                        .into(),
+                ));
+            }
+        }
+        self.free_failures = v.count("SIGNIN_FREE_FAILURES", self.free_failures)?;
+        self.max_delay = v.seconds("SIGNIN_MAX_DELAY_SECONDS", self.max_delay, (0, 86400))?;
+        self.failure_memory = v.ttl("SIGNIN_FAILURE_MEMORY_SECONDS", self.failure_memory)?;
+        self.ip_failures = v.count("SIGNIN_MAX_FAILURES_PER_IP", self.ip_failures)?;
+        self.ip_window = v.ttl("SIGNIN_IP_WINDOW_SECONDS", self.ip_window)?;
+        self.device_failures = v.count("SIGNIN_MAX_FAILURES_PER_DEVICE", self.device_failures)?;
+        self.device_window = v.ttl("SIGNIN_DEVICE_WINDOW_SECONDS", self.device_window)?;
+        self.device_ttl = v.seconds(
+            "SIGNIN_DEVICE_TOKEN_TTL_SECONDS",
+            self.device_ttl,
+            (60, 400 * 86400),
+        )?;
+        Ok(())
     }
 }

@@ -1,0 +1,22 @@
+//! Records kept by every store backend. Field names are the storage attribute names
+//! (DynamoDB items are these structs through serde_dynamo).
+mod claims;
+mod client;
+mod grant;
+mod keys;
+mod request;
+mod session;
+mod user;
+
+pub use claims::{ClaimTarget, CustomClaim, RequestedClaims};
+pub use client::{AuthMethod, Client};
+pub use grant::{AuthCode, CodeRedemption, Minted, RefreshToken};
+pub use keys::{PublishedKey, PublishedKeys, WrappedKey};
+pub use request::{AuthRequest, ResponseMode};
+pub use session::{Consent, Session};
+pub use user::User;
+
+/// Zero means "none" in the `*_ms` and stamp fields, so it is left out of the stored record.
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}

@@ -1,0 +1,82 @@
+//! An authorization request in flight, and how its response travels back.
+use serde::{Deserialize, Serialize};
+
+use super::{Client, RequestedClaims, User, is_zero};
+
+/// An authorization request between `/authorize` and the consent decision.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuthRequest {
+    pub id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    #[serde(default)]
+    pub response_mode: ResponseMode,
+    pub prompt: Vec<String>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    #[serde(default, skip_serializing_if = "RequestedClaims::is_empty")]
+    pub claims: RequestedClaims,
+    /// The browser that started the request (its binding cookie): forms posted from another
+    /// browser are refused, which stops login CSRF.
+    pub browser_id: String,
+    /// The anti-CSRF token every form of this request carries.
+    pub csrf: String,
+    /// Set once the person has signed in for this request.
+    pub sub: Option<String>,
+    pub auth_time: Option<i64>,
+    pub expires_at: i64,
+    /// The only person this request may be completed for (OIDC Core §3.1.2.1
+    /// `id_token_hint`, §5.5.1 a `sub` claim with a value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_sub: Option<String>,
+    /// The session the person signed in with (its `sid`), once signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// When the person signed in, in epoch milliseconds (0: not yet, or an older record).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub auth_time_ms: i64,
+    /// The client as it was when the request began (without its secret's hash): what the
+    /// sign-in and consent pages show and decide with, so they need no read of their own.
+    /// Every token minted later applies the release rule to the client as it is then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<Client>,
+    /// The person who signed in, as they were then (without their password hash). Whether
+    /// they still may is decided when the code is redeemed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+}
+
+impl AuthRequest {
+    /// When the person signed in for this request, in epoch milliseconds (0: not yet).
+    pub fn signed_in_ms(&self) -> i64 {
+        if self.auth_time_ms > 0 {
+            self.auth_time_ms
+        } else {
+            self.auth_time.unwrap_or(0).saturating_mul(1000)
+        }
+    }
+}
+
+/// How the authorization response travels back to the client (OAuth 2.0 Multiple Response
+/// Type Encoding Practices; Form Post Response Mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    #[default]
+    Query,
+    FormPost,
+}
+
+impl ResponseMode {
+    pub fn parse(v: Option<&str>) -> Option<ResponseMode> {
+        match v {
+            None | Some("query") => Some(ResponseMode::Query),
+            Some("form_post") => Some(ResponseMode::FormPost),
+            Some(_) => None,
+        }
+    }
+}
