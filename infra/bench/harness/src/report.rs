@@ -104,14 +104,55 @@ fn load(data: &Value, key: &str) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// What every part of the section needs: the rows in order and the goal they are held to.
+struct Section<'a> {
+    data: &'a Value,
+    rows: Vec<&'a Value>,
+    calls: Option<&'a Value>,
+    baseline: &'a str,
+    goal: f64,
+}
+
+impl<'a> Section<'a> {
+    fn new(data: &'a Value, calls: Option<&'a Value>) -> Self {
+        Section {
+            data,
+            rows: ordered(data, &crate::fixtures::FUNCTIONS),
+            calls,
+            baseline: data
+                .get("baseline")
+                .and_then(Value::as_str)
+                .unwrap_or("baseline-sdk"),
+            goal: num(data, &["goal_ratio"]).unwrap_or(1.3),
+        }
+    }
+
+    fn cpus(&self) -> f64 {
+        num(self.data.get("host").unwrap_or(&Value::Null), &["cpus"]).unwrap_or(0.0)
+    }
+}
+
 pub fn markdown(data: &Value, calls: Option<&Value>, chart_link: &str) -> String {
-    let order = crate::fixtures::FUNCTIONS;
-    let rows = ordered(data, &order);
-    let baseline = data
-        .get("baseline")
-        .and_then(Value::as_str)
-        .unwrap_or("baseline-sdk");
-    let goal = num(data, &["goal_ratio"]).unwrap_or(1.3);
+    let section = Section::new(data, calls);
+    let mut md = String::new();
+    intro(&mut md, &section);
+    goal_line(&mut md, &section);
+    let _ = writeln!(md, "![cold start]({chart_link})\n");
+    table(&mut md, &section);
+    if let Some(c) = calls {
+        calls_notes(&mut md, &section, c);
+    }
+    let problems = problems(&section.rows);
+    if !problems.is_empty() {
+        let _ = writeln!(md, "\n**Problems in this run:**\n\n{}", problems.join("\n"));
+    }
+    let _ = writeln!(md, "\n{}", facts(&section).join(" "));
+    md
+}
+
+/// The heading, how the cold starts were measured, and what each column means.
+fn intro(md: &mut String, section: &Section) {
+    let data = section.data;
     let runs = num(data, &["runs"]).unwrap_or(0.0);
     let warmup = num(data, &["warmup_rounds"]).unwrap_or(0.0);
     let memory = num(data, &["memory_mb"]).unwrap_or(0.0);
@@ -122,21 +163,7 @@ pub fn markdown(data: &Value, calls: Option<&Value>, chart_link: &str) -> String
             .unwrap_or("?")
             .to_string()
     };
-    let cpus = num(&host, &["cpus"]).unwrap_or(0.0);
-    let base_t = rows.iter().find(|t| name(t) == baseline);
-    let base_median = base_t.and_then(|t| num(t, &["first_response_ms", "median"]));
-    let fns: Vec<&&Value> = rows.iter().filter(|t| is_function(t)).collect();
-    let passed = fns
-        .iter()
-        .filter(|t| t.get("goal_met").and_then(Value::as_bool) == Some(true))
-        .count();
-    let meta = data
-        .get("meta")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-
-    let mut md = String::new();
+    let cpus = section.cpus();
     let _ = writeln!(md, "## Cold start\n");
     let _ = writeln!(
         md,
@@ -162,6 +189,25 @@ pub fn markdown(data: &Value, calls: Option<&Value>, chart_link: &str) -> String
          first request, including its DynamoDB and KMS calls.\n\
          - **peak RSS**: `VmHWM` of the process right after its response.\n"
     );
+}
+
+/// The goal and how many functions met it.
+fn goal_line(md: &mut String, section: &Section) {
+    let Section {
+        rows,
+        baseline,
+        goal,
+        ..
+    } = section;
+    let base_median = rows
+        .iter()
+        .find(|t| name(t) == *baseline)
+        .and_then(|t| num(t, &["first_response_ms", "median"]));
+    let fns: Vec<&&Value> = rows.iter().filter(|t| is_function(t)).collect();
+    let passed = fns
+        .iter()
+        .filter(|t| t.get("goal_met").and_then(Value::as_bool) == Some(true))
+        .count();
     let _ = writeln!(
         md,
         "**Goal**: each function's first-response median ≤ {goal}× `{baseline}`'s ({} ms): \
@@ -169,8 +215,12 @@ pub fn markdown(data: &Value, calls: Option<&Value>, chart_link: &str) -> String
         fmt_ms(base_median),
         fns.len()
     );
-    let _ = writeln!(md, "![cold start]({chart_link})\n");
-    let (calls_head, calls_rule) = if calls.is_some() {
+}
+
+/// One row per target; the AWS call columns only when calls were counted.
+fn table(md: &mut String, section: &Section) {
+    let Section { baseline, goal, .. } = section;
+    let (calls_head, calls_rule) = if section.calls.is_some() {
         (
             " AWS calls (init + request) | request: waiting on AWS (ms) | request: other work (ms) |",
             "---:|---:|---:|",
@@ -183,92 +233,106 @@ pub fn markdown(data: &Value, calls: Option<&Value>, chart_link: &str) -> String
         "| target | first request | status | init median / p90 (ms) | first response median / p90 (ms) | peak RSS median (MiB) |{calls_head} × {baseline} | goal ≤ {goal}× |"
     );
     let _ = writeln!(md, "|---|---|---|---:|---:|---:|{calls_rule}---:|---|");
-    for t in &rows {
-        let ratio = num(t, &["ratio_to_baseline"]);
-        let verdict = match t.get("goal_met").and_then(Value::as_bool) {
-            Some(true) => "PASS".to_string(),
-            Some(false) => format!(
-                "**MISS** (+{:.0}%)",
-                (ratio.unwrap_or(0.0) / goal - 1.0) * 100.0
-            ),
-            None if is_function(t) => "no data".into(),
-            None => "–".into(),
-        };
-        let rss = num(t, &["peak_rss_kib", "median"]).map(|k| k / 1024.0);
-        let calls_cells = if calls.is_some() {
-            let c = calls_of(calls, name(t));
-            let count = |path: &[&str]| c.and_then(|c| num(c, path)).map(|n| format!("{n:.0}"));
-            let split = count(&["init", "count", "median"])
-                .zip(count(&["request", "count", "median"]))
-                .map(|(i, r)| format!("{i} + {r}"));
-            let waiting = c.and_then(|c| num(c, &["request", "busy_ms", "median"]));
-            // The request's own work: first response − init − its time waiting on AWS.
-            let other = match (
-                num(t, &["first_response_ms", "median"]),
-                num(t, &["init_ms", "median"]),
-                waiting,
-            ) {
-                (Some(f), Some(i), Some(w)) => Some((f - i - w).max(0.0)),
-                _ => None,
-            };
-            format!(
-                " {} | {} | {} |",
-                split
-                    .or_else(|| count(&["count", "median"]))
-                    .unwrap_or_else(|| "–".into()),
-                fmt_ms(waiting),
-                fmt_ms(other)
-            )
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            md,
-            "| {} | `{}` | {} | {} / {} | {} / {} | {} |{calls_cells} {} | {} |",
-            name(t),
-            t.get("request").and_then(Value::as_str).unwrap_or("?"),
-            statuses(t),
-            fmt_ms(num(t, &["init_ms", "median"])),
-            fmt_ms(num(t, &["init_ms", "p90"])),
-            fmt_ms(num(t, &["first_response_ms", "median"])),
-            fmt_ms(num(t, &["first_response_ms", "p90"])),
-            rss.map(|m| format!("{m:.1}")).unwrap_or_else(|| "–".into()),
-            ratio
-                .map(|r| format!("{r:.2}×"))
-                .unwrap_or_else(|| "–".into()),
-            verdict,
-        );
+    for t in &section.rows {
+        let _ = writeln!(md, "{}", row(t, section));
     }
-    if let Some(c) = calls {
-        let runs = num(c, &["runs"]).unwrap_or(0.0);
-        let _ = writeln!(
-            md,
-            "\nAWS calls: counted in a separate, untimed pass of {runs:.0} cold start(s) per \
-             target with moto recording every call (`MOTO_COUNT=1`, `infra/moto_serial.py`), \
-             medians; a call is *init* if it reached moto before the runtime asked for its \
-             event. *Waiting on AWS* is the time with at least one of the request's calls \
-             outstanding at moto, arrival to answer (recording makes moto slightly slower). \
-             *Other work* is the rest of the request: first response − init − waiting on AWS \
-             (the handler's own CPU time, and the runtime's). The calls of the last counted \
-             cold start:\n"
-        );
-        for t in &rows {
-            let Some(ops) = calls_of(calls, name(t))
-                .and_then(|c| c.get("ops_last_run"))
-                .and_then(Value::as_object)
-                .filter(|o| !o.is_empty())
-            else {
-                continue;
-            };
-            let list: Vec<String> = ops
-                .iter()
-                .map(|(op, n)| format!("{op} ×{}", n.as_u64().unwrap_or(0)))
-                .collect();
-            let _ = writeln!(md, "- `{}`: {}", name(t), list.join(", "));
-        }
+}
+
+fn row(t: &Value, section: &Section) -> String {
+    let ratio = num(t, &["ratio_to_baseline"]);
+    let verdict = match t.get("goal_met").and_then(Value::as_bool) {
+        Some(true) => "PASS".to_string(),
+        Some(false) => format!(
+            "**MISS** (+{:.0}%)",
+            (ratio.unwrap_or(0.0) / section.goal - 1.0) * 100.0
+        ),
+        None if is_function(t) => "no data".into(),
+        None => "–".into(),
+    };
+    let rss = num(t, &["peak_rss_kib", "median"]).map(|k| k / 1024.0);
+    let calls_cells = if section.calls.is_some() {
+        calls_cells(t, calls_of(section.calls, name(t)))
+    } else {
+        String::new()
+    };
+    format!(
+        "| {} | `{}` | {} | {} / {} | {} / {} | {} |{calls_cells} {} | {} |",
+        name(t),
+        t.get("request").and_then(Value::as_str).unwrap_or("?"),
+        statuses(t),
+        fmt_ms(num(t, &["init_ms", "median"])),
+        fmt_ms(num(t, &["init_ms", "p90"])),
+        fmt_ms(num(t, &["first_response_ms", "median"])),
+        fmt_ms(num(t, &["first_response_ms", "p90"])),
+        rss.map(|m| format!("{m:.1}")).unwrap_or_else(|| "–".into()),
+        ratio
+            .map(|r| format!("{r:.2}×"))
+            .unwrap_or_else(|| "–".into()),
+        verdict,
+    )
+}
+
+/// A row's AWS call cells: calls (init + request), the request's time waiting on AWS, and
+/// the rest of the request.
+fn calls_cells(t: &Value, c: Option<&Value>) -> String {
+    let count = |path: &[&str]| c.and_then(|c| num(c, path)).map(|n| format!("{n:.0}"));
+    let split = count(&["init", "count", "median"])
+        .zip(count(&["request", "count", "median"]))
+        .map(|(i, r)| format!("{i} + {r}"));
+    let waiting = c.and_then(|c| num(c, &["request", "busy_ms", "median"]));
+    // The request's own work: first response − init − its time waiting on AWS.
+    let other = match (
+        num(t, &["first_response_ms", "median"]),
+        num(t, &["init_ms", "median"]),
+        waiting,
+    ) {
+        (Some(f), Some(i), Some(w)) => Some((f - i - w).max(0.0)),
+        _ => None,
+    };
+    format!(
+        " {} | {} | {} |",
+        split
+            .or_else(|| count(&["count", "median"]))
+            .unwrap_or_else(|| "–".into()),
+        fmt_ms(waiting),
+        fmt_ms(other)
+    )
+}
+
+/// How the calls were counted, and each target's calls in the last counted cold start.
+fn calls_notes(md: &mut String, section: &Section, c: &Value) {
+    let runs = num(c, &["runs"]).unwrap_or(0.0);
+    let _ = writeln!(
+        md,
+        "\nAWS calls: counted in a separate, untimed pass of {runs:.0} cold start(s) per \
+         target with moto recording every call (`MOTO_COUNT=1`, `infra/moto_serial.py`), \
+         medians; a call is *init* if it reached moto before the runtime asked for its \
+         event. *Waiting on AWS* is the time with at least one of the request's calls \
+         outstanding at moto, arrival to answer (recording makes moto slightly slower). \
+         *Other work* is the rest of the request: first response − init − waiting on AWS \
+         (the handler's own CPU time, and the runtime's). The calls of the last counted \
+         cold start:\n"
+    );
+    for t in &section.rows {
+        let Some(ops) = calls_of(Some(c), name(t))
+            .and_then(|c| c.get("ops_last_run"))
+            .and_then(Value::as_object)
+            .filter(|o| !o.is_empty())
+        else {
+            continue;
+        };
+        let list: Vec<String> = ops
+            .iter()
+            .map(|(op, n)| format!("{op} ×{}", n.as_u64().unwrap_or(0)))
+            .collect();
+        let _ = writeln!(md, "- `{}`: {}", name(t), list.join(", "));
     }
+}
+
+/// Errors and unexpected statuses, one line per target and kind.
+fn problems(rows: &[&Value]) -> Vec<String> {
     let mut problems = Vec::new();
-    for t in &rows {
+    for t in rows {
         if let Some(errs) = t.get("errors").and_then(Value::as_object) {
             for (e, n) in errs {
                 problems.push(format!(
@@ -295,20 +359,29 @@ pub fn markdown(data: &Value, calls: Option<&Value>, chart_link: &str) -> String
             ));
         }
     }
-    if !problems.is_empty() {
-        let _ = writeln!(md, "\n**Problems in this run:**\n\n{}", problems.join("\n"));
-    }
+    problems
+}
+
+/// The closing paragraph: the machine's load, where the raw data is, what was measured.
+fn facts(section: &Section) -> Vec<String> {
+    let data = section.data;
     let mut facts = vec![
         format!(
-            "Load average (1 min) before / after the measured rounds: {} / {} on {cpus:.0} CPUs \
+            "Load average (1 min) before / after the measured rounds: {} / {} on {:.0} CPUs \
              (other work on the machine shows up as noise; compare p90 with median).",
             load(data, "loadavg_before"),
-            load(data, "loadavg_after")
+            load(data, "loadavg_after"),
+            section.cpus()
         ),
         "Raw numbers and every sample: `target/bench/coldstart.json`; the events sent: \
          `target/bench/events/`; the functions' logs: `target/bench/logs/`."
             .to_string(),
     ];
+    let meta = data
+        .get("meta")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     if !meta.is_empty() {
         let m: Vec<String> = meta
             .iter()
@@ -316,8 +389,7 @@ pub fn markdown(data: &Value, calls: Option<&Value>, chart_link: &str) -> String
             .collect();
         facts.push(format!("Measured at {}.", m.join(", ")));
     }
-    let _ = writeln!(md, "\n{}", facts.join(" "));
-    md
+    facts
 }
 
 /// A step of 1, 2 or 5 × 10^k giving about 5–8 ticks up to `max`.
@@ -331,38 +403,97 @@ fn tick_step(max: f64) -> f64 {
         .unwrap_or(10.0 * mag)
 }
 
+/// Where things go on the chart: margins, one row per target, the x scale in ms.
+struct Chart {
+    left: f64,
+    top: f64,
+    row_h: f64,
+    bar_h: f64,
+    width: f64,
+    plot_w: f64,
+    height: f64,
+    /// The bottom of the last row.
+    bottom: f64,
+    step: f64,
+    axis_max: f64,
+}
+
+impl Chart {
+    /// A chart of `rows`, scaled so the longest whisker (or the goal line) fits.
+    fn new(rows: &[&Value], goal_line: Option<f64>) -> Self {
+        let (left, right, top, row_h, bar_h) = (120.0, 70.0, 58.0, 26.0, 16.0);
+        let width = 860.0;
+        let mut max = rows
+            .iter()
+            .filter_map(|t| {
+                num(t, &["first_response_ms", "p90"]).or(num(t, &["first_response_ms", "median"]))
+            })
+            .fold(0.0_f64, f64::max);
+        if let Some(g) = goal_line {
+            max = max.max(g);
+        }
+        let step = tick_step(max.max(1.0));
+        Chart {
+            left,
+            top,
+            row_h,
+            bar_h,
+            width,
+            plot_w: width - left - right,
+            height: top + row_h * rows.len() as f64 + 46.0,
+            bottom: top + row_h * rows.len() as f64,
+            step,
+            axis_max: (max / step).ceil().max(1.0) * step,
+        }
+    }
+
+    fn x(&self, v: f64) -> f64 {
+        self.left + v / self.axis_max * self.plot_w
+    }
+}
+
 pub fn svg(data: &Value) -> String {
-    let order = crate::fixtures::FUNCTIONS;
-    let rows = ordered(data, &order);
-    let baseline = data
-        .get("baseline")
-        .and_then(Value::as_str)
-        .unwrap_or("baseline-sdk");
-    let goal = num(data, &["goal_ratio"]).unwrap_or(1.3);
+    let section = Section::new(data, None);
+    let rows = &section.rows;
     let base_median = rows
         .iter()
-        .find(|t| name(t) == baseline)
+        .find(|t| name(t) == section.baseline)
         .and_then(|t| num(t, &["first_response_ms", "median"]));
-    let goal_line = base_median.map(|b| b * goal);
-
-    let (left, right, top, row_h, bar_h) = (120.0, 70.0, 58.0, 26.0, 16.0);
-    let width = 860.0;
-    let plot_w = width - left - right;
-    let height = top + row_h * rows.len() as f64 + 46.0;
-    let mut max = rows
-        .iter()
-        .filter_map(|t| {
-            num(t, &["first_response_ms", "p90"]).or(num(t, &["first_response_ms", "median"]))
-        })
-        .fold(0.0_f64, f64::max);
-    if let Some(g) = goal_line {
-        max = max.max(g);
-    }
-    let step = tick_step(max.max(1.0));
-    let axis_max = (max / step).ceil().max(1.0) * step;
-    let x = |v: f64| left + v / axis_max * plot_w;
+    let goal_line = base_median.map(|b| b * section.goal);
+    let chart = Chart::new(rows, goal_line);
 
     let mut s = String::new();
+    legend(&mut s, &chart);
+    grid(&mut s, &chart);
+    for (i, t) in rows.iter().enumerate() {
+        bar(&mut s, &chart, i, t);
+    }
+    if let Some(g) = goal_line {
+        let gx = chart.x(g);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{gx:.1}" y1="{:.1}" x2="{gx:.1}" y2="{:.1}" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="5,4"/><text x="{:.1}" y="{:.1}" fill="#c0392b" text-anchor="end">goal {}× {} = {:.1} ms</text>"##,
+            chart.top - 6.0,
+            chart.bottom,
+            chart.width - 8.0,
+            41.0,
+            section.goal,
+            esc(section.baseline),
+            g
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// The opening tag, the title and the colour key.
+fn legend(s: &mut String, chart: &Chart) {
+    let Chart {
+        width,
+        height,
+        left,
+        ..
+    } = *chart;
     let _ = writeln!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="-apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">"#
@@ -384,15 +515,25 @@ pub fn svg(data: &Value) -> String {
         left + 380.0,
         left + 396.0,
     );
-    // Grid and axis.
+}
+
+/// Vertical grid lines with their labels, and the axis title.
+fn grid(s: &mut String, chart: &Chart) {
+    let Chart {
+        top,
+        bottom,
+        step,
+        axis_max,
+        ..
+    } = *chart;
     let mut v = 0.0;
     while v <= axis_max + step / 2.0 {
-        let gx = x(v);
+        let gx = chart.x(v);
         let _ = writeln!(
             s,
             r##"<line x1="{gx:.1}" y1="{top}" x2="{gx:.1}" y2="{:.1}" stroke="#e4e7ec"/><text x="{gx:.1}" y="{:.1}" text-anchor="middle" fill="#555">{}</text>"##,
-            top + row_h * rows.len() as f64,
-            top + row_h * rows.len() as f64 + 16.0,
+            bottom,
+            bottom + 16.0,
             if step < 1.0 {
                 format!("{v:.1}")
             } else {
@@ -404,82 +545,78 @@ pub fn svg(data: &Value) -> String {
     let _ = writeln!(
         s,
         r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555">milliseconds</text>"##,
-        left + plot_w / 2.0,
-        top + row_h * rows.len() as f64 + 34.0
+        chart.left + chart.plot_w / 2.0,
+        bottom + 34.0
     );
-    for (i, t) in rows.iter().enumerate() {
-        let y = top + row_h * i as f64 + (row_h - bar_h) / 2.0;
-        let func = is_function(t);
-        let miss = t.get("goal_met").and_then(Value::as_bool) == Some(false);
-        let (c_init, c_rest) = match (func, miss) {
-            (false, _) => ("#5f6570", "#9aa0aa"),
-            (true, true) => ("#8f1f1f", "#e07070"),
-            (true, false) => ("#16357f", "#7d9be6"),
-        };
+}
+
+/// Row `i`: the target's name, its first response bar with init inside it, the p90
+/// whisker and the median's value.
+fn bar(s: &mut String, chart: &Chart, i: usize, t: &Value) {
+    let Chart {
+        left,
+        top,
+        row_h,
+        bar_h,
+        ..
+    } = *chart;
+    let x = |v: f64| chart.x(v);
+    let y = top + row_h * i as f64 + (row_h - bar_h) / 2.0;
+    let func = is_function(t);
+    let miss = t.get("goal_met").and_then(Value::as_bool) == Some(false);
+    let (c_init, c_rest) = match (func, miss) {
+        (false, _) => ("#5f6570", "#9aa0aa"),
+        (true, true) => ("#8f1f1f", "#e07070"),
+        (true, false) => ("#16357f", "#7d9be6"),
+    };
+    let _ = writeln!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#1d2230">{}</text>"##,
+        left - 8.0,
+        y + bar_h - 4.0,
+        esc(name(t))
+    );
+    let Some(first) = num(t, &["first_response_ms", "median"]) else {
         let _ = writeln!(
             s,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#1d2230">{}</text>"##,
-            left - 8.0,
-            y + bar_h - 4.0,
-            esc(name(t))
+            r##"<text x="{:.1}" y="{:.1}" fill="#b00020">no response</text>"##,
+            left + 4.0,
+            y + bar_h - 4.0
         );
-        let Some(first) = num(t, &["first_response_ms", "median"]) else {
-            let _ = writeln!(
-                s,
-                r##"<text x="{:.1}" y="{:.1}" fill="#b00020">no response</text>"##,
-                left + 4.0,
-                y + bar_h - 4.0
-            );
-            continue;
-        };
-        let init = num(t, &["init_ms", "median"]).unwrap_or(0.0).min(first);
+        return;
+    };
+    let init = num(t, &["init_ms", "median"]).unwrap_or(0.0).min(first);
+    let _ = writeln!(
+        s,
+        r##"<rect x="{left}" y="{y:.1}" width="{:.1}" height="{bar_h}" fill="{c_rest}"><title>{}: first response median {first:.1} ms</title></rect>"##,
+        (x(first) - left).max(0.5),
+        esc(name(t))
+    );
+    let _ = writeln!(
+        s,
+        r##"<rect x="{left}" y="{y:.1}" width="{:.1}" height="{bar_h}" fill="{c_init}"><title>{}: init median {init:.1} ms</title></rect>"##,
+        (x(init) - left).max(0.5),
+        esc(name(t))
+    );
+    if let Some(p90) = num(t, &["first_response_ms", "p90"]) {
+        let (x1, x2, ym) = (x(first), x(p90), y + bar_h / 2.0);
         let _ = writeln!(
             s,
-            r##"<rect x="{left}" y="{y:.1}" width="{:.1}" height="{bar_h}" fill="{c_rest}"><title>{}: first response median {first:.1} ms</title></rect>"##,
-            (x(first) - left).max(0.5),
-            esc(name(t))
-        );
-        let _ = writeln!(
-            s,
-            r##"<rect x="{left}" y="{y:.1}" width="{:.1}" height="{bar_h}" fill="{c_init}"><title>{}: init median {init:.1} ms</title></rect>"##,
-            (x(init) - left).max(0.5),
-            esc(name(t))
-        );
-        if let Some(p90) = num(t, &["first_response_ms", "p90"]) {
-            let (x1, x2, ym) = (x(first), x(p90), y + bar_h / 2.0);
-            let _ = writeln!(
-                s,
-                r##"<line x1="{x1:.1}" y1="{ym:.1}" x2="{x2:.1}" y2="{ym:.1}" stroke="#333"/><line x1="{x2:.1}" y1="{:.1}" x2="{x2:.1}" y2="{:.1}" stroke="#333"/>"##,
-                ym - 4.0,
-                ym + 4.0
-            );
-        }
-        let label_x = x(num(t, &["first_response_ms", "p90"])
-            .unwrap_or(first)
-            .max(first))
-            + 6.0;
-        let _ = writeln!(
-            s,
-            r##"<text x="{label_x:.1}" y="{:.1}" fill="#1d2230">{}</text>"##,
-            y + bar_h - 4.0,
-            fmt_ms(Some(first))
-        );
-    }
-    if let Some(g) = goal_line {
-        let gx = x(g);
-        let _ = writeln!(
-            s,
-            r##"<line x1="{gx:.1}" y1="{:.1}" x2="{gx:.1}" y2="{:.1}" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="5,4"/><text x="{:.1}" y="{:.1}" fill="#c0392b" text-anchor="end">goal {goal}× {} = {:.1} ms</text>"##,
-            top - 6.0,
-            top + row_h * rows.len() as f64,
-            width - 8.0,
-            41.0,
-            esc(baseline),
-            g
+            r##"<line x1="{x1:.1}" y1="{ym:.1}" x2="{x2:.1}" y2="{ym:.1}" stroke="#333"/><line x1="{x2:.1}" y1="{:.1}" x2="{x2:.1}" y2="{:.1}" stroke="#333"/>"##,
+            ym - 4.0,
+            ym + 4.0
         );
     }
-    s.push_str("</svg>\n");
-    s
+    let label_x = x(num(t, &["first_response_ms", "p90"])
+        .unwrap_or(first)
+        .max(first))
+        + 6.0;
+    let _ = writeln!(
+        s,
+        r##"<text x="{label_x:.1}" y="{:.1}" fill="#1d2230">{}</text>"##,
+        y + bar_h - 4.0,
+        fmt_ms(Some(first))
+    );
 }
 
 #[cfg(test)]
