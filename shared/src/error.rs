@@ -7,10 +7,7 @@ use std::borrow::Cow;
 use lambda_http::{Body, Response, http::StatusCode};
 use serde_json::json;
 
-use crate::{
-    config::Branding,
-    http::{self as h, no_store},
-};
+use crate::http::{self as h, no_store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -117,7 +114,7 @@ impl OAuthError {
         Self::new(ErrorCode::ServerError, "internal error").with_detail(detail)
     }
 
-    fn log(&self) {
+    pub(crate) fn log(&self) {
         match self.code {
             ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable => tracing::error!(
                 error = self.code.as_str(),
@@ -133,7 +130,7 @@ impl OAuthError {
         }
     }
 
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         use ErrorCode::*;
         match self.code {
             InvalidClient | InvalidToken => StatusCode::UNAUTHORIZED,
@@ -203,31 +200,6 @@ impl OAuthError {
         }
         params.push(("iss", iss.to_string()));
         params
-    }
-
-    /// For a person at a browser, when redirecting is not safe or not possible: reached only
-    /// through [`PageOrError`], so every error page is rendered here.
-    fn to_error_page(&self, branding: &Branding) -> Response<Body> {
-        self.log();
-        crate::pages::error_page(
-            branding,
-            self.status(),
-            self.code.as_str(),
-            &self.description,
-        )
-    }
-}
-
-/// The answer of a page a person sees in a browser (the authorization request, sign-in,
-/// consent, logout): the page, or, for an error, the error page. The one way every page
-/// error is rendered.
-pub trait PageOrError {
-    fn or_error_page(self, branding: &Branding) -> Response<Body>;
-}
-
-impl PageOrError for Result<Response<Body>, OAuthError> {
-    fn or_error_page(self, branding: &Branding) -> Response<Body> {
-        self.unwrap_or_else(|e| e.to_error_page(branding))
     }
 }
 

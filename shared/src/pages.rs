@@ -5,6 +5,7 @@ use askama::Template;
 use lambda_http::{Body, Response, http::StatusCode};
 
 use crate::{
+    OAuthError,
     config::Branding,
     crypto, http,
     protocol::{release::Disclosure, scope},
@@ -224,6 +225,22 @@ struct ErrorPage<'a> {
     f: Frame<'a>,
     code: &'a str,
     description: &'a str,
+}
+
+/// The answer of a page a person sees in a browser (the authorization request, sign-in,
+/// consent, logout): the page, or, for an error, the error page, shown when redirecting is
+/// not safe or not possible. The one way every page error is rendered.
+pub trait PageOrError {
+    fn or_error_page(self, branding: &Branding) -> Response<Body>;
+}
+
+impl PageOrError for Result<Response<Body>, OAuthError> {
+    fn or_error_page(self, branding: &Branding) -> Response<Body> {
+        self.unwrap_or_else(|e| {
+            e.log();
+            error_page(branding, e.status(), e.code.as_str(), &e.description)
+        })
+    }
 }
 
 pub fn error_page(

@@ -107,7 +107,7 @@ impl Config {
         self.read_lifetimes(v)?;
         self.sign_in.read(v)?;
         self.registration = Registration::read(v)?;
-        self.registration_policy = RegistrationPolicy::from_vars(|k| v.get(k))?;
+        self.registration_policy = registration::policy(v)?;
         if let Some(list) = v.get("SIGNING_ALGS") {
             self.signing_algs = Some(parse_signing_algs(list)?);
         }

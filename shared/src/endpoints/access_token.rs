@@ -1,6 +1,7 @@
 //! Our own access tokens (RFC 9068 §4), for userinfo, introspection and revocation: the
 //! signature by a published key, `typ: at+jwt`, issuer, audience and expiry ([`validate`]),
 //! then whether it is still alive ([`alive`]: the one rule of `liveness`).
+use crate::store::{ClientStore, RevocationStore, UserStore};
 use serde_json::Value;
 
 use super::liveness::{self, Alive, Dead, Issued};
@@ -11,7 +12,7 @@ fn invalid(why: &str) -> OAuthError {
 }
 
 /// The claims of a well-formed, unexpired access token of ours, without any store read.
-pub async fn validate(app: &App, token: &str, now: i64) -> Result<Value, OAuthError> {
+pub async fn validate<S: ?Sized>(app: &App<S>, token: &str, now: i64) -> Result<Value, OAuthError> {
     let keys = app.keys.public_keys().await?;
     let (header, c) = jwt::verify(&keys, token).map_err(invalid)?;
     if header["typ"]
@@ -58,6 +59,10 @@ pub fn issued(c: &Value) -> Issued<'_> {
 }
 
 /// Whether the validated access token `c` is alive: `Err(Dead)` is an inactive token.
-pub async fn alive(app: &App, c: &Value, now: i64) -> Result<Result<Alive, Dead>, OAuthError> {
+pub async fn alive<S: ClientStore + RevocationStore + UserStore + ?Sized>(
+    app: &App<S>,
+    c: &Value,
+    now: i64,
+) -> Result<Result<Alive, Dead>, OAuthError> {
     liveness::check(app, &issued(c), now).await
 }

@@ -4,14 +4,17 @@
 //! once the browser has a signed-in session), then either answer at once from the
 //! browser's session and standing consent (single sign-on), or remember the request and
 //! show the first page the person needs: the sign-in form, or the consent page.
+use crate::store::CodeStore;
+use crate::store::{AuthRequestStore, ClientStore, ConsentStore, SessionStore, UserStore};
 use lambda_http::{Body, Request, Response, http::Method};
 
 use super::{authz_response, forms, id_token_hint};
 use crate::{
     App, OAuthError,
     crypto::{random_token, secret_digest},
-    error::{ErrorCode, PageOrError},
+    error::ErrorCode,
     http::{self, Params},
+    pages::PageOrError,
     protocol::{
         authorize_request::{self, Validated},
         redirect_uri, release,
@@ -22,14 +25,26 @@ use crate::{
 pub const BROWSER_COOKIE: &str = "oidc_browser";
 pub const SESSION_COOKIE: &str = "oidc_session";
 
-pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
+pub async fn handle<
+    S: AuthRequestStore + ClientStore + CodeStore + ConsentStore + SessionStore + UserStore + ?Sized,
+>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Response<Body> {
     authorize(app, req, now)
         .await
         .or_error_page(&app.config.branding)
 }
 
 /// The answer to the request, or the error to show on a page rather than send back.
-async fn authorize(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OAuthError> {
+async fn authorize<
+    S: AuthRequestStore + ClientStore + CodeStore + ConsentStore + SessionStore + UserStore + ?Sized,
+>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Result<Response<Body>, OAuthError> {
     let params = if req.method() == Method::POST {
         http::form(req).ok_or_else(|| {
             OAuthError::invalid_request("the authorization request must be a form post")
@@ -68,7 +83,11 @@ enum Failure {
 }
 
 /// Whether the browser has a signed-in session whose user still accepts it.
-async fn signed_in(app: &App, req: &Request, now: i64) -> Result<bool, OAuthError> {
+async fn signed_in<S: SessionStore + UserStore + ?Sized>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Result<bool, OAuthError> {
     let Some(s) = browser_session(app, req, now).await? else {
         return Ok(false);
     };
@@ -77,8 +96,8 @@ async fn signed_in(app: &App, req: &Request, now: i64) -> Result<bool, OAuthErro
 }
 
 /// The session named by the browser's cookie, if it is still valid.
-pub async fn browser_session(
-    app: &App,
+pub async fn browser_session<S: SessionStore + ?Sized>(
+    app: &App<S>,
     req: &Request,
     now: i64,
 ) -> Result<Option<Session>, OAuthError> {
@@ -93,8 +112,8 @@ pub async fn browser_session(
 
 /// The only person the request may be answered for: the `id_token_hint`'s subject and a
 /// `sub` asked for with a value must agree (Core §3.1.2.1, §5.5.1).
-async fn required_sub(
-    app: &App,
+async fn required_sub<S: ?Sized>(
+    app: &App<S>,
     params: &Params,
     claimed: Option<&str>,
 ) -> Result<Option<String>, OAuthError> {
@@ -134,8 +153,8 @@ impl SendBack<'_> {
 
 /// The client and the redirect_uri it registered: until both are verified, every error is
 /// a page (RFC 6749 §4.1.2.1: never redirect to an unverified URI).
-async fn verified_client<'p>(
-    app: &App,
+async fn verified_client<'p, S: ClientStore + ?Sized>(
+    app: &App<S>,
     params: &'p Params,
 ) -> Result<(Client, &'p str), OAuthError> {
     if let Some(dup @ ("client_id" | "redirect_uri")) = params.duplicated() {
@@ -190,8 +209,8 @@ struct Reuse {
 /// deleted, disabled, or signed in before its sessions were ended (a password change, a
 /// sign-out everywhere). The user and the standing consent are independent reads: one
 /// round trip.
-async fn reuse(
-    app: &App,
+async fn reuse<S: ConsentStore + SessionStore + UserStore + ?Sized>(
+    app: &App<S>,
     req: &Request,
     client: &Client,
     v: &Validated,
@@ -271,8 +290,10 @@ fn pending(
     }
 }
 
-async fn handle_params(
-    app: &App,
+async fn handle_params<
+    S: AuthRequestStore + ClientStore + CodeStore + ConsentStore + SessionStore + UserStore + ?Sized,
+>(
+    app: &App<S>,
     req: &Request,
     params: &Params,
     now: i64,

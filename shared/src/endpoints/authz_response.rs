@@ -1,6 +1,7 @@
 //! Authorization responses, success or error, delivered to a verified redirect_uri in the
 //! requested response mode: a 303 with a query (RFC 6749 §4.1.2), or an auto-submitting
 //! form (OAuth 2.0 Form Post Response Mode). Codes are minted here, in one place.
+use crate::store::CodeStore;
 use lambda_http::{Body, Response};
 
 use crate::{
@@ -12,8 +13,8 @@ use crate::{
     store::{AuthCode, AuthRequest, Client, ResponseMode, User},
 };
 
-pub fn deliver(
-    app: &App,
+pub fn deliver<S: ?Sized>(
+    app: &App<S>,
     redirect_uri: &str,
     mode: ResponseMode,
     params: &[(&str, String)],
@@ -25,8 +26,8 @@ pub fn deliver(
     }
 }
 
-pub fn error(
-    app: &App,
+pub fn error<S: ?Sized>(
+    app: &App<S>,
     e: &OAuthError,
     redirect_uri: &str,
     mode: ResponseMode,
@@ -45,8 +46,8 @@ pub fn error(
 /// to store. The record carries the user (without the password hash), so redeeming it
 /// needs no read of its own. Never for anyone but the person the request names, if it names
 /// one (Core §3.1.2.1).
-pub fn new_code(
-    app: &App,
+pub fn new_code<S: ?Sized>(
+    app: &App<S>,
     auth: &AuthRequest,
     client: &Client,
     user: &User,
@@ -79,7 +80,7 @@ pub fn new_code(
 }
 
 /// Sends the browser back to the client with `code` (RFC 6749 §4.1.2, RFC 9207 `iss`).
-pub fn deliver_code(app: &App, auth: &AuthRequest, code: String) -> Response<Body> {
+pub fn deliver_code<S: ?Sized>(app: &App<S>, auth: &AuthRequest, code: String) -> Response<Body> {
     let mut params = vec![("code", code)];
     if let Some(s) = &auth.state {
         params.push(("state", s.clone()));
@@ -89,8 +90,8 @@ pub fn deliver_code(app: &App, auth: &AuthRequest, code: String) -> Response<Bod
 }
 
 /// Mints, stores and delivers a code in one go (single sign-on straight from /authorize).
-pub async fn issue_code(
-    app: &App,
+pub async fn issue_code<S: CodeStore + ?Sized>(
+    app: &App<S>,
     auth: &AuthRequest,
     client: &Client,
     user: &User,

@@ -2,6 +2,7 @@
 //! (RFC 6749 §2.3, OIDC Core §9): client_secret_basic, client_secret_post, private_key_jwt
 //! (RFC 7523), and `none` for public clients. A client must use the one method it
 //! registered, and exactly one method per request.
+use crate::store::{ClientStore, ReplayStore};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use lambda_http::Request;
 use serde_json::Value;
@@ -12,7 +13,7 @@ use crate::{
     http::{self, Params},
     jwt,
     signer::Verifier,
-    store::{AuthMethod, Client, Store},
+    store::{AuthMethod, Client},
 };
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -117,8 +118,8 @@ fn presented(req: &Request, form: &Params) -> Result<Presented, OAuthError> {
     Ok(p)
 }
 
-pub async fn authenticate<K: Verifier + ?Sized>(
-    app: &App<dyn Store, K>,
+pub async fn authenticate<K: Verifier + ?Sized, S: ClientStore + ReplayStore + ?Sized>(
+    app: &App<S, K>,
     req: &Request,
     form: &Params,
     now: i64,
@@ -173,8 +174,8 @@ pub async fn authenticate<K: Verifier + ?Sized>(
 /// Foundation's 2025 advisory, rfc7523bis): an audience list, or the token endpoint URL, could
 /// let an assertion made for this provider be replayed to, or one made for another server be
 /// accepted by, a server the client did not mean. Returns its `jti` and `exp`.
-fn check_assertion<K: Verifier + ?Sized>(
-    app: &App<dyn Store, K>,
+fn check_assertion<K: Verifier + ?Sized, S: ?Sized>(
+    app: &App<S, K>,
     client: &Client,
     assertion: &str,
     now: i64,

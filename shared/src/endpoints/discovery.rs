@@ -7,7 +7,6 @@ use crate::{
     App, http,
     protocol::{acr, scope},
     signer::Verifier,
-    store::Store,
 };
 
 const AUTH_METHODS: [&str; 4] = [
@@ -17,7 +16,7 @@ const AUTH_METHODS: [&str; 4] = [
     "none",
 ];
 
-pub async fn handle<K: Verifier + ?Sized>(app: &App<dyn Store, K>) -> Response<Body> {
+pub async fn handle<K: Verifier + ?Sized, S: ?Sized>(app: &App<S, K>) -> Response<Body> {
     // Every published key's algorithm: tokens signed by a previous key remain valid.
     let algs: Vec<&str> = match &app.config.signing_algs {
         Some(declared) => declared.iter().map(|a| a.as_str()).collect(),

@@ -1,6 +1,10 @@
 //! Each Lambda function's handler, as a plain function pointer: a binary that names only
 //! `handlers::token` links only what the token endpoint reaches. The local server uses
 //! [`verifying`] and [`signing`].
+//!
+//! These pointers all take the whole store; each handler they call names in its own
+//! signature the store traits it touches (`userinfo::handle<S: ClientStore + RevocationStore
+//! + UserStore>`), so the compiler holds it to them.
 use std::{future::Future, pin::Pin};
 
 use lambda_http::{Body, Request, Response};

@@ -15,7 +15,7 @@ pub struct Hint {
     pub sid: Option<String>,
 }
 
-pub async fn verify(app: &App, token: &str) -> Result<Hint, OAuthError> {
+pub async fn verify<S: ?Sized>(app: &App<S>, token: &str) -> Result<Hint, OAuthError> {
     let keys = app.keys.public_keys().await?;
     let bad =
         || OAuthError::invalid_request("id_token_hint is not an ID token issued by this provider");

@@ -7,13 +7,21 @@
 //! client its administrator created (a resource server) about any access token. A
 //! dynamically registered client learns nothing about other clients' tokens, and a refresh
 //! token is only ever described to the client holding it.
+use crate::store::RefreshStore;
+use crate::store::{ClientStore, ReplayStore, RevocationStore, UserStore};
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde_json::{Value, json};
 
 use super::liveness::{self, Issued};
 use crate::{App, OAuthError, crypto::secret_digest, http, protocol::scope};
 
-pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
+pub async fn handle<
+    S: ClientStore + RefreshStore + ReplayStore + RevocationStore + UserStore + ?Sized,
+>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Response<Body> {
     match introspect(app, req, now).await {
         Ok(body) => {
             let mut resp = http::json(StatusCode::OK, &body);
@@ -24,7 +32,13 @@ pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
     }
 }
 
-async fn introspect(app: &App, req: &Request, now: i64) -> Result<Value, OAuthError> {
+async fn introspect<
+    S: ClientStore + RefreshStore + ReplayStore + RevocationStore + UserStore + ?Sized,
+>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Result<Value, OAuthError> {
     let form = http::form(req).ok_or_else(|| {
         OAuthError::invalid_request("the body must be application/x-www-form-urlencoded")
     })?;

@@ -3,9 +3,9 @@
 use lambda_http::{Body, Response, http::StatusCode};
 use serde_json::json;
 
-use crate::{App, OAuthError, http, signer::Verifier, store::Store};
+use crate::{App, OAuthError, http, signer::Verifier};
 
-pub async fn handle<K: Verifier + ?Sized>(app: &App<dyn Store, K>) -> Response<Body> {
+pub async fn handle<K: Verifier + ?Sized, S: ?Sized>(app: &App<S, K>) -> Response<Body> {
     match app.keys.public_keys().await {
         Ok(keys) => {
             let kids: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();

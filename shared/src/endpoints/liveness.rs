@@ -3,6 +3,7 @@
 //! with its client (deleted, or its credentials rotated since), with its grant or itself
 //! (revoked), and with its person (deleted, disabled, or signed out everywhere since: a
 //! password change ends everything issued before it, at millisecond resolution).
+use crate::store::{ClientStore, RevocationStore, UserStore};
 use crate::{
     App, OAuthError,
     store::{Client, RefreshToken, User},
@@ -88,7 +89,11 @@ pub fn verdict(
 
 /// Reads what the rule needs (client, person, grant and token revocations: independent
 /// reads, one round trip) and applies it. `Err` only when the store failed.
-pub async fn check(app: &App, t: &Issued<'_>, now: i64) -> Result<Result<Alive, Dead>, OAuthError> {
+pub async fn check<S: ClientStore + RevocationStore + UserStore + ?Sized>(
+    app: &App<S>,
+    t: &Issued<'_>,
+    now: i64,
+) -> Result<Result<Alive, Dead>, OAuthError> {
     let revoked = |id: Option<&str>| {
         let id = id.map(str::to_string);
         async move {

@@ -12,6 +12,7 @@
 //! and a failed write changes nothing, so the same form can be sent again.
 mod consent;
 
+use crate::store::{AuthRequestStore, ClientStore, SignInStore};
 pub use consent::handle_consent;
 use lambda_http::{
     Body, Request, Response,
@@ -27,8 +28,9 @@ use crate::{
     App, OAuthError,
     config::Config,
     crypto::{constant_time_eq, random_token, secret_digest},
-    error::{ErrorCode, PageOrError},
+    error::ErrorCode,
     http::{self, Params},
+    pages::PageOrError,
     password,
     signin::{
         self,
@@ -76,8 +78,8 @@ fn next_page(config: &Config, to: Endpoint, request_id: &str) -> Response<Body> 
 
 /// The request named by `req`, if it exists, has not expired and was started by this
 /// browser; for posts, the form's CSRF token must match too.
-async fn load(
-    app: &App,
+async fn load<S: AuthRequestStore + ?Sized>(
+    app: &App<S>,
     req: &Request,
     params: &Params,
     now: i64,
@@ -127,7 +129,10 @@ fn params_of(req: &Request, what: &'static str) -> Result<Params, OAuthError> {
 /// The client's display name: from the request's snapshot of it, or (a request begun
 /// before requests carried one) read, its id if it was deleted meanwhile; a store failure is
 /// the retryable error page, like every other.
-async fn client_name(app: &App, auth: &AuthRequest) -> Result<String, OAuthError> {
+async fn client_name<S: ClientStore + ?Sized>(
+    app: &App<S>,
+    auth: &AuthRequest,
+) -> Result<String, OAuthError> {
     if let Some(c) = &auth.client {
         return Ok(c.client_name.clone());
     }
@@ -138,8 +143,8 @@ async fn client_name(app: &App, auth: &AuthRequest) -> Result<String, OAuthError
 }
 
 /// The sign-in form for `auth`, with `username` filled in and an `error` to show.
-async fn login_form(
-    app: &App,
+async fn login_form<S: ClientStore + ?Sized>(
+    app: &App<S>,
     auth: &AuthRequest,
     username: &str,
     error: Option<&str>,
@@ -148,13 +153,21 @@ async fn login_form(
     Ok(forms::sign_in(app, auth, &name, username, error))
 }
 
-pub async fn handle_login(app: &App, req: &Request, now: i64) -> Response<Body> {
+pub async fn handle_login<S: AuthRequestStore + ClientStore + SignInStore + ?Sized>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Response<Body> {
     login(app, req, now)
         .await
         .or_error_page(&app.config.branding)
 }
 
-async fn login(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OAuthError> {
+async fn login<S: AuthRequestStore + ClientStore + SignInStore + ?Sized>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Result<Response<Body>, OAuthError> {
     let params = params_of(req, "The sign-in form was not sent as a form.")?;
     if req.method() == Method::POST {
         return sign_in(app, req, &params).await;
@@ -222,7 +235,11 @@ struct Attempt<'a> {
 impl Attempt<'_> {
     /// The form for `auth` again, 429: the write found the limits no longer let this
     /// attempt through (one of a parallel burst past them), so its answer is withheld.
-    async fn lost_race(&self, app: &App, auth: &AuthRequest) -> Result<Response<Body>, OAuthError> {
+    async fn lost_race<S: ClientStore + ?Sized>(
+        &self,
+        app: &App<S>,
+        auth: &AuthRequest,
+    ) -> Result<Response<Body>, OAuthError> {
         self.audit.throttled("race");
         let form = login_form(app, auth, self.username, Some(TOO_MANY_ATTEMPTS)).await?;
         Ok(throttled(form, self.checked.retry_after_lost()))
@@ -230,7 +247,11 @@ impl Attempt<'_> {
 }
 
 /// `POST /login`: one read, argon2, one write.
-async fn sign_in(app: &App, req: &Request, params: &Params) -> Result<Response<Body>, OAuthError> {
+async fn sign_in<S: ClientStore + SignInStore + ?Sized>(
+    app: &App<S>,
+    req: &Request,
+    params: &Params,
+) -> Result<Response<Body>, OAuthError> {
     // In milliseconds: an account's waits start at 1 s, and a sign-in is stamped to the ms.
     let now_ms = app.clock.now_ms();
     let now = now_ms.div_euclid(1000);
@@ -257,7 +278,7 @@ async fn sign_in(app: &App, req: &Request, params: &Params) -> Result<Response<B
     };
     let state = app.store.signin_read(&query).await?;
     let auth = bound(&app.config, req, params, state.request, true)?;
-    let keys = signin::keys::load(app, state.secret, now).await?;
+    let keys = signin::keys::load(&app.signin_keys, &*app.store, state.secret, now).await?;
     let token_valid = token.is_some_and(|t| t.is_valid(&keys, now, limits.device_ttl));
     let decided = limits::decide(limits, &counters, &state.counters, token_valid, now_ms);
     let mut audit = Audit {
@@ -304,7 +325,10 @@ async fn sign_in(app: &App, req: &Request, params: &Params) -> Result<Response<B
 /// A wrong password (or an unknown or disabled account): counted, unless the limits no
 /// longer allow this attempt (then its answer is withheld: 429, as in
 /// `Attempt::lost_race`). The client's name, for the form, is read alongside the write.
-async fn failed(app: &App, attempt: Attempt<'_>) -> Result<Response<Body>, OAuthError> {
+async fn failed<S: ClientStore + SignInStore + ?Sized>(
+    app: &App<S>,
+    attempt: Attempt<'_>,
+) -> Result<Response<Body>, OAuthError> {
     let write = SignInWrite {
         counters: attempt.checked.on_failure(),
         session: None,
@@ -335,8 +359,8 @@ async fn failed(app: &App, attempt: Attempt<'_>) -> Result<Response<Body>, OAuth
 
 /// The right password of `user`: a new session, the request signed in, one atomic write;
 /// then on to consent, with the session cookie and the browser's renewed device token.
-async fn succeeded(
-    app: &App,
+async fn succeeded<S: ClientStore + SignInStore + ?Sized>(
+    app: &App<S>,
     attempt: Attempt<'_>,
     user: &User,
     device_token: impl FnOnce() -> String,

@@ -6,6 +6,7 @@
 //! `post_logout_redirect_uri` (with `state`), or sees the signed-out page. With nobody
 //! signed in, a trusted client's URI is followed at once; an untrusted client's is offered
 //! as a link, so the provider never bounces a visitor onward unasked (RFC 9700 §4.11.2).
+use crate::store::{ClientStore, SessionStore};
 use lambda_http::{Body, Request, Response, http::Method};
 
 use super::{
@@ -15,14 +16,18 @@ use super::{
 use crate::{
     App, OAuthError,
     crypto::{b64url, constant_time_eq, sha256},
-    error::PageOrError,
     http::{self, Params},
     pages,
+    pages::PageOrError,
     protocol::{authorize_request::MAX_PARAM, redirect_uri},
     store::Client,
 };
 
-pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
+pub async fn handle<S: ClientStore + SessionStore + ?Sized>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Response<Body> {
     logout(app, req, now)
         .await
         .or_error_page(&app.config.branding)
@@ -49,7 +54,11 @@ fn csrf_for(session_cookie: &str) -> String {
     b64url(&sha256(format!("logout:{session_cookie}").as_bytes()))
 }
 
-async fn logout(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OAuthError> {
+async fn logout<S: ClientStore + SessionStore + ?Sized>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Result<Response<Body>, OAuthError> {
     let params = if req.method() == Method::POST {
         http::form(req)
             .ok_or_else(|| OAuthError::invalid_request("the logout form was not sent as a form"))?
@@ -113,8 +122,8 @@ async fn logout(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OA
 }
 
 /// The client named by `client_id` or the hint's audience (which must then agree), if any.
-async fn client_of(
-    app: &App,
+async fn client_of<S: ClientStore + ?Sized>(
+    app: &App<S>,
     params: &Params,
     hinted: Option<&str>,
 ) -> Result<Option<Client>, OAuthError> {
@@ -156,8 +165,8 @@ fn return_to(params: &Params, client: Option<&Client>) -> Result<Option<Return>,
     }))
 }
 
-fn confirm_view<'a>(
-    app: &App,
+fn confirm_view<'a, S: ?Sized>(
+    app: &App<S>,
     p: &'a Params,
     csrf: &str,
     client_name: Option<&'a str>,
@@ -173,7 +182,11 @@ fn confirm_view<'a>(
     }
 }
 
-fn finish(app: &App, back: Option<Return>, clear_cookie: Option<String>) -> Response<Body> {
+fn finish<S: ?Sized>(
+    app: &App<S>,
+    back: Option<Return>,
+    clear_cookie: Option<String>,
+) -> Response<Body> {
     let mut resp = match back {
         Some(r) => http::redirect(&r.url()),
         None => pages::signed_out_page(&app.config.branding, None),

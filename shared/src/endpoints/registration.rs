@@ -2,6 +2,7 @@
 //! (RFC 7592) at `GET | PUT | DELETE /register?client_id=…` with the registration access
 //! token issued at registration. Registration is off unless configured: open (local
 //! development) or protected by an initial access token (RFC 7591 §3).
+use crate::store::ClientStore;
 use lambda_http::{
     Body, Request, Response,
     http::{Method, StatusCode},
@@ -42,7 +43,11 @@ fn metadata_error(msg: impl Into<String>) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidClientMetadata, msg.into())
 }
 
-pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
+pub async fn handle<S: ClientStore + ?Sized>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Response<Body> {
     let result = match *req.method() {
         Method::POST => register(app, req, now).await,
         _ => manage(app, req).await,
@@ -72,7 +77,11 @@ fn json_body(req: &Request) -> Result<Metadata, OAuthError> {
         .map_err(|_| metadata_error("the body is not valid client metadata JSON"))
 }
 
-async fn register(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OAuthError> {
+async fn register<S: ClientStore + ?Sized>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Result<Response<Body>, OAuthError> {
     match &app.config.registration {
         Registration::Disabled => {
             return Err(OAuthError::new(
@@ -111,7 +120,10 @@ async fn register(app: &App, req: &Request, now: i64) -> Result<Response<Body>, 
 }
 
 /// The client named in the query, if the request bears its registration access token.
-async fn authorized_client(app: &App, req: &Request) -> Result<Client, OAuthError> {
+async fn authorized_client<S: ClientStore + ?Sized>(
+    app: &App<S>,
+    req: &Request,
+) -> Result<Client, OAuthError> {
     let bad = || OAuthError::invalid_token("the registration access token is invalid");
     let token = bearer(req).ok_or_else(bad)?;
     let id = http::query(req)
@@ -129,7 +141,10 @@ async fn authorized_client(app: &App, req: &Request) -> Result<Client, OAuthErro
     Ok(client)
 }
 
-async fn manage(app: &App, req: &Request) -> Result<Response<Body>, OAuthError> {
+async fn manage<S: ClientStore + ?Sized>(
+    app: &App<S>,
+    req: &Request,
+) -> Result<Response<Body>, OAuthError> {
     let client = authorized_client(app, req).await?;
     let mut resp = match *req.method() {
         Method::GET => http::json(StatusCode::OK, &describe(app, &client)),
@@ -323,7 +338,7 @@ fn redirect_uris(
 }
 
 /// The client's metadata as RFC 7591 §3.2.1 returns it (never the secret's hash).
-fn describe(app: &App, c: &Client) -> Value {
+fn describe<S: ?Sized>(app: &App<S>, c: &Client) -> Value {
     let mut v = json!({
         "client_id": c.client_id,
         "client_name": c.client_name,

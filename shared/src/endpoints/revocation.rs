@@ -2,6 +2,7 @@
 //! whole grant (§2.1: and the access tokens of that grant), an access token of its own is
 //! revoked by `jti`. Anything else (unknown, expired, another client's) is answered 200 the
 //! same way, so the endpoint reveals nothing about tokens.
+use crate::store::{ClientStore, RefreshStore, ReplayStore, RevocationStore, UserStore};
 use lambda_http::{Body, Request, Response, http::StatusCode};
 
 use super::{
@@ -10,7 +11,13 @@ use super::{
 };
 use crate::{App, OAuthError, crypto::secret_digest, http};
 
-pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
+pub async fn handle<
+    S: ClientStore + RefreshStore + ReplayStore + RevocationStore + UserStore + ?Sized,
+>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Response<Body> {
     match revoke(app, req, now).await {
         Ok(()) => {
             let mut resp = http::json(StatusCode::OK, &serde_json::json!({}));
@@ -21,7 +28,13 @@ pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
     }
 }
 
-async fn revoke(app: &App, req: &Request, now: i64) -> Result<(), OAuthError> {
+async fn revoke<
+    S: ClientStore + RefreshStore + ReplayStore + RevocationStore + UserStore + ?Sized,
+>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Result<(), OAuthError> {
     let form = http::form(req).ok_or_else(|| {
         OAuthError::invalid_request("the body must be application/x-www-form-urlencoded")
     })?;

@@ -1,5 +1,6 @@
 //! `/userinfo` (OIDC Core §5.3): a Bearer access token (RFC 6750 §2.1 header or §2.2 form
 //! body, not both) → `sub` plus the granted scopes' claims.
+use crate::store::{ClientStore, RevocationStore, UserStore};
 use lambda_http::{
     Body, Request, Response,
     http::{Method, StatusCode},
@@ -12,7 +13,11 @@ use crate::{
     store::ClaimTarget,
 };
 
-pub async fn handle(app: &App, req: &Request, now: i64) -> Response<Body> {
+pub async fn handle<S: ClientStore + RevocationStore + UserStore + ?Sized>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Response<Body> {
     let token = match bearer_token(req) {
         Ok(Some(t)) => t,
         Ok(None) => {
@@ -59,7 +64,11 @@ fn bearer_token(req: &Request) -> Result<Option<String>, OAuthError> {
     }
 }
 
-async fn answer(app: &App, token: &str, now: i64) -> Result<Value, OAuthError> {
+async fn answer<S: ClientStore + RevocationStore + UserStore + ?Sized>(
+    app: &App<S>,
+    token: &str,
+    now: i64,
+) -> Result<Value, OAuthError> {
     let c = super::access_token::validate(app, token, now).await?;
     let gone = || OAuthError::invalid_token("the access token is invalid or expired");
     if !scope::parse(c["scope"].as_str().unwrap_or(""))

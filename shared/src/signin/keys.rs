@@ -2,14 +2,13 @@
 //! in the store (`secret#deployment`), made by the first sign-in of a deployment with a put
 //! that never overwrites (the loser of a race reads the winner's), read with a sign-in's
 //! other reads until a container has cached it, and kept for the container's life.
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use aws_lc_rs::hmac;
 
 use crate::{
-    App,
     crypto::{b64url, b64url_decode, random_token},
-    store::{DeploymentSecret, StoreError, StoreResult},
+    store::{DeploymentSecret, SignInStore, StoreError, StoreResult},
 };
 
 /// Keys derived from the deployment secret, one per use (HMAC-SHA256 of a label), so that
@@ -50,14 +49,15 @@ impl SignInKeys {
     }
 }
 
-/// The deployment's keys: cached, or from the secret the sign-in read found (`read`), or
-/// from a secret made now (the deployment's first sign-in).
-pub async fn load(
-    app: &App,
+/// The deployment's keys: cached (in the container's `App`), or from the secret the
+/// sign-in read found (`read`), or from a secret made now (the deployment's first sign-in).
+pub async fn load<S: SignInStore + ?Sized>(
+    cache: &OnceLock<Arc<SignInKeys>>,
+    store: &S,
     read: Option<DeploymentSecret>,
     now: i64,
 ) -> StoreResult<Arc<SignInKeys>> {
-    if let Some(keys) = app.signin_keys.get() {
+    if let Some(keys) = cache.get() {
         return Ok(keys.clone());
     }
     let secret = match read {
@@ -67,12 +67,12 @@ pub async fn load(
                 value: random_token(32),
                 created_at: now,
             };
-            app.store.create_secret(&fresh).await?
+            store.create_secret(&fresh).await?
         }
     };
     let keys = SignInKeys::new(&secret)
         .ok_or_else(|| StoreError::Unavailable("malformed deployment secret".into()))?;
-    Ok(app.signin_keys.get_or_init(|| Arc::new(keys)).clone())
+    Ok(cache.get_or_init(|| Arc::new(keys)).clone())
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! `/consent`: the signed-in person agrees to (or refuses) what the client asked for, and
 //! the browser goes back to the client with a code (OIDC Core §3.1.2.4) or an error.
+use crate::store::{AuthRequestStore, ClientStore, SessionStore, UserStore};
 use lambda_http::{Body, Request, Response, http::Method};
 
 use super::{Endpoint, SESSION_COOKIE, already_completed, load, next_page, params_of};
@@ -7,19 +8,30 @@ use crate::{
     App, OAuthError,
     crypto::secret_digest,
     endpoints::{authz_response, forms},
-    error::{ErrorCode, PageOrError},
+    error::ErrorCode,
     http,
+    pages::PageOrError,
     protocol::release,
     store::{AuthRequest, Client, RequestedClaims, User},
 };
 
-pub async fn handle_consent(app: &App, req: &Request, now: i64) -> Response<Body> {
+pub async fn handle_consent<
+    S: AuthRequestStore + ClientStore + SessionStore + UserStore + ?Sized,
+>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Response<Body> {
     consent(app, req, now)
         .await
         .or_error_page(&app.config.branding)
 }
 
-async fn consent(app: &App, req: &Request, now: i64) -> Result<Response<Body>, OAuthError> {
+async fn consent<S: AuthRequestStore + ClientStore + SessionStore + UserStore + ?Sized>(
+    app: &App<S>,
+    req: &Request,
+    now: i64,
+) -> Result<Response<Body>, OAuthError> {
     let params = params_of(req, "The consent form was not sent as a form.")?;
     let post = req.method() == Method::POST;
     // Consent needs the person who signed in for this request, still signed in here. The
@@ -65,7 +77,10 @@ async fn consent(app: &App, req: &Request, now: i64) -> Result<Response<Body>, O
 }
 
 /// The person said no: the request is retired and the client told (RFC 6749 §4.1.2.1).
-async fn denied(app: &App, auth: &AuthRequest) -> Result<Response<Body>, OAuthError> {
+async fn denied<S: AuthRequestStore + ?Sized>(
+    app: &App<S>,
+    auth: &AuthRequest,
+) -> Result<Response<Body>, OAuthError> {
     if !app.store.delete_auth_request(&auth.id).await? {
         return Err(already_completed());
     }
@@ -84,8 +99,8 @@ async fn denied(app: &App, auth: &AuthRequest) -> Result<Response<Body>, OAuthEr
 /// concurrent submissions, only one delivers a code), stores its code, and widens the
 /// consent by what was just agreed to, so the next request from this client needs no page.
 /// A failure writes nothing and the form can be sent again.
-async fn agreed(
-    app: &App,
+async fn agreed<S: AuthRequestStore + ?Sized>(
+    app: &App<S>,
     auth: &AuthRequest,
     client: &Client,
     user: &User,
@@ -107,7 +122,11 @@ async fn agreed(
 
 /// The client and the person of a signed-in request: the snapshots it carries, or (for a
 /// request begun before requests carried them) read now, in one round trip.
-async fn parties(app: &App, auth: &AuthRequest, sub: &str) -> Result<(Client, User), OAuthError> {
+async fn parties<S: ClientStore + UserStore + ?Sized>(
+    app: &App<S>,
+    auth: &AuthRequest,
+    sub: &str,
+) -> Result<(Client, User), OAuthError> {
     if let (Some(c), Some(u)) = (&auth.client, &auth.user)
         && u.sub == sub
     {

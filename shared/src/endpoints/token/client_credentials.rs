@@ -13,8 +13,8 @@ use crate::{
     store::{Client, RequestedClaims},
 };
 
-pub async fn issue(
-    app: &SigningApp,
+pub async fn issue<S: ?Sized>(
+    app: &SigningApp<S>,
     client: &Client,
     form: &Params,
     now: i64,

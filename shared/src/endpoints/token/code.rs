@@ -5,6 +5,8 @@
 //! storing a refresh token, if any). Whatever fails after the redemption puts the code back
 //! (`restore_code`), so a store or KMS failure never burns a code; a replayed code revokes
 //! the grant it created (§4.1.2).
+use crate::store::RevocationStore;
+use crate::store::{ClientStore, CodeStore, RefreshStore, ReplayStore, UserStore};
 use lambda_http::{Body, Request, Response};
 
 use super::mint;
@@ -19,8 +21,10 @@ use crate::{
     store::{AuthCode, Client, CodeRedemption, Consume, Minted, RefreshToken, User},
 };
 
-pub async fn redeem(
-    app: &SigningApp,
+pub async fn redeem<
+    S: ClientStore + CodeStore + RefreshStore + ReplayStore + RevocationStore + UserStore + ?Sized,
+>(
+    app: &SigningApp<S>,
     req: &Request,
     form: &Params,
     now: i64,
@@ -102,8 +106,8 @@ pub async fn redeem(
 
 /// OIDC Core §11: a refresh token (its value, and its record to store) when offline_access
 /// was granted to a client allowed to refresh.
-fn refresh_token(
-    app: &SigningApp,
+fn refresh_token<S: ?Sized>(
+    app: &SigningApp<S>,
     client: &Client,
     code: &AuthCode,
     user: &User,
@@ -155,8 +159,8 @@ fn mismatch(code: &AuthCode, presented: &CodeRedemption<'_>, has_verifier: bool)
 /// code carries its person as they were at issuance; whether they still are (not deleted,
 /// disabled or signed out everywhere since they signed in) is read while the tokens are
 /// signed, and the tokens are thrown away if not.
-async fn issue(
-    app: &SigningApp,
+async fn issue<S: RefreshStore + UserStore + ?Sized>(
+    app: &SigningApp<S>,
     client: &Client,
     code: &AuthCode,
     minted: &Minted,

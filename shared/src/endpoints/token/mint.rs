@@ -2,6 +2,7 @@
 //! with the access token's `at_hash` (so signed after it: with KMS that is a second round
 //! trip, the price of letting relying parties bind the two); and the one successful token
 //! response.
+use crate::store::RevocationStore;
 use lambda_http::{Body, Response, http::StatusCode};
 use serde_json::{Value, json};
 
@@ -12,7 +13,7 @@ use crate::{
     http, jwt,
     protocol::{acr, claims, release, scope},
     signer::Verifier,
-    store::{ClaimTarget, Client, RequestedClaims, Store, User},
+    store::{ClaimTarget, Client, RequestedClaims, User},
 };
 
 pub struct Request<'a> {
@@ -39,7 +40,11 @@ pub struct Tokens {
 
 /// Mints the access token and, for a person's grant with `openid`, the ID token: what they
 /// carry is decided by the release rule against the client as it is now.
-pub async fn mint(app: &SigningApp, r: &Request<'_>, now: i64) -> Result<Tokens, OAuthError> {
+pub async fn mint<S: ?Sized>(
+    app: &SigningApp<S>,
+    r: &Request<'_>,
+    now: i64,
+) -> Result<Tokens, OAuthError> {
     let cfg = &app.config;
     let client = r.client;
     let scopes = release::allowed_scopes(client, r.scopes);
@@ -101,7 +106,11 @@ pub async fn mint(app: &SigningApp, r: &Request<'_>, now: i64) -> Result<Tokens,
 }
 
 /// RFC 6749 §5.1: never cached.
-pub fn response(app: &SigningApp, t: Tokens, refresh_token: Option<&str>) -> Response<Body> {
+pub fn response<S: ?Sized>(
+    app: &SigningApp<S>,
+    t: Tokens,
+    refresh_token: Option<&str>,
+) -> Response<Body> {
     let mut body = json!({
         "access_token": t.access_token,
         "token_type": "Bearer",
@@ -120,8 +129,8 @@ pub fn response(app: &SigningApp, t: Tokens, refresh_token: Option<&str>) -> Res
 }
 
 /// Revokes a grant: every access token carrying its `gid` and every refresh token of it.
-pub async fn revoke_grant<K: ?Sized + Verifier>(
-    app: &App<dyn Store, K>,
+pub async fn revoke_grant<K: ?Sized + Verifier, S: RevocationStore + ?Sized>(
+    app: &App<S, K>,
     grant_id: &str,
     until: i64,
     why: &str,

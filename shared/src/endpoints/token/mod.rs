@@ -5,20 +5,34 @@ mod code;
 mod mint;
 mod refresh;
 
+use crate::store::{ClientStore, ReplayStore};
+use crate::store::{CodeStore, RefreshStore, RevocationStore, UserStore};
 use lambda_http::{Body, Request, Response};
 
 use crate::{OAuthError, app::SigningApp, error::ErrorCode, http};
 
 pub use mint::revoke_grant;
 
-pub async fn handle(app: &SigningApp, req: &Request, now: i64) -> Response<Body> {
+pub async fn handle<
+    S: ClientStore + CodeStore + RefreshStore + ReplayStore + RevocationStore + UserStore + ?Sized,
+>(
+    app: &SigningApp<S>,
+    req: &Request,
+    now: i64,
+) -> Response<Body> {
     match grant(app, req, now).await {
         Ok(resp) => resp,
         Err(e) => e.to_json_response(),
     }
 }
 
-async fn grant(app: &SigningApp, req: &Request, now: i64) -> Result<Response<Body>, OAuthError> {
+async fn grant<
+    S: ClientStore + CodeStore + RefreshStore + ReplayStore + RevocationStore + UserStore + ?Sized,
+>(
+    app: &SigningApp<S>,
+    req: &Request,
+    now: i64,
+) -> Result<Response<Body>, OAuthError> {
     let form = http::form(req).ok_or_else(|| {
         OAuthError::invalid_request("the body must be application/x-www-form-urlencoded")
     })?;

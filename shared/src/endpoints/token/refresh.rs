@@ -1,6 +1,7 @@
 //! refresh_token (RFC 6749 §6, OIDC Core §12): rotation on every use (RFC 9700 §4.14.2).
 //! Presenting a used token, or losing a race to rotate it, revokes the whole grant: with
 //! strict rotation a concurrent second use is indistinguishable from theft.
+use crate::store::{ClientStore, RefreshStore, ReplayStore, RevocationStore, UserStore};
 use lambda_http::{Body, Request, Response};
 
 use super::mint;
@@ -19,8 +20,10 @@ fn invalid() -> OAuthError {
     OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
 }
 
-pub async fn exchange(
-    app: &SigningApp,
+pub async fn exchange<
+    S: ClientStore + RefreshStore + ReplayStore + RevocationStore + UserStore + ?Sized,
+>(
+    app: &SigningApp<S>,
     req: &Request,
     form: &Params,
     now: i64,
@@ -99,8 +102,8 @@ pub async fn exchange(
 
 /// Strict rotation (RFC 9700 §4.14.2): a new token replaces the presented one in one
 /// conditional write; if another use rotated it first, the whole grant is revoked.
-async fn rotate(
-    app: &SigningApp,
+async fn rotate<S: RefreshStore + RevocationStore + ?Sized>(
+    app: &SigningApp<S>,
     hash: &str,
     old: &RefreshToken,
     tokens: mint::Tokens,
