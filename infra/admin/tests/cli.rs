@@ -1737,3 +1737,36 @@ async fn envelope_key_made_with_the_cli_signs_on_the_aws_backend() {
     server.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_table_is_named_with_what_to_do() {
+    if !aws_available("a_missing_table_is_named_with_what_to_do") {
+        return;
+    }
+    let suffix = random_token(6).replace(['-', '_'], "x");
+    let admin = Admin::aws(&format!("oidc-admin-missing-{suffix}"));
+    let advice = "ResourceNotFoundException: the table does not exist here (check --table";
+    let err = admin.fails(&["users", "list"], "");
+    assert!(err.contains(&format!("dynamodb Scan: {advice}")), "{err}");
+    // The key is made (KMS) before the put finds no table: the advice is the same.
+    let err = admin.fails(
+        &[
+            "keys",
+            "envelope-create",
+            "--id",
+            "orphan",
+            "--wrapping-key",
+            &format!("alias/oidc-admin-missing-{suffix}"),
+            "--create-wrapping-key",
+            "--alg",
+            "ES256",
+        ],
+        "",
+    );
+    assert!(
+        err.starts_with(&format!(
+            "error: storing wrapped key orphan: dynamodb PutItem: {advice}"
+        )),
+        "{err}"
+    );
+}
