@@ -17,9 +17,9 @@ use serde_json::{Map, Value, json};
 use shared::store::{
     AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget, Client, CodeRedemption,
     CodeStore, Consent, Consume, Counter, CounterWrite, CustomClaim, DeploymentSecret, Guard,
-    Minted, PublishedKey, PublishedKeys, RefreshStore, RefreshToken, ReplayStore, ResponseMode,
-    RevocationStore, Rotate, Session, SessionStore, SignInQuery, SignInStore, SignInWrite, Store,
-    StoreError, User, UserStore, Window, WrappedKey,
+    KeyStore, Minted, PublishedKey, PublishedKeys, RefreshStore, RefreshToken, ReplayStore,
+    ResponseMode, RevocationStore, Rotate, Session, SessionStore, SignInQuery, SignInStore,
+    SignInWrite, Store, StoreError, User, UserStore, Window, WrappedKey,
     dynamo::{self as ddb, DynamoStore},
     embedded::EmbeddedStore,
 };
@@ -2009,9 +2009,8 @@ async fn dynamo_username_item_of_the_old_format_costs_one_more_read_and_is_migra
 }
 
 #[tokio::test]
-async fn dynamo_failures_are_unavailable_without_item_contents() {
-    let Some(config) = common::aws("dynamo_failures_are_unavailable_without_item_contents").await
-    else {
+async fn dynamo_failures_carry_no_item_contents() {
+    let Some(config) = common::aws("dynamo_failures_carry_no_item_contents").await else {
         return;
     };
     let s = DynamoStore::new(
@@ -2026,18 +2025,78 @@ async fn dynamo_failures_are_unavailable_without_item_contents() {
         ))
         .await
         .expect_err("no table");
-    let StoreError::Unavailable(msg) = err else {
-        panic!("expected Unavailable, got {err:?}");
-    };
-    for leak in ["secret", "argon2"] {
-        assert!(!msg.contains(leak), "message leaks {leak}: {msg}");
+    // Whatever the variant, neither what it prints nor what it logs holds the item.
+    for msg in [err.to_string(), format!("{err:?}")] {
+        for leak in ["secret", "argon2"] {
+            assert!(!msg.contains(leak), "message leaks {leak}: {msg}");
+        }
     }
     let err = s
         .session("secret-hash", common::epoch_now())
         .await
         .expect_err("no table");
     assert!(
-        matches!(&err, StoreError::Unavailable(m) if m.contains("ResourceNotFoundException") && !m.contains("secret")),
+        matches!(&err, StoreError::TableMissing { detail, .. } if detail.contains("ResourceNotFoundException") && !detail.contains("secret")),
         "{err:?}"
+    );
+}
+
+/// Every kind of call (GetItem, BatchGetItem, Scan, PutItem, UpdateItem, DeleteItem,
+/// TransactWriteItems) on a table that does not exist says so in its type, naming the table,
+/// and prints as any other unavailable store.
+#[tokio::test]
+async fn dynamo_missing_table_is_typed() {
+    let Some(config) = common::aws("dynamo_missing_table_is_typed").await else {
+        return;
+    };
+    let table = common::unique("no-such-table");
+    let s = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
+    let now = common::epoch_now();
+    let missing = |err: StoreError, op: &str| {
+        let detail = format!("dynamodb {op}: ResourceNotFoundException");
+        assert_eq!(err.to_string(), format!("store unavailable: {detail}"));
+        assert_eq!(
+            err,
+            StoreError::TableMissing {
+                table: table.clone(),
+                detail
+            }
+        );
+    };
+    missing(s.session("h", now).await.expect_err("no table"), "GetItem");
+    missing(
+        s.signin_read(&query("none", "alice", vec!["ip#x"], now))
+            .await
+            .expect_err("no table"),
+        "BatchGetItem",
+    );
+    missing(s.list_users(None, 10).await.expect_err("no table"), "Scan");
+    let key = WrappedKey {
+        id: "k1".into(),
+        alg: shared::jose::Alg::ES256,
+        wrapping_key: "arn:aws:kms:us-east-1:123456789012:key/x".into(),
+        ciphertext: "c2VjcmV0".into(),
+        spki: "cHVi".into(),
+        created_at: 3,
+    };
+    missing(
+        s.put_wrapped_key(&key).await.expect_err("no table"),
+        "PutItem",
+    );
+    missing(
+        s.consume_code("h", &presented(), &minted("g", now), now)
+            .await
+            .expect_err("no table"),
+        "UpdateItem",
+    );
+    missing(
+        s.delete_session("h").await.expect_err("no table"),
+        "DeleteItem",
+    );
+    missing(
+        s.create_user(&user("sub-1", "alice", None))
+            .await
+            .expect_err("no table"),
+        "TransactWriteItems",
     );
 }

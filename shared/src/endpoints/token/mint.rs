@@ -12,6 +12,7 @@ use crate::{
     crypto::random_token,
     http, jwt,
     protocol::{acr, claims, release, scope},
+    secret::RefreshValue,
     signer::Verifier,
     store::{ClaimTarget, Client, RequestedClaims, User},
 };
@@ -109,7 +110,7 @@ pub async fn mint<S: ?Sized>(
 pub fn response<S: ?Sized>(
     app: &SigningApp<S>,
     t: Tokens,
-    refresh_token: Option<&str>,
+    refresh_token: Option<&RefreshValue>,
 ) -> Response<Body> {
     let mut body = json!({
         "access_token": t.access_token,
@@ -121,7 +122,7 @@ pub fn response<S: ?Sized>(
         body["id_token"] = Value::String(id);
     }
     if let Some(r) = refresh_token {
-        body["refresh_token"] = Value::String(r.to_string());
+        body["refresh_token"] = Value::String(r.expose().to_string());
     }
     let mut resp = http::json(StatusCode::OK, &body);
     http::no_store(&mut resp);
