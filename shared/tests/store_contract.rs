@@ -205,6 +205,7 @@ fn auth_request(id: &str, expires_at: i64, full: bool) -> AuthRequest {
         sid: full.then(|| "sid-1".into()),
         client: full.then(|| client("rp", "RP")),
         user: full.then(|| user("sub-1", "alice", Some("alice@example.com"))),
+        idp: None,
     }
 }
 
@@ -224,6 +225,7 @@ fn code(hash: &str, expires_at: i64) -> AuthCode {
         user: None,
         auth_time_ms: 0,
         sid: None,
+        idp: None,
     }
 }
 
@@ -257,6 +259,7 @@ fn refresh_token(hash: &str, grant_id: &str, issued_at: i64, expires_at: i64) ->
         used_at: None,
         issued_at_ms: 0,
         sid: None,
+        idp: None,
     }
 }
 
@@ -559,6 +562,7 @@ async fn sessions_expire(s: S) {
         expires_at: now + 3600,
         auth_time_ms: 0,
         sid: "sid-test".into(),
+        idp: None,
     };
     s.put_session(&sess).await.expect("put");
     assert_eq!(
@@ -1670,6 +1674,7 @@ async fn signin_success_writes_session_and_request_only_within_guards(s: S) {
         expires_at: now + 100,
         sid: "sid".into(),
         auth_time_ms: now * 1000,
+        idp: None,
     };
     let request = auth_request("r", now + 60, true);
     let success = |counters: Vec<CounterWrite>| SignInWrite {
@@ -1886,6 +1891,7 @@ async fn dynamo_item_layout_and_ttl() {
         expires_at: now + 10,
         auth_time_ms: 0,
         sid: "sid-test".into(),
+        idp: None,
     })
     .await
     .expect("session");

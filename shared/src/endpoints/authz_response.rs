@@ -8,7 +8,7 @@ use crate::{
     App, OAuthError,
     error::ErrorCode,
     http, pages,
-    protocol::release,
+    protocol::{acr, release},
     secret::CodeValue,
     store::{AuthCode, AuthRequest, Client, ResponseMode, User},
 };
@@ -53,6 +53,12 @@ pub fn new_code<S: ?Sized>(
     user: &User,
     now: i64,
 ) -> Result<(CodeValue, AuthCode), OAuthError> {
+    if !acr::meets(&auth.claims.acr_essential, auth.idp.as_deref()) {
+        return Err(OAuthError::new(
+            ErrorCode::UnmetAuthenticationRequirements,
+            "the person did not sign in the way the application requires (acr)",
+        ));
+    }
     if auth.required_sub.as_ref().is_some_and(|r| *r != user.sub) {
         return Err(OAuthError::new(
             ErrorCode::LoginRequired,
@@ -75,6 +81,7 @@ pub fn new_code<S: ?Sized>(
         user: Some(user.snapshot()),
         sid: auth.sid.clone(),
         auth_time_ms: auth.auth_time_ms,
+        idp: auth.idp.clone(),
     };
     Ok((code, record))
 }

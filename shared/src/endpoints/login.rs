@@ -388,6 +388,7 @@ async fn succeeded<S: ClientStore + SignInStore + ?Sized>(
         sid: random_token(16),
         // To the millisecond: a password change just before this sign-in must not end it.
         auth_time_ms: now_ms,
+        idp: None,
     };
     let signed_in = AuthRequest {
         sub: Some(user.sub.clone()),

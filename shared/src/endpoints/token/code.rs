@@ -135,6 +135,7 @@ fn refresh_token<S: ?Sized>(
         claims: code.claims.clone(),
         issued_at_ms: now_ms,
         sid: code.sid.clone(),
+        idp: code.idp.clone(),
     };
     Some((value, record))
 }
@@ -202,6 +203,7 @@ async fn issue<S: RefreshStore + UserStore + ?Sized>(
         nonce: code.nonce.as_deref(),
         claims: &code.claims,
         sid: code.sid.as_deref(),
+        idp: code.idp.as_deref(),
     };
     let (tokens, (), current) =
         tokio::try_join!(mint::mint(app, &request, now), store_refresh, current)?;

@@ -30,6 +30,8 @@ pub struct Request<'a> {
     pub claims: &'a RequestedClaims,
     /// The sign-in session the grant came from (`sid` of the ID token).
     pub sid: Option<&'a str>,
+    /// The upstream provider the person signed in with; None for a password.
+    pub idp: Option<&'a str>,
 }
 
 pub struct Tokens {
@@ -91,7 +93,9 @@ pub async fn mint<S: ?Sized>(
                 ttl: cfg.id_token_ttl,
                 custom: claims::custom(client, Some(user), ClaimTarget::IdToken, &scopes, by_name),
                 requested: &allowed(&r.claims.id_token),
-                acr: r.claims.acr.then(acr::of_sign_in),
+                acr: r.claims.acr.then(|| acr::of_sign_in(r.idp)),
+                amr: acr::amr(r.idp),
+                idp: r.idp,
                 sid: r.sid,
                 at_hash: Some(jwt::at_hash(&access_token)),
             });

@@ -95,6 +95,7 @@ pub async fn exchange<
             nonce: None,
             claims: &old.claims,
             sid: old.sid.as_deref(),
+            idp: old.idp.as_deref(),
         },
         now,
     )
