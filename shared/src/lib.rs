@@ -14,6 +14,7 @@ pub mod config;
 pub mod crypto;
 pub mod endpoints;
 pub mod error;
+pub mod federation;
 pub mod http;
 pub mod jose;
 pub mod jwt;
