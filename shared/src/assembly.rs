@@ -182,6 +182,43 @@ pub async fn signer(
     }
 }
 
+/// The variable naming the KMS key that seals upstream client secrets (the stack's
+/// `FederationSecretsKey`).
+pub const FEDERATION_SECRETS_KEY: &str = "FEDERATION_SECRETS_KEY";
+
+/// What seals and opens upstream client secrets on `backend`: the data directory's
+/// `federation.key` (made on first use; a key in memory without a data directory, which
+/// only this very sealer opens), or KMS, sealing under `FEDERATION_SECRETS_KEY` from `vars`
+/// (opening needs only a grant on the key each secret names).
+pub async fn sealer(
+    backend: &Backend,
+    #[cfg_attr(not(feature = "kms"), allow(unused_variables))] vars: &HashMap<String, String>,
+) -> Result<Arc<dyn crate::federation::seal::Sealer>, String> {
+    match backend {
+        #[cfg(feature = "embedded")]
+        Backend::Embedded { data_dir, .. } => Ok(Arc::new(
+            crate::federation::seal::LocalSealer::for_data_dir(data_dir.as_deref())
+                .map_err(|e| e.to_string())?,
+        )),
+        #[cfg(feature = "kms")]
+        Backend::Aws { .. } => {
+            let sdk = crate::aws::aws_config().await;
+            let key = vars
+                .get(FEDERATION_SECRETS_KEY)
+                .cloned()
+                .unwrap_or_default();
+            Ok(Arc::new(crate::federation::seal::KmsSealer::new(
+                crate::aws::kms_client(&sdk),
+                key.trim(),
+            )))
+        }
+        #[cfg(all(feature = "aws", not(feature = "kms")))]
+        Backend::Aws { .. } => Err(
+            "built without the kms feature: this process cannot seal or open client secrets".into(),
+        ),
+    }
+}
+
 /// What a Lambda function does with the provider's keys, declared in its `main.rs`. The
 /// role decides which keys it builds, and the type of the key set its handler receives.
 #[cfg(feature = "aws")]

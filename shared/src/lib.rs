@@ -14,7 +14,6 @@ pub mod config;
 pub mod crypto;
 pub mod endpoints;
 pub mod error;
-#[cfg(feature = "federation")]
 pub mod federation;
 pub mod http;
 pub mod jose;

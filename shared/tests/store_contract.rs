@@ -15,11 +15,13 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value, json};
 use shared::store::{
-    AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget, Client, CodeRedemption,
-    CodeStore, Consent, Consume, Counter, CounterWrite, CustomClaim, DeploymentSecret, Guard,
-    KeyStore, Minted, PublishedKey, PublishedKeys, RefreshStore, RefreshToken, ReplayStore,
-    ResponseMode, RevocationStore, Rotate, Session, SessionStore, SignInQuery, SignInStore,
-    SignInWrite, Store, StoreError, User, UserStore, Window, WrappedKey,
+    AccountLink, AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget, Client,
+    CodeRedemption, CodeStore, Consent, Consume, Counter, CounterWrite, CreateLinked, CustomClaim,
+    DeploymentSecret, FederationAttempt, FederationStore, Guard, KeyStore, Minted, ProviderStore,
+    PublishedKey, PublishedKeys, RefreshStore, RefreshToken, ReplayStore, ResponseMode,
+    RevocationStore, Rotate, SealedSecret, Session, SessionStore, SignInQuery, SignInStore,
+    SignInWrite, Store, StoreError, UpstreamAuth, UpstreamProvider, User, UserClaim, UserStore,
+    Window, WrappedKey,
     dynamo::{self as ddb, DynamoStore},
     embedded::EmbeddedStore,
 };
@@ -111,6 +113,13 @@ contract!(
     concurrent_signin_successes_all_hold,
     deployment_secret_is_never_overwritten,
     key_set_and_wrapped_keys_round_trip,
+    providers_round_trip_list_and_delete,
+    attempts_are_taken_once,
+    expired_attempts_are_never_taken,
+    concurrent_takes_of_an_attempt_have_one_winner,
+    links_are_unique_and_never_move,
+    create_linked_user_writes_all_or_nothing,
+    concurrent_first_sign_ins_create_one_user,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -1802,6 +1811,344 @@ async fn deployment_secret_is_never_overwritten(s: S) {
 // ---------------------------------------------------------------------------------------
 // DynamoDB only: the table and the item layout the contract relies on
 
+// ---------------------------------------------------------------------------------------
+// federation: upstream providers, attempts, account links
+
+fn provider(id: &str, name: &str) -> UpstreamProvider {
+    UpstreamProvider {
+        id: id.into(),
+        issuer: format!("https://{id}.example"),
+        client_id: format!("{id}-client"),
+        client_auth: UpstreamAuth::ClientSecretBasic,
+        sealed_secret: Some(SealedSecret {
+            key: "arn:aws:kms:us-east-1:000000000000:key/k".into(),
+            ciphertext: "c2VhbGVk".into(),
+        }),
+        scopes: vec!["openid".into(), "email".into()],
+        display_name: name.into(),
+        logo_uri: None,
+        claim_map: Default::default(),
+        link_verified_email: false,
+        userinfo: false,
+        enabled: true,
+    }
+}
+
+fn attempt(state_hash: &str, expires_at: i64) -> FederationAttempt {
+    FederationAttempt {
+        state_hash: state_hash.into(),
+        request_id: "req-1".into(),
+        provider_id: "google".into(),
+        browser_id: "browser".into(),
+        nonce: "n-0S6_WzA2Mj".into(),
+        code_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into(),
+        expires_at,
+    }
+}
+
+fn link(issuer: &str, upstream_sub: &str, sub: &str) -> AccountLink {
+    AccountLink {
+        issuer: issuer.into(),
+        upstream_sub: upstream_sub.into(),
+        sub: sub.into(),
+        provider_id: "google".into(),
+        created_at: 1_700_000_000,
+        jit: true,
+    }
+}
+
+const GOOGLE: &str = "https://accounts.google.com";
+
+async fn providers_round_trip_list_and_delete(s: S) {
+    assert_eq!(s.list_providers().await.expect("list"), vec![]);
+    assert_eq!(s.provider("google").await.expect("read"), None);
+    assert!(!s.delete_provider("google").await.expect("delete none"));
+
+    let google = provider("google", "Google");
+    s.put_provider(&google).await.expect("put");
+    let mut entra = provider("entra", "Microsoft");
+    entra.issuer = "https://login.microsoftonline.com/{tenantid}/v2.0".into();
+    entra.client_auth = UpstreamAuth::ClientSecretPost;
+    entra.logo_uri = Some("https://entra.example/logo.svg".into());
+    entra.claim_map = [("name".to_string(), "displayName".to_string())].into();
+    entra.link_verified_email = true;
+    entra.userinfo = true;
+    entra.enabled = false;
+    s.put_provider(&entra).await.expect("put every field");
+    assert_eq!(
+        s.provider("google").await.expect("read"),
+        Some(google.clone())
+    );
+    assert_eq!(
+        s.provider("entra").await.expect("read"),
+        Some(entra.clone())
+    );
+    assert_eq!(
+        s.list_providers().await.expect("list"),
+        vec![entra.clone(), google.clone()],
+        "every provider, enabled or not, by id"
+    );
+
+    // Replacing one leaves the others alone; other items never show up.
+    let mut renamed = google.clone();
+    renamed.display_name = "Google Workspace".into();
+    renamed.sealed_secret = None;
+    s.put_provider(&renamed).await.expect("replace");
+    s.put_client(&client("google", "a client named like it"))
+        .await
+        .expect("client");
+    assert_eq!(
+        s.list_providers().await.expect("list"),
+        vec![entra.clone(), renamed.clone()]
+    );
+
+    assert!(s.delete_provider("google").await.expect("delete"));
+    assert!(!s.delete_provider("google").await.expect("delete again"));
+    assert_eq!(s.provider("google").await.expect("read"), None);
+    assert_eq!(s.list_providers().await.expect("list"), vec![entra]);
+    assert!(s.delete_provider("entra").await.expect("delete the last"));
+    assert_eq!(s.list_providers().await.expect("list"), vec![]);
+    s.put_provider(&google)
+        .await
+        .expect("put after all were deleted");
+    assert_eq!(s.list_providers().await.expect("list"), vec![google]);
+}
+
+async fn attempts_are_taken_once(s: S) {
+    let now = common::epoch_now();
+    let a = attempt("state-1", now + 600);
+    s.put_attempt(&a).await.expect("put");
+    assert!(
+        is_conflict(s.put_attempt(&attempt("state-1", now + 900)).await),
+        "an attempt is never overwritten"
+    );
+    assert_eq!(s.take_attempt("state-1", now).await.expect("take"), Some(a));
+    assert_eq!(
+        s.take_attempt("state-1", now).await.expect("take again"),
+        None,
+        "a state is used once"
+    );
+    assert_eq!(s.take_attempt("nothing", now).await.expect("take"), None);
+    // Another attempt, under a fresh state, is its own.
+    s.put_attempt(&attempt("state-2", now + 600))
+        .await
+        .expect("put");
+    assert!(
+        s.take_attempt("state-2", now)
+            .await
+            .expect("take")
+            .is_some()
+    );
+}
+
+async fn expired_attempts_are_never_taken(s: S) {
+    let now = common::epoch_now();
+    s.put_attempt(&attempt("old", now + 10)).await.expect("put");
+    assert_eq!(
+        s.take_attempt("old", now + 10)
+            .await
+            .expect("take at expiry"),
+        None
+    );
+    assert_eq!(
+        s.take_attempt("old", now + 3600).await.expect("take later"),
+        None
+    );
+    // An expired attempt is left alone (to TTL), not consumed: expiry is the reader's `now`.
+    assert!(s.take_attempt("old", now).await.expect("take").is_some());
+    assert_eq!(s.take_attempt("old", now).await.expect("again"), None);
+}
+
+async fn concurrent_takes_of_an_attempt_have_one_winner(s: S) {
+    let now = common::epoch_now();
+    s.put_attempt(&attempt("race", now + 600))
+        .await
+        .expect("put");
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.take_attempt("race", now).await })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        if t.await.expect("task").expect("take").is_some() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1, "exactly one callback gets the attempt");
+}
+
+async fn links_are_unique_and_never_move(s: S) {
+    assert_eq!(s.link(GOOGLE, "g-1").await.expect("read"), None);
+    let l = link(GOOGLE, "g-1", "sub-a");
+    assert!(s.put_link(&l).await.expect("put"));
+    assert_eq!(s.link(GOOGLE, "g-1").await.expect("read"), Some(l.clone()));
+    assert!(
+        !s.put_link(&link(GOOGLE, "g-1", "sub-b"))
+            .await
+            .expect("put"),
+        "a link never moves to another user"
+    );
+    assert_eq!(s.link(GOOGLE, "g-1").await.expect("read"), Some(l));
+    // The pair is the identifier: another issuer's same sub is another account, and
+    // neither sub nor issuer is matched loosely.
+    assert_eq!(
+        s.link("https://login.example", "g-1").await.expect("read"),
+        None
+    );
+    assert_eq!(s.link(GOOGLE, "G-1").await.expect("read"), None);
+    assert_eq!(
+        s.link("accounts.google.com", "g-1").await.expect("read"),
+        None
+    );
+    // A `#` in either part cannot make two pairs one key.
+    let (x, y) = (
+        link("https://a.example#b", "c", "sub-x"),
+        link("https://a.example", "b#c", "sub-y"),
+    );
+    assert!(s.put_link(&x).await.expect("put"));
+    assert!(s.put_link(&y).await.expect("put"));
+    assert_eq!(
+        s.link("https://a.example#b", "c").await.expect("read"),
+        Some(x)
+    );
+    assert_eq!(
+        s.link("https://a.example", "b#c").await.expect("read"),
+        Some(y)
+    );
+    // Links are not users: no user appears.
+    assert_eq!(s.list_users(None, 10).await.expect("list").items.len(), 0);
+}
+
+async fn create_linked_user_writes_all_or_nothing(s: S) {
+    let fresh = user("sub-f", "google:g-1", Some("f@example.com"));
+    let l = link(GOOGLE, "g-1", "sub-f");
+    assert_eq!(
+        s.create_linked_user(&fresh, &l).await.expect("create"),
+        CreateLinked::Created
+    );
+    assert_eq!(s.user("sub-f").await.expect("read"), Some(fresh.clone()));
+    assert_eq!(
+        s.user_by_username("google:g-1").await.expect("read"),
+        Some(fresh.clone())
+    );
+    assert_eq!(s.link(GOOGLE, "g-1").await.expect("read"), Some(l.clone()));
+    assert!(
+        is_conflict(
+            s.create_user(&user("sub-z", "zed", Some("F@example.com")))
+                .await
+        ),
+        "its email is claimed as a created user's is"
+    );
+
+    // Each uniqueness rule taken in turn: the outcome says which, and nothing is written.
+    let cases = [
+        (
+            user("sub-2", "other-2", None),
+            link(GOOGLE, "g-1", "sub-2"),
+            CreateLinked::LinkTaken,
+        ),
+        (
+            user("sub-f", "other-3", None),
+            link(GOOGLE, "g-3", "sub-f"),
+            CreateLinked::UserTaken(UserClaim::Sub),
+        ),
+        (
+            user("sub-4", "google:g-1", Some("four@example.com")),
+            link(GOOGLE, "g-4", "sub-4"),
+            CreateLinked::UserTaken(UserClaim::Username),
+        ),
+        (
+            user("sub-5", "other-5", Some("f@EXAMPLE.com")),
+            link(GOOGLE, "g-5", "sub-5"),
+            CreateLinked::UserTaken(UserClaim::Email),
+        ),
+    ];
+    for (u, l, outcome) in cases {
+        assert_eq!(
+            s.create_linked_user(&u, &l).await.expect("create"),
+            outcome,
+            "{}",
+            u.username
+        );
+        assert_eq!(
+            s.user_by_username(&u.username)
+                .await
+                .expect("read")
+                .map(|x| x.sub),
+            (u.username == "google:g-1").then(|| "sub-f".to_string()),
+            "{}: no username written",
+            u.username
+        );
+        let stored = s.link(GOOGLE, &l.upstream_sub).await.expect("read");
+        assert_eq!(
+            stored.map(|x| x.sub),
+            (l.upstream_sub == "g-1").then(|| "sub-f".to_string()),
+            "{}: no link written",
+            u.username
+        );
+        if u.sub != "sub-f" {
+            assert_eq!(
+                s.user(&u.sub).await.expect("read"),
+                None,
+                "{}: no user",
+                u.username
+            );
+        }
+    }
+    // The losers' emails were never claimed.
+    s.create_user(&user("sub-6", "six", Some("four@example.com")))
+        .await
+        .expect("email free");
+    // A user without an email links as well.
+    assert_eq!(
+        s.create_linked_user(
+            &user("sub-7", "google:g-7", None),
+            &link(GOOGLE, "g-7", "sub-7")
+        )
+        .await
+        .expect("create"),
+        CreateLinked::Created
+    );
+}
+
+async fn concurrent_first_sign_ins_create_one_user(s: S) {
+    // The same upstream account signs in twice at once: each callback makes its own user.
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let u = user(&format!("sub-{i}"), &format!("google:{i}"), None);
+                s.create_linked_user(&u, &link(GOOGLE, "same", &u.sub))
+                    .await
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await.expect("task").expect("create") {
+            CreateLinked::Created => winners.push(i),
+            CreateLinked::LinkTaken => {}
+            other => panic!("task {i}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one user is created: {winners:?}");
+    let winner = format!("sub-{}", winners[0]);
+    assert_eq!(
+        s.link(GOOGLE, "same").await.expect("read").map(|l| l.sub),
+        Some(winner.clone())
+    );
+    for i in 0..6 {
+        let sub = format!("sub-{i}");
+        assert_eq!(
+            s.user(&sub).await.expect("read").is_some(),
+            sub == winner,
+            "{sub}"
+        );
+    }
+}
+
 async fn raw_item(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -1974,6 +2321,26 @@ async fn dynamo_item_layout_and_ttl() {
     assert_eq!(num(&t, "last"), Some((now + 5) * 1000));
     assert_eq!(num(&t, "expires_at"), Some(now + 900));
     assert_eq!(num(&t, "ttl"), Some(now + 900));
+
+    // Federation attempts expire; providers live in one item, a map by id; links do not expire.
+    s.put_attempt(&attempt("st", now + 70))
+        .await
+        .expect("attempt");
+    assert_eq!(
+        num(&raw_item(&client, &table, "fedstate#st").await, "ttl"),
+        Some(now + 70)
+    );
+    s.put_provider(&provider("google", "Google"))
+        .await
+        .expect("provider");
+    let ps = raw_item(&client, &table, "providers#all").await;
+    match ps.get("providers") {
+        Some(AttributeValue::M(m)) => assert!(m.contains_key("google"), "{m:?}"),
+        other => panic!("providers map: {other:?}"),
+    }
+    s.put_link(&link(GOOGLE, "g", "sub-a")).await.expect("link");
+    let l = raw_item(&client, &table, "link#https://accounts.google.com#g").await;
+    assert_eq!(num(&l, "ttl"), None, "links do not expire");
 }
 
 #[tokio::test]

@@ -302,6 +302,50 @@ impl SignInStore for FaultyStore {
 }
 
 #[async_trait]
+impl ProviderStore for FaultyStore {
+    async fn provider(&self, id: &str) -> StoreResult<Option<UpstreamProvider>> {
+        self.faults.store("provider")?;
+        self.inner.provider(id).await
+    }
+    async fn list_providers(&self) -> StoreResult<Vec<UpstreamProvider>> {
+        self.faults.store("list_providers")?;
+        self.inner.list_providers().await
+    }
+    async fn put_provider(&self, p: &UpstreamProvider) -> StoreResult<()> {
+        self.faults.store("put_provider")?;
+        self.inner.put_provider(p).await
+    }
+    async fn delete_provider(&self, id: &str) -> StoreResult<bool> {
+        self.faults.store("delete_provider")?;
+        self.inner.delete_provider(id).await
+    }
+}
+
+#[async_trait]
+impl FederationStore for FaultyStore {
+    async fn put_attempt(&self, a: &FederationAttempt) -> StoreResult<()> {
+        self.faults.store("put_attempt")?;
+        self.inner.put_attempt(a).await
+    }
+    async fn take_attempt(&self, h: &str, now: i64) -> StoreResult<Option<FederationAttempt>> {
+        self.faults.store("take_attempt")?;
+        self.inner.take_attempt(h, now).await
+    }
+    async fn link(&self, issuer: &str, sub: &str) -> StoreResult<Option<AccountLink>> {
+        self.faults.store("link")?;
+        self.inner.link(issuer, sub).await
+    }
+    async fn create_linked_user(&self, u: &User, l: &AccountLink) -> StoreResult<CreateLinked> {
+        self.faults.store("create_linked_user")?;
+        self.inner.create_linked_user(u, l).await
+    }
+    async fn put_link(&self, l: &AccountLink) -> StoreResult<bool> {
+        self.faults.store("put_link")?;
+        self.inner.put_link(l).await
+    }
+}
+
+#[async_trait]
 impl KeyStore for FaultyStore {
     async fn published_keys(&self) -> StoreResult<Option<PublishedKeys>> {
         self.faults.store("published_keys")?;

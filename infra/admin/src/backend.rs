@@ -1,16 +1,18 @@
 //! The store behind the commands: the local server's redb file, or the DynamoDB table.
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use shared::{
     assembly::{self, Backend},
+    federation::seal::Sealer,
     signer::Alg,
     store::{Store, StoreError},
 };
 
 use crate::Global;
 
-pub async fn store(g: &Global) -> Result<Arc<dyn Store>, String> {
-    let backend = if g.aws {
+/// The backend the flags name.
+async fn backend(g: &Global) -> Result<Backend, String> {
+    Ok(if g.aws {
         let sdk = shared::aws::aws_config().await;
         if sdk.region().is_none() {
             return Err(
@@ -29,8 +31,34 @@ pub async fn store(g: &Global) -> Result<Arc<dyn Store>, String> {
             data_dir: Some(g.data_dir.clone()),
             alg: Alg::RS256,
         }
-    };
-    assembly::store(&backend).await.map_err(store_error)
+    })
+}
+
+pub async fn store(g: &Global) -> Result<Arc<dyn Store>, String> {
+    assembly::store(&backend(g).await?)
+        .await
+        .map_err(store_error)
+}
+
+/// What seals upstream client secrets: KMS under --secrets-key with --aws, else the data
+/// directory's federation.key (made on first use).
+pub async fn sealer(g: &Global) -> Result<Arc<dyn Sealer>, String> {
+    let mut vars = HashMap::new();
+    if g.aws {
+        let key = g.secrets_key.as_deref().map(str::trim).unwrap_or_default();
+        if key.is_empty() {
+            return Err(
+                "--aws: no KMS key to seal the client secret with: give --secrets-key \
+                 (or FEDERATION_SECRETS_KEY), the stack output FederationSecretsKeyId"
+                    .into(),
+            );
+        }
+        vars.insert(
+            assembly::FEDERATION_SECRETS_KEY.to_string(),
+            key.to_string(),
+        );
+    }
+    assembly::sealer(&backend(g).await?, &vars).await
 }
 
 /// A store failure as the person at the terminal needs it.

@@ -129,6 +129,37 @@ pub fn password(from_stdin: bool) -> Result<Password, String> {
     Ok(Password::new(password))
 }
 
+/// An upstream provider's client secret: the first line of `file`, one line of standard
+/// input with `from_stdin` or when stdin is not a terminal, otherwise asked for once
+/// without echo. Never from the command line (it would sit in the shell's history).
+pub fn client_secret(from_stdin: bool, file: Option<&std::path::Path>) -> Result<String, String> {
+    let secret = if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--client-secret-file {}: {e}", path.display()))?;
+        text.lines().next().unwrap_or_default().trim().to_string()
+    } else if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the client secret from standard input: {e}"))?;
+        line.trim().to_string()
+    } else {
+        rpassword::prompt_password("Client secret: ")
+            .map_err(|e| format!("cannot read the client secret: {e}"))?
+            .trim()
+            .to_string()
+    };
+    if secret.is_empty() {
+        return Err(
+            "the client secret is empty (give it on standard input with \
+             --client-secret-stdin, or in a file with --client-secret-file)"
+                .into(),
+        );
+    }
+    Ok(secret)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
-//! `oidc-admin`: manage the provider's users, clients and signing keys, on the local server's
-//! data directory (embedded store + key files) or on DynamoDB + KMS (`--aws`).
+//! `oidc-admin`: manage the provider's users, clients, upstream providers and signing keys,
+//! on the local server's data directory (embedded store + key files) or on DynamoDB + KMS
+//! (`--aws`).
 //!
 //! Every command prints a human summary, or one JSON value with `--json`. Errors go to
 //! stderr with exit code 1 (2 for usage errors, from clap).
@@ -8,6 +9,7 @@ mod clients;
 mod input;
 mod keys;
 mod output;
+mod providers;
 mod users;
 
 use std::path::PathBuf;
@@ -16,7 +18,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use output::Output;
 
-/// Manage users, clients and signing keys of the OpenID Provider.
+/// Manage users, clients, upstream providers and signing keys of the OpenID Provider.
 ///
 /// Works on the local server's data directory (--data-dir, default .data) or, with --aws,
 /// on the DynamoDB table and KMS keys of a deployment (or the emulator) from the standard
@@ -51,6 +53,10 @@ pub struct Global {
     /// first: the deployment's SIGNING_KEYS (--aws keys commands).
     #[arg(long, global = true, env = "SIGNING_KEYS", value_delimiter = ',')]
     pub signing_keys: Vec<String>,
+    /// The symmetric KMS key (id, ARN or alias) that seals upstream providers' client
+    /// secrets: the stack output FederationSecretsKeyId (--aws providers commands).
+    #[arg(long, global = true, env = "FEDERATION_SECRETS_KEY")]
+    pub secrets_key: Option<String>,
     /// Print one JSON value instead of the human summary.
     #[arg(long, global = true)]
     pub json: bool,
@@ -64,6 +70,9 @@ enum Command {
     /// Applications (relying parties).
     #[command(subcommand)]
     Clients(ClientsCmd),
+    /// Upstream OpenID providers people sign in with ("Continue with Google").
+    #[command(subcommand)]
+    Providers(providers::ProvidersCmd),
     /// Token signing keys and their rotation.
     #[command(subcommand)]
     Keys(KeysCmd),
@@ -335,6 +344,7 @@ async fn run(cli: Cli) -> Result<Output, String> {
     match cli.command {
         Command::Users(cmd) => users::run(&backend::store(&g).await?, cmd).await,
         Command::Clients(cmd) => clients::run(&backend::store(&g).await?, cmd).await,
+        Command::Providers(cmd) => providers::run(&g, &backend::store(&g).await?, cmd).await,
         // Keys never open the store: they work while the local server runs.
         Command::Keys(cmd) => keys::run(&g, cmd).await.map_err(|e| e.to_string()),
     }

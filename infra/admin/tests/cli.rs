@@ -52,6 +52,7 @@ impl Admin {
             .env_remove("DATA_DIR")
             .env_remove("TABLE_NAME")
             .env_remove("SIGNING_KEYS")
+            .env_remove("FEDERATION_SECRETS_KEY")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -1769,4 +1770,423 @@ async fn a_missing_table_is_named_with_what_to_do() {
         )),
         "{err}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// upstream providers
+
+const GOOGLE_SECRET: &str = "GOCSPX-upstream-client-secret-0123";
+
+/// `providers create google` with every option, the secret on standard input.
+fn create_google(admin: &Admin, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "providers",
+        "create",
+        "--id",
+        "google",
+        "--issuer",
+        "https://accounts.google.com",
+        "--client-id",
+        "123.apps.googleusercontent.com",
+        "--client-secret-stdin",
+        "--scope",
+        "openid email",
+        "--scope",
+        "profile",
+        "--name",
+        "Google",
+        "--logo",
+        "https://www.gstatic.com/g.svg",
+        "--claim",
+        "nickname=given_name",
+        "--link-verified-email",
+    ];
+    args.extend_from_slice(extra);
+    admin.json_with(&args, &format!("{GOOGLE_SECRET}\n"))
+}
+
+/// The stored provider's client secret, opened with `sealer`.
+async fn opened(
+    store: &dyn shared::store::Store,
+    sealer: &dyn shared::federation::seal::Sealer,
+    id: &str,
+) -> String {
+    let p = store.provider(id).await.expect("read").expect("stored");
+    sealer
+        .open(id, p.sealed_secret.as_ref().expect("sealed"))
+        .await
+        .expect("opens")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_create_list_show_update_and_delete_on_the_data_directory() {
+    use shared::{federation::seal::LocalSealer, store::embedded::EmbeddedStore};
+    let dir = temp_dir("providers");
+    let admin = Admin::embedded(&dir);
+    assert!(admin.ok(&["providers", "list"]).contains("No providers."));
+
+    // Refused before anything is written (or a key made): each names what is wrong.
+    let base = [
+        "providers",
+        "create",
+        "--client-id",
+        "c",
+        "--client-secret-stdin",
+    ];
+    for (extra, needle) in [
+        (
+            &["--id", "Bad Id", "--issuer", "https://idp.example"][..],
+            "id",
+        ),
+        (&["--id", "a", "--issuer", "http://idp.example"], "https"),
+        (
+            &[
+                "--id",
+                "a",
+                "--issuer",
+                "https://idp.example",
+                "--scope",
+                "email",
+            ],
+            "openid",
+        ),
+        (
+            &[
+                "--id",
+                "a",
+                "--issuer",
+                "https://idp.example",
+                "--claim",
+                "favourite=colour",
+            ],
+            "favourite",
+        ),
+        (
+            &[
+                "--id",
+                "a",
+                "--issuer",
+                "https://idp.example",
+                "--claim",
+                "name",
+            ],
+            "OURS=THEIRS",
+        ),
+        (
+            &[
+                "--id",
+                "a",
+                "--issuer",
+                "https://idp.example",
+                "--logo",
+                "http://cdn.example/x.png",
+            ],
+            "logo",
+        ),
+    ] {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let err = admin.fails(&args, "secret\n");
+        assert!(err.contains(needle), "{extra:?}: {err}");
+    }
+    let err = admin.fails(
+        &[&base[..], &["--id", "a", "--issuer", "https://idp.example"]].concat(),
+        "\n",
+    );
+    assert!(err.contains("client secret is empty"), "{err}");
+    assert!(
+        !dir.join("federation.key").exists(),
+        "no key made for nothing"
+    );
+
+    // Created: the secret is sealed with the data directory's key, never printed.
+    let created = create_google(&admin, &[]);
+    let p = &created["provider"];
+    assert_eq!(p["id"], "google");
+    assert_eq!(
+        p["scopes"],
+        serde_json::json!(["openid", "email", "profile"])
+    );
+    assert_eq!(p["claim_map"]["nickname"], "given_name");
+    assert_eq!(p["link_verified_email"], true);
+    assert_eq!(
+        (p["has_secret"].clone(), p["secret_key"].clone()),
+        (true.into(), "local".into())
+    );
+    assert!(p.get("sealed_secret").is_none());
+    let key = dir.join("federation.key");
+    assert_eq!(std::fs::read(&key).expect("key").len(), 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let err = admin.fails(
+        &[
+            "providers",
+            "create",
+            "--id",
+            "google",
+            "--issuer",
+            "https://accounts.google.com",
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+        ],
+        "s\n",
+    );
+    assert!(err.contains("exists already"), "{err}");
+
+    // A second one, its secret from a file, disabled.
+    let secret_file = dir.join("entra-secret.txt");
+    std::fs::write(&secret_file, "entra-secret\nignored\n").expect("write");
+    admin.ok(&[
+        "providers",
+        "create",
+        "--id",
+        "entra",
+        "--issuer",
+        "https://login.microsoftonline.com/{tenantid}/v2.0",
+        "--client-id",
+        "app-id",
+        "--client-secret-file",
+        secret_file.to_str().expect("path"),
+        "--auth-method",
+        "client_secret_post",
+        "--disabled",
+    ]);
+    let listed = admin.json(&["providers", "list"]);
+    let ids: Vec<(&str, bool)> = listed["providers"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().expect("id"),
+                p["enabled"].as_bool().expect("enabled"),
+            )
+        })
+        .collect();
+    assert_eq!(ids, vec![("entra", false), ("google", true)]);
+    let human = admin.ok(&["providers", "list"]);
+    assert!(
+        human.contains("entra") && human.contains("disabled"),
+        "{human}"
+    );
+    let shown = admin.ok(&["providers", "show", "google"]);
+    assert!(shown.contains("Continue with Google"), "{shown}");
+    assert!(shown.contains("nickname=given_name"), "{shown}");
+    for out in [&shown, &human, &created.to_string(), &listed.to_string()] {
+        assert!(
+            !out.contains(GOOGLE_SECRET) && !out.contains("entra-secret"),
+            "{out}"
+        );
+    }
+
+    // Updates: only what is given; a new secret is sealed again.
+    let err = admin.fails(&["providers", "update", "google"], "");
+    assert!(err.contains("nothing to change"), "{err}");
+    let err = admin.fails(
+        &["providers", "update", "google", "--remove-claim", "name"],
+        "",
+    );
+    assert!(err.contains("maps no claim"), "{err}");
+    let err = admin.fails(&["providers", "update", "google", "--scope", "email"], "");
+    assert!(err.contains("openid"), "{err}");
+    let updated = admin.json_with(
+        &[
+            "providers",
+            "update",
+            "google",
+            "--name",
+            "Google Workspace",
+            "--remove-claim",
+            "nickname",
+            "--link-verified-email=false",
+            "--userinfo",
+            "--remove-logo",
+            "--client-secret-stdin",
+        ],
+        "rotated-secret\n",
+    );
+    let p = &updated["provider"];
+    assert_eq!(p["display_name"], "Google Workspace");
+    assert_eq!(p["claim_map"], Value::Null, "empty: the standard names");
+    assert_eq!(p["link_verified_email"], Value::Null, "off: not stored");
+    assert_eq!(p["userinfo"], true);
+    assert_eq!(p["logo_uri"], Value::Null);
+    assert_eq!(
+        p["client_id"], "123.apps.googleusercontent.com",
+        "unchanged"
+    );
+    let enabled = admin.json(&["providers", "update", "entra", "--disabled=false"]);
+    assert_eq!(enabled["provider"]["enabled"], true);
+    let moved = admin.ok(&[
+        "providers",
+        "update",
+        "entra",
+        "--issuer",
+        "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0",
+    ]);
+    assert!(moved.contains("issuer changed"), "{moved}");
+
+    // What is stored opens with the data directory's key (the local server's too).
+    {
+        let store = EmbeddedStore::open(&dir.join("store.redb")).expect("store");
+        let sealer = LocalSealer::load_or_create(&dir).expect("key");
+        assert_eq!(opened(&store, &sealer, "google").await, "rotated-secret");
+        assert_eq!(opened(&store, &sealer, "entra").await, "entra-secret");
+    }
+
+    // A seed file's provider, applied by the local server with the same key.
+    let seed = shared::seed::Seed::parse(
+        "seed.toml",
+        "[[providers]]\nid = \"okta\"\nissuer = \"https://dev-1.okta.com\"\n\
+         client_id = \"okta-client\"\nclient_secret_env = \"OKTA_SECRET\"\n",
+    )
+    .expect("seed");
+    let running = oidc_local::start(
+        Options {
+            port: 0,
+            issuer: None,
+            backend: Backend::Embedded {
+                data_dir: Some(dir.clone()),
+                alg: Alg::RS256,
+            },
+            seed: Some(seed),
+            demo: false,
+            config_vars: vec![("OKTA_SECRET".into(), "okta-secret".into())],
+            lambda_keys: false,
+            timeouts: Default::default(),
+        },
+        Arc::new(SystemClock),
+    )
+    .await
+    .expect("starts with the seed");
+    Server {
+        issuer: running.issuer().to_string(),
+        running,
+        dir: Some(dir.clone()),
+    }
+    .stop()
+    .await;
+    let okta = admin.json(&["providers", "show", "okta"]);
+    assert_eq!(okta["provider"]["display_name"], "okta");
+    assert_eq!(okta["provider"]["secret_key"], "local");
+    {
+        let store = EmbeddedStore::open(&dir.join("store.redb")).expect("store");
+        let sealer = LocalSealer::load_or_create(&dir).expect("key");
+        assert_eq!(opened(&store, &sealer, "okta").await, "okta-secret");
+    }
+
+    let out = admin.ok(&["providers", "delete", "google"]);
+    assert!(out.contains("Deleted provider google"), "{out}");
+    admin.fails(&["providers", "show", "google"], "");
+    admin.fails(&["providers", "delete", "google"], "");
+    assert_eq!(
+        admin.json(&["providers", "list"])["providers"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_and_kms_providers_with_the_cli() {
+    use shared::{
+        federation::seal::KmsSealer,
+        store::{ProviderStore, dynamo::DynamoStore},
+    };
+    if !aws_available("dynamodb_and_kms_providers_with_the_cli") {
+        return;
+    }
+    let suffix = random_token(6).replace(['-', '_'], "x");
+    let table = format!("oidc-admin-{suffix}");
+    let sdk = shared::aws::aws_config().await;
+    let dynamo = shared::aws::dynamodb_client(&sdk);
+    shared::store::dynamo::provision::create_table(&dynamo, &table)
+        .await
+        .expect("create table");
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let key = kms
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::SymmetricDefault)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::EncryptDecrypt)
+        .send()
+        .await
+        .expect("key")
+        .key_metadata
+        .expect("metadata");
+    let alias = format!("alias/oidc-admin-federation-{suffix}");
+    kms.create_alias()
+        .alias_name(&alias)
+        .target_key_id(key.key_id())
+        .send()
+        .await
+        .expect("alias");
+    let admin = Admin::aws(&table);
+
+    // Without the KMS key nothing is sealed, and nothing is stored.
+    let err = admin.run(
+        &[
+            "providers",
+            "create",
+            "--id",
+            "google",
+            "--issuer",
+            "https://accounts.google.com",
+            "--client-id",
+            "c",
+            "--client-secret-stdin",
+        ],
+        "s\n",
+    );
+    assert_eq!(err.code, 1);
+    assert!(err.stderr.contains("--secrets-key"), "{}", err.stderr);
+    assert!(admin.ok(&["providers", "list"]).contains("No providers."));
+
+    let created = create_google(&admin, &["--secrets-key", &alias]);
+    assert_eq!(
+        created["provider"]["secret_key"],
+        key.arn().expect("arn"),
+        "sealed under the key's ARN"
+    );
+    let store = DynamoStore::new(dynamo, table.clone());
+    let sealer = KmsSealer::new(kms.clone(), "");
+    assert_eq!(opened(&store, &sealer, "google").await, GOOGLE_SECRET);
+
+    let listed = admin.json(&["providers", "list"]);
+    assert_eq!(listed["providers"][0]["id"], "google");
+    let shown = admin.ok(&["providers", "show", "google"]);
+    assert!(shown.contains("sealed (KMS key arn:"), "{shown}");
+    assert!(!shown.contains(GOOGLE_SECRET));
+    admin.json_with(
+        &[
+            "--secrets-key",
+            &alias,
+            "providers",
+            "update",
+            "google",
+            "--client-secret-stdin",
+            "--auth-method",
+            "client_secret_post",
+        ],
+        "rotated-secret\n",
+    );
+    assert_eq!(opened(&store, &sealer, "google").await, "rotated-secret");
+    // Changes that seal nothing need no key.
+    admin.ok(&["providers", "update", "google", "--disabled"]);
+    let p = store
+        .provider("google")
+        .await
+        .expect("read")
+        .expect("stored");
+    assert!(!p.enabled);
+    assert_eq!(p.client_auth, shared::store::UpstreamAuth::ClientSecretPost);
+
+    admin.ok(&["providers", "delete", "google"]);
+    assert_eq!(store.provider("google").await.expect("read"), None);
+    admin.fails(&["providers", "delete", "google"], "");
 }

@@ -164,6 +164,14 @@ pub async fn start_wrapped(
         seed::apply(app.store.as_ref(), s, app.clock.now_ms())
             .await
             .map_err(|e| e.to_string())?;
+        if !s.providers.is_empty() {
+            // Client secrets come from the environment (config_vars), named by the seed.
+            let sealer = assembly::sealer(&opts.backend, &vars).await?;
+            let env = |name: &str| vars.get(name).cloned();
+            seed::apply_providers(app.store.as_ref(), sealer.as_ref(), &s.providers, &env)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
     }
     if opts.demo {
         demo::ensure(&app).await?;

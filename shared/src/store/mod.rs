@@ -44,6 +44,27 @@ pub enum Rotate {
     Missing,
 }
 
+/// The outcome of creating a user together with its account link
+/// ([`FederationStore::create_linked_user`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateLinked {
+    /// The user and the link are written.
+    Created,
+    /// Nothing written: the upstream account is linked already (a concurrent first sign-in
+    /// of the same person won): read the link and use it.
+    LinkTaken,
+    /// Nothing written: another user holds this user's sub, username or email.
+    UserTaken(UserClaim),
+}
+
+/// Which of a user's uniqueness rules another user holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserClaim {
+    Sub,
+    Username,
+    Email,
+}
+
 /// One page of an admin listing. `next` is the cursor to pass as `after` for the following
 /// page (`None`: this was the last one). Order: by key in the embedded store, DynamoDB's
 /// scan order (by key hash) there.
@@ -194,6 +215,50 @@ pub trait KeyStore: Send + Sync {
     async fn put_wrapped_key(&self, key: &WrappedKey) -> StoreResult<()>;
 }
 
+/// Upstream OpenID providers ("Continue with ..."), configured by an administrator. They
+/// are few and all kept in one record, so listing them is one read.
+#[async_trait]
+pub trait ProviderStore: Send + Sync {
+    async fn provider(&self, id: &str) -> StoreResult<Option<UpstreamProvider>>;
+    /// Every provider, enabled or not, by id.
+    async fn list_providers(&self) -> StoreResult<Vec<UpstreamProvider>>;
+    /// Creates or replaces the provider `p.id`, leaving the others as they are. Not
+    /// validated here: see [`UpstreamProvider::validate`].
+    async fn put_provider(&self, p: &UpstreamProvider) -> StoreResult<()>;
+    /// Deletes a provider; `false` if there was none. Its account links stay: the people
+    /// it linked keep their accounts, and find them again if it comes back.
+    async fn delete_provider(&self, id: &str) -> StoreResult<bool>;
+}
+
+/// Sign-ins through an upstream provider: the attempts in flight and the account links.
+#[async_trait]
+pub trait FederationStore: Send + Sync {
+    /// Stores a new attempt; `Conflict` if its state hash exists (never overwrites).
+    async fn put_attempt(&self, attempt: &FederationAttempt) -> StoreResult<()>;
+    /// Removes and returns the attempt, in one conditional write: of concurrent callbacks
+    /// with the same `state`, only one gets it (a state is used once). `None` if there is
+    /// none, it was taken already, or it expired.
+    async fn take_attempt(
+        &self,
+        state_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<FederationAttempt>>;
+    /// The link of the upstream account `(issuer, upstream_sub)`, read strongly consistently
+    /// (so a lost race to create it finds the winner's).
+    async fn link(&self, issuer: &str, upstream_sub: &str) -> StoreResult<Option<AccountLink>>;
+    /// A first sign-in: creates `user` (its record, username and email claims, exactly as
+    /// [`UserStore::create_user`]) and `link` in one atomic write, each item only if it does
+    /// not exist. Anything taken: nothing is written, and the outcome says what.
+    async fn create_linked_user(
+        &self,
+        user: &User,
+        link: &AccountLink,
+    ) -> StoreResult<CreateLinked>;
+    /// Links an upstream account to an existing user; `false`, and nothing written, if that
+    /// upstream account is linked already (a link never moves to another user).
+    async fn put_link(&self, link: &AccountLink) -> StoreResult<bool>;
+}
+
 /// Everything a full provider needs; each handler uses only the narrow traits above.
 pub trait Store:
     ClientStore
@@ -207,6 +272,8 @@ pub trait Store:
     + ReplayStore
     + SignInStore
     + KeyStore
+    + ProviderStore
+    + FederationStore
 {
 }
 impl<T> Store for T where
@@ -221,5 +288,7 @@ impl<T> Store for T where
         + ReplayStore
         + SignInStore
         + KeyStore
+        + ProviderStore
+        + FederationStore
 {
 }

@@ -18,14 +18,21 @@
 //! | `secret#deployment` | [`DeploymentSecret`](super::DeploymentSecret) | – |
 //! | `keys#published` | [`PublishedKeys`](super::PublishedKeys) | – |
 //! | `wrapped-key#<id>` | [`WrappedKey`](super::WrappedKey) | – |
+//! | `providers#all` | [`Providers`]: every upstream provider, by id | – |
+//! | `fedstate#<state_hash>` | [`FederationAttempt`](super::FederationAttempt) | `expires_at` |
+//! | `link#<issuer>#<upstream_sub>` | [`AccountLink`](super::AccountLink) (the issuer escaped: [`link`]) | – |
 //!
 //! An item is live while `now < expires_at` ([`expired`]); DynamoDB's TTL deletes lazily and
 //! the embedded store not at all, so every read checks expiry itself.
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{
     error::{StoreError, StoreResult},
-    model::{AuthCode, AuthRequest, RefreshToken, Session, User},
+    model::{
+        AuthCode, AuthRequest, FederationAttempt, RefreshToken, Session, UpstreamProvider, User,
+    },
 };
 
 /// The key prefix of clients, also what the admin listing scans for.
@@ -36,6 +43,9 @@ pub const USERS: &str = "user#";
 pub const SECRET: &str = "secret#deployment";
 /// The published key set's key.
 pub const PUBLISHED_KEYS: &str = "keys#published";
+/// The key of the one record holding every upstream provider: the sign-in page lists them
+/// on every render, which must be one read (a Scan would read the whole table).
+pub const PROVIDERS: &str = "providers#all";
 /// How long a code's record outlives its expiry, so a replay is still recognised as one
 /// (RFC 6749 §4.1.2: a code used twice revokes what it minted).
 pub const CODE_REPLAY_WINDOW: i64 = 3600;
@@ -95,6 +105,19 @@ pub fn wrapped_key(id: &str) -> String {
     format!("wrapped-key#{id}")
 }
 
+/// A federation attempt, by the SHA-256 of the `state` sent upstream.
+pub fn attempt(state_hash: &str) -> String {
+    format!("fedstate#{state_hash}")
+}
+
+/// An account link. An issuer is a URL without a fragment, but its `%` and `#` are escaped
+/// all the same, so the first `#` after the prefix always ends it and no two pairs share a
+/// key (an upstream `sub` may hold anything).
+pub fn link(issuer: &str, upstream_sub: &str) -> String {
+    let issuer = issuer.replace('%', "%25").replace('#', "%23");
+    format!("link#{issuer}#{upstream_sub}")
+}
+
 /// `user#abc` → `user`: the item kind, the only part of a key fit for an error message.
 pub fn kind(key: &str) -> &str {
     key.split('#').next().unwrap_or("item")
@@ -141,6 +164,12 @@ impl Expiring for AuthCode {
     }
 }
 
+impl Expiring for FederationAttempt {
+    fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+}
+
 impl Expiring for RefreshToken {
     fn expires_at(&self) -> i64 {
         self.expires_at
@@ -170,6 +199,17 @@ impl Expiring for Replay {
         self.until
     }
 }
+
+/// The `providers#all` record: every upstream provider by id (ids are map keys, so an
+/// upstream provider is written or removed alone, without reading the others first).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Providers {
+    #[serde(default)]
+    pub providers: BTreeMap<String, UpstreamProvider>,
+}
+
+/// The attribute of [`Providers`] holding the map.
+pub const PROVIDERS_ATTR: &str = "providers";
 
 /// A `username#` record: the whole user (written since usernames are read in one hop), or
 /// the `sub` alone (written before).

@@ -4,8 +4,9 @@
 //! on emulators), so every read checks expiry itself, exactly as the embedded store does.
 //! Beyond the records, some items carry attributes of their own: `user#` a `rev`
 //! (optimistic-lock counter), `code#` `put_req` and `consume_req`, `refresh#` `put_req` and
-//! `rotate_req`, `replay#` `put_req`; an `email#` item holds `sub`, and a `consent#` item one
-//! attribute per scope and claim agreed to (see `requests.rs`).
+//! `rotate_req`, `replay#`, `fedstate#` and `link#` `put_req`; an `email#` item holds `sub`,
+//! a `consent#` item one attribute per scope and claim agreed to (see `requests.rs`), and
+//! `providers#all` a map of every upstream provider by id (see `providers.rs`).
 //!
 //! Every request-path read is a GetItem, or for a sign-in one BatchGetItem of the request,
 //! the username (which holds the whole user, so sign-in needs no second hop; a record of the
@@ -29,8 +30,10 @@
 //! Creating the table is [`provision`]'s, which no request uses.
 mod clients;
 mod codes;
+mod federation;
 mod item;
 mod keys;
+mod providers;
 pub mod provision;
 mod requests;
 mod signin;

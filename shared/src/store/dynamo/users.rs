@@ -96,6 +96,25 @@ impl DynamoStore {
         ))
     }
 
+    /// A new user's items, in the order of [`UserItems`]: its record (at revision 0), the
+    /// copy under its username and its email claim, each written only if it does not exist.
+    pub(super) fn create_user_items(&self, user: &User) -> StoreResult<Vec<TransactWriteItem>> {
+        let keys = UserItems::of(user);
+        let mut record = item(&keys.user, user, None)?;
+        record.insert("rev".into(), n(0));
+        let mut items = vec![
+            put_new(&self.table, record)?,
+            put_new(&self.table, item(&keys.username, user, None)?)?,
+        ];
+        if let Some(email) = &keys.email {
+            let claim = Claim {
+                sub: user.sub.clone(),
+            };
+            items.push(put_new(&self.table, item(email, &claim, None)?)?);
+        }
+        Ok(items)
+    }
+
     /// Replacing `old` by `user`: both records, guarded by the revision read, and the email
     /// claim moved when the address changes.
     fn update_tx(&self, old: &Revision, user: &User) -> StoreResult<UserTx> {
@@ -186,21 +205,8 @@ impl UserStore for DynamoStore {
     }
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {
-        let keys = UserItems::of(user);
-        let mut record = item(&keys.user, user, None)?;
-        record.insert("rev".into(), n(0));
-        let mut items = vec![
-            put_new(&self.table, record)?,
-            put_new(&self.table, item(&keys.username, user, None)?)?,
-        ];
-        if let Some(email) = &keys.email {
-            let claim = Claim {
-                sub: user.sub.clone(),
-            };
-            items.push(put_new(&self.table, item(email, &claim, None)?)?);
-        }
         const KINDS: [&str; 3] = ["user", "username", "email"];
-        match self.transact(items).await {
+        match self.transact(self.create_user_items(user)?).await {
             Ok(()) => Ok(()),
             Err(TxFailure::Condition(i)) => Err(StoreError::Conflict(
                 KINDS.get(i).copied().unwrap_or("item").into(),

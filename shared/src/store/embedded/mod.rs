@@ -2,6 +2,7 @@
 //! local file or in memory. Each trait method is one redb transaction, so conditional writes
 //! are atomic exactly as DynamoDB's are.
 mod accounts;
+mod federation;
 mod grants;
 mod signin;
 

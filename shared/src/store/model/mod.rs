@@ -2,16 +2,23 @@
 //! (DynamoDB items are these structs through serde_dynamo).
 mod claims;
 mod client;
+mod federation;
 mod grant;
 mod keys;
+mod provider;
 mod request;
 mod session;
 mod user;
 
 pub use claims::{ClaimTarget, CustomClaim, RequestedClaims};
 pub use client::{AuthMethod, Client};
+pub use federation::{AccountLink, FederationAttempt};
 pub use grant::{AuthCode, CodeRedemption, Minted, RefreshToken};
 pub use keys::{PublishedKey, PublishedKeys, WrappedKey};
+pub use provider::{
+    DEFAULT_UPSTREAM_SCOPES, InvalidProvider, MAX_ISSUER_LEN, SealedSecret, TENANT_TEMPLATE,
+    UpstreamAuth, UpstreamProvider, is_provider_id,
+};
 pub use request::{AuthRequest, ResponseMode};
 pub use session::{Consent, Session};
 pub use user::User;

@@ -3,8 +3,10 @@ use aws_lc_rs::hmac;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::federation::jwks::Jwks;
-use crate::federation::testkit::{CLIENT, ISSUER, NONCE, NOW, TestKey, good_claims, jwks, part};
+use crate::federation::upstream::jwks::Jwks;
+use crate::federation::upstream::testkit::{
+    CLIENT, ISSUER, NONCE, NOW, TestKey, good_claims, jwks, part,
+};
 
 fn keys(k: &TestKey) -> Jwks {
     Jwks::from_document(&jwks(&[k])).expect("jwks")
@@ -299,7 +301,7 @@ fn the_subject_is_required() {
 fn errors_never_show_the_token() {
     let k = TestKey::es256("k1");
     let token = k.sign(&claims_with(json!({"aud": "x"})));
-    let e = crate::federation::UpstreamError::from(
+    let e = crate::federation::upstream::UpstreamError::from(
         verify_id_token(&token, &keys(&k), &expect()).expect_err("aud"),
     );
     let shown = e.to_string();

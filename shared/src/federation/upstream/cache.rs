@@ -142,9 +142,9 @@ mod tests {
     use url::Url;
 
     use super::*;
-    use crate::federation::error::FetchError;
-    use crate::federation::fetch::{Credentials, Response};
-    use crate::federation::testkit::{
+    use crate::federation::upstream::error::FetchError;
+    use crate::federation::upstream::fetch::{Credentials, Response};
+    use crate::federation::upstream::testkit::{
         CLIENT, ISSUER, NONCE, NOW, TestKey, discovery_doc, good_claims, jwks,
     };
 

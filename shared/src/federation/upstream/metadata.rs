@@ -165,7 +165,7 @@ mod tests {
     use super::*;
 
     fn doc(issuer: &str) -> Map<String, Value> {
-        crate::federation::testkit::discovery_doc(issuer, issuer)
+        crate::federation::upstream::testkit::discovery_doc(issuer, issuer)
     }
 
     #[test]

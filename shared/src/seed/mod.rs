@@ -1,5 +1,9 @@
-//! Declarative clients and users (a JSON or TOML file), applied idempotently: clients are
-//! created or replaced, users created or updated in place (their `sub` never changes).
+//! Declarative clients, users and upstream providers (a JSON or TOML file), applied
+//! idempotently: clients are created or replaced, users created or updated in place (their
+//! `sub` never changes), providers created or replaced (see [`providers`]).
+mod providers;
+
+pub use providers::{SeedProvider, apply_providers, check_provider, seal_unless_unchanged};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -19,6 +23,9 @@ pub struct Seed {
     pub clients: Vec<SeedClient>,
     #[serde(default)]
     pub users: Vec<SeedUser>,
+    /// Upstream OpenID providers, applied by [`apply_providers`] (they need a sealer).
+    #[serde(default)]
+    pub providers: Vec<SeedProvider>,
     /// The dynamic registration policy (`[registration]`), for the local server.
     #[serde(default)]
     pub registration: Option<SeedRegistration>,
@@ -113,6 +120,8 @@ pub enum SeedError {
     Client(String, String),
     #[error("user {0}: {1}")]
     User(String, String),
+    #[error("provider {0}: {1}")]
+    Provider(String, String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -343,9 +352,9 @@ impl SeedUser {
     }
 }
 
-/// Applies the seed; returns how many clients and users it wrote. A user whose password
+/// Applies the seed's clients and users; returns how many it wrote. A user whose password
 /// changed has their sessions and refresh tokens ended (at `now_ms`), as any password
-/// change does.
+/// change does. (The seed's providers need a sealer for their secrets: [`apply_providers`].)
 pub async fn apply(
     store: &dyn Store,
     seed: &Seed,

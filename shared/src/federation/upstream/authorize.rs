@@ -74,7 +74,7 @@ fn matches_template(template: &str, iss: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::federation::testkit::{ISSUER, metadata};
+    use crate::federation::upstream::testkit::{ISSUER, metadata};
 
     #[test]
     fn the_url_carries_every_parameter_and_keeps_the_endpoints_query() {

@@ -1,0 +1,414 @@
+//! Upstream client secrets are never stored in plaintext: sealed for one provider, by KMS on
+//! AWS ([`KmsSealer`]) or by a key in the data directory locally ([`LocalSealer`]).
+//!
+//! A sealed secret is bound to its provider: KMS refuses to decrypt it under any other
+//! encryption context (`{"purpose": "upstream-client-secret", "provider": <id>}`), and the
+//! local key's AES-GCM tag covers the same two facts as additional data. So a ciphertext
+//! copied to another provider, or anything else encrypted under the same key, does not
+//! open; and with KMS only a role granted `kms:Decrypt` under that context can open it.
+//!
+// TODO(secret newtype): `open` returns a plain String until `shared::secret::ClientSecret`
+// lands on main; it should then return that (no Debug/Display of the value).
+use std::path::Path;
+
+use async_trait::async_trait;
+use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
+
+use crate::{
+    crypto::{b64url, b64url_decode, random_bytes},
+    store::SealedSecret,
+};
+
+/// The `purpose` of every sealed secret's encryption context (and of the template's IAM
+/// condition on `kms:EncryptionContext:purpose`).
+pub const PURPOSE: &str = "upstream-client-secret";
+
+/// The local key's file in the data directory.
+pub const KEY_FILE: &str = "federation.key";
+
+/// The encryption context of a secret sealed for `provider_id`.
+pub fn context(provider_id: &str) -> [(&'static str, &str); 2] {
+    [("purpose", PURPOSE), ("provider", provider_id)]
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SealError {
+    /// KMS could not be reached or failed: retrying may help.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The key is wrong or unusable (missing, disabled, not ours to use, a bad key file).
+    #[error("{0}")]
+    Misconfigured(String),
+    /// This sealed secret does not open for this provider: sealed for another one, under
+    /// another key or backend, or tampered with.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Seals and opens upstream client secrets, one provider at a time.
+#[async_trait]
+pub trait Sealer: Send + Sync {
+    async fn seal(&self, provider_id: &str, plaintext: &str) -> Result<SealedSecret, SealError>;
+    async fn open(&self, provider_id: &str, sealed: &SealedSecret) -> Result<String, SealError>;
+}
+
+/// AES-256-GCM under a key of the data directory (`federation.key`, 32 random bytes, mode
+/// 0600, made on first use), or under a random key held in memory when there is no data
+/// directory. The stored ciphertext is base64url of the 12-byte nonce followed by the
+/// ciphertext and its tag.
+pub struct LocalSealer {
+    key: RandomizedNonceKey,
+}
+
+impl LocalSealer {
+    /// The data directory's sealer, or an in-memory one without a data directory.
+    pub fn for_data_dir(dir: Option<&Path>) -> Result<LocalSealer, SealError> {
+        match dir {
+            Some(dir) => Self::load_or_create(dir),
+            None => Ok(Self::ephemeral()),
+        }
+    }
+
+    /// Loads `dir/federation.key`, creating it on first use.
+    pub fn load_or_create(dir: &Path) -> Result<LocalSealer, SealError> {
+        let path = dir.join(KEY_FILE);
+        let bad = |e: std::io::Error| SealError::Misconfigured(format!("{}: {e}", path.display()));
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir).map_err(bad)?;
+                let key = random_bytes::<32>();
+                match write_private(&path, &key) {
+                    Ok(()) => key.to_vec(),
+                    // Another process made it first: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        std::fs::read(&path).map_err(bad)?
+                    }
+                    Err(e) => return Err(bad(e)),
+                }
+            }
+            Err(e) => return Err(bad(e)),
+        };
+        Self::from_key(&bytes).map_err(|_| {
+            SealError::Misconfigured(format!(
+                "{} must hold exactly 32 bytes (an AES-256 key); it holds {}",
+                path.display(),
+                bytes.len()
+            ))
+        })
+    }
+
+    /// A sealer whose key lives only as long as this process: for an in-memory store.
+    pub fn ephemeral() -> LocalSealer {
+        let key = random_bytes::<32>();
+        // A 32-byte key is always an AES-256 key.
+        match Self::from_key(&key) {
+            Ok(s) => s,
+            Err(_) => unreachable!("AES-256-GCM takes any 32-byte key"),
+        }
+    }
+
+    fn from_key(bytes: &[u8]) -> Result<LocalSealer, ()> {
+        if bytes.len() != 32 {
+            return Err(());
+        }
+        let key = RandomizedNonceKey::new(&AES_256_GCM, bytes).map_err(|_| ())?;
+        Ok(LocalSealer { key })
+    }
+}
+
+/// The additional data of a secret sealed for `provider_id`: what KMS's encryption context
+/// says. (Provider ids hold no `:`.)
+fn aad(provider_id: &str) -> String {
+    format!("{PURPOSE}:{provider_id}")
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(bytes)
+}
+
+#[async_trait]
+impl Sealer for LocalSealer {
+    async fn seal(&self, provider_id: &str, plaintext: &str) -> Result<SealedSecret, SealError> {
+        let mut in_out = plaintext.as_bytes().to_vec();
+        let nonce = self
+            .key
+            .seal_in_place_append_tag(Aad::from(aad(provider_id)), &mut in_out)
+            .map_err(|_| SealError::Unavailable("AES-GCM sealing failed".into()))?;
+        let mut blob = nonce.as_ref().to_vec();
+        blob.extend_from_slice(&in_out);
+        Ok(SealedSecret {
+            key: SealedSecret::LOCAL.into(),
+            ciphertext: b64url(&blob),
+        })
+    }
+
+    async fn open(&self, provider_id: &str, sealed: &SealedSecret) -> Result<String, SealError> {
+        if sealed.key != SealedSecret::LOCAL {
+            return Err(SealError::Refused(format!(
+                "the client secret of {provider_id} is sealed under the KMS key {}: only the \
+                 AWS backend opens it (seal it again here)",
+                sealed.key
+            )));
+        }
+        let refused = || {
+            SealError::Refused(format!(
+                "the client secret of {provider_id} does not open with this data directory's \
+                 {KEY_FILE}: sealed for another provider or under another key, or altered \
+                 (seal it again)"
+            ))
+        };
+        let mut blob = b64url_decode(&sealed.ciphertext).ok_or_else(refused)?;
+        if blob.len() < NONCE_LEN {
+            return Err(refused());
+        }
+        let mut body = blob.split_off(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(&blob).map_err(|_| refused())?;
+        let plaintext = self
+            .key
+            .open_in_place(nonce, Aad::from(aad(provider_id)), &mut body)
+            .map_err(|_| refused())?;
+        String::from_utf8(plaintext.to_vec()).map_err(|_| refused())
+    }
+}
+
+#[cfg(feature = "kms")]
+pub use kms::KmsSealer;
+
+#[cfg(feature = "kms")]
+mod kms {
+    use async_trait::async_trait;
+    use aws_sdk_kms::{
+        error::{ProvideErrorMetadata, SdkError},
+        primitives::Blob,
+    };
+
+    use super::{SealError, Sealer, context};
+    use crate::{
+        crypto::{b64url, b64url_decode},
+        store::SealedSecret,
+    };
+
+    /// KMS codes for a ciphertext that does not open under this context or key.
+    const REFUSED: &[&str] = &["InvalidCiphertextException", "IncorrectKeyException"];
+    /// KMS codes for a key that is wrong or not ours to use: retrying will not help.
+    const MISCONFIGURED: &[&str] = &[
+        "NotFoundException",
+        "DisabledException",
+        "InvalidKeyUsageException",
+        "KMSInvalidStateException",
+        "AccessDeniedException",
+        "InvalidArnException",
+        "UnsupportedOperationException",
+        "ValidationException",
+    ];
+
+    fn kms_error<E: ProvideErrorMetadata, R>(op: &str, key: &str, e: &SdkError<E, R>) -> SealError {
+        let what = format!("kms {op} on {key}");
+        if let SdkError::ServiceError(ctx) = e
+            && let Some(code) = ctx.err().code()
+        {
+            if REFUSED.contains(&code) {
+                return SealError::Refused(format!(
+                    "{what}: {code}: sealed for another provider or under another key, or \
+                     altered (seal it again)"
+                ));
+            }
+            if MISCONFIGURED.contains(&code) {
+                return SealError::Misconfigured(format!("{what}: {code}"));
+            }
+        }
+        SealError::Unavailable(format!("{what}: {}", crate::aws::failure(e)))
+    }
+
+    /// Seals with KMS `Encrypt` under a symmetric key (an id, ARN or alias: the stack's
+    /// `FederationSecretsKey`); opens with `Decrypt`, naming the key the secret records
+    /// (its ARN, as `Encrypt` answered), so a blob of any other key is refused.
+    pub struct KmsSealer {
+        kms: aws_sdk_kms::Client,
+        key: String,
+    }
+
+    impl KmsSealer {
+        /// `key` seals; opening needs only the permission on the key each secret names.
+        pub fn new(kms: aws_sdk_kms::Client, key: impl Into<String>) -> KmsSealer {
+            KmsSealer {
+                kms,
+                key: key.into(),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl Sealer for KmsSealer {
+        async fn seal(
+            &self,
+            provider_id: &str,
+            plaintext: &str,
+        ) -> Result<SealedSecret, SealError> {
+            if self.key.trim().is_empty() {
+                return Err(SealError::Misconfigured(
+                    "no KMS key to seal client secrets with (FEDERATION_SECRETS_KEY)".into(),
+                ));
+            }
+            let mut request = self
+                .kms
+                .encrypt()
+                .key_id(&self.key)
+                .plaintext(Blob::new(plaintext.as_bytes()));
+            for (k, v) in context(provider_id) {
+                request = request.encryption_context(k, v);
+            }
+            let out = request
+                .send()
+                .await
+                .map_err(|e| kms_error("Encrypt", &self.key, &e))?;
+            let (Some(blob), Some(arn)) = (out.ciphertext_blob(), out.key_id()) else {
+                return Err(SealError::Unavailable(format!(
+                    "kms Encrypt on {}: no ciphertext or key id in the answer",
+                    self.key
+                )));
+            };
+            Ok(SealedSecret {
+                key: arn.to_string(),
+                ciphertext: b64url(blob.as_ref()),
+            })
+        }
+
+        async fn open(
+            &self,
+            provider_id: &str,
+            sealed: &SealedSecret,
+        ) -> Result<String, SealError> {
+            if sealed.key == SealedSecret::LOCAL {
+                return Err(SealError::Refused(format!(
+                    "the client secret of {provider_id} is sealed by a local data directory's \
+                     key: seal it again with KMS"
+                )));
+            }
+            let blob = b64url_decode(&sealed.ciphertext).ok_or_else(|| {
+                SealError::Refused(format!(
+                    "the client secret of {provider_id} is not base64url"
+                ))
+            })?;
+            let mut request = self
+                .kms
+                .decrypt()
+                .key_id(&sealed.key)
+                .ciphertext_blob(Blob::new(blob));
+            for (k, v) in context(provider_id) {
+                request = request.encryption_context(k, v);
+            }
+            let mut out = request
+                .send()
+                .await
+                .map_err(|e| kms_error("Decrypt", &sealed.key, &e))?;
+            let plaintext = out.plaintext.take().map(Blob::into_inner).ok_or_else(|| {
+                SealError::Unavailable(format!(
+                    "kms Decrypt on {}: no plaintext in the answer",
+                    sealed.key
+                ))
+            })?;
+            String::from_utf8(plaintext).map_err(|_| {
+                SealError::Refused(format!(
+                    "the client secret of {provider_id} is not UTF-8 text"
+                ))
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "GOCSPX-upstream-client-secret";
+
+    #[tokio::test]
+    async fn local_round_trip_with_a_fresh_nonce_each_time() {
+        let s = LocalSealer::ephemeral();
+        let a = s.seal("google", SECRET).await.expect("seal");
+        let b = s.seal("google", SECRET).await.expect("seal");
+        assert_eq!(a.key, SealedSecret::LOCAL);
+        assert_ne!(a.ciphertext, b.ciphertext, "random nonces");
+        assert!(!a.ciphertext.contains("upstream"), "not plaintext");
+        assert_eq!(s.open("google", &a).await.expect("open"), SECRET);
+        assert_eq!(s.open("google", &b).await.expect("open"), SECRET);
+    }
+
+    #[tokio::test]
+    async fn another_provider_another_key_or_an_altered_blob_does_not_open() {
+        let s = LocalSealer::ephemeral();
+        let sealed = s.seal("google", SECRET).await.expect("seal");
+        let refused = |r: Result<String, SealError>, what: &str| {
+            assert!(matches!(r, Err(SealError::Refused(_))), "{what}: {r:?}");
+        };
+        refused(s.open("okta", &sealed).await, "another provider");
+        refused(
+            LocalSealer::ephemeral().open("google", &sealed).await,
+            "another key",
+        );
+        let mut raw = b64url_decode(&sealed.ciphertext).expect("b64");
+        for i in [0, NONCE_LEN, raw.len() - 1] {
+            raw[i] ^= 1;
+            let altered = SealedSecret {
+                ciphertext: b64url(&raw),
+                ..sealed.clone()
+            };
+            refused(s.open("google", &altered).await, &format!("byte {i}"));
+            raw[i] ^= 1;
+        }
+        for ciphertext in ["", "not base64!", "AAAA"] {
+            let bad = SealedSecret {
+                ciphertext: ciphertext.into(),
+                ..sealed.clone()
+            };
+            refused(s.open("google", &bad).await, ciphertext);
+        }
+        let kms = SealedSecret {
+            key: "arn:aws:kms:us-east-1:1:key/k".into(),
+            ..sealed
+        };
+        let r = s.open("google", &kms).await;
+        assert!(
+            matches!(&r, Err(SealError::Refused(m)) if m.contains("AWS backend")),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_key_file_is_made_once_private_and_checked() {
+        let dir = std::env::temp_dir().join(format!(
+            "oidc-seal-{}",
+            crate::crypto::random_token(6).replace(['-', '_'], "x")
+        ));
+        let first = LocalSealer::for_data_dir(Some(&dir)).expect("create");
+        let sealed = first.seal("google", SECRET).await.expect("seal");
+        let again = LocalSealer::load_or_create(&dir).expect("load");
+        assert_eq!(
+            again.open("google", &sealed).await.expect("open"),
+            SECRET,
+            "the key persists"
+        );
+        let path = dir.join(KEY_FILE);
+        assert_eq!(std::fs::read(&path).expect("key").len(), 32);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(&path, b"short").expect("overwrite");
+        let err = LocalSealer::load_or_create(&dir).err().expect("refused");
+        assert!(
+            matches!(&err, SealError::Misconfigured(m) if m.contains("32 bytes")),
+            "{err:?}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
