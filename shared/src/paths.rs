@@ -17,6 +17,10 @@ pub enum Endpoint {
     Introspection,
     Logout,
     Registration,
+    /// Sends the browser to an upstream OpenID provider (`federation`).
+    FederationStart,
+    /// Where the upstream provider sends the browser back.
+    FederationCallback,
 }
 
 impl Endpoint {
@@ -33,6 +37,8 @@ impl Endpoint {
             Endpoint::Introspection => "/introspect",
             Endpoint::Logout => "/logout",
             Endpoint::Registration => "/register",
+            Endpoint::FederationStart => "/federation/start",
+            Endpoint::FederationCallback => "/federation/callback",
         }
     }
 
@@ -49,6 +55,7 @@ impl Endpoint {
             Endpoint::Logout => "logout",
             Endpoint::Registration => "register",
             Endpoint::Userinfo => "userinfo",
+            Endpoint::FederationStart | Endpoint::FederationCallback => "federation",
         }
     }
 }

@@ -37,6 +37,7 @@ pub mod kind {
     pub enum RefreshValue {}
     pub enum RegistrationToken {}
     pub enum InitialAccessToken {}
+    pub enum StateValue {}
 }
 
 /// Each kind's alias, named as its `Debug` output names it.
@@ -70,6 +71,9 @@ kinds! {
     /// The initial access token that may protect registration (RFC 7591 §3): configured,
     /// never made here.
     InitialAccessToken: Digested;
+    /// The `state` of a sign-in at an upstream provider (`endpoints::federation`): it names
+    /// the attempt, stored by its digest, until the browser comes back with it.
+    StateValue: Digested, Generated;
 }
 
 impl<K: Kind> Secret<K> {

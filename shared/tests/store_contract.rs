@@ -215,6 +215,7 @@ fn auth_request(id: &str, expires_at: i64, full: bool) -> AuthRequest {
         client: full.then(|| client("rp", "RP")),
         user: full.then(|| user("sub-1", "alice", Some("alice@example.com"))),
         idp: None,
+        providers: vec![],
     }
 }
 

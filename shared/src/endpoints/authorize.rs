@@ -8,7 +8,7 @@ use crate::store::CodeStore;
 use crate::store::{AuthRequestStore, ClientStore, ConsentStore, SessionStore, UserStore};
 use lambda_http::{Body, Request, Response, http::Method};
 
-use super::{authz_response, forms, id_token_hint};
+use super::{Endpoint, authz_response, forms, id_token_hint};
 use crate::{
     App, OAuthError,
     crypto::{random_token, secret_digest},
@@ -20,14 +20,17 @@ use crate::{
         authorize_request::{self, Validated},
         redirect_uri, release,
     },
-    store::{AuthRequest, Client, ResponseMode, Session, User},
+    store::{
+        AuthRequest, Client, ProviderButton, ProviderStore, ResponseMode, Session, UpstreamProvider,
+        User,
+    },
 };
 
 pub const BROWSER_COOKIE: &str = "oidc_browser";
 pub const SESSION_COOKIE: &str = "oidc_session";
 
 pub async fn handle<
-    S: AuthRequestStore + ClientStore + CodeStore + ConsentStore + SessionStore + UserStore + ?Sized,
+    S: AuthRequestStore + ClientStore + CodeStore + ConsentStore + ProviderStore + SessionStore + UserStore + ?Sized,
 >(
     app: &App<S>,
     req: &Request,
@@ -40,7 +43,7 @@ pub async fn handle<
 
 /// The answer to the request, or the error to show on a page rather than send back.
 async fn authorize<
-    S: AuthRequestStore + ClientStore + CodeStore + ConsentStore + SessionStore + UserStore + ?Sized,
+    S: AuthRequestStore + ClientStore + CodeStore + ConsentStore + ProviderStore + SessionStore + UserStore + ?Sized,
 >(
     app: &App<S>,
     req: &Request,
@@ -154,10 +157,10 @@ impl SendBack<'_> {
 
 /// The client and the redirect_uri it registered: until both are verified, every error is
 /// a page (RFC 6749 §4.1.2.1: never redirect to an unverified URI).
-async fn verified_client<'p, S: ClientStore + ?Sized>(
+async fn verified_client<'p, S: ClientStore + ProviderStore + ?Sized>(
     app: &App<S>,
     params: &'p Params,
-) -> Result<(Client, &'p str), OAuthError> {
+) -> Result<(Client, &'p str, Vec<UpstreamProvider>), OAuthError> {
     if let Some(dup @ ("client_id" | "redirect_uri")) = params.duplicated() {
         return Err(OAuthError::invalid_request(format!(
             "the request has more than one {dup}"
@@ -168,9 +171,9 @@ async fn verified_client<'p, S: ClientStore + ?Sized>(
             "the request does not say which application it is for (client_id is missing)",
         )
     })?;
-    let client = app
-        .client(client_id)
-        .await?
+    // The upstream providers the sign-in page offers, read alongside the client.
+    let (client, providers) = tokio::try_join!(app.client(client_id), app.store.list_providers())?;
+    let client = client
         .ok_or_else(|| OAuthError::invalid_request("the application that sent you here is not registered with this provider (unknown client_id)"))?;
     let redirect_to = params
         .get("redirect_uri")
@@ -193,7 +196,7 @@ async fn verified_client<'p, S: ClientStore + ?Sized>(
     {
         return Err(OAuthError::invalid_request("state is too long"));
     }
-    Ok((client, redirect_to))
+    Ok((client, redirect_to, providers))
 }
 
 /// The browser's session, if this request may reuse it, with its user; and whether that
@@ -255,6 +258,20 @@ async fn reuse<S: ConsentStore + SessionStore + UserStore + ?Sized>(
     })
 }
 
+/// The enabled upstream providers, as the sign-in page offers them: none when the request
+/// demands an `acr` a federated sign-in does not meet.
+fn buttons(providers: &[UpstreamProvider], auth: &AuthRequest) -> Vec<ProviderButton> {
+    providers
+        .iter()
+        .filter(|p| p.enabled && acr::meets(&auth.claims.acr_essential, Some(&p.id)))
+        .map(|p| ProviderButton {
+            id: p.id.clone(),
+            name: p.display_name.clone(),
+            logo_uri: p.logo_uri.clone(),
+        })
+        .collect()
+}
+
 /// The request to remember while the person signs in or consents.
 fn pending(
     params: &Params,
@@ -290,18 +307,20 @@ fn pending(
         client: Some(back.client.snapshot()),
         user: reuse.user.as_ref().map(User::snapshot),
         idp: session.and_then(|s| s.idp.clone()),
+        providers: vec![],
     }
 }
 
 async fn handle_params<
-    S: AuthRequestStore + ClientStore + CodeStore + ConsentStore + SessionStore + UserStore + ?Sized,
+    S: AuthRequestStore + ClientStore + CodeStore + ConsentStore + ProviderStore + SessionStore + UserStore + ?Sized,
 >(
     app: &App<S>,
     req: &Request,
     params: &Params,
     now: i64,
 ) -> Result<Response<Body>, Failure> {
-    let (client, redirect_to) = verified_client(app, params).await.map_err(Failure::Page)?;
+    let (client, redirect_to, providers) =
+        verified_client(app, params).await.map_err(Failure::Page)?;
     let back = SendBack {
         uri: redirect_to,
         client: &client,
@@ -320,7 +339,8 @@ async fn handle_params<
     let existing_browser = http::cookie(req, &browser_cookie).filter(|b| b.len() == 43);
     let browser_id = existing_browser.clone().unwrap_or_else(|| random_token(32));
     let expires_at = now + app.config.auth_request_ttl;
-    let auth = pending(params, &back, v, required, &reuse, browser_id, expires_at);
+    let mut auth = pending(params, &back, v, required, &reuse, browser_id, expires_at);
+    auth.providers = buttons(&providers, &auth);
 
     match (&reuse.session, &reuse.user, reuse.consented, silent) {
         // Signed in and already agreed: no page at all (OIDC Core §3.1.2.4 reuse).
@@ -350,12 +370,21 @@ async fn handle_params<
 
     // The first page the person needs, shown here rather than behind a redirect: a browser
     // round trip and a store read fewer. Its form posts to /login or /consent.
-    let mut resp = match &reuse.user {
-        Some(user) => {
+    let hinted = params
+        .get("idp")
+        .filter(|id| auth.providers.iter().any(|p| p.id == *id));
+    let mut resp = match (&reuse.user, hinted) {
+        // Straight to one upstream provider (Cognito's identity_provider, Keycloak's
+        // kc_idp_hint): an unknown or disabled one shows the sign-in page instead.
+        (None, Some(idp)) => http::redirect_with_query(
+            &app.config.endpoint_url(Endpoint::FederationStart),
+            &[("req", &auth.id), ("idp", idp)],
+        ),
+        (Some(user), _) => {
             let grant = release::grant(&client, user, &auth.scopes, &auth.claims);
             forms::consent(app, &auth, &client, user, &grant)
         }
-        None => forms::sign_in(
+        (None, None) => forms::sign_in(
             app,
             &auth,
             &client.client_name,

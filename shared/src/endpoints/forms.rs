@@ -15,8 +15,8 @@ use crate::{
 
 /// The sign-in form for `auth`, for the client named `client_name`, with `username`
 /// filled in and an `error` to show.
-pub fn sign_in<S: ?Sized>(
-    app: &App<S>,
+pub fn sign_in<S: ?Sized, K: ?Sized>(
+    app: &App<S, K>,
     auth: &AuthRequest,
     client_name: &str,
     username: &str,
@@ -38,8 +38,8 @@ pub fn sign_in<S: ?Sized>(
 
 /// The consent page: every scope with the claims it would release about `user` to
 /// `client`, and every claim `grant` releases by name (`protocol::release`).
-pub fn consent<S: ?Sized>(
-    app: &App<S>,
+pub fn consent<S: ?Sized, K: ?Sized>(
+    app: &App<S, K>,
     auth: &AuthRequest,
     client: &Client,
     user: &User,

@@ -31,6 +31,7 @@ pub fn verifying<'a>(app: &'a App, e: Endpoint, req: &'a Request, now: i64) -> A
         Endpoint::Introspection => introspect(app, e, req, now),
         Endpoint::Logout => logout(app, e, req, now),
         Endpoint::Registration => register(app, e, req, now),
+        Endpoint::FederationStart | Endpoint::FederationCallback => elsewhere(),
     }
 }
 

@@ -23,11 +23,12 @@ use super::{
     Endpoint,
     authorize::{BROWSER_COOKIE, SESSION_COOKIE},
     forms,
+    session::SignedIn,
 };
 use crate::{
     App, OAuthError,
     config::Config,
-    crypto::{constant_time_eq, random_token, secret_digest},
+    crypto::constant_time_eq,
     error::ErrorCode,
     http::{self, Params},
     pages::PageOrError,
@@ -38,11 +39,11 @@ use crate::{
         device::{self, DeviceTokens},
         limits::{self, Checked, Counters},
     },
-    store::{AuthRequest, Session, SignInQuery, SignInWrite, StoreError, User},
+    store::{AuthRequest, SignInQuery, SignInWrite, StoreError, User},
 };
 
 const WRONG_CREDENTIALS: &str = "Wrong username or password. Check both and try again.";
-const OTHER_ACCOUNT: &str =
+pub(super) const OTHER_ACCOUNT: &str =
     "The application asked for another account. Sign in with that account to continue.";
 const TOO_MANY_ATTEMPTS: &str = "Too many attempts. Wait a few minutes and try again.";
 /// Longer request ids are not ours (they are 32 random bytes, base64url): not looked up.
@@ -55,7 +56,7 @@ fn throttled(mut page: Response<Body>, retry_after: i64) -> Response<Body> {
     page
 }
 
-fn expired() -> OAuthError {
+pub(super) fn expired() -> OAuthError {
     OAuthError::invalid_request("This sign-in request has expired or was already used.")
 }
 
@@ -66,7 +67,7 @@ fn forged() -> OAuthError {
     )
 }
 
-fn already_completed() -> OAuthError {
+pub(super) fn already_completed() -> OAuthError {
     OAuthError::invalid_request(
         "This sign-in request was already completed in another tab or window.",
     )
@@ -93,7 +94,7 @@ async fn load<S: AuthRequestStore + ?Sized>(
 
 /// `auth` (as read; None: missing or expired), if this browser started it and, for posts,
 /// the form carries its CSRF token; else the error to show.
-fn bound(
+pub(super) fn bound(
     config: &Config,
     req: &Request,
     params: &Params,
@@ -379,45 +380,20 @@ async fn succeeded<S: ClientStore + SignInStore + ?Sized>(
         tracing::info!(event = "signin.other_account", client_id = %attempt.audit.client_id, "sign-in as another account than requested");
         return login_form(app, &attempt.auth, attempt.username, Some(OTHER_ACCOUNT)).await;
     }
-    let session_id = random_token(32);
-    let session = Session {
-        id_hash: secret_digest(&session_id),
-        sub: user.sub.clone(),
-        auth_time: now,
-        expires_at: now + app.config.session_ttl,
-        sid: random_token(16),
-        // To the millisecond: a password change just before this sign-in must not end it.
-        auth_time_ms: now_ms,
-        idp: None,
-    };
-    let signed_in = AuthRequest {
-        sub: Some(user.sub.clone()),
-        auth_time: Some(now),
-        sid: Some(session.sid.clone()),
-        auth_time_ms: now_ms,
-        user: Some(user.snapshot()),
-        ..attempt.auth.clone()
-    };
+    let signed_in = SignedIn::new(&app.config, &attempt.auth, user, None, now_ms);
     let write = SignInWrite {
         counters: attempt.checked.on_success(),
-        session: Some(&session),
-        request: Some(&signed_in),
+        session: Some(&signed_in.session),
+        request: Some(&signed_in.request),
         now,
         now_ms,
     };
     if !app.store.signin_write(&write).await? {
-        return attempt.lost_race(app, &signed_in).await;
+        return attempt.lost_race(app, &signed_in.request).await;
     }
-    attempt.audit.succeeded(&user.sub, &signed_in.client_id);
+    attempt.audit.succeeded(&user.sub, &signed_in.request.client_id);
+    let mut resp = signed_in.to_consent(&app.config);
     let secure = app.config.secure_cookies();
-    let mut resp = next_page(&app.config, Endpoint::Consent, &signed_in.id);
-    let session_cookie = http::set_cookie(
-        &http::cookie_name(SESSION_COOKIE, secure),
-        &session_id,
-        app.config.session_ttl,
-        secure,
-    );
-    http::append_header(&mut resp, "set-cookie", &session_cookie);
     // This browser is now known for this account (SECURITY.md: a year, renewed at each
     // sign-in, so that a person who signs in rarely keeps it).
     let ttl = app.config.sign_in.device_ttl;

@@ -5,6 +5,8 @@ pub mod authorize;
 pub mod authz_response;
 pub mod client_auth;
 pub mod discovery;
+#[cfg(feature = "federation")]
+pub mod federation;
 pub mod forms;
 pub mod handlers;
 pub mod id_token_hint;
@@ -15,6 +17,7 @@ pub mod login;
 pub mod logout;
 pub mod registration;
 pub mod revocation;
+pub mod session;
 pub mod token;
 pub mod userinfo;
 
@@ -52,6 +55,8 @@ pub fn routes() -> Vec<Route> {
         r(Method::GET, Registration),
         r(Method::PUT, Registration),
         r(Method::DELETE, Registration),
+        r(Method::GET, FederationStart),
+        r(Method::GET, FederationCallback),
     ]
 }
 

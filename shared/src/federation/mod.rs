@@ -20,3 +20,5 @@
 pub mod seal;
 #[cfg(feature = "federation")]
 pub mod upstream;
+#[cfg(feature = "federation")]
+pub mod broker;

@@ -19,7 +19,7 @@ pub use provider::{
     DEFAULT_UPSTREAM_SCOPES, InvalidProvider, MAX_ISSUER_LEN, SealedSecret, TENANT_TEMPLATE,
     UpstreamAuth, UpstreamProvider, is_provider_id,
 };
-pub use request::{AuthRequest, ResponseMode};
+pub use request::{AuthRequest, ProviderButton, ResponseMode};
 pub use session::{Consent, Session};
 pub use user::User;
 

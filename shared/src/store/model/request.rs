@@ -52,6 +52,19 @@ pub struct AuthRequest {
     /// password: decides the ID token's `acr`, `amr` and `idp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp: Option<String>,
+    /// The upstream providers the sign-in page offers ("Continue with ..."), as they were
+    /// when the request began: the page needs no read of its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<ProviderButton>,
+}
+
+/// An upstream provider as the sign-in page shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProviderButton {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
 }
 
 impl AuthRequest {

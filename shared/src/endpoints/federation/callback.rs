@@ -1,0 +1,185 @@
+//! `GET /federation/callback`: the upstream's authorization response (RFC 6749 §4.1.2). The
+//! `state` is taken once; the browser must be the one that started; then the code is
+//! exchanged and the ID token verified (OIDC Core §3.1.3.7), and the person is signed in as
+//! a password would sign them in. An upstream that refuses or misbehaves ends on our
+//! sign-in page with what went wrong, an audit event, and no session.
+use lambda_http::{Body, Request, Response};
+
+use super::{
+    account::{self, Identity},
+    audit, unknown_provider,
+};
+use crate::{
+    App, OAuthError,
+    crypto::constant_time_eq,
+    endpoints::{
+        Endpoint, authorize::BROWSER_COOKIE, forms, login, session::SignedIn,
+    },
+    error::ErrorCode,
+    federation::{
+        broker::Federating,
+        upstream::{
+            ClientAuthMethod, ClientCredentials, Expect, UpstreamError, check_response_issuer,
+            exchange_code, userinfo,
+        },
+    },
+    http::{self, Params},
+    pages::PageOrError,
+    secret::StateValue,
+    store::{
+        AuthRequest, AuthRequestStore, FederationAttempt, FederationStore, ProviderStore,
+        SignInStore, SignInWrite, UpstreamAuth, UpstreamProvider, UserStore,
+    },
+};
+
+pub async fn handle<
+    S: AuthRequestStore + FederationStore + ProviderStore + SignInStore + UserStore + ?Sized,
+>(
+    app: &App<S, Federating>,
+    req: &Request,
+    now: i64,
+) -> Response<Body> {
+    callback(app, req, now)
+        .await
+        .or_error_page(&app.config.branding)
+}
+
+async fn callback<
+    S: AuthRequestStore + FederationStore + ProviderStore + SignInStore + UserStore + ?Sized,
+>(
+    app: &App<S, Federating>,
+    req: &Request,
+    now: i64,
+) -> Result<Response<Body>, OAuthError> {
+    let params = http::query(req);
+    let state = StateValue::new(params.get("state").ok_or_else(login::expired)?);
+    // Single use: a replayed state (or one from another tab's finished attempt) finds nothing.
+    let attempt = app
+        .store
+        .take_attempt(&state.digest(), now)
+        .await?
+        .ok_or_else(login::expired)?;
+    let browser = http::cookie(
+        req,
+        &http::cookie_name(BROWSER_COOKIE, app.config.secure_cookies()),
+    );
+    if !browser.is_some_and(|b| constant_time_eq(b.as_bytes(), attempt.browser_id.as_bytes())) {
+        audit("federation.other_browser", &attempt.provider_id, "", "");
+        return Err(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "This sign-in was started in another browser. Start again from the application.",
+        ));
+    }
+    let (auth, provider) = tokio::try_join!(
+        app.store.auth_request(&attempt.request_id, now),
+        app.store.provider(&attempt.provider_id)
+    )?;
+    let auth = auth.ok_or_else(login::expired)?;
+    let provider = provider.filter(|p| p.enabled).ok_or_else(unknown_provider)?;
+    let id = match identity(app, &provider, &attempt, &params, now).await {
+        Ok(id) => id,
+        Err(e) => {
+            audit("federation.failed", &provider.id, &auth.client_id, e.code());
+            let said = format!("Signing in with {} did not work: {e}.", provider.display_name);
+            return Ok(sign_in_again(app, &auth, &said));
+        }
+    };
+    let now_ms = app.clock.now_ms();
+    let user = account::resolve(app, &provider, &id, now_ms).await?;
+    if user.disabled {
+        audit("federation.disabled", &provider.id, &auth.client_id, "");
+        return Ok(sign_in_again(app, &auth, "This account is disabled."));
+    }
+    if auth.required_sub.as_ref().is_some_and(|r| *r != user.sub) {
+        return Ok(sign_in_again(app, &auth, login::OTHER_ACCOUNT));
+    }
+    let signed_in = SignedIn::new(&app.config, &auth, &user, Some(&provider.id), now_ms);
+    let write = SignInWrite {
+        counters: vec![],
+        session: Some(&signed_in.session),
+        request: Some(&signed_in.request),
+        now,
+        now_ms,
+    };
+    if !app.store.signin_write(&write).await? {
+        return Err(login::already_completed());
+    }
+    audit("federation.signed_in", &provider.id, &auth.client_id, "");
+    Ok(signed_in.to_consent(&app.config))
+}
+
+/// Who signed in at the upstream: its answer checked (an `error=`, RFC 9207 `iss`), the code
+/// exchanged with PKCE, the ID token verified, and userinfo read if the provider says so.
+async fn identity<S: ?Sized>(
+    app: &App<S, Federating>,
+    provider: &UpstreamProvider,
+    attempt: &FederationAttempt,
+    params: &Params,
+    now: i64,
+) -> Result<Identity, UpstreamError> {
+    if let Some(error) = params.get("error") {
+        return Err(UpstreamError::authorization(error, params.get("error_description")));
+    }
+    let k = &app.keys;
+    let metadata = k.upstreams.metadata(&*k.fetch, &provider.issuer, now).await?;
+    check_response_issuer(&metadata, params.get("iss"))?;
+    let code = params
+        .get("code")
+        .ok_or(UpstreamError::TokenResponse("the answer carries no code"))?;
+    let secret = match &provider.sealed_secret {
+        Some(sealed) => k
+            .sealer
+            .open(&provider.id, sealed)
+            .await
+            .map_err(|e| UpstreamError::Client(format!("the client secret: {e}")))?,
+        None => String::new(),
+    };
+    let client = ClientCredentials {
+        client_id: &provider.client_id,
+        secret: &secret,
+        method: match provider.client_auth {
+            UpstreamAuth::ClientSecretBasic => ClientAuthMethod::ClientSecretBasic,
+            UpstreamAuth::ClientSecretPost => ClientAuthMethod::ClientSecretPost,
+        },
+    };
+    let redirect_uri = app.config.endpoint_url(Endpoint::FederationCallback);
+    let tokens = exchange_code(
+        &*k.fetch,
+        &metadata,
+        &client,
+        code,
+        &redirect_uri,
+        &attempt.code_verifier,
+    )
+    .await?;
+    let expect = Expect::new(&metadata, &provider.client_id, &attempt.nonce, now);
+    let verified = k
+        .upstreams
+        .verify_id_token(&*k.fetch, &metadata, &tokens.id_token, &expect)
+        .await?;
+    let mut claims = verified.claims;
+    if provider.userinfo {
+        let more = userinfo(&*k.fetch, &metadata, &tokens.access_token, &verified.subject).await?;
+        for (name, value) in more {
+            claims.entry(name).or_insert(value);
+        }
+    }
+    Ok(Identity {
+        issuer: verified.issuer,
+        sub: verified.subject,
+        claims,
+    })
+}
+
+/// The sign-in page of the request again, saying what went wrong.
+fn sign_in_again<S: ?Sized>(
+    app: &App<S, Federating>,
+    auth: &AuthRequest,
+    error: &str,
+) -> Response<Body> {
+    let name = auth
+        .client
+        .as_ref()
+        .map_or(auth.client_id.as_str(), |c| c.client_name.as_str());
+    forms::sign_in(app, auth, name, "", Some(error))
+}

@@ -1,0 +1,25 @@
+//! Sign-in through an upstream OpenID provider ("Continue with Google"), the function
+//! `federation`: [`start`] sends the browser there with a single-use `state` bound to this
+//! browser and this authorization request, a fresh `nonce` and PKCE S256; [`callback`]
+//! takes the answer, verifies the upstream's ID token completely (`federation::upstream`),
+//! finds or creates the local account through its link ([`account`]) and signs the person in
+//! exactly as a password does (`endpoints::session`). SECURITY.md, "Federation", has the
+//! threats and what stops each.
+pub mod account;
+pub mod callback;
+pub mod start;
+
+use crate::OAuthError;
+
+/// How long the upstream round trip may take: the person signs in and consents there.
+pub const ATTEMPT_TTL: i64 = 600;
+
+fn unknown_provider() -> OAuthError {
+    OAuthError::invalid_request("This sign-in option is not offered (unknown or disabled provider).")
+}
+
+/// One line of the audit log per federated sign-in outcome: the provider, the request's
+/// client and what happened; never a token, a code or a claim value.
+fn audit(event: &'static str, provider: &str, client_id: &str, detail: &str) {
+    tracing::info!(event, provider, client_id, detail, "federated sign-in");
+}
