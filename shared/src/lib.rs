@@ -24,6 +24,7 @@ pub mod pages;
 pub mod password;
 pub mod paths;
 pub mod protocol;
+pub mod secret;
 pub mod seed;
 pub mod signer;
 pub mod signin;

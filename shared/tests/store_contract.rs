@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use shared::store::{
     AccountLink, AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget, Client,
     CodeRedemption, CodeStore, Consent, Consume, Counter, CounterWrite, CreateLinked, CustomClaim,
-    DeploymentSecret, FederationAttempt, FederationStore, Guard, Minted, ProviderStore,
+    DeploymentSecret, FederationAttempt, FederationStore, Guard, KeyStore, Minted, ProviderStore,
     PublishedKey, PublishedKeys, RefreshStore, RefreshToken, ReplayStore, ResponseMode,
     RevocationStore, Rotate, SealedSecret, Session, SessionStore, SignInQuery, SignInStore,
     SignInWrite, Store, StoreError, UpstreamAuth, UpstreamProvider, User, UserClaim, UserStore,
@@ -214,6 +214,7 @@ fn auth_request(id: &str, expires_at: i64, full: bool) -> AuthRequest {
         sid: full.then(|| "sid-1".into()),
         client: full.then(|| client("rp", "RP")),
         user: full.then(|| user("sub-1", "alice", Some("alice@example.com"))),
+        idp: None,
     }
 }
 
@@ -233,6 +234,7 @@ fn code(hash: &str, expires_at: i64) -> AuthCode {
         user: None,
         auth_time_ms: 0,
         sid: None,
+        idp: None,
     }
 }
 
@@ -266,6 +268,7 @@ fn refresh_token(hash: &str, grant_id: &str, issued_at: i64, expires_at: i64) ->
         used_at: None,
         issued_at_ms: 0,
         sid: None,
+        idp: None,
     }
 }
 
@@ -568,6 +571,7 @@ async fn sessions_expire(s: S) {
         expires_at: now + 3600,
         auth_time_ms: 0,
         sid: "sid-test".into(),
+        idp: None,
     };
     s.put_session(&sess).await.expect("put");
     assert_eq!(
@@ -1679,6 +1683,7 @@ async fn signin_success_writes_session_and_request_only_within_guards(s: S) {
         expires_at: now + 100,
         sid: "sid".into(),
         auth_time_ms: now * 1000,
+        idp: None,
     };
     let request = auth_request("r", now + 60, true);
     let success = |counters: Vec<CounterWrite>| SignInWrite {
@@ -2233,6 +2238,7 @@ async fn dynamo_item_layout_and_ttl() {
         expires_at: now + 10,
         auth_time_ms: 0,
         sid: "sid-test".into(),
+        idp: None,
     })
     .await
     .expect("session");
@@ -2376,9 +2382,8 @@ async fn dynamo_username_item_of_the_old_format_costs_one_more_read_and_is_migra
 }
 
 #[tokio::test]
-async fn dynamo_failures_are_unavailable_without_item_contents() {
-    let Some(config) = common::aws("dynamo_failures_are_unavailable_without_item_contents").await
-    else {
+async fn dynamo_failures_carry_no_item_contents() {
+    let Some(config) = common::aws("dynamo_failures_carry_no_item_contents").await else {
         return;
     };
     let s = DynamoStore::new(
@@ -2393,18 +2398,78 @@ async fn dynamo_failures_are_unavailable_without_item_contents() {
         ))
         .await
         .expect_err("no table");
-    let StoreError::Unavailable(msg) = err else {
-        panic!("expected Unavailable, got {err:?}");
-    };
-    for leak in ["secret", "argon2"] {
-        assert!(!msg.contains(leak), "message leaks {leak}: {msg}");
+    // Whatever the variant, neither what it prints nor what it logs holds the item.
+    for msg in [err.to_string(), format!("{err:?}")] {
+        for leak in ["secret", "argon2"] {
+            assert!(!msg.contains(leak), "message leaks {leak}: {msg}");
+        }
     }
     let err = s
         .session("secret-hash", common::epoch_now())
         .await
         .expect_err("no table");
     assert!(
-        matches!(&err, StoreError::Unavailable(m) if m.contains("ResourceNotFoundException") && !m.contains("secret")),
+        matches!(&err, StoreError::TableMissing { detail, .. } if detail.contains("ResourceNotFoundException") && !detail.contains("secret")),
         "{err:?}"
+    );
+}
+
+/// Every kind of call (GetItem, BatchGetItem, Scan, PutItem, UpdateItem, DeleteItem,
+/// TransactWriteItems) on a table that does not exist says so in its type, naming the table,
+/// and prints as any other unavailable store.
+#[tokio::test]
+async fn dynamo_missing_table_is_typed() {
+    let Some(config) = common::aws("dynamo_missing_table_is_typed").await else {
+        return;
+    };
+    let table = common::unique("no-such-table");
+    let s = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
+    let now = common::epoch_now();
+    let missing = |err: StoreError, op: &str| {
+        let detail = format!("dynamodb {op}: ResourceNotFoundException");
+        assert_eq!(err.to_string(), format!("store unavailable: {detail}"));
+        assert_eq!(
+            err,
+            StoreError::TableMissing {
+                table: table.clone(),
+                detail
+            }
+        );
+    };
+    missing(s.session("h", now).await.expect_err("no table"), "GetItem");
+    missing(
+        s.signin_read(&query("none", "alice", vec!["ip#x"], now))
+            .await
+            .expect_err("no table"),
+        "BatchGetItem",
+    );
+    missing(s.list_users(None, 10).await.expect_err("no table"), "Scan");
+    let key = WrappedKey {
+        id: "k1".into(),
+        alg: shared::jose::Alg::ES256,
+        wrapping_key: "arn:aws:kms:us-east-1:123456789012:key/x".into(),
+        ciphertext: "c2VjcmV0".into(),
+        spki: "cHVi".into(),
+        created_at: 3,
+    };
+    missing(
+        s.put_wrapped_key(&key).await.expect_err("no table"),
+        "PutItem",
+    );
+    missing(
+        s.consume_code("h", &presented(), &minted("g", now), now)
+            .await
+            .expect_err("no table"),
+        "UpdateItem",
+    );
+    missing(
+        s.delete_session("h").await.expect_err("no table"),
+        "DeleteItem",
+    );
+    missing(
+        s.create_user(&user("sub-1", "alice", None))
+            .await
+            .expect_err("no table"),
+        "TransactWriteItems",
     );
 }

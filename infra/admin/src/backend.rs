@@ -64,8 +64,8 @@ pub async fn sealer(g: &Global) -> Result<Arc<dyn Sealer>, String> {
 /// A store failure as the person at the terminal needs it.
 pub fn store_error(e: StoreError) -> String {
     match e {
-        StoreError::Unavailable(m) if m.contains("ResourceNotFoundException") => format!(
-            "{m}: the table does not exist here (check --table / TABLE_NAME and the region; \
+        StoreError::TableMissing { detail, .. } => format!(
+            "{detail}: the table does not exist here (check --table / TABLE_NAME and the region; \
              `cargo run -p oidc-local -- --backend aws --provision --setup-only` creates one)"
         ),
         StoreError::Unavailable(m) => m,

@@ -5,7 +5,7 @@ use std::{path::Path, sync::Arc};
 
 use serde_json::{Map, Value, json};
 use shared::{
-    crypto::{random_token, secret_digest},
+    secret::ClientSecret,
     seed::SeedClient,
     store::{AuthMethod, Client, Store},
 };
@@ -60,10 +60,11 @@ async fn find(store: &Arc<dyn Store>, id: &str) -> Result<Client, String> {
         .ok_or_else(|| format!("no client {id:?} (see `oidc-admin clients list`)"))
 }
 
-fn secret_note(id: &str, secret: &str) -> String {
+fn secret_note(id: &str, secret: &ClientSecret) -> String {
     format!(
-        "client_id:     {id}\nclient_secret: {secret}\n\
-         Store the secret now: it is shown only this once (the provider keeps only its SHA-256).\n"
+        "client_id:     {id}\nclient_secret: {}\n\
+         Store the secret now: it is shown only this once (the provider keeps only its SHA-256).\n",
+        secret.expose()
     )
 }
 
@@ -154,7 +155,7 @@ fn read_jwks(path: &Path) -> Result<Value, String> {
 fn seed_client(
     new: NewClient,
     method: AuthMethod,
-    secret: Option<&str>,
+    secret: Option<&ClientSecret>,
 ) -> Result<SeedClient, String> {
     let jwks = new.jwks.as_deref().map(read_jwks).transpose()?;
     let custom = input::custom_claims(&new.custom_claims)?;
@@ -184,9 +185,6 @@ fn seed_client(
     }
     fields.insert("custom_claims".into(), json!(custom));
     fields.insert("allowed_claims".into(), json!(new.allowed_claims));
-    if let Some(s) = secret {
-        fields.insert("client_secret".into(), json!(s));
-    }
     if !new.grant_types.is_empty() {
         let g: Vec<&str> = new.grant_types.into_iter().map(grant).collect();
         fields.insert("grant_types".into(), json!(g));
@@ -200,14 +198,17 @@ fn seed_client(
     if let Some(j) = jwks {
         fields.insert("jwks".into(), j);
     }
-    serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string())
+    let mut seed: SeedClient =
+        serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string())?;
+    seed.client_secret = secret.cloned();
+    Ok(seed)
 }
 
 async fn create(store: &Arc<dyn Store>, new: NewClient) -> Result<Output, String> {
     let method = auth_method(new.public, new.auth_method)?;
-    let secret = has_secret(&method).then(|| random_token(32));
+    let secret = has_secret(&method).then(ClientSecret::generate);
     let id = new.id.clone();
-    let client = seed_client(new, method, secret.as_deref())?
+    let client = seed_client(new, method, secret.as_ref())?
         .to_client()
         .map_err(|e| e.to_string())?;
     if store.client(&id).await.map_err(store_error)?.is_some() {
@@ -226,7 +227,7 @@ async fn create(store: &Arc<dyn Store>, new: NewClient) -> Result<Output, String
         human.push_str(&secret_note(&client.client_id, s));
     }
     Ok(Output::new(
-        json!({ "client": view(&client), "client_secret": secret }),
+        json!({ "client": view(&client), "client_secret": secret.as_ref().map(ClientSecret::expose) }),
         human,
     ))
 }
@@ -273,13 +274,13 @@ async fn rotate_secret(store: &Arc<dyn Store>, id: &str) -> Result<Output, Strin
             c.auth_method.as_str()
         ));
     }
-    let secret = random_token(32);
-    c.secret_hash = Some(secret_digest(&secret));
+    let secret = ClientSecret::generate();
+    c.secret_hash = Some(secret.digest());
     // Whoever held the old secret may hold tokens too: they end with it.
     c.tokens_valid_after_ms = crate::input::now_ms();
     store.put_client(&c).await.map_err(store_error)?;
     Ok(Output::new(
-        json!({ "client": view(&c), "client_secret": secret }),
+        json!({ "client": view(&c), "client_secret": secret.expose() }),
         format!(
             "New secret for {id}; the old one, and every token issued to {id} before now, no longer work.\n{}",
             secret_note(id, &secret)

@@ -2,7 +2,10 @@
 use std::io::{BufRead, IsTerminal};
 
 use serde_json::Value;
-use shared::store::{ClaimTarget, CustomClaim};
+use shared::{
+    secret::Password,
+    store::{ClaimTarget, CustomClaim},
+};
 
 /// The time of an administrator's change, in epoch milliseconds (the resolution at which
 /// ending sessions is compared).
@@ -98,7 +101,7 @@ pub fn custom_claims(args: &[String]) -> Result<Vec<CustomClaim>, String> {
 
 /// A password: one line from standard input with `from_stdin` or when stdin is not a
 /// terminal, otherwise asked for twice without echo. Never from the command line.
-pub fn password(from_stdin: bool) -> Result<String, String> {
+pub fn password(from_stdin: bool) -> Result<Password, String> {
     let stdin = std::io::stdin();
     let password = if from_stdin || !stdin.is_terminal() {
         let mut line = String::new();
@@ -123,7 +126,7 @@ pub fn password(from_stdin: bool) -> Result<String, String> {
                 .into(),
         );
     }
-    Ok(password)
+    Ok(Password::new(password))
 }
 
 /// An upstream provider's client secret: the first line of `file`, one line of standard

@@ -534,7 +534,7 @@ async fn newcomer_creates_a_client_and_a_user_with_the_cli_and_signs_in() {
 fn import_checks_every_line_first_then_users_list_in_pages() {
     let dir = temp_dir("import");
     let admin = Admin::embedded(&dir);
-    let hash = shared::password::hash_password("pre-hashed-password").expect("hash");
+    let hash = shared::password::hash_password(&"pre-hashed-password".into()).expect("hash");
     let good = [
         serde_json::json!({"username": "u1", "password": "pw-one", "claims": {"email": "u1@example.com"}}),
         serde_json::json!({"username": "u2", "password_hash": hash, "claims": {"name": "U Two"}}),
@@ -741,7 +741,7 @@ async fn set_password_disable_and_delete_end_sessions_and_refresh_tokens() {
         .to_string();
     let client = ("app", secret.as_str());
     // A pre-hashed password, imported.
-    let hash = shared::password::hash_password("old-password").expect("hash");
+    let hash = shared::password::hash_password(&"old-password".into()).expect("hash");
     let line = serde_json::json!({"username": "bob", "password_hash": hash}).to_string();
     admin.ok_with(&["users", "import", "-"], &line);
     let scope = "openid offline_access";
@@ -1737,6 +1737,39 @@ async fn envelope_key_made_with_the_cli_signs_on_the_aws_backend() {
     assert_eq!(jwt_part(id_token, 0)["alg"], "ES256");
     server.stop().await;
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_table_is_named_with_what_to_do() {
+    if !aws_available("a_missing_table_is_named_with_what_to_do") {
+        return;
+    }
+    let suffix = random_token(6).replace(['-', '_'], "x");
+    let admin = Admin::aws(&format!("oidc-admin-missing-{suffix}"));
+    let advice = "ResourceNotFoundException: the table does not exist here (check --table";
+    let err = admin.fails(&["users", "list"], "");
+    assert!(err.contains(&format!("dynamodb Scan: {advice}")), "{err}");
+    // The key is made (KMS) before the put finds no table: the advice is the same.
+    let err = admin.fails(
+        &[
+            "keys",
+            "envelope-create",
+            "--id",
+            "orphan",
+            "--wrapping-key",
+            &format!("alias/oidc-admin-missing-{suffix}"),
+            "--create-wrapping-key",
+            "--alg",
+            "ES256",
+        ],
+        "",
+    );
+    assert!(
+        err.starts_with(&format!(
+            "error: storing wrapped key orphan: dynamodb PutItem: {advice}"
+        )),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ use crate::{
     http::{self, Params},
     pages::PageOrError,
     protocol::{
+        acr,
         authorize_request::{self, Validated},
         redirect_uri, release,
     },
@@ -226,7 +227,8 @@ async fn reuse<S: ConsentStore + SessionStore + UserStore + ?Sized>(
         .await?
         .filter(|_| !v.prompts("login"))
         .filter(|s| v.max_age.is_none_or(|m| now - s.auth_time <= m))
-        .filter(|s| required.is_none_or(|r| *r == s.sub));
+        .filter(|s| required.is_none_or(|r| *r == s.sub))
+        .filter(|s| acr::meets(&v.claims.acr_essential, s.idp.as_deref()));
     let Some(s) = session else {
         return Ok(none);
     };
@@ -287,6 +289,7 @@ fn pending(
         auth_time_ms: session.map_or(0, |s| s.signed_in_ms()),
         client: Some(back.client.snapshot()),
         user: reuse.user.as_ref().map(User::snapshot),
+        idp: session.and_then(|s| s.idp.clone()),
     }
 }
 

@@ -6,10 +6,10 @@ use lambda_http::{Body, Response};
 
 use crate::{
     App, OAuthError,
-    crypto::{random_token, secret_digest},
     error::ErrorCode,
     http, pages,
-    protocol::release,
+    protocol::{acr, release},
+    secret::CodeValue,
     store::{AuthCode, AuthRequest, Client, ResponseMode, User},
 };
 
@@ -52,16 +52,22 @@ pub fn new_code<S: ?Sized>(
     client: &Client,
     user: &User,
     now: i64,
-) -> Result<(String, AuthCode), OAuthError> {
+) -> Result<(CodeValue, AuthCode), OAuthError> {
+    if !acr::meets(&auth.claims.acr_essential, auth.idp.as_deref()) {
+        return Err(OAuthError::new(
+            ErrorCode::UnmetAuthenticationRequirements,
+            "the person did not sign in the way the application requires (acr)",
+        ));
+    }
     if auth.required_sub.as_ref().is_some_and(|r| *r != user.sub) {
         return Err(OAuthError::new(
             ErrorCode::LoginRequired,
             "the signed-in person is not the one the application asked for",
         ));
     }
-    let code = random_token(32);
+    let code = CodeValue::generate();
     let record = AuthCode {
-        code_hash: secret_digest(&code),
+        code_hash: code.digest(),
         client_id: auth.client_id.clone(),
         redirect_uri: auth.redirect_uri.clone(),
         scopes: auth.scopes.clone(),
@@ -75,13 +81,18 @@ pub fn new_code<S: ?Sized>(
         user: Some(user.snapshot()),
         sid: auth.sid.clone(),
         auth_time_ms: auth.auth_time_ms,
+        idp: auth.idp.clone(),
     };
     Ok((code, record))
 }
 
 /// Sends the browser back to the client with `code` (RFC 6749 §4.1.2, RFC 9207 `iss`).
-pub fn deliver_code<S: ?Sized>(app: &App<S>, auth: &AuthRequest, code: String) -> Response<Body> {
-    let mut params = vec![("code", code)];
+pub fn deliver_code<S: ?Sized>(
+    app: &App<S>,
+    auth: &AuthRequest,
+    code: &CodeValue,
+) -> Response<Body> {
+    let mut params = vec![("code", code.expose().to_string())];
     if let Some(s) = &auth.state {
         params.push(("state", s.clone()));
     }
@@ -99,5 +110,5 @@ pub async fn issue_code<S: CodeStore + ?Sized>(
 ) -> Result<Response<Body>, OAuthError> {
     let (code, record) = new_code(app, auth, client, user, now)?;
     app.store.put_code(&record).await?;
-    Ok(deliver_code(app, auth, code))
+    Ok(deliver_code(app, auth, &code))
 }

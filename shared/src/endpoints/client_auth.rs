@@ -9,9 +9,10 @@ use serde_json::Value;
 
 use crate::{
     App, OAuthError,
-    crypto::{b64url_decode, constant_time_eq, secret_digest},
+    crypto::{b64url_decode, secret_digest},
     http::{self, Params},
     jwt,
+    secret::ClientSecret,
     signer::Verifier,
     store::{AuthMethod, Client},
 };
@@ -21,7 +22,7 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 const MAX_ASSERTION_LIFETIME: i64 = 300;
 
 enum Credential {
-    Secret(String),
+    Secret(ClientSecret),
     Assertion(String),
     Nothing,
 }
@@ -77,7 +78,7 @@ fn presented(req: &Request, form: &Params) -> Result<Presented, OAuthError> {
         let (id, secret) = text.split_once(':').ok_or_else(bad)?;
         Presented {
             client_id: form_decode(id).ok_or_else(bad)?,
-            credential: Credential::Secret(form_decode(secret).ok_or_else(bad)?),
+            credential: Credential::Secret(ClientSecret::new(form_decode(secret).ok_or_else(bad)?)),
             method: AuthMethod::ClientSecretBasic,
         }
     } else if let Some(secret) = form.get("client_secret") {
@@ -85,7 +86,7 @@ fn presented(req: &Request, form: &Params) -> Result<Presented, OAuthError> {
             client_id: form_id
                 .ok_or_else(|| OAuthError::invalid_client("client_id is missing"))?
                 .to_string(),
-            credential: Credential::Secret(secret.to_string()),
+            credential: Credential::Secret(ClientSecret::from(secret)),
             method: AuthMethod::ClientSecretPost,
         }
     } else if let Some(a) = assertion {
@@ -142,7 +143,7 @@ pub async fn authenticate<K: Verifier + ?Sized, S: ClientStore + ReplayStore + ?
             let matches = client
                 .secret_hash
                 .as_deref()
-                .is_some_and(|h| constant_time_eq(secret_digest(secret).as_bytes(), h.as_bytes()));
+                .is_some_and(|h| secret.matches(h));
             if !matches {
                 return Err(failed().with_detail("wrong secret"));
             }

@@ -13,7 +13,7 @@ use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde_json::{Value, json};
 
 use super::liveness::{self, Issued};
-use crate::{App, OAuthError, crypto::secret_digest, http, protocol::scope};
+use crate::{App, OAuthError, http, protocol::scope, secret::RefreshValue};
 
 pub async fn handle<
     S: ClientStore + RefreshStore + ReplayStore + RevocationStore + UserStore + ?Sized,
@@ -82,7 +82,8 @@ async fn introspect<
         }
         return Ok(out);
     }
-    let Some(r) = app.store.refresh(&secret_digest(token), now).await? else {
+    let refresh_hash = RefreshValue::from(token).digest();
+    let Some(r) = app.store.refresh(&refresh_hash, now).await? else {
         return Ok(inactive);
     };
     if r.client_id != client.client_id || r.used_at.is_some() {

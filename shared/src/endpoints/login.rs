@@ -32,6 +32,7 @@ use crate::{
     http::{self, Params},
     pages::PageOrError,
     password,
+    secret::Password,
     signin::{
         self,
         device::{self, DeviceTokens},
@@ -260,7 +261,7 @@ async fn sign_in<S: ClientStore + SignInStore + ?Sized>(
         .filter(|id| id.len() <= MAX_REQUEST_ID)
         .ok_or_else(expired)?;
     let username = params.get("username").unwrap_or("").trim();
-    let password = params.get("password").unwrap_or("");
+    let password = Password::from(params.get("password").unwrap_or(""));
     let limits = &app.config.sign_in;
     let ip = limits::client_ip(req);
     let tokens = DeviceTokens::from_request(req, app.config.secure_cookies());
@@ -307,7 +308,7 @@ async fn sign_in<S: ClientStore + SignInStore + ?Sized>(
 
     // argon2 runs whether or not the user exists: same answer, same time.
     let hash = state.user.as_ref().map(|u| u.password_hash.as_str());
-    let ok = password::verify_password_pooled(password, hash)
+    let ok = password::verify_password_pooled(&password, hash)
         .await
         .ok_or_else(|| OAuthError::from(StoreError::Unavailable("password check failed".into())))?;
     match state
@@ -387,6 +388,7 @@ async fn succeeded<S: ClientStore + SignInStore + ?Sized>(
         sid: random_token(16),
         // To the millisecond: a password change just before this sign-in must not end it.
         auth_time_ms: now_ms,
+        idp: None,
     };
     let signed_in = AuthRequest {
         sub: Some(user.sub.clone()),

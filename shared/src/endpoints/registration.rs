@@ -14,10 +14,11 @@ use super::Endpoint;
 use crate::{
     App, OAuthError,
     config::Registration,
-    crypto::{constant_time_eq, random_token, secret_digest},
+    crypto::random_token,
     error::{ErrorCode, refusal},
     http,
     protocol::{redirect_uri, registration_policy::RegistrationPolicy, scope},
+    secret::{ClientSecret, InitialAccessToken, Kind, RegistrationToken, Secret},
     seed::SeedClient,
     store::{AuthMethod, Client},
 };
@@ -26,7 +27,7 @@ use crate::{
 #[derive(Debug, Default, Deserialize)]
 struct Metadata {
     client_id: Option<String>,
-    client_secret: Option<String>,
+    client_secret: Option<ClientSecret>,
     redirect_uris: Option<Vec<String>>,
     token_endpoint_auth_method: Option<String>,
     grant_types: Option<Vec<String>>,
@@ -59,11 +60,13 @@ pub async fn handle<S: ClientStore + ?Sized>(
     }
 }
 
-fn bearer(req: &Request) -> Option<&str> {
+/// The bearer token of the request (RFC 6750 §2.1): at registration, the initial access
+/// token; at client configuration, the registration access token.
+fn bearer<K: Kind>(req: &Request) -> Option<Secret<K>> {
     http::header_str(req, "authorization")
         .and_then(|v| v.split_once(' '))
         .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
+        .map(|(_, t)| Secret::new(t.trim()))
 }
 
 fn json_body(req: &Request) -> Result<Metadata, OAuthError> {
@@ -91,8 +94,7 @@ async fn register<S: ClientStore + ?Sized>(
         }
         Registration::Open => {}
         Registration::InitialToken(hash) => {
-            let ok = bearer(req)
-                .is_some_and(|t| constant_time_eq(secret_digest(t).as_bytes(), hash.as_bytes()));
+            let ok = bearer(req).is_some_and(|t: InitialAccessToken| t.matches(hash));
             if !ok {
                 return Err(OAuthError::invalid_token(
                     "a valid initial access token is required",
@@ -103,15 +105,15 @@ async fn register<S: ClientStore + ?Sized>(
     let meta = json_body(req)?;
     let client_id = random_token(16);
     let (mut client, secret) = build(&app.config.registration_policy, &client_id, &meta, None)?;
-    let rat = random_token(32);
-    client.registration_token_hash = Some(secret_digest(&rat));
+    let rat = RegistrationToken::generate();
+    client.registration_token_hash = Some(rat.digest());
     app.store.put_client(&client).await?;
     tracing::info!(client_id = %client.client_id, "client registered");
     let mut body = describe(app, &client);
     body["client_id_issued_at"] = json!(now);
-    body["registration_access_token"] = json!(rat);
+    body["registration_access_token"] = json!(rat.expose());
     if let Some(s) = secret {
-        body["client_secret"] = json!(s);
+        body["client_secret"] = json!(s.expose());
         body["client_secret_expires_at"] = json!(0);
     }
     let mut resp = http::json(StatusCode::CREATED, &body);
@@ -125,7 +127,7 @@ async fn authorized_client<S: ClientStore + ?Sized>(
     req: &Request,
 ) -> Result<Client, OAuthError> {
     let bad = || OAuthError::invalid_token("the registration access token is invalid");
-    let token = bearer(req).ok_or_else(bad)?;
+    let token: RegistrationToken = bearer(req).ok_or_else(bad)?;
     let id = http::query(req)
         .get("client_id")
         .map(str::to_string)
@@ -134,7 +136,7 @@ async fn authorized_client<S: ClientStore + ?Sized>(
     let ok = client
         .registration_token_hash
         .as_deref()
-        .is_some_and(|h| constant_time_eq(secret_digest(token).as_bytes(), h.as_bytes()));
+        .is_some_and(|h| token.matches(h));
     if !ok {
         return Err(bad());
     }
@@ -165,7 +167,7 @@ async fn manage<S: ClientStore + ?Sized>(
                 ));
             }
             if let (Some(given), Some(hash)) = (&meta.client_secret, &client.secret_hash)
-                && !constant_time_eq(secret_digest(given).as_bytes(), hash.as_bytes())
+                && !given.matches(hash)
             {
                 return Err(OAuthError::invalid_request("client_secret does not match"));
             }
@@ -179,7 +181,7 @@ async fn manage<S: ClientStore + ?Sized>(
             app.store.put_client(&updated).await?;
             let mut body = describe(app, &updated);
             if let Some(s) = secret {
-                body["client_secret"] = json!(s);
+                body["client_secret"] = json!(s.expose());
                 body["client_secret_expires_at"] = json!(0);
             }
             http::json(StatusCode::OK, &body)
@@ -199,7 +201,7 @@ fn build(
     client_id: &str,
     m: &Metadata,
     existing_secret: Option<String>,
-) -> Result<(Client, Option<String>), OAuthError> {
+) -> Result<(Client, Option<ClientSecret>), OAuthError> {
     if m.jwks_uri.is_some() {
         return Err(metadata_error(
             "jwks_uri is not supported: register the keys inline with jwks",
@@ -215,8 +217,9 @@ fn build(
         _ => match existing_secret {
             Some(h) => (None, Some(h)),
             None => {
-                let s = random_token(32);
-                (Some(s.clone()), Some(secret_digest(&s)))
+                let s = ClientSecret::generate();
+                let hash = s.digest();
+                (Some(s), Some(hash))
             }
         },
     };
@@ -227,7 +230,7 @@ fn build(
         // Validated here and replaced by the hash below: the seed rules want a plain secret.
         client_secret: secret_hash
             .as_ref()
-            .map(|_| "x".repeat(crate::seed::MIN_SECRET_LEN)),
+            .map(|_| ClientSecret::new("x".repeat(crate::seed::MIN_SECRET_LEN))),
         token_endpoint_auth_method: Some(method),
         redirect_uris,
         scopes: Some(scopes),

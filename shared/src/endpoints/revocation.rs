@@ -9,7 +9,7 @@ use super::{
     liveness::{self, Issued},
     token::revoke_grant,
 };
-use crate::{App, OAuthError, crypto::secret_digest, http};
+use crate::{App, OAuthError, http, secret::RefreshValue};
 
 pub async fn handle<
     S: ClientStore + RefreshStore + ReplayStore + RevocationStore + UserStore + ?Sized,
@@ -44,7 +44,8 @@ async fn revoke<
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     // The hint only orders the look-ups (§2.1); both kinds are tried. Only a live token of the
     // client's own is revoked (`liveness`): a dead one has nothing left to revoke.
-    if let Some(r) = app.store.refresh(&secret_digest(token), now).await? {
+    let refresh_hash = RefreshValue::from(token).digest();
+    if let Some(r) = app.store.refresh(&refresh_hash, now).await? {
         let issued = Issued::refresh(&r);
         if r.client_id == client.client_id && liveness::check(app, &issued, now).await?.is_ok() {
             revoke_grant(

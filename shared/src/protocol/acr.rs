@@ -1,15 +1,59 @@
-//! Authentication Context Class References (OIDC Core §2 `acr`): how the person proved who
-//! they are. Today there is one way, a password; a client asking for another class as an
-//! essential claim gets `unmet_authentication_requirements` (Core §5.5.1.1), never an ID
-//! token that pretends.
+//! How the person proved who they are: the Authentication Context Class Reference (OIDC Core
+//! §2 `acr`) and the Authentication Methods References (`amr`, RFC 8176). There are two ways:
+//! a password of ours, or a sign-in at an upstream OpenID provider (`federation`). A client
+//! asking for another class as an essential claim gets `unmet_authentication_requirements`
+//! (Core §5.5.1.1), never an ID token that pretends.
 
 /// A password, checked against its argon2id hash.
 pub const PASSWORD: &str = "urn:oidc-serverless:acr:password";
 
-/// `acr_values_supported` in discovery.
-pub const SUPPORTED: &[&str] = &[PASSWORD];
+/// A sign-in at an upstream OpenID provider, whose ID token we verified.
+pub const FEDERATED: &str = "urn:oidc-serverless:acr:federated";
 
-/// The class of every sign-in this provider performs.
-pub fn of_sign_in() -> &'static str {
-    PASSWORD
+/// `acr_values_supported` in discovery.
+pub const SUPPORTED: &[&str] = &[PASSWORD, FEDERATED];
+
+/// The class of a sign-in: through the upstream provider `idp`, or with a password.
+pub fn of_sign_in(idp: Option<&str>) -> &'static str {
+    match idp {
+        Some(_) => FEDERATED,
+        None => PASSWORD,
+    }
+}
+
+/// The `amr` of a sign-in: RFC 8176 §2 `pwd` for a password; `fed` for a federated one (not
+/// in RFC 8176's registry; the value Microsoft Entra ID states for the same case).
+pub fn amr(idp: Option<&str>) -> &'static [&'static str] {
+    match idp {
+        Some(_) => &["fed"],
+        None => &["pwd"],
+    }
+}
+
+/// Whether a sign-in through `idp` (None: a password) meets `essential`, the classes a
+/// request demands (empty: any).
+pub fn meets(essential: &[String], idp: Option<&str>) -> bool {
+    essential.is_empty() || essential.iter().any(|a| a == of_sign_in(idp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_way_of_signing_in_has_its_class_and_methods() {
+        assert_eq!(of_sign_in(None), PASSWORD);
+        assert_eq!(of_sign_in(Some("google")), FEDERATED);
+        assert_eq!(amr(None), ["pwd"]);
+        assert_eq!(amr(Some("google")), ["fed"]);
+    }
+
+    #[test]
+    fn an_essential_class_is_met_only_by_its_own_way() {
+        let password = vec![PASSWORD.to_string()];
+        let federated = vec![FEDERATED.to_string()];
+        assert!(meets(&[], None) && meets(&[], Some("g")));
+        assert!(meets(&password, None) && !meets(&password, Some("g")));
+        assert!(meets(&federated, Some("g")) && !meets(&federated, None));
+    }
 }

@@ -205,6 +205,13 @@ fn parse_claims(v: Option<&str>) -> Result<Asked, OAuthError> {
                             "the essential acr cannot be met: see acr_values_supported",
                         ));
                     }
+                    if essential {
+                        asked.claims.acr_essential = values
+                            .iter()
+                            .filter(|v| acr::SUPPORTED.contains(v))
+                            .map(|v| v.to_string())
+                            .collect();
+                    }
                     asked.claims.acr = true;
                 }
                 n if super::claims::is_user_claim(n) => names.push(name.clone()),
@@ -331,12 +338,18 @@ mod tests {
         );
         let ok = check(&q(r#"{"id_token":{"acr":{"essential":true,"values":["urn:x:mfa","urn:oidc-serverless:acr:password"]}}}"#), m).expect("ok");
         assert!(ok.claims.acr);
+        assert_eq!(
+            ok.claims.acr_essential,
+            ["urn:oidc-serverless:acr:password"],
+            "only the classes we support are kept, and they bind the sign-in"
+        );
         let voluntary =
             check(&q(r#"{"id_token":{"acr":{"values":["urn:x:mfa"]}}}"#), m).expect("ok");
         assert!(
             voluntary.claims.acr,
             "voluntary: the actual class is returned"
         );
+        assert!(voluntary.claims.acr_essential.is_empty());
         let sub = check(&q(r#"{"id_token":{"sub":{"value":"s-1"}}}"#), m).expect("ok");
         assert_eq!(sub.required_sub.as_deref(), Some("s-1"));
         assert_eq!(

@@ -81,6 +81,10 @@ pub struct IdTokenInput<'a> {
     pub requested: &'a [String],
     /// The authentication context class, when asked for (Core §5.5.1.1).
     pub acr: Option<&'a str>,
+    /// How the person signed in (Core §2 `amr`; `protocol::acr::amr`).
+    pub amr: &'a [&'a str],
+    /// The upstream provider they signed in with, if any (`idp`, SECURITY.md "Federation").
+    pub idp: Option<&'a str>,
     /// The sign-in session (OIDC Front-/Back-Channel Logout `sid`; RP-Initiated Logout
     /// compares a hint's `sid` with the current session's).
     pub sid: Option<&'a str>,
@@ -99,7 +103,11 @@ pub fn id_token(i: IdTokenInput<'_>) -> Value {
     c.insert("iat".into(), json!(i.now));
     c.insert("exp".into(), json!(i.now + i.ttl));
     c.insert("auth_time".into(), json!(i.auth_time));
+    if !i.amr.is_empty() {
+        c.insert("amr".into(), json!(i.amr));
+    }
     let optional = [
+        ("idp", i.idp.map(str::to_string)),
         ("nonce", i.nonce.map(str::to_string)),
         ("acr", i.acr.map(str::to_string)),
         ("sid", i.sid.filter(|s| !s.is_empty()).map(str::to_string)),
@@ -302,6 +310,8 @@ mod tests {
             custom: Map::new(),
             requested: &["phone_number".to_string()],
             acr: None,
+            amr: &["pwd"],
+            idp: None,
             sid: Some("s1"),
             at_hash: None,
         });

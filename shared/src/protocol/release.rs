@@ -73,6 +73,7 @@ pub fn allowed_requests(client: &Client, asked: &RequestedClaims) -> RequestedCl
         id_token: keep(&asked.id_token),
         custom: vec![],
         acr: asked.acr,
+        acr_essential: asked.acr_essential.clone(),
     }
 }
 

@@ -8,11 +8,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::{
-    crypto::secret_digest,
     error::refusal,
     password,
     protocol::claims::{is_custom_name, is_user_claim},
     protocol::{redirect_uri, scope},
+    secret::{ClientSecret, Password},
     store::{AuthMethod, Client, CustomClaim, Store, StoreError, User},
 };
 
@@ -72,7 +72,7 @@ pub struct SeedClient {
     pub client_name: Option<String>,
     pub logo_uri: Option<String>,
     /// Omit for a public client (`token_endpoint_auth_method = "none"`).
-    pub client_secret: Option<String>,
+    pub client_secret: Option<ClientSecret>,
     pub token_endpoint_auth_method: Option<AuthMethod>,
     #[serde(default)]
     pub redirect_uris: Vec<String>,
@@ -102,7 +102,7 @@ pub struct SeedClient {
 #[serde(deny_unknown_fields)]
 pub struct SeedUser {
     pub username: String,
-    pub password: Option<String>,
+    pub password: Option<Password>,
     /// A pre-hashed argon2 PHC string, instead of `password`.
     pub password_hash: Option<String>,
     pub sub: Option<String>,
@@ -214,10 +214,10 @@ impl SeedClient {
                 Ok(None)
             }
             (_, None) => Err(format!("{} needs a client_secret", method.as_str())),
-            (_, Some(s)) if s.len() < MIN_SECRET_LEN => Err(format!(
+            (_, Some(s)) if s.expose().len() < MIN_SECRET_LEN => Err(format!(
                 "client_secret must be at least {MIN_SECRET_LEN} characters"
             )),
-            (_, Some(s)) => Ok(Some(secret_digest(s))),
+            (_, Some(s)) => Ok(Some(s.digest())),
         }
     }
 

@@ -65,7 +65,9 @@ fn wipe(mut buf: Vec<u8>) {
 
 fn store_error(what: &str, e: StoreError) -> SignerError {
     match e {
-        StoreError::Unavailable(m) => SignerError::Unavailable(format!("{what}: {m}")),
+        StoreError::Unavailable(m) | StoreError::TableMissing { detail: m, .. } => {
+            SignerError::Unavailable(format!("{what}: {m}"))
+        }
         StoreError::Conflict(m) => SignerError::Misconfigured(format!("{what}: {m}")),
     }
 }
@@ -265,16 +267,33 @@ pub async fn wrap_private_key(
 
 /// Provisions the envelope key `id`: a new RS256 (RSA 2048) or ES256 (P-256) key pair,
 /// wrapped under `wrapping_key` and stored (never overwriting an existing id). Returns the
-/// stored item.
+/// stored item. The two steps are [`generate_wrapped_key`] and a `put_wrapped_key` whose
+/// failure [`storing_error`] words.
+pub async fn create_wrapped_key(
+    kms: &aws_sdk_kms::Client,
+    store: &dyn KeyStore,
+    wrapping_key: &str,
+    alg: Alg,
+    id: &str,
+) -> Result<WrappedKey, SignerError> {
+    let wrapped = generate_wrapped_key(kms, wrapping_key, alg, id).await?;
+    store
+        .put_wrapped_key(&wrapped)
+        .await
+        .map_err(|e| storing_error(id, e))?;
+    Ok(wrapped)
+}
+
+/// A new key pair for the envelope key `id`, wrapped under `wrapping_key`: the item
+/// [`create_wrapped_key`] stores.
 ///
 /// The key pair is generated here (aws-lc) and encrypted with KMS `Encrypt`, and the
 /// plaintext overwritten at once: KMS `GenerateDataKeyPairWithoutPlaintext` would keep it
 /// out of this process entirely, but the emulator the tests run on (moto 5.2.5) implements
 /// neither it nor `GenerateDataKeyPair`. The stored blob is the same either way (PKCS#8
 /// under the same encryption context), so [`EnvelopeSigner`] reads both.
-pub async fn create_wrapped_key(
+pub async fn generate_wrapped_key(
     kms: &aws_sdk_kms::Client,
-    store: &dyn KeyStore,
     wrapping_key: &str,
     alg: Alg,
     id: &str,
@@ -292,12 +311,21 @@ pub async fn create_wrapped_key(
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     let wrapped = wrap_private_key(kms, wrapping_key, alg, id, &generated, now).await;
     wipe(generated);
-    let wrapped = wrapped?;
-    store.put_wrapped_key(&wrapped).await.map_err(|e| match e {
+    wrapped
+}
+
+/// How error messages name the step that stores the new wrapped key `id`.
+pub fn storing(id: &str) -> String {
+    format!("storing wrapped key {id}")
+}
+
+/// Why storing the new wrapped key `id` failed, as a signer error: an id in use is the
+/// caller's mistake (keys are never overwritten), anything else the store's failure.
+pub fn storing_error(id: &str, e: StoreError) -> SignerError {
+    match e {
         StoreError::Conflict(_) => SignerError::Misconfigured(format!(
             "a wrapped key {id:?} exists already: choose another id (keys are never overwritten)"
         )),
-        e => store_error(&format!("storing wrapped key {id}"), e),
-    })?;
-    Ok(wrapped)
+        e => store_error(&storing(id), e),
+    }
 }

@@ -75,7 +75,8 @@ each_backend!(
     |p| {
         type Change = fn(&mut User, i64);
         let password: Change = |u, now| {
-            let hash = shared::password::hash_password("a brand new password").expect("hash");
+            let hash =
+                shared::password::hash_password(&"a brand new password".into()).expect("hash");
             u.set_password_hash(hash, now);
         };
         let sign_out: Change = |u, now| u.end_sessions(now);
@@ -100,7 +101,7 @@ each_backend!(
             admin(&p, BOB.0, |u, _| u.disabled = false).await;
             if what == "set-password" {
                 admin(&p, BOB.0, |u, now| {
-                    let hash = shared::password::hash_password(BOB.1).expect("hash");
+                    let hash = shared::password::hash_password(&BOB.1.into()).expect("hash");
                     u.set_password_hash(hash, now);
                 })
                 .await;
@@ -129,7 +130,7 @@ each_backend!(
         // few milliseconds): the refresh token must not survive.
         let (at, rt, mut b) = offline(&p, ALICE).await;
         admin(&p, ALICE.0, |u, now| {
-            let hash = shared::password::hash_password("another password 1").expect("hash");
+            let hash = shared::password::hash_password(&"another password 1".into()).expect("hash");
             u.set_password_hash(hash, now);
         })
         .await;

@@ -5,7 +5,7 @@ use std::{path::Path, sync::Arc};
 use serde_json::{Value, json};
 use shared::{
     crypto::random_token,
-    signer::{Alg, KeyEntry, PublicKey, SignerError, envelope},
+    signer::{Alg, KeyEntry, PublicKey, envelope},
     store::{KeyStore, StoreError, WrappedKey, dynamo::DynamoStore},
 };
 
@@ -86,17 +86,6 @@ fn new_id(id: Option<String>, alg: Alg) -> Result<String, KeysError> {
     Ok(id)
 }
 
-/// A missing table reaches us inside the signer's error, as DynamoDB's text: say it as the
-/// store failure it is, so the person gets the same advice as for any other command.
-fn table_missing(e: SignerError) -> KeysError {
-    match e {
-        SignerError::Unavailable(m) if m.contains("ResourceNotFoundException") => {
-            KeysError::Store(StoreError::Unavailable(m))
-        }
-        e => KeysError::Signer(e),
-    }
-}
-
 pub async fn create(
     g: &Global,
     kms: &aws_sdk_kms::Client,
@@ -122,10 +111,17 @@ pub async fn create(
     } else {
         wrapping.key.to_string()
     };
-    let store = table_store(g).await;
-    let item = envelope::create_wrapped_key(kms, store.as_ref(), &wrapping_key, alg, &id)
-        .await
-        .map_err(table_missing)?;
+    // envelope::create_wrapped_key, in its two steps: a missing table is said as the store
+    // failure it is, so the person gets the same advice as for any other command.
+    let item = envelope::generate_wrapped_key(kms, &wrapping_key, alg, &id).await?;
+    let stored = table_store(g).await.put_wrapped_key(&item).await;
+    stored.map_err(|e| match e {
+        StoreError::TableMissing { .. } => KeysError::StoreWhile {
+            what: envelope::storing(&id),
+            source: e,
+        },
+        e => KeysError::Signer(envelope::storing_error(&id, e)),
+    })?;
     let kid = shared::crypto::b64url_decode(&item.spki)
         .and_then(|der| PublicKey::from_spki_der(&der, alg).ok())
         .map(|k| k.kid)

@@ -47,6 +47,9 @@ pub enum KeysError {
     /// The table behind envelope keys failed.
     #[error("{}", crate::backend::store_error(.0.clone()))]
     Store(#[from] StoreError),
+    /// The table failed while doing `what`.
+    #[error("{what}: {}", crate::backend::store_error(.source.clone()))]
+    StoreWhile { what: String, source: StoreError },
     /// A KMS call failed: the SDK's error, with its service error kind.
     #[error("kms GetPublicKey on {key}: {}", DisplayErrorContext(source.as_ref()))]
     GetPublicKey {

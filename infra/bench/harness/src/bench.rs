@@ -104,6 +104,13 @@ fn line(name: &str, r: &ColdStart) -> String {
     }
 }
 
+/// Every recorded cold start of each target, and (when counted) its AWS calls.
+#[derive(Default)]
+struct Measured {
+    results: BTreeMap<String, Vec<ColdStart>>,
+    aws: BTreeMap<String, Vec<Calls>>,
+}
+
 pub async fn run(opts: BenchOptions) -> Result<Value, String> {
     let ctx = &opts.ctx;
     if !ctx.targets.contains_key(&opts.baseline) {
@@ -120,51 +127,16 @@ pub async fn run(opts: BenchOptions) -> Result<Value, String> {
     }
     let fixtures: BTreeMap<String, Fixture> = fixtures::prepare(ctx).await?;
     if let Some(dir) = &opts.events_dir {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        for (name, f) in &fixtures {
-            let path = dir.join(format!("{name}.json"));
-            let text =
-                serde_json::to_string_pretty(&f.request.to_event()).map_err(|e| e.to_string())?;
-            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
+        write_events(dir, &fixtures)?;
     }
     let names: Vec<String> = ctx.targets.keys().cloned().collect();
-    let mut results: BTreeMap<String, Vec<ColdStart>> = BTreeMap::new();
-    let mut aws: BTreeMap<String, Vec<Calls>> = BTreeMap::new();
     let load_before = loadavg();
-    let rounds = opts.warmup + opts.runs;
-    for round in 0..rounds {
-        let warm = round < opts.warmup;
-        let mut order = names.clone();
-        order.rotate_left(round % names.len().max(1));
-        let mut lines = Vec::new();
-        for name in &order {
-            let f = &fixtures[name];
-            let inv = ctx.invocation(name, f.request.to_event())?;
-            if let Some(url) = &opts.aws_calls {
-                calls::reset(url)?;
-            }
-            let r = emulator::cold_start(&inv).await?;
-            lines.push(line(name, &r));
-            if !warm {
-                if let Some(url) = &opts.aws_calls {
-                    let c = calls::fetch(url, r.next_monotonic)?;
-                    aws.entry(name.clone()).or_default().push(c);
-                }
-                results.entry(name.clone()).or_default().push(r);
-            }
-        }
-        let label = if warm {
-            format!("warm-up {}/{}", round + 1, opts.warmup)
-        } else {
-            format!("run {}/{}", round + 1 - opts.warmup, opts.runs)
-        };
-        eprintln!("{label}: {}", lines.join(" · "));
-    }
+    let measured = measure(&opts, &fixtures, &names).await?;
     let load_after = loadavg();
 
     let first_response = |name: &str| -> Vec<f64> {
-        results
+        measured
+            .results
             .get(name)
             .into_iter()
             .flatten()
@@ -174,93 +146,10 @@ pub async fn run(opts: BenchOptions) -> Result<Value, String> {
     let baseline_median = stats(&first_response(&opts.baseline))
         .get("median")
         .and_then(Value::as_f64);
-    let mut targets = Vec::new();
-    for name in &names {
-        let runs = results.get(name).cloned().unwrap_or_default();
-        let f = &fixtures[name];
-        let pick =
-            |g: fn(&ColdStart) -> Option<f64>| -> Vec<f64> { runs.iter().filter_map(g).collect() };
-        let init = pick(|r| r.init_ms);
-        let first = pick(|r| r.first_response_ms);
-        let rss: Vec<f64> = runs
-            .iter()
-            .filter_map(|r| r.peak_rss_kib.map(|k| k as f64))
-            .collect();
-        let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
-        let mut errors: BTreeMap<String, usize> = BTreeMap::new();
-        for r in &runs {
-            if let Some(s) = r.status {
-                *statuses.entry(s.to_string()).or_default() += 1;
-            }
-            if let Some(e) = &r.error {
-                *errors.entry(e.clone()).or_default() += 1;
-            }
-        }
-        let is_function = fixtures::FUNCTIONS.contains(&name.as_str());
-        let first_stats = stats(&first);
-        let ratio = match (
-            first_stats.get("median").and_then(Value::as_f64),
-            baseline_median,
-        ) {
-            (Some(m), Some(b)) if b > 0.0 => Some((m / b * 1000.0).round() / 1000.0),
-            _ => None,
-        };
-        let unexpected = runs
-            .iter()
-            .filter(|r| r.status.is_some_and(|s| s != f.expect))
-            .count();
-        let bootstrap = &ctx.targets[name];
-        let mut t = Map::new();
-        t.insert("name".into(), json!(name));
-        t.insert(
-            "kind".into(),
-            json!(if is_function { "function" } else { "baseline" }),
-        );
-        t.insert("bootstrap".into(), json!(bootstrap));
-        t.insert("size_bytes".into(), json!(file_size(bootstrap)));
-        t.insert("request".into(), json!(f.request.summary()));
-        t.insert("expected_status".into(), json!(f.expect));
-        t.insert("statuses".into(), json!(statuses));
-        t.insert("unexpected_status_runs".into(), json!(unexpected));
-        t.insert("errors".into(), json!(errors));
-        t.insert("init_ms".into(), stats(&init));
-        t.insert("first_response_ms".into(), first_stats);
-        t.insert("peak_rss_kib".into(), stats(&rss));
-        t.insert("ratio_to_baseline".into(), json!(ratio));
-        if is_function {
-            t.insert(
-                "goal_met".into(),
-                json!(ratio.map(|r| r <= opts.goal_ratio)),
-            );
-        }
-        if let Some(c) = aws.get(name) {
-            let counts: Vec<f64> = c.iter().map(|c| c.count as f64).collect();
-            let busy: Vec<f64> = c.iter().map(|c| c.busy_ms).collect();
-            let phase = |p: fn(&Calls) -> Option<&calls::Phase>| {
-                let (n, b): (Vec<f64>, Vec<f64>) = c
-                    .iter()
-                    .filter_map(p)
-                    .map(|p| (p.count as f64, p.busy_ms))
-                    .unzip();
-                json!({"count": stats(&n), "busy_ms": stats(&b)})
-            };
-            t.insert(
-                "aws_calls".into(),
-                json!({
-                    "count": stats(&counts),
-                    "busy_ms": stats(&busy),
-                    "init": phase(|c| c.init.as_ref()),
-                    "request": phase(|c| c.request.as_ref()),
-                    "ops_last_run": c.last().map(|c| c.ops.clone()),
-                }),
-            );
-        }
-        t.insert(
-            "samples".into(),
-            json!({"init_ms": init, "first_response_ms": first, "peak_rss_kib": rss}),
-        );
-        targets.push(Value::Object(t));
-    }
+    let targets: Vec<Value> = names
+        .iter()
+        .map(|name| summary(&opts, name, &fixtures[name], &measured, baseline_median))
+        .collect();
     let generated = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -286,6 +175,156 @@ pub async fn run(opts: BenchOptions) -> Result<Value, String> {
         "env_names": ctx.env.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
         "targets": targets,
     }))
+}
+
+/// Each target's event, as `<dir>/<name>.json`.
+fn write_events(dir: &Path, fixtures: &BTreeMap<String, Fixture>) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for (name, f) in fixtures {
+        let path = dir.join(format!("{name}.json"));
+        let text =
+            serde_json::to_string_pretty(&f.request.to_event()).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The warm-up rounds, then the recorded ones: every target once per round, each round
+/// starting one target further on.
+async fn measure(
+    opts: &BenchOptions,
+    fixtures: &BTreeMap<String, Fixture>,
+    names: &[String],
+) -> Result<Measured, String> {
+    let ctx = &opts.ctx;
+    let mut m = Measured::default();
+    let rounds = opts.warmup + opts.runs;
+    for round in 0..rounds {
+        let warm = round < opts.warmup;
+        let mut order = names.to_vec();
+        order.rotate_left(round % names.len().max(1));
+        let mut lines = Vec::new();
+        for name in &order {
+            let f = &fixtures[name];
+            let inv = ctx.invocation(name, f.request.to_event())?;
+            if let Some(url) = &opts.aws_calls {
+                calls::reset(url)?;
+            }
+            let r = emulator::cold_start(&inv).await?;
+            lines.push(line(name, &r));
+            if !warm {
+                if let Some(url) = &opts.aws_calls {
+                    let c = calls::fetch(url, r.next_monotonic)?;
+                    m.aws.entry(name.clone()).or_default().push(c);
+                }
+                m.results.entry(name.clone()).or_default().push(r);
+            }
+        }
+        let label = if warm {
+            format!("warm-up {}/{}", round + 1, opts.warmup)
+        } else {
+            format!("run {}/{}", round + 1 - opts.warmup, opts.runs)
+        };
+        eprintln!("{label}: {}", lines.join(" · "));
+    }
+    Ok(m)
+}
+
+/// One target's entry in the JSON: what it was asked, what it answered, its statistics
+/// against the baseline, its AWS calls if counted, and every sample.
+fn summary(
+    opts: &BenchOptions,
+    name: &str,
+    f: &Fixture,
+    measured: &Measured,
+    baseline_median: Option<f64>,
+) -> Value {
+    let runs = measured.results.get(name).cloned().unwrap_or_default();
+    let pick =
+        |g: fn(&ColdStart) -> Option<f64>| -> Vec<f64> { runs.iter().filter_map(g).collect() };
+    let init = pick(|r| r.init_ms);
+    let first = pick(|r| r.first_response_ms);
+    let rss: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| r.peak_rss_kib.map(|k| k as f64))
+        .collect();
+    let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &runs {
+        if let Some(s) = r.status {
+            *statuses.entry(s.to_string()).or_default() += 1;
+        }
+        if let Some(e) = &r.error {
+            *errors.entry(e.clone()).or_default() += 1;
+        }
+    }
+    let is_function = fixtures::FUNCTIONS.contains(&name);
+    let first_stats = stats(&first);
+    let ratio = match (
+        first_stats.get("median").and_then(Value::as_f64),
+        baseline_median,
+    ) {
+        (Some(m), Some(b)) if b > 0.0 => Some((m / b * 1000.0).round() / 1000.0),
+        _ => None,
+    };
+    let unexpected = runs
+        .iter()
+        .filter(|r| r.status.is_some_and(|s| s != f.expect))
+        .count();
+    let bootstrap = &opts.ctx.targets[name];
+    let mut t = Map::new();
+    t.insert("name".into(), json!(name));
+    t.insert(
+        "kind".into(),
+        json!(if is_function { "function" } else { "baseline" }),
+    );
+    t.insert("bootstrap".into(), json!(bootstrap));
+    t.insert("size_bytes".into(), json!(file_size(bootstrap)));
+    t.insert("request".into(), json!(f.request.summary()));
+    t.insert("expected_status".into(), json!(f.expect));
+    t.insert("statuses".into(), json!(statuses));
+    t.insert("unexpected_status_runs".into(), json!(unexpected));
+    t.insert("errors".into(), json!(errors));
+    t.insert("init_ms".into(), stats(&init));
+    t.insert("first_response_ms".into(), first_stats);
+    t.insert("peak_rss_kib".into(), stats(&rss));
+    t.insert("ratio_to_baseline".into(), json!(ratio));
+    if is_function {
+        t.insert(
+            "goal_met".into(),
+            json!(ratio.map(|r| r <= opts.goal_ratio)),
+        );
+    }
+    if let Some(c) = measured.aws.get(name) {
+        t.insert("aws_calls".into(), aws_summary(c));
+    }
+    t.insert(
+        "samples".into(),
+        json!({"init_ms": init, "first_response_ms": first, "peak_rss_kib": rss}),
+    );
+    Value::Object(t)
+}
+
+/// A target's AWS calls over its counted cold starts: in all, at init, during the request,
+/// and those of the last one by operation.
+fn aws_summary(c: &[Calls]) -> Value {
+    let counts: Vec<f64> = c.iter().map(|c| c.count as f64).collect();
+    let busy: Vec<f64> = c.iter().map(|c| c.busy_ms).collect();
+    let phase = |p: fn(&Calls) -> Option<&calls::Phase>| {
+        let (n, b): (Vec<f64>, Vec<f64>) = c
+            .iter()
+            .filter_map(p)
+            .map(|p| (p.count as f64, p.busy_ms))
+            .unzip();
+        json!({"count": stats(&n), "busy_ms": stats(&b)})
+    };
+    json!({
+        "count": stats(&counts),
+        "busy_ms": stats(&busy),
+        "init": phase(|c| c.init.as_ref()),
+        "request": phase(|c| c.request.as_ref()),
+        "ops_last_run": c.last().map(|c| c.ops.clone()),
+    })
 }
 
 pub fn default_timeout() -> Duration {

@@ -12,7 +12,7 @@ use std::{
     fs::File,
     net::SocketAddr,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::{Child, Command, Stdio},
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU32, Ordering},
@@ -112,6 +112,29 @@ struct Shared {
 }
 
 impl Shared {
+    /// The one invocation `inv` is served, reporting to `tx`.
+    fn new(inv: &Invocation, tx: mpsc::UnboundedSender<Report>) -> Result<Self, String> {
+        let event = serde_json::to_vec(&inv.event).map_err(|e| e.to_string())?;
+        Ok(Shared {
+            event: Bytes::from(event),
+            request_id: request_id(),
+            function_arn: format!(
+                "arn:aws:lambda:us-east-1:123456789012:function:{}",
+                inv.function_name
+            ),
+            deadline_ms: now_epoch_ms() + inv.timeout.as_millis() as u64,
+            trace_id: format!(
+                "Root=1-{}-{};Parent={};Sampled=0",
+                unique_hex(8),
+                unique_hex(24),
+                unique_hex(16)
+            ),
+            pid: AtomicU32::new(0),
+            next_served: AtomicBool::new(false),
+            reports: Mutex::new(Some(tx)),
+        })
+    }
+
     fn report(&self, r: Report) {
         if let Ok(guard) = self.reports.lock()
             && let Some(tx) = guard.as_ref()
@@ -335,27 +358,33 @@ pub async fn cold_start(inv: &Invocation) -> Result<ColdStart, String> {
         .local_addr()
         .map_err(|e| format!("local_addr: {e}"))?;
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let event = serde_json::to_vec(&inv.event).map_err(|e| e.to_string())?;
-    let shared = Arc::new(Shared {
-        event: Bytes::from(event),
-        request_id: request_id(),
-        function_arn: format!(
-            "arn:aws:lambda:us-east-1:123456789012:function:{}",
-            inv.function_name
-        ),
-        deadline_ms: now_epoch_ms() + inv.timeout.as_millis() as u64,
-        trace_id: format!(
-            "Root=1-{}-{};Parent={};Sampled=0",
-            unique_hex(8),
-            unique_hex(24),
-            unique_hex(16)
-        ),
-        pid: AtomicU32::new(0),
-        next_served: AtomicBool::new(false),
-        reports: Mutex::new(Some(tx)),
-    });
+    let shared = Arc::new(Shared::new(inv, tx)?);
     let server = tokio::spawn(accept_loop(listener, shared.clone()));
+    let mut cmd = command(inv, addr)?;
 
+    let t0 = Instant::now();
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            server.abort();
+            return Err(format!("spawn {}: {e}", inv.bootstrap.display()));
+        }
+    };
+    shared.pid.store(child.id(), Ordering::SeqCst);
+    let out = watch(&mut rx, &mut child, t0, inv.timeout).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Ok(mut guard) = shared.reports.lock() {
+        guard.take();
+    }
+    server.abort();
+    let _ = server.await;
+    Ok(out)
+}
+
+/// The bootstrap with only Lambda's environment (and `inv.env`), pointed at the runtime API
+/// on `api`, its output appended to `inv.log`.
+fn command(inv: &Invocation, api: SocketAddr) -> Result<Command, String> {
     let (stdout, stderr) = match &inv.log {
         Some(path) => {
             let f = File::options()
@@ -370,7 +399,7 @@ pub async fn cold_start(inv: &Invocation) -> Result<ColdStart, String> {
     };
     let mut cmd = Command::new(&inv.bootstrap);
     cmd.env_clear()
-        .envs(lambda_env(inv, addr))
+        .envs(lambda_env(inv, api))
         .envs(inv.env.iter().cloned())
         .current_dir(
             inv.bootstrap
@@ -381,17 +410,17 @@ pub async fn cold_start(inv: &Invocation) -> Result<ColdStart, String> {
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(stderr);
+    Ok(cmd)
+}
 
-    let t0 = Instant::now();
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            server.abort();
-            return Err(format!("spawn {}: {e}", inv.bootstrap.display()));
-        }
-    };
-    shared.pid.store(child.id(), Ordering::SeqCst);
-
+/// Times what the runtime reports, from `t0` (just before the spawn), until its response or
+/// error, the process's exit, or `timeout`.
+async fn watch(
+    rx: &mut mpsc::UnboundedReceiver<Report>,
+    child: &mut Child,
+    t0: Instant,
+    timeout: Duration,
+) -> ColdStart {
     let mut out = ColdStart {
         init_ms: None,
         first_response_ms: None,
@@ -426,7 +455,7 @@ pub async fn cold_start(inv: &Invocation) -> Result<ColdStart, String> {
                         out.error = Some(format!("response is not JSON ({e}): {}", snippet(&body)))
                     }
                 }
-                break;
+                return out;
             }
             Ok(Some(Report::Error { at, what, body })) => {
                 out.error = Some(format!(
@@ -434,11 +463,11 @@ pub async fn cold_start(inv: &Invocation) -> Result<ColdStart, String> {
                     ms(at - t0),
                     snippet(&body)
                 ));
-                break;
+                return out;
             }
             Ok(None) => {
                 out.error = Some("runtime API server stopped".into());
-                break;
+                return out;
             }
             Err(_) => {
                 if let Ok(Some(status)) = child.try_wait() {
@@ -446,23 +475,15 @@ pub async fn cold_start(inv: &Invocation) -> Result<ColdStart, String> {
                         "process exited ({status}) after {:.1} ms without a response",
                         ms(t0.elapsed())
                     ));
-                    break;
+                    return out;
                 }
-                if t0.elapsed() > inv.timeout {
-                    out.error = Some(format!("no response within {:?}", inv.timeout));
-                    break;
+                if t0.elapsed() > timeout {
+                    out.error = Some(format!("no response within {timeout:?}"));
+                    return out;
                 }
             }
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    if let Ok(mut guard) = shared.reports.lock() {
-        guard.take();
-    }
-    server.abort();
-    let _ = server.await;
-    Ok(out)
 }
 
 #[cfg(test)]

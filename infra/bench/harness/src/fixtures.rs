@@ -294,6 +294,16 @@ async fn sign_in(b: &mut Browser<'_>, scope: &str, state: &str) -> Result<Tokens
     })
 }
 
+/// What the sign-in leaves for the targets that need it.
+struct SignedIn {
+    /// The sign-in page of a request nobody finishes, and its browser's cookies.
+    login_page: (String, Vec<String>),
+    /// The grant whose tokens userinfo, introspect and logout get.
+    tokens: Tokens,
+    /// Another grant, whose refresh token revoke gets.
+    other_grant: Tokens,
+}
+
 /// Builds every target's first request. Targets that are not functions (the baselines) get
 /// `GET /`. Signs in first if a target needs tokens.
 pub async fn prepare(ctx: &Ctx) -> Result<BTreeMap<String, Fixture>, String> {
@@ -301,114 +311,130 @@ pub async fn prepare(ctx: &Ctx) -> Result<BTreeMap<String, Fixture>, String> {
         .targets
         .keys()
         .any(|t| NEED_TOKENS.contains(&t.as_str()));
-    let mut login_page = None;
-    let mut tokens = None;
-    let mut other_grant = None;
-    if needs_tokens {
-        eprintln!("prepare: signing in through authorize → login → token (cold starts)");
-        let mut browser = Browser::new(ctx);
-        let scope = "openid profile email offline_access";
-        let a = sign_in(&mut browser, scope, "bench-a").await?;
-        // A second grant (the session now skips the sign-in): its refresh token is the one
-        // revoked, so the first grant's tokens stay valid for userinfo and introspection.
-        let b = sign_in(&mut browser, scope, "bench-b").await?;
-        eprintln!("prepare: two grants issued");
-        // The sign-in page of a request nobody finishes: a new browser at /authorize.
-        let mut fresh = Browser::new(ctx);
-        let r = fresh
-            .send(HttpRequest::get(&authorize_path(
-                "openid profile",
-                "bench-login",
-            )))
-            .await?;
-        // /authorize shows the form itself; /login shows it again for the pending request.
-        let req = (r.status == 200)
-            .then(|| input_value(&r.body, "req"))
-            .flatten()
-            .ok_or_else(|| format!("authorize did not show the sign-in form ({})", r.status))?;
-        login_page = Some((format!("/login?req={req}"), fresh.cookie_list()));
-        tokens = Some(a);
-        other_grant = Some(b);
-    }
+    let signed = if needs_tokens {
+        Some(sign_in_for_fixtures(ctx).await?)
+    } else {
+        None
+    };
     let mut out = BTreeMap::new();
     for name in ctx.targets.keys() {
-        let (request, expect) = match name.as_str() {
-            "discovery" => (HttpRequest::get("/.well-known/openid-configuration"), 200),
-            "jwks" => (HttpRequest::get("/jwks.json"), 200),
-            "authorize" => (
-                // A new browser: /authorize shows the sign-in form itself.
-                HttpRequest::get(&authorize_path("openid profile email", "bench-authz")),
-                200,
-            ),
-            "login" => {
-                let (path, cookies) = login_page.clone().ok_or("no sign-in page")?;
-                (HttpRequest::get(&path).cookies(cookies), 200)
-            }
-            "token" => (
-                HttpRequest::post_form(
-                    "/token",
-                    &[("grant_type", "client_credentials"), ("scope", "api:read")],
-                )
-                .basic_auth(M2M_CLIENT.0, M2M_CLIENT.1),
-                200,
-            ),
-            "userinfo" => {
-                let t = tokens.as_ref().ok_or("no tokens")?;
-                (
-                    HttpRequest::get("/userinfo")
-                        .header("authorization", &format!("Bearer {}", t.access_token)),
-                    200,
-                )
-            }
-            "introspect" => {
-                let t = tokens.as_ref().ok_or("no tokens")?;
-                (
-                    HttpRequest::post_form("/introspect", &[("token", &t.access_token)])
-                        .basic_auth(WEB_CLIENT.0, WEB_CLIENT.1),
-                    200,
-                )
-            }
-            "revoke" => {
-                let t = other_grant.as_ref().ok_or("no tokens")?;
-                (
-                    HttpRequest::post_form(
-                        "/revoke",
-                        &[
-                            ("token", &t.refresh_token),
-                            ("token_type_hint", "refresh_token"),
-                        ],
-                    )
-                    .basic_auth(WEB_CLIENT.0, WEB_CLIENT.1),
-                    200,
-                )
-            }
-            "logout" => {
-                let t = tokens.as_ref().ok_or("no tokens")?;
-                let q = url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs([
-                        ("id_token_hint", t.id_token.as_str()),
-                        ("post_logout_redirect_uri", POST_LOGOUT_URI),
-                        ("state", "bench-logout"),
-                    ])
-                    .finish();
-                (HttpRequest::get(&format!("/logout?{q}")), 303)
-            }
-            "register" => (
-                HttpRequest::post_json(
-                    "/register",
-                    &json!({
-                        "client_name": "Registered by the benchmark",
-                        "redirect_uris": [REDIRECT_URI],
-                        "token_endpoint_auth_method": "client_secret_basic",
-                    }),
-                ),
-                201,
-            ),
-            _ => (HttpRequest::get("/"), 200),
+        let name = name.as_str();
+        let (request, expect) = match &signed {
+            Some(s) => signed_in_request(name, s).unwrap_or_else(|| public_request(name)),
+            None if name == "login" => return Err("no sign-in page".into()),
+            None if NEED_TOKENS.contains(&name) => return Err("no tokens".into()),
+            None => public_request(name),
         };
-        out.insert(name.clone(), Fixture { request, expect });
+        out.insert(name.to_string(), Fixture { request, expect });
     }
     Ok(out)
+}
+
+/// Two grants through authorize → login → token, and a sign-in page left open.
+async fn sign_in_for_fixtures(ctx: &Ctx) -> Result<SignedIn, String> {
+    eprintln!("prepare: signing in through authorize → login → token (cold starts)");
+    let mut browser = Browser::new(ctx);
+    let scope = "openid profile email offline_access";
+    let a = sign_in(&mut browser, scope, "bench-a").await?;
+    // A second grant (the session now skips the sign-in): its refresh token is the one
+    // revoked, so the first grant's tokens stay valid for userinfo and introspection.
+    let b = sign_in(&mut browser, scope, "bench-b").await?;
+    eprintln!("prepare: two grants issued");
+    // The sign-in page of a request nobody finishes: a new browser at /authorize.
+    let mut fresh = Browser::new(ctx);
+    let r = fresh
+        .send(HttpRequest::get(&authorize_path(
+            "openid profile",
+            "bench-login",
+        )))
+        .await?;
+    // /authorize shows the form itself; /login shows it again for the pending request.
+    let req = (r.status == 200)
+        .then(|| input_value(&r.body, "req"))
+        .flatten()
+        .ok_or_else(|| format!("authorize did not show the sign-in form ({})", r.status))?;
+    Ok(SignedIn {
+        login_page: (format!("/login?req={req}"), fresh.cookie_list()),
+        tokens: a,
+        other_grant: b,
+    })
+}
+
+/// The first request of a target that needs no sign-in, and the status it should get.
+fn public_request(name: &str) -> (HttpRequest, u16) {
+    match name {
+        "discovery" => (HttpRequest::get("/.well-known/openid-configuration"), 200),
+        "jwks" => (HttpRequest::get("/jwks.json"), 200),
+        "authorize" => (
+            // A new browser: /authorize shows the sign-in form itself.
+            HttpRequest::get(&authorize_path("openid profile email", "bench-authz")),
+            200,
+        ),
+        "token" => (
+            HttpRequest::post_form(
+                "/token",
+                &[("grant_type", "client_credentials"), ("scope", "api:read")],
+            )
+            .basic_auth(M2M_CLIENT.0, M2M_CLIENT.1),
+            200,
+        ),
+        "register" => (
+            HttpRequest::post_json(
+                "/register",
+                &json!({
+                    "client_name": "Registered by the benchmark",
+                    "redirect_uris": [REDIRECT_URI],
+                    "token_endpoint_auth_method": "client_secret_basic",
+                }),
+            ),
+            201,
+        ),
+        _ => (HttpRequest::get("/"), 200),
+    }
+}
+
+/// The first request of a target in [`NEED_TOKENS`] (None for any other), and the status it
+/// should get.
+fn signed_in_request(name: &str, s: &SignedIn) -> Option<(HttpRequest, u16)> {
+    let t = &s.tokens;
+    Some(match name {
+        "login" => {
+            let (path, cookies) = s.login_page.clone();
+            (HttpRequest::get(&path).cookies(cookies), 200)
+        }
+        "userinfo" => (
+            HttpRequest::get("/userinfo")
+                .header("authorization", &format!("Bearer {}", t.access_token)),
+            200,
+        ),
+        "introspect" => (
+            HttpRequest::post_form("/introspect", &[("token", &t.access_token)])
+                .basic_auth(WEB_CLIENT.0, WEB_CLIENT.1),
+            200,
+        ),
+        "revoke" => (
+            HttpRequest::post_form(
+                "/revoke",
+                &[
+                    ("token", &s.other_grant.refresh_token),
+                    ("token_type_hint", "refresh_token"),
+                ],
+            )
+            .basic_auth(WEB_CLIENT.0, WEB_CLIENT.1),
+            200,
+        ),
+        "logout" => {
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("id_token_hint", t.id_token.as_str()),
+                    ("post_logout_redirect_uri", POST_LOGOUT_URI),
+                    ("state", "bench-logout"),
+                ])
+                .finish();
+            (HttpRequest::get(&format!("/logout?{q}")), 303)
+        }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -117,7 +117,7 @@ async fn agreed<S: AuthRequestStore + ?Sized>(
     {
         return Err(already_completed());
     }
-    Ok(authz_response::deliver_code(app, auth, code))
+    Ok(authz_response::deliver_code(app, auth, &code))
 }
 
 /// The client and the person of a signed-in request: the snapshots it carries, or (for a

@@ -53,6 +53,7 @@ pub async fn issue<S: ?Sized>(
         nonce: None,
         claims: &RequestedClaims::default(),
         sid: None,
+        idp: None,
     };
     let tokens = mint::mint(app, &request, now).await?;
     tracing::info!(client_id = %client.client_id, "client credentials token issued");

@@ -13,11 +13,12 @@ use super::mint;
 use crate::{
     OAuthError,
     app::SigningApp,
-    crypto::{random_token, secret_digest},
+    crypto::random_token,
     endpoints::{client_auth, liveness},
     error::ErrorCode,
     http::Params,
     protocol::pkce,
+    secret::{CodeValue, RefreshValue},
     store::{AuthCode, Client, CodeRedemption, Consume, Minted, RefreshToken, User},
 };
 
@@ -32,6 +33,7 @@ pub async fn redeem<
     let client_id = client_auth::presented_client_id(req, form)?;
     let code_value = form
         .get("code")
+        .map(CodeValue::from)
         .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let verifier = form.get("code_verifier");
     if verifier.is_some_and(|v| !pkce::is_valid_verifier(v)) {
@@ -43,7 +45,7 @@ pub async fn redeem<
         redirect_uri: form.get("redirect_uri").unwrap_or_default(),
         code_challenge: challenge.as_deref(),
     };
-    let code_hash = secret_digest(code_value);
+    let code_hash = code_value.digest();
     let cfg = &app.config;
     // Decided before the code is read: long enough for whatever the grant may mint.
     let minted = Minted {
@@ -113,7 +115,7 @@ fn refresh_token<S: ?Sized>(
     user: &User,
     grant_id: &str,
     now: i64,
-) -> Option<(String, RefreshToken)> {
+) -> Option<(RefreshValue, RefreshToken)> {
     if !(code.scopes.iter().any(|s| s == "offline_access") && client.allows_grant("refresh_token"))
     {
         return None;
@@ -121,7 +123,7 @@ fn refresh_token<S: ?Sized>(
     let value = super::refresh::new_value(&user.sub, grant_id);
     let now_ms = app.clock.now_ms();
     let record = RefreshToken {
-        token_hash: secret_digest(&value),
+        token_hash: value.digest(),
         grant_id: grant_id.to_string(),
         client_id: client.client_id.clone(),
         sub: user.sub.clone(),
@@ -133,6 +135,7 @@ fn refresh_token<S: ?Sized>(
         claims: code.claims.clone(),
         issued_at_ms: now_ms,
         sid: code.sid.clone(),
+        idp: code.idp.clone(),
     };
     Some((value, record))
 }
@@ -200,6 +203,7 @@ async fn issue<S: RefreshStore + UserStore + ?Sized>(
         nonce: code.nonce.as_deref(),
         claims: &code.claims,
         sid: code.sid.as_deref(),
+        idp: code.idp.as_deref(),
     };
     let (tokens, (), current) =
         tokio::try_join!(mint::mint(app, &request, now), store_refresh, current)?;
@@ -217,6 +221,6 @@ async fn issue<S: RefreshStore + UserStore + ?Sized>(
     Ok(mint::response(
         app,
         tokens,
-        refresh.as_ref().map(|(v, _)| v.as_str()),
+        refresh.as_ref().map(|(v, _)| v),
     ))
 }

@@ -12,6 +12,7 @@ use crate::{
     crypto::random_token,
     http, jwt,
     protocol::{acr, claims, release, scope},
+    secret::RefreshValue,
     signer::Verifier,
     store::{ClaimTarget, Client, RequestedClaims, User},
 };
@@ -29,6 +30,8 @@ pub struct Request<'a> {
     pub claims: &'a RequestedClaims,
     /// The sign-in session the grant came from (`sid` of the ID token).
     pub sid: Option<&'a str>,
+    /// The upstream provider the person signed in with; None for a password.
+    pub idp: Option<&'a str>,
 }
 
 pub struct Tokens {
@@ -90,7 +93,9 @@ pub async fn mint<S: ?Sized>(
                 ttl: cfg.id_token_ttl,
                 custom: claims::custom(client, Some(user), ClaimTarget::IdToken, &scopes, by_name),
                 requested: &allowed(&r.claims.id_token),
-                acr: r.claims.acr.then(acr::of_sign_in),
+                acr: r.claims.acr.then(|| acr::of_sign_in(r.idp)),
+                amr: acr::amr(r.idp),
+                idp: r.idp,
                 sid: r.sid,
                 at_hash: Some(jwt::at_hash(&access_token)),
             });
@@ -109,7 +114,7 @@ pub async fn mint<S: ?Sized>(
 pub fn response<S: ?Sized>(
     app: &SigningApp<S>,
     t: Tokens,
-    refresh_token: Option<&str>,
+    refresh_token: Option<&RefreshValue>,
 ) -> Response<Body> {
     let mut body = json!({
         "access_token": t.access_token,
@@ -121,7 +126,7 @@ pub fn response<S: ?Sized>(
         body["id_token"] = Value::String(id);
     }
     if let Some(r) = refresh_token {
-        body["refresh_token"] = Value::String(r.to_string());
+        body["refresh_token"] = Value::String(r.expose().to_string());
     }
     let mut resp = http::json(StatusCode::OK, &body);
     http::no_store(&mut resp);

@@ -8,11 +8,12 @@ use super::mint;
 use crate::{
     OAuthError,
     app::SigningApp,
-    crypto::{b64url, b64url_decode, random_token, secret_digest},
+    crypto::{b64url, b64url_decode, random_token},
     endpoints::{client_auth, liveness},
     error::ErrorCode,
     http::Params,
     protocol::scope,
+    secret::RefreshValue,
     store::{RefreshToken, Rotate},
 };
 
@@ -30,11 +31,12 @@ pub async fn exchange<
 ) -> Result<Response<Body>, OAuthError> {
     let value = form
         .get("refresh_token")
+        .map(RefreshValue::from)
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let hash = secret_digest(value);
+    let hash = value.digest();
     // Independent reads, one round trip: the client, its token, and (where the token says
     // whose grant it is) the person and the grant's revocation.
-    let hint = hints(value);
+    let hint = hints(&value);
     let (client, old, hinted) = tokio::join!(
         client_auth::authenticate(app, req, form, now),
         app.store.refresh(&hash, now),
@@ -93,6 +95,7 @@ pub async fn exchange<
             nonce: None,
             claims: &old.claims,
             sid: old.sid.as_deref(),
+            idp: old.idp.as_deref(),
         },
         now,
     )
@@ -111,7 +114,7 @@ async fn rotate<S: RefreshStore + RevocationStore + ?Sized>(
 ) -> Result<Response<Body>, OAuthError> {
     let next_value = new_value(&old.sub, &old.grant_id);
     let next = RefreshToken {
-        token_hash: secret_digest(&next_value),
+        token_hash: next_value.digest(),
         issued_at: now,
         issued_at_ms: app.clock.now_ms(),
         used_at: None,
@@ -152,13 +155,17 @@ fn narrowed(form: &Params, old: &RefreshToken) -> Result<Vec<String>, OAuthError
 /// grant's person and revocation (`<random>~<base64url(sub)>~<grant id>`), so that one round
 /// trip reads them with the token. The holder is the client, which knows both anyway. (`~`,
 /// not `.`: a refresh token must never look like a JWS to the endpoints that take both.)
-pub fn new_value(sub: &str, grant_id: &str) -> String {
-    format!("{}~{}~{grant_id}", random_token(32), b64url(sub.as_bytes()))
+pub fn new_value(sub: &str, grant_id: &str) -> RefreshValue {
+    RefreshValue::new(format!(
+        "{}~{}~{grant_id}",
+        random_token(32),
+        b64url(sub.as_bytes())
+    ))
 }
 
 /// The person and grant a refresh token says it belongs to (None for older tokens).
-fn hints(value: &str) -> Option<(String, &str)> {
-    let mut parts = value.split('~');
+fn hints(value: &RefreshValue) -> Option<(String, &str)> {
+    let mut parts = value.expose().split('~');
     let (Some(_), Some(sub), Some(gid), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -176,9 +183,14 @@ mod tests {
     fn hints_round_trip_and_never_trust_garbage() {
         let v = new_value("s-1", "g-2");
         assert_eq!(hints(&v), Some(("s-1".to_string(), "g-2")));
-        assert_eq!(hints("opaque-older-token"), None);
-        assert_eq!(hints("a~!!~g"), None);
-        assert_eq!(hints("a~b~c~d"), None);
-        assert_eq!(v.matches('.').count(), 0, "never mistaken for a JWS");
+        let hints_of = |s: &str| hints(&RefreshValue::new(s)).map(|(sub, _)| sub);
+        assert_eq!(hints_of("opaque-older-token"), None);
+        assert_eq!(hints_of("a~!!~g"), None);
+        assert_eq!(hints_of("a~b~c~d"), None);
+        assert_eq!(
+            v.expose().matches('.').count(),
+            0,
+            "never mistaken for a JWS"
+        );
     }
 }

@@ -80,7 +80,7 @@ impl CodeStore for DynamoStore {
         };
         let Some(UpdateItemError::ConditionalCheckFailedException(c)) = err.as_service_error()
         else {
-            return Err(unavailable("UpdateItem", &err));
+            return Err(self.failed("UpdateItem", &err));
         };
         not_consumed(c.item(), &nonce, now)
     }
@@ -105,7 +105,7 @@ impl CodeStore for DynamoStore {
             Ok(_) => Ok(()),
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
-                _ => Err(unavailable("UpdateItem", &e)),
+                _ => Err(self.failed("UpdateItem", &e)),
             },
         }
     }

@@ -43,7 +43,7 @@ impl FederationStore for DynamoStore {
             },
             Err(e) => match e.as_service_error() {
                 Some(DeleteItemError::ConditionalCheckFailedException(_)) => Ok(None),
-                _ => Err(unavailable("DeleteItem", &e)),
+                _ => Err(self.failed("DeleteItem", &e)),
             },
         }
     }

@@ -65,10 +65,6 @@ pub struct DynamoStore {
     table: String,
 }
 
-fn unavailable<E: ProvideErrorMetadata, R>(op: &str, e: &SdkError<E, R>) -> StoreError {
-    StoreError::Unavailable(format!("dynamodb {op}: {}", crate::aws::failure(e)))
-}
-
 /// A short random pause before retrying a lost race, growing with the attempt.
 async fn backoff(attempt: u32) {
     let jitter = random_token(1).bytes().map(u64::from).sum::<u64>() % 16;
@@ -94,6 +90,20 @@ impl DynamoStore {
         &self.table
     }
 
+    /// An SDK failure as a store error. DynamoDB answers `ResourceNotFoundException` to any
+    /// item call on a table that does not exist: that is [`StoreError::TableMissing`], the rest
+    /// `Unavailable`. Both say only the call and [`crate::aws::failure`], never the request.
+    fn failed<E: ProvideErrorMetadata, R>(&self, op: &str, e: &SdkError<E, R>) -> StoreError {
+        let detail = format!("dynamodb {op}: {}", crate::aws::failure(e));
+        match e.as_service_error().and_then(ProvideErrorMetadata::code) {
+            Some("ResourceNotFoundException") => StoreError::TableMissing {
+                table: self.table.clone(),
+                detail,
+            },
+            _ => StoreError::Unavailable(detail),
+        }
+    }
+
     async fn get(&self, pk: String, consistent: bool) -> StoreResult<Option<Item>> {
         let out = self
             .client
@@ -103,7 +113,7 @@ impl DynamoStore {
             .consistent_read(consistent)
             .send()
             .await
-            .map_err(|e| unavailable("GetItem", &e))?;
+            .map_err(|e| self.failed("GetItem", &e))?;
         Ok(out.item)
     }
 
@@ -122,7 +132,7 @@ impl DynamoStore {
             .set_item(Some(item))
             .send()
             .await
-            .map_err(|e| unavailable("PutItem", &e))?;
+            .map_err(|e| self.failed("PutItem", &e))?;
         Ok(())
     }
 
@@ -152,7 +162,7 @@ impl DynamoStore {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| unavailable("Scan", &e))?;
+                .map_err(|e| self.failed("Scan", &e))?;
             for item in out.items.unwrap_or_default() {
                 let id = string_attr(&item, PK).and_then(|pk| pk.strip_prefix(prefix));
                 if let Some(id) = id {
@@ -222,7 +232,7 @@ impl DynamoStore {
                 Some(PutItemError::ConditionalCheckFailedException(c)) => Ok(c
                     .item()
                     .is_some_and(|old| string_attr(old, "put_req") == Some(nonce.as_str()))),
-                _ => Err(unavailable("PutItem", &e)),
+                _ => Err(self.failed("PutItem", &e)),
             },
         }
     }
@@ -234,7 +244,7 @@ impl DynamoStore {
             .set_key(Some(key(pk)))
             .send()
             .await
-            .map_err(|e| unavailable("DeleteItem", &e))?;
+            .map_err(|e| self.failed("DeleteItem", &e))?;
         Ok(())
     }
 
@@ -249,7 +259,7 @@ impl DynamoStore {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await
-            .map_err(|e| unavailable("DeleteItem", &e))?;
+            .map_err(|e| self.failed("DeleteItem", &e))?;
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 
@@ -277,7 +287,7 @@ impl DynamoStore {
                     .map(|r| r.code().map(str::to_string))
                     .collect(),
                 _ => {
-                    return Err(TxFailure::Store(unavailable("TransactWriteItems", &err)));
+                    return Err(TxFailure::Store(self.failed("TransactWriteItems", &err)));
                 }
             };
             if let Some(i) = reasons
@@ -329,7 +339,7 @@ impl DynamoStore {
                 .request_items(&self.table, request)
                 .send()
                 .await
-                .map_err(|e| unavailable("BatchGetItem", &e))?;
+                .map_err(|e| self.failed("BatchGetItem", &e))?;
             let items = out
                 .responses
                 .and_then(|mut r| r.remove(&self.table))

@@ -46,7 +46,7 @@ impl ProviderStore for DynamoStore {
             .expression_attribute_values(":empty", AttributeValue::M(HashMap::new()))
             .send()
             .await
-            .map_err(|e| unavailable("UpdateItem", &e))?;
+            .map_err(|e| self.failed("UpdateItem", &e))?;
         self.client
             .update_item()
             .table_name(&self.table)
@@ -57,7 +57,7 @@ impl ProviderStore for DynamoStore {
             .expression_attribute_values(":p", value)
             .send()
             .await
-            .map_err(|e| unavailable("UpdateItem", &e))?;
+            .map_err(|e| self.failed("UpdateItem", &e))?;
         Ok(())
     }
 
@@ -78,7 +78,7 @@ impl ProviderStore for DynamoStore {
             Err(e) => match e.as_service_error() {
                 // (An SDK retry of a removal whose answer was lost reads as "none".)
                 Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(unavailable("UpdateItem", &e)),
+                _ => Err(self.failed("UpdateItem", &e)),
             },
         }
     }

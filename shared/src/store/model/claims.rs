@@ -47,10 +47,18 @@ pub struct RequestedClaims {
     /// `acr` was asked for (the `claims` parameter or `acr_values`): the ID token states it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub acr: bool,
+    /// The classes an essential `acr` claim accepts (Core §5.5.1.1), those we support; empty:
+    /// any sign-in will do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acr_essential: Vec<String>,
 }
 
 impl RequestedClaims {
     pub fn is_empty(&self) -> bool {
-        self.userinfo.is_empty() && self.id_token.is_empty() && self.custom.is_empty() && !self.acr
+        self.userinfo.is_empty()
+            && self.id_token.is_empty()
+            && self.custom.is_empty()
+            && !self.acr
+            && self.acr_essential.is_empty()
     }
 }

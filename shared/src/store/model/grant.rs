@@ -35,6 +35,10 @@ pub struct RefreshToken {
     /// The sign-in session the grant came from (`sid` of its ID tokens).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The upstream provider the person signed in with (`federation`), None for a
+    /// password: decides the ID token's `acr`, `amr` and `idp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 impl RefreshToken {
@@ -74,6 +78,10 @@ pub struct AuthCode {
     /// `auth_time` in epoch milliseconds (0 in older records: `auth_time` then counts).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub auth_time_ms: i64,
+    /// The upstream provider the person signed in with (`federation`), None for a
+    /// password: decides the ID token's `acr`, `amr` and `idp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 impl AuthCode {

@@ -48,6 +48,10 @@ pub struct AuthRequest {
     /// they still may is decided when the code is redeemed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
+    /// The upstream provider the person signed in with (`federation`), None for a
+    /// password: decides the ID token's `acr`, `amr` and `idp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 impl AuthRequest {
