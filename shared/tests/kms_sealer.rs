@@ -15,10 +15,19 @@ use aws_sdk_kms::{
 use shared::{
     crypto::{b64url, b64url_decode},
     federation::seal::{self, KmsSealer, LocalSealer, SealError, Sealer},
+    secret::ClientSecret,
     store::SealedSecret,
 };
 
 const SECRET: &str = "GOCSPX-upstream-client-secret";
+
+fn secret() -> ClientSecret {
+    ClientSecret::new(SECRET)
+}
+
+fn opened(r: Result<ClientSecret, SealError>) -> String {
+    r.expect("opens").expose().to_string()
+}
 
 async fn kms(test: &str) -> Option<aws_sdk_kms::Client> {
     Some(aws_sdk_kms::Client::new(&common::aws(test).await?))
@@ -45,7 +54,7 @@ async fn secrets_key(kms: &aws_sdk_kms::Client) -> (String, String) {
     (meta.arn().expect("arn").to_string(), alias)
 }
 
-fn refused(r: Result<String, SealError>, what: &str) {
+fn refused(r: Result<ClientSecret, SealError>, what: &str) {
     assert!(matches!(r, Err(SealError::Refused(_))), "{what}: {r:?}");
 }
 
@@ -57,15 +66,15 @@ async fn kms_sealed_secrets_open_only_for_their_provider() {
     let (arn, alias) = secrets_key(&kms).await;
     let sealer = KmsSealer::new(kms.clone(), &alias);
 
-    let sealed = sealer.seal("google", SECRET).await.expect("seal");
+    let sealed = sealer.seal("google", &secret()).await.expect("seal");
     assert_eq!(sealed.key, arn, "the key as KMS named it: its ARN");
     assert!(!sealed.ciphertext.contains("GOCSPX"));
-    assert_eq!(sealer.open("google", &sealed).await.expect("open"), SECRET);
+    assert_eq!(opened(sealer.open("google", &sealed).await), SECRET);
     // Opening needs no configured key: the secret names its own.
     let opener = KmsSealer::new(kms.clone(), "");
-    assert_eq!(opener.open("google", &sealed).await.expect("open"), SECRET);
+    assert_eq!(opened(opener.open("google", &sealed).await), SECRET);
     assert!(matches!(
-        opener.seal("google", SECRET).await,
+        opener.seal("google", &secret()).await,
         Err(SealError::Misconfigured(_))
     ));
 
@@ -106,7 +115,7 @@ async fn kms_sealed_secrets_open_only_for_their_provider() {
 
     // Sealed locally: KMS never sees it.
     let local = LocalSealer::ephemeral()
-        .seal("google", SECRET)
+        .seal("google", &secret())
         .await
         .expect("seal");
     refused(sealer.open("google", &local).await, "locally sealed");
@@ -120,13 +129,13 @@ async fn kms_key_failures_are_classified() {
     };
     let (_, alias) = secrets_key(&kms).await;
     let sealed = KmsSealer::new(kms.clone(), &alias)
-        .seal("google", SECRET)
+        .seal("google", &secret())
         .await
         .expect("seal");
 
     // A key that does not exist: misconfigured, not worth a retry.
     let missing = KmsSealer::new(kms.clone(), "alias/no-such-federation-key");
-    let r = missing.seal("google", SECRET).await;
+    let r = missing.seal("google", &secret()).await;
     assert!(matches!(r, Err(SealError::Misconfigured(_))), "{r:?}");
 
     // Named with another key than the one that sealed it.

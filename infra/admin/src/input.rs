@@ -132,7 +132,10 @@ pub fn password(from_stdin: bool) -> Result<Password, String> {
 /// An upstream provider's client secret: the first line of `file`, one line of standard
 /// input with `from_stdin` or when stdin is not a terminal, otherwise asked for once
 /// without echo. Never from the command line (it would sit in the shell's history).
-pub fn client_secret(from_stdin: bool, file: Option<&std::path::Path>) -> Result<String, String> {
+pub fn client_secret(
+    from_stdin: bool,
+    file: Option<&std::path::Path>,
+) -> Result<shared::secret::ClientSecret, String> {
     let secret = if let Some(path) = file {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("--client-secret-file {}: {e}", path.display()))?;
@@ -157,7 +160,7 @@ pub fn client_secret(from_stdin: bool, file: Option<&std::path::Path>) -> Result
                 .into(),
         );
     }
-    Ok(secret)
+    Ok(shared::secret::ClientSecret::new(secret))
 }
 
 #[cfg(test)]

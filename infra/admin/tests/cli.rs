@@ -1816,6 +1816,8 @@ async fn opened(
         .open(id, p.sealed_secret.as_ref().expect("sealed"))
         .await
         .expect("opens")
+        .expose()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,9 +6,8 @@
 //! local key's AES-GCM tag covers the same two facts as additional data. So a ciphertext
 //! copied to another provider, or anything else encrypted under the same key, does not
 //! open; and with KMS only a role granted `kms:Decrypt` under that context can open it.
-//!
-// TODO(secret newtype): `open` returns a plain String until `shared::secret::ClientSecret`
-// lands on main; it should then return that (no Debug/Display of the value).
+//! The plaintext is a [`ClientSecret`] both ways (our client secret at the upstream), so it
+//! is never logged by accident.
 use std::path::Path;
 
 use async_trait::async_trait;
@@ -16,6 +15,7 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 
 use crate::{
     crypto::{b64url, b64url_decode, random_bytes},
+    secret::ClientSecret,
     store::SealedSecret,
 };
 
@@ -48,8 +48,16 @@ pub enum SealError {
 /// Seals and opens upstream client secrets, one provider at a time.
 #[async_trait]
 pub trait Sealer: Send + Sync {
-    async fn seal(&self, provider_id: &str, plaintext: &str) -> Result<SealedSecret, SealError>;
-    async fn open(&self, provider_id: &str, sealed: &SealedSecret) -> Result<String, SealError>;
+    async fn seal(
+        &self,
+        provider_id: &str,
+        plaintext: &ClientSecret,
+    ) -> Result<SealedSecret, SealError>;
+    async fn open(
+        &self,
+        provider_id: &str,
+        sealed: &SealedSecret,
+    ) -> Result<ClientSecret, SealError>;
 }
 
 /// AES-256-GCM under a key of the data directory (`federation.key`, 32 random bytes, mode
@@ -134,8 +142,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 #[async_trait]
 impl Sealer for LocalSealer {
-    async fn seal(&self, provider_id: &str, plaintext: &str) -> Result<SealedSecret, SealError> {
-        let mut in_out = plaintext.as_bytes().to_vec();
+    async fn seal(
+        &self,
+        provider_id: &str,
+        plaintext: &ClientSecret,
+    ) -> Result<SealedSecret, SealError> {
+        let mut in_out = plaintext.expose().as_bytes().to_vec();
         let nonce = self
             .key
             .seal_in_place_append_tag(Aad::from(aad(provider_id)), &mut in_out)
@@ -148,7 +160,11 @@ impl Sealer for LocalSealer {
         })
     }
 
-    async fn open(&self, provider_id: &str, sealed: &SealedSecret) -> Result<String, SealError> {
+    async fn open(
+        &self,
+        provider_id: &str,
+        sealed: &SealedSecret,
+    ) -> Result<ClientSecret, SealError> {
         if sealed.key != SealedSecret::LOCAL {
             return Err(SealError::Refused(format!(
                 "the client secret of {provider_id} is sealed under the KMS key {}: only the \
@@ -173,7 +189,9 @@ impl Sealer for LocalSealer {
             .key
             .open_in_place(nonce, Aad::from(aad(provider_id)), &mut body)
             .map_err(|_| refused())?;
-        String::from_utf8(plaintext.to_vec()).map_err(|_| refused())
+        let text = String::from_utf8(plaintext.to_vec()).map_err(|_| refused());
+        plaintext.fill(0);
+        text.map(ClientSecret::new)
     }
 }
 
@@ -191,6 +209,7 @@ mod kms {
     use super::{SealError, Sealer, context};
     use crate::{
         crypto::{b64url, b64url_decode},
+        secret::ClientSecret,
         store::SealedSecret,
     };
 
@@ -249,7 +268,7 @@ mod kms {
         async fn seal(
             &self,
             provider_id: &str,
-            plaintext: &str,
+            plaintext: &ClientSecret,
         ) -> Result<SealedSecret, SealError> {
             if self.key.trim().is_empty() {
                 return Err(SealError::Misconfigured(
@@ -260,7 +279,7 @@ mod kms {
                 .kms
                 .encrypt()
                 .key_id(&self.key)
-                .plaintext(Blob::new(plaintext.as_bytes()));
+                .plaintext(Blob::new(plaintext.expose().as_bytes()));
             for (k, v) in context(provider_id) {
                 request = request.encryption_context(k, v);
             }
@@ -284,7 +303,7 @@ mod kms {
             &self,
             provider_id: &str,
             sealed: &SealedSecret,
-        ) -> Result<String, SealError> {
+        ) -> Result<ClientSecret, SealError> {
             if sealed.key == SealedSecret::LOCAL {
                 return Err(SealError::Refused(format!(
                     "the client secret of {provider_id} is sealed by a local data directory's \
@@ -314,11 +333,13 @@ mod kms {
                     sealed.key
                 ))
             })?;
-            String::from_utf8(plaintext).map_err(|_| {
-                SealError::Refused(format!(
-                    "the client secret of {provider_id} is not UTF-8 text"
-                ))
-            })
+            String::from_utf8(plaintext)
+                .map(ClientSecret::new)
+                .map_err(|_| {
+                    SealError::Refused(format!(
+                        "the client secret of {provider_id} is not UTF-8 text"
+                    ))
+                })
         }
     }
 }
@@ -329,23 +350,31 @@ mod tests {
 
     const SECRET: &str = "GOCSPX-upstream-client-secret";
 
+    fn secret() -> ClientSecret {
+        ClientSecret::new(SECRET)
+    }
+
+    fn opened(r: Result<ClientSecret, SealError>) -> String {
+        r.expect("opens").expose().to_string()
+    }
+
     #[tokio::test]
     async fn local_round_trip_with_a_fresh_nonce_each_time() {
         let s = LocalSealer::ephemeral();
-        let a = s.seal("google", SECRET).await.expect("seal");
-        let b = s.seal("google", SECRET).await.expect("seal");
+        let a = s.seal("google", &secret()).await.expect("seal");
+        let b = s.seal("google", &secret()).await.expect("seal");
         assert_eq!(a.key, SealedSecret::LOCAL);
         assert_ne!(a.ciphertext, b.ciphertext, "random nonces");
         assert!(!a.ciphertext.contains("upstream"), "not plaintext");
-        assert_eq!(s.open("google", &a).await.expect("open"), SECRET);
-        assert_eq!(s.open("google", &b).await.expect("open"), SECRET);
+        assert_eq!(opened(s.open("google", &a).await), SECRET);
+        assert_eq!(opened(s.open("google", &b).await), SECRET);
     }
 
     #[tokio::test]
     async fn another_provider_another_key_or_an_altered_blob_does_not_open() {
         let s = LocalSealer::ephemeral();
-        let sealed = s.seal("google", SECRET).await.expect("seal");
-        let refused = |r: Result<String, SealError>, what: &str| {
+        let sealed = s.seal("google", &secret()).await.expect("seal");
+        let refused = |r: Result<ClientSecret, SealError>, what: &str| {
             assert!(matches!(r, Err(SealError::Refused(_))), "{what}: {r:?}");
         };
         refused(s.open("okta", &sealed).await, "another provider");
@@ -388,10 +417,10 @@ mod tests {
             crate::crypto::random_token(6).replace(['-', '_'], "x")
         ));
         let first = LocalSealer::for_data_dir(Some(&dir)).expect("create");
-        let sealed = first.seal("google", SECRET).await.expect("seal");
+        let sealed = first.seal("google", &secret()).await.expect("seal");
         let again = LocalSealer::load_or_create(&dir).expect("load");
         assert_eq!(
-            again.open("google", &sealed).await.expect("open"),
+            opened(again.open("google", &sealed).await),
             SECRET,
             "the key persists"
         );

@@ -1,6 +1,6 @@
 //! Declarative clients, users and upstream providers (a JSON or TOML file), applied
 //! idempotently: clients are created or replaced, users created or updated in place (their
-//! `sub` never changes), providers created or replaced (see [`providers`]).
+//! `sub` never changes), providers created or replaced ([`apply_providers`]).
 mod providers;
 
 pub use providers::{SeedProvider, apply_providers, check_provider, seal_unless_unchanged};

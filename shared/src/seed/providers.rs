@@ -10,6 +10,7 @@ use super::SeedError;
 use crate::{
     federation::seal::Sealer,
     protocol::claims::is_user_claim,
+    secret::ClientSecret,
     store::{DEFAULT_UPSTREAM_SCOPES, ProviderStore, SealedSecret, UpstreamAuth, UpstreamProvider},
 };
 
@@ -74,7 +75,7 @@ impl SeedProvider {
     pub fn client_secret(
         &self,
         env: &(dyn Fn(&str) -> Option<String> + Sync),
-    ) -> Result<Option<String>, SeedError> {
+    ) -> Result<Option<ClientSecret>, SeedError> {
         if self.client_secret.is_some() {
             return Err(self.error(
                 "client_secret is never written in a seed file: put it in an environment \
@@ -89,7 +90,7 @@ impl SeedProvider {
             ))),
             None => Ok(None),
             Some(name) => match env(name) {
-                Some(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
+                Some(v) if !v.trim().is_empty() => Ok(Some(ClientSecret::new(v.trim()))),
                 _ => Err(self.error(format!(
                     "the environment variable {name} (client_secret_env) is not set"
                 ))),
@@ -126,11 +127,12 @@ impl SeedProvider {
 pub async fn seal_unless_unchanged(
     sealer: &dyn Sealer,
     id: &str,
-    secret: &str,
+    secret: &ClientSecret,
     existing: Option<&SealedSecret>,
 ) -> Result<SealedSecret, SeedError> {
     if let Some(old) = existing
-        && sealer.open(id, old).await.ok().as_deref() == Some(secret)
+        && let Ok(opened) = sealer.open(id, old).await
+        && opened.expose() == secret.expose()
     {
         return Ok(old.clone());
     }
@@ -236,7 +238,7 @@ name = "displayName"
         );
         let sealed = google.sealed_secret.clone().expect("sealed");
         assert_eq!(
-            sealer.open("google", &sealed).await.expect("open"),
+            sealer.open("google", &sealed).await.expect("open").expose(),
             "google-secret"
         );
         let entra = store
@@ -267,7 +269,7 @@ name = "displayName"
             .expect("stored");
         let sealed = stored.sealed_secret.expect("sealed");
         assert_eq!(
-            sealer.open("google", &sealed).await.expect("open"),
+            sealer.open("google", &sealed).await.expect("open").expose(),
             "rotated"
         );
     }

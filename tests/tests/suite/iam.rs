@@ -58,6 +58,21 @@ fn grants_needed(call: &str) -> &'static [(&'static str, &'static str)] {
         ],
         "create_secret" => &[("PutItem", "secret")],
         "published_keys" => &[("GetItem", "keys")],
+        // Upstream providers (every one in providers#all) and federated sign-in: no
+        // function makes these calls yet; the federation function and the sign-in page
+        // will. (put_provider and delete_provider, UpdateItem on providers#all, are the
+        // admin tool's only: no function's role may make them.)
+        "provider" | "list_providers" => &[("GetItem", "providers")],
+        "put_attempt" => &[("PutItem", "fedstate")],
+        "take_attempt" => &[("DeleteItem", "fedstate")],
+        "link" => &[("GetItem", "link")],
+        "put_link" => &[("PutItem", "link")],
+        "create_linked_user" => &[
+            ("PutItem", "link"),
+            ("PutItem", "user"),
+            ("PutItem", "username"),
+            ("PutItem", "email"),
+        ],
         // The signer's calls: KMS, not the table (the key policies are the template's own).
         "public_keys" | "sign" => &[],
         other => panic!("store call {other:?} has no grant listed here: add it"),
