@@ -250,6 +250,28 @@ impl Role for Verifies {
     }
 }
 
+/// Signs people in at upstream OpenID providers (the `federation` function): verifies with
+/// the published key set like [`Verifies`], opens upstream client secrets with KMS (only
+/// this role's function may decrypt them, by encryption context), and calls upstreams.
+#[cfg(all(feature = "kms", feature = "federation"))]
+pub struct Federates;
+
+#[cfg(all(feature = "kms", feature = "federation"))]
+impl Role for Federates {
+    type Keys = crate::federation::broker::Federating;
+
+    async fn keys(
+        settings: &Settings,
+        store: Arc<crate::store::dynamo::DynamoStore>,
+    ) -> Result<Arc<Self::Keys>, String> {
+        let verifier: Arc<dyn Verifier> = Arc::new(crate::signer::published::StoreKeys::new(store));
+        let sealer = sealer(&settings.backend, &settings.vars).await?;
+        let federating = crate::federation::broker::Federating::new(verifier, sealer)
+            .map_err(|e| format!("configuration: {e}"))?;
+        Ok(Arc::new(federating))
+    }
+}
+
 /// Serves the keys of `SIGNING_KEYS` (the JWKS) and publishes them to the store at start-up;
 /// never signs.
 #[cfg(feature = "kms")]

@@ -101,6 +101,14 @@ pub struct LoginView<'a> {
     pub csrf: &'a str,
     pub username: &'a str,
     pub error: Option<&'a str>,
+    /// "Continue with ..." links, one per upstream provider offered.
+    pub providers: Vec<ProviderLink<'a>>,
+}
+
+/// A link of the sign-in page to an upstream provider (`/federation/start`).
+pub struct ProviderLink<'a> {
+    pub name: &'a str,
+    pub href: String,
 }
 
 pub fn login_page(b: &Branding, v: LoginView<'_>) -> Response<Body> {

@@ -82,6 +82,7 @@ impl Browser {
     }
 
     fn at(provider: &str, address: Option<std::net::IpAddr>) -> Self {
+        crate::tls_ready();
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())

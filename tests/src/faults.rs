@@ -143,6 +143,11 @@ impl UserStore for FaultyStore {
         self.faults.store("user_by_username")?;
         self.inner.user_by_username(u).await
     }
+
+    async fn user_by_email(&self, e: &str) -> StoreResult<Option<User>> {
+        self.faults.store("user_by_email")?;
+        self.inner.user_by_email(e).await
+    }
     async fn create_user(&self, u: &User) -> StoreResult<()> {
         self.faults.store("create_user")?;
         self.inner.create_user(u).await

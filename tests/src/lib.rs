@@ -323,7 +323,14 @@ impl Provider {
     }
 }
 
+/// reqwest's rustls is built without a crypto provider of its own (the provider's outbound
+/// client brings aws-lc-rs, `shared::federation`): the test process installs it once.
+pub fn tls_ready() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 pub fn http_client() -> reqwest::Client {
+    tls_ready();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

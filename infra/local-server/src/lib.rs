@@ -14,6 +14,7 @@ use shared::{
     app::SigningApp,
     assembly,
     clock::Clock,
+    federation::broker::Federating,
     seed::{self, Seed},
     signer::{
         Alg, Signer, Verifier, VerifyOnly,
@@ -55,6 +56,8 @@ pub struct Running {
     /// The side every other endpoint runs on: with `lambda_keys`, verifying with the key set
     /// published to the store; else with the signer's own public keys.
     pub verifying: Arc<App>,
+    /// The side of the federation endpoints (sign-in at upstream providers).
+    pub federating: Arc<serve::Federating>,
     task: JoinHandle<()>,
 }
 
@@ -159,14 +162,19 @@ pub async fn start_wrapped(
         (signer.clone(), Arc::new(VerifyOnly(signer)))
     };
     let app: Arc<SigningApp> = Arc::new(App::new(config, store, signer, clock));
-    let verifying = Arc::new(app.with_keys(verifier));
+    let verifying = Arc::new(app.with_keys(verifier.clone()));
+    // One sealer for the seed and the federation endpoints: without a data directory its key
+    // lives in this process only.
+    let sealer = assembly::sealer(&opts.backend, &vars).await?;
+    let federating = Arc::new(app.with_keys(Arc::new(
+        Federating::new(verifier, sealer.clone()).map_err(|e| e.to_string())?,
+    )));
     if let Some(s) = &opts.seed {
         seed::apply(app.store.as_ref(), s, app.clock.now_ms())
             .await
             .map_err(|e| e.to_string())?;
         if !s.providers.is_empty() {
             // Client secrets come from the environment (config_vars), named by the seed.
-            let sealer = assembly::sealer(&opts.backend, &vars).await?;
             let env = |name: &str| vars.get(name).cloned();
             seed::apply_providers(app.store.as_ref(), sealer.as_ref(), &s.providers, &env)
                 .await
@@ -180,12 +188,14 @@ pub async fn start_wrapped(
         listener,
         app.clone(),
         verifying.clone(),
+        federating.clone(),
         opts.timeouts,
     ));
     Ok(Running {
         addr,
         app,
         verifying,
+        federating,
         task,
     })
 }

@@ -15,7 +15,17 @@ use lambda_http::{
     Body, RequestExt, aws_lambda_events::apigw::ApiGatewayV2httpRequestContext,
     request::RequestContext,
 };
-use shared::{App, app::SigningApp, endpoints, http::MAX_BODY};
+use shared::{
+    App,
+    app::SigningApp,
+    endpoints::{self, handlers},
+    http::MAX_BODY,
+    store::Store,
+};
+
+/// The side of the federation endpoints: it opens upstream client secrets and calls
+/// upstream providers (`shared::federation::broker`).
+pub type Federating = App<dyn Store, shared::federation::broker::Federating>;
 use tokio::net::TcpListener;
 
 /// How long a client may take to send a request's headers (and, on an idle keep-alive
@@ -46,6 +56,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Arc<SigningApp>,
     verifying: Arc<App>,
+    federating: Arc<Federating>,
     timeouts: Timeouts,
 ) {
     let mut failures = 0u32;
@@ -65,10 +76,17 @@ pub async fn serve(
                 continue;
             }
         };
-        let (app, verifying) = (app.clone(), verifying.clone());
+        let (app, verifying, federating) = (app.clone(), verifying.clone(), federating.clone());
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
-                handle(app.clone(), verifying.clone(), peer, req, timeouts.body)
+                handle(
+                    app.clone(),
+                    verifying.clone(),
+                    federating.clone(),
+                    peer,
+                    req,
+                    timeouts.body,
+                )
             });
             if let Err(e) = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -100,6 +118,7 @@ fn refusal(status: hyper::StatusCode, body: &'static [u8]) -> hyper::Response<Fu
 async fn handle(
     app: Arc<SigningApp>,
     verifying: Arc<App>,
+    federating: Arc<Federating>,
     peer: SocketAddr,
     req: hyper::Request<hyper::body::Incoming>,
     body_timeout: Duration,
@@ -139,6 +158,8 @@ async fn handle(
         .with_request_context(RequestContext::ApiGatewayV2(context));
     let resp = if crate::demo::owns(req.uri().path()) {
         crate::demo::handle(&app, req).await
+    } else if endpoints::federates(req.uri().path()) {
+        endpoints::dispatch_to(&federating, None, req, handlers::federation).await
     } else {
         endpoints::dispatch(&app, &verifying, req).await
     };

@@ -21,8 +21,8 @@ use crate::{
         redirect_uri, release,
     },
     store::{
-        AuthRequest, Client, ProviderButton, ProviderStore, ResponseMode, Session, UpstreamProvider,
-        User,
+        AuthRequest, Client, ProviderButton, ProviderStore, ResponseMode, Session,
+        UpstreamProvider, User,
     },
 };
 
@@ -30,7 +30,14 @@ pub const BROWSER_COOKIE: &str = "oidc_browser";
 pub const SESSION_COOKIE: &str = "oidc_session";
 
 pub async fn handle<
-    S: AuthRequestStore + ClientStore + CodeStore + ConsentStore + ProviderStore + SessionStore + UserStore + ?Sized,
+    S: AuthRequestStore
+        + ClientStore
+        + CodeStore
+        + ConsentStore
+        + ProviderStore
+        + SessionStore
+        + UserStore
+        + ?Sized,
 >(
     app: &App<S>,
     req: &Request,
@@ -43,7 +50,14 @@ pub async fn handle<
 
 /// The answer to the request, or the error to show on a page rather than send back.
 async fn authorize<
-    S: AuthRequestStore + ClientStore + CodeStore + ConsentStore + ProviderStore + SessionStore + UserStore + ?Sized,
+    S: AuthRequestStore
+        + ClientStore
+        + CodeStore
+        + ConsentStore
+        + ProviderStore
+        + SessionStore
+        + UserStore
+        + ?Sized,
 >(
     app: &App<S>,
     req: &Request,
@@ -312,7 +326,14 @@ fn pending(
 }
 
 async fn handle_params<
-    S: AuthRequestStore + ClientStore + CodeStore + ConsentStore + ProviderStore + SessionStore + UserStore + ?Sized,
+    S: AuthRequestStore
+        + ClientStore
+        + CodeStore
+        + ConsentStore
+        + ProviderStore
+        + SessionStore
+        + UserStore
+        + ?Sized,
 >(
     app: &App<S>,
     req: &Request,

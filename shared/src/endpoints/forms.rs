@@ -7,8 +7,8 @@ use lambda_http::{Body, Response};
 
 use super::Endpoint;
 use crate::{
-    App,
-    pages::{self, ConsentView, LoginView},
+    App, http,
+    pages::{self, ConsentView, LoginView, ProviderLink},
     protocol::release,
     store::{AuthRequest, Client, RequestedClaims, User},
 };
@@ -32,6 +32,17 @@ pub fn sign_in<S: ?Sized, K: ?Sized>(
             csrf: &auth.csrf,
             username,
             error,
+            providers: auth
+                .providers
+                .iter()
+                .map(|p| ProviderLink {
+                    name: &p.name,
+                    href: http::url_with_query(
+                        &app.config.endpoint_url(Endpoint::FederationStart),
+                        &[("req", &auth.id), ("idp", &p.id)],
+                    ),
+                })
+                .collect(),
         },
     )
 }

@@ -102,3 +102,22 @@ pub fn logout<'a>(app: &'a App, _: Endpoint, req: &'a Request, now: i64) -> Answ
 pub fn register<'a>(app: &'a App, _: Endpoint, req: &'a Request, now: i64) -> Answer<'a> {
     Box::pin(super::registration::handle(app, req, now))
 }
+
+/// The federation function's routes (`endpoints::federation`): its keys are
+/// [`Federating`](crate::federation::broker::Federating), which open upstream client secrets
+/// and call upstream providers.
+#[cfg(feature = "federation")]
+pub fn federation<'a>(
+    app: &'a App<dyn Store, crate::federation::broker::Federating>,
+    e: Endpoint,
+    req: &'a Request,
+    now: i64,
+) -> Answer<'a> {
+    match e {
+        Endpoint::FederationStart => Box::pin(super::federation::start::handle(app, req, now)),
+        Endpoint::FederationCallback => {
+            Box::pin(super::federation::callback::handle(app, req, now))
+        }
+        _ => elsewhere(),
+    }
+}

@@ -391,7 +391,9 @@ async fn succeeded<S: ClientStore + SignInStore + ?Sized>(
     if !app.store.signin_write(&write).await? {
         return attempt.lost_race(app, &signed_in.request).await;
     }
-    attempt.audit.succeeded(&user.sub, &signed_in.request.client_id);
+    attempt
+        .audit
+        .succeeded(&user.sub, &signed_in.request.client_id);
     let mut resp = signed_in.to_consent(&app.config);
     let secure = app.config.secure_cookies();
     // This browser is now known for this account (SECURITY.md: a year, renewed at each

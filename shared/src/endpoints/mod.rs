@@ -79,6 +79,13 @@ pub fn holds_keys(path: &str) -> bool {
         .any(|r| r.endpoint.path() == path && matches!(r.endpoint.function(), "token" | "jwks"))
 }
 
+/// Whether `path` is served by the federation function (sign-in at upstream providers).
+pub fn federates(path: &str) -> bool {
+    routes()
+        .iter()
+        .any(|r| r.endpoint.path() == path && r.endpoint.function() == "federation")
+}
+
 /// Routes a request to `handler`, one function's handlers. `function` restricts it to that
 /// function's routes (`None`: the whole provider). Reads the clock once. A Lambda binary
 /// links only the code its own routes reach (the token function carries no argon2,

@@ -17,8 +17,8 @@
 //!
 //! [`seal`] is built into every configuration (the admin tool and seed files seal client
 //! secrets); the outbound client is the `federation` feature's.
+#[cfg(feature = "federation")]
+pub mod broker;
 pub mod seal;
 #[cfg(feature = "federation")]
 pub mod upstream;
-#[cfg(feature = "federation")]
-pub mod broker;

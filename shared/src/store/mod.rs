@@ -92,6 +92,9 @@ pub trait UserStore: Send + Sync {
     /// The user with exactly this username. The username record holds the whole user (as
     /// the `sub` record does), so this is one read.
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// The user holding this email address (the claim every user's email takes, case
+    /// ignored): two reads. Used to link a verified upstream email (`federation`).
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     /// Creates a user; `Conflict` if the sub, username or email is taken (checked atomically).
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     /// Replaces a user's record (same sub and username) and its copy under the username,

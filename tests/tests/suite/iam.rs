@@ -66,6 +66,7 @@ fn grants_needed(call: &str) -> &'static [(&'static str, &'static str)] {
         "put_attempt" => &[("PutItem", "fedstate")],
         "take_attempt" => &[("DeleteItem", "fedstate")],
         "link" => &[("GetItem", "link")],
+        "user_by_email" => &[("GetItem", "email"), ("GetItem", "user")],
         "put_link" => &[("PutItem", "link")],
         "create_linked_user" => &[
             ("PutItem", "link"),
@@ -209,6 +210,7 @@ fn param(url: &str, name: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_store_call_is_granted_to_its_functions_role() {
     let p = Provider::start(TestBackend::Embedded).await;
+    e2e::tls_ready();
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -112,6 +112,7 @@ async fn sign_in_through_cargo_lambda_watch() {
     let _watch = Watch(child);
 
     // Functions compile on their first request: allow minutes, not seconds.
+    e2e::tls_ready();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(600))
         .redirect(reqwest::redirect::Policy::none())

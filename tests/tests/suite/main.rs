@@ -8,6 +8,7 @@ mod consent;
 mod demo;
 mod envelope;
 mod fault_matrix;
+mod federation;
 mod grants;
 mod hints;
 mod iam;

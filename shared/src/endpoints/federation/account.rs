@@ -74,7 +74,14 @@ async fn create<S: FederationStore + UserStore + ?Sized, K: ?Sized>(
 ) -> Result<User, OAuthError> {
     let username = format!("{}:{}", provider.id, id.sub);
     for _ in 0..2 {
-        let user = User::new(None, username.clone(), String::new(), mapped.clone(), vec![], now_ms);
+        let user = User::new(
+            None,
+            username.clone(),
+            String::new(),
+            mapped.clone(),
+            vec![],
+            now_ms,
+        );
         let link = AccountLink {
             sub: user.sub.clone(),
             ..link.clone()
@@ -98,16 +105,30 @@ async fn linked<S: UserStore + ?Sized, K: ?Sized>(
     link: &AccountLink,
     mapped: Map<String, Value>,
 ) -> Result<User, OAuthError> {
-    let mut user = app
-        .store
-        .user(&link.sub)
-        .await?
-        .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "The account linked to this sign-in was deleted."))?;
-    if link.jit && user.claims != mapped {
-        user.claims = mapped;
-        app.store.update_user(&user).await?;
+    let mut user = app.store.user(&link.sub).await?.ok_or_else(|| {
+        OAuthError::new(
+            ErrorCode::AccessDenied,
+            "The account linked to this sign-in was deleted.",
+        )
+    })?;
+    if !link.jit || user.claims == mapped {
+        return Ok(user);
     }
-    Ok(user)
+    let before = std::mem::replace(&mut user.claims, mapped);
+    match app.store.update_user(&user).await {
+        Ok(()) => Ok(user),
+        // The address is another account's here (as when the link made this one): the rest
+        // is refreshed, the address left out, never taken.
+        Err(StoreError::Conflict(_)) => {
+            user.claims.remove("email");
+            user.claims.remove("email_verified");
+            if user.claims != before {
+                app.store.update_user(&user).await?;
+            }
+            Ok(user)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A concurrent first sign-in of the same person won: use its link.
@@ -120,14 +141,15 @@ async fn retry_linked<S: FederationStore + UserStore + ?Sized, K: ?Sized>(
         .link(&id.issuer, &id.sub)
         .await?
         .ok_or_else(|| StoreError::Conflict("account link".into()))?;
-    app.store
-        .user(&link.sub)
-        .await?
-        .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "The account linked to this sign-in was deleted."))
+    app.store.user(&link.sub).await?.ok_or_else(|| {
+        OAuthError::new(
+            ErrorCode::AccessDenied,
+            "The account linked to this sign-in was deleted.",
+        )
+    })
 }
 
-/// The existing user whose username is the (verified) email: the one way a local account
-/// is found by address.
+/// The existing user holding the (verified) email address.
 async fn email_holder<S: UserStore + ?Sized, K: ?Sized>(
     app: &App<S, K>,
     mapped: &Map<String, Value>,
@@ -135,11 +157,7 @@ async fn email_holder<S: UserStore + ?Sized, K: ?Sized>(
     let Some(email) = mapped.get("email").and_then(Value::as_str) else {
         return Ok(None);
     };
-    Ok(app
-        .store
-        .user_by_username(email)
-        .await?
-        .filter(|u| u.email().is_some_and(|e| e.eq_ignore_ascii_case(email))))
+    Ok(app.store.user_by_email(email).await?)
 }
 
 /// The email, when the upstream says it is verified (OIDC Core §5.1 `email_verified`: true,
@@ -150,12 +168,18 @@ fn verified_email(claims: &Map<String, Value>) -> Option<&str> {
         Some(Value::String(s)) => s == "true",
         _ => false,
     };
-    claims.get("email").and_then(Value::as_str).filter(|_| verified)
+    claims
+        .get("email")
+        .and_then(Value::as_str)
+        .filter(|_| verified)
 }
 
 /// The standard claims of ours (OIDC Core §5.1) the upstream gave, each read from the claim
 /// the provider's map names for it (the same name by default); never `sub`.
-pub fn mapped_claims(provider: &UpstreamProvider, upstream: &Map<String, Value>) -> Map<String, Value> {
+pub fn mapped_claims(
+    provider: &UpstreamProvider,
+    upstream: &Map<String, Value>,
+) -> Map<String, Value> {
     scope::SUPPORTED
         .iter()
         .flat_map(|s| scope::claims_of(s))

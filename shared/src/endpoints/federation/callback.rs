@@ -12,9 +12,7 @@ use super::{
 use crate::{
     App, OAuthError,
     crypto::constant_time_eq,
-    endpoints::{
-        Endpoint, authorize::BROWSER_COOKIE, forms, login, session::SignedIn,
-    },
+    endpoints::{Endpoint, authorize::BROWSER_COOKIE, forms, login, session::SignedIn},
     error::ErrorCode,
     federation::{
         broker::Federating,
@@ -25,7 +23,7 @@ use crate::{
     },
     http::{self, Params},
     pages::PageOrError,
-    secret::StateValue,
+    secret::{ClientSecret, StateValue},
     store::{
         AuthRequest, AuthRequestStore, FederationAttempt, FederationStore, ProviderStore,
         SignInStore, SignInWrite, UpstreamAuth, UpstreamProvider, UserStore,
@@ -75,12 +73,17 @@ async fn callback<
         app.store.provider(&attempt.provider_id)
     )?;
     let auth = auth.ok_or_else(login::expired)?;
-    let provider = provider.filter(|p| p.enabled).ok_or_else(unknown_provider)?;
+    let provider = provider
+        .filter(|p| p.enabled)
+        .ok_or_else(unknown_provider)?;
     let id = match identity(app, &provider, &attempt, &params, now).await {
         Ok(id) => id,
         Err(e) => {
             audit("federation.failed", &provider.id, &auth.client_id, e.code());
-            let said = format!("Signing in with {} did not work: {e}.", provider.display_name);
+            let said = format!(
+                "Signing in with {} did not work: {e}.",
+                provider.display_name
+            );
             return Ok(sign_in_again(app, &auth, &said));
         }
     };
@@ -118,10 +121,16 @@ async fn identity<S: ?Sized>(
     now: i64,
 ) -> Result<Identity, UpstreamError> {
     if let Some(error) = params.get("error") {
-        return Err(UpstreamError::authorization(error, params.get("error_description")));
+        return Err(UpstreamError::authorization(
+            error,
+            params.get("error_description"),
+        ));
     }
     let k = &app.keys;
-    let metadata = k.upstreams.metadata(&*k.fetch, &provider.issuer, now).await?;
+    let metadata = k
+        .upstreams
+        .metadata(&*k.fetch, &provider.issuer, now)
+        .await?;
     check_response_issuer(&metadata, params.get("iss"))?;
     let code = params
         .get("code")
@@ -132,11 +141,11 @@ async fn identity<S: ?Sized>(
             .open(&provider.id, sealed)
             .await
             .map_err(|e| UpstreamError::Client(format!("the client secret: {e}")))?,
-        None => String::new(),
+        None => ClientSecret::new(""),
     };
     let client = ClientCredentials {
         client_id: &provider.client_id,
-        secret: &secret,
+        secret: secret.expose(),
         method: match provider.client_auth {
             UpstreamAuth::ClientSecretBasic => ClientAuthMethod::ClientSecretBasic,
             UpstreamAuth::ClientSecretPost => ClientAuthMethod::ClientSecretPost,
@@ -159,7 +168,13 @@ async fn identity<S: ?Sized>(
         .await?;
     let mut claims = verified.claims;
     if provider.userinfo {
-        let more = userinfo(&*k.fetch, &metadata, &tokens.access_token, &verified.subject).await?;
+        let more = userinfo(
+            &*k.fetch,
+            &metadata,
+            &tokens.access_token,
+            &verified.subject,
+        )
+        .await?;
         for (name, value) in more {
             claims.entry(name).or_insert(value);
         }

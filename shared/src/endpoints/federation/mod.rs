@@ -15,7 +15,9 @@ use crate::OAuthError;
 pub const ATTEMPT_TTL: i64 = 600;
 
 fn unknown_provider() -> OAuthError {
-    OAuthError::invalid_request("This sign-in option is not offered (unknown or disabled provider).")
+    OAuthError::invalid_request(
+        "This sign-in option is not offered (unknown or disabled provider).",
+    )
 }
 
 /// One line of the audit log per federated sign-in outcome: the provider, the request's

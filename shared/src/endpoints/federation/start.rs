@@ -24,7 +24,9 @@ pub async fn handle<S: AuthRequestStore + FederationStore + ProviderStore + ?Siz
     req: &Request,
     now: i64,
 ) -> Response<Body> {
-    start(app, req, now).await.or_error_page(&app.config.branding)
+    start(app, req, now)
+        .await
+        .or_error_page(&app.config.branding)
 }
 
 async fn start<S: AuthRequestStore + FederationStore + ProviderStore + ?Sized>(
@@ -44,7 +46,9 @@ async fn start<S: AuthRequestStore + FederationStore + ProviderStore + ?Sized>(
     if auth.sub.is_some() {
         return Err(login::already_completed());
     }
-    let provider = provider.filter(|p| p.enabled).ok_or_else(unknown_provider)?;
+    let provider = provider
+        .filter(|p| p.enabled)
+        .ok_or_else(unknown_provider)?;
     if !acr::meets(&auth.claims.acr_essential, Some(&provider.id)) {
         return Err(OAuthError::new(
             ErrorCode::UnmetAuthenticationRequirements,
@@ -57,7 +61,12 @@ async fn start<S: AuthRequestStore + FederationStore + ProviderStore + ?Sized>(
         .metadata(&*k.fetch, &provider.issuer, now)
         .await
         .map_err(|e| {
-            audit("federation.unreachable", &provider.id, &auth.client_id, e.code());
+            audit(
+                "federation.unreachable",
+                &provider.id,
+                &auth.client_id,
+                e.code(),
+            );
             OAuthError::new(
                 ErrorCode::TemporarilyUnavailable,
                 format!("{} cannot be reached right now: {e}", provider.display_name),

@@ -204,6 +204,17 @@ impl UserStore for DynamoStore {
         }
     }
 
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let pk = schema::email(email);
+        if pk.len() > MAX_KEY_BYTES {
+            return Ok(None);
+        }
+        match self.get(pk, true).await?.map(parse::<Claim>).transpose()? {
+            Some(claim) => self.user(&claim.sub).await,
+            None => Ok(None),
+        }
+    }
+
     async fn create_user(&self, user: &User) -> StoreResult<()> {
         const KINDS: [&str; 3] = ["user", "username", "email"];
         match self.transact(self.create_user_items(user)?).await {

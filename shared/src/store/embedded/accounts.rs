@@ -34,6 +34,13 @@ impl UserStore for EmbeddedStore {
         }
     }
 
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        match self.get::<String>(&schema::email(email))? {
+            Some(sub) => self.user(&sub).await,
+            None => Ok(None),
+        }
+    }
+
     async fn create_user(&self, user: &User) -> StoreResult<()> {
         let items = UserItems::of(user);
         let record = encode(user)?;
