@@ -103,6 +103,8 @@ pub struct LoginView<'a> {
     pub error: Option<&'a str>,
     /// "Continue with ..." links, one per upstream provider offered.
     pub providers: Vec<ProviderLink<'a>>,
+    /// Whether the password form is shown (`PASSWORD_SIGNIN`).
+    pub password: bool,
 }
 
 /// A link of the sign-in page to an upstream provider (`/federation/start`).

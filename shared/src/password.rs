@@ -75,7 +75,10 @@ mod tests {
         assert!(!verify_password(&pw("s3cret pas"), Some(&h)));
         assert!(!verify_password(&pw("anything"), None));
         assert!(!verify_password(&pw("anything"), Some("not a phc string")));
-        assert!(!verify_password(&pw(""), Some("")), "an account without a password");
+        assert!(
+            !verify_password(&pw(""), Some("")),
+            "an account without a password"
+        );
         assert!(is_argon2_phc(&h));
         assert!(PasswordHash::new(DUMMY_HASH).is_ok());
     }

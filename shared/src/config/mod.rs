@@ -252,6 +252,7 @@ mod tests {
             ("SIGNIN_MAX_FAILURES_PER_DEVICE", "4"),
             ("SIGNIN_DEVICE_WINDOW_SECONDS", "600"),
             ("SIGNIN_DEVICE_TOKEN_TTL_SECONDS", "86400"),
+            ("PASSWORD_SIGNIN", "false"),
         ])
         .expect("ok")
         .sign_in;
@@ -266,8 +267,11 @@ mod tests {
                 device_failures: 4,
                 device_window: 600,
                 device_ttl: 86400,
+                password: false,
             }
         );
+        let e = base(&[("PASSWORD_SIGNIN", "no")]).expect_err("true or false");
+        assert!(e.to_string().contains("PASSWORD_SIGNIN"), "{e}");
         assert_eq!(
             base(&[("SIGNIN_MAX_DELAY_SECONDS", "0")])
                 .expect("0 turns the delay off")

@@ -22,6 +22,9 @@ pub struct SignInLimits {
     pub device_window: i64,
     /// How long a device token (and its cookie) lasts after the sign-in that issued it.
     pub device_ttl: i64,
+    /// `PASSWORD_SIGNIN` (default true): whether people may sign in with a password of ours.
+    /// Off, the sign-in page offers only the upstream providers and `POST /login` refuses.
+    pub password: bool,
 }
 
 impl Default for SignInLimits {
@@ -35,6 +38,7 @@ impl Default for SignInLimits {
             device_failures: 10,
             device_window: 3600,
             device_ttl: 365 * 86400,
+            password: true,
         }
     }
 }
@@ -55,6 +59,16 @@ impl SignInLimits {
                 ));
             }
         }
+        self.password = match v.get("PASSWORD_SIGNIN") {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(ConfigError::Invalid(
+                    "PASSWORD_SIGNIN",
+                    format!("expected true or false, got {other:?}"),
+                ));
+            }
+        };
         self.free_failures = v.count("SIGNIN_FREE_FAILURES", self.free_failures)?;
         self.max_delay = v.seconds("SIGNIN_MAX_DELAY_SECONDS", self.max_delay, (0, 86400))?;
         self.failure_memory = v.ttl("SIGNIN_FAILURE_MEMORY_SECONDS", self.failure_memory)?;

@@ -32,6 +32,7 @@ pub fn sign_in<S: ?Sized, K: ?Sized>(
             csrf: &auth.csrf,
             username,
             error,
+            password: app.config.sign_in.password,
             providers: auth
                 .providers
                 .iter()

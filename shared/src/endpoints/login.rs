@@ -171,6 +171,11 @@ async fn login<S: AuthRequestStore + ClientStore + SignInStore + ?Sized>(
     now: i64,
 ) -> Result<Response<Body>, OAuthError> {
     let params = params_of(req, "The sign-in form was not sent as a form.")?;
+    if req.method() == Method::POST && !app.config.sign_in.password {
+        return Err(OAuthError::invalid_request(
+            "Signing in with a password is turned off here: use one of the other ways offered.",
+        ));
+    }
     if req.method() == Method::POST {
         return sign_in(app, req, &params).await;
     }

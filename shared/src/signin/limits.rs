@@ -265,6 +265,7 @@ mod tests {
             device_failures: 2,
             device_window: 600,
             device_ttl: 86400,
+            password: true,
         }
     }
 

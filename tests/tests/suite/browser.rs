@@ -374,17 +374,26 @@ async fn continue_with_an_upstream_provider_from_the_sign_in_page() {
     // The upstream's own sign-in page (another instance of this provider), then its consent.
     wait_for(&c, "input#password").await;
     let at = c.current_url().await.expect("url");
-    assert!(at.as_str().starts_with(up.issuer()), "at the upstream: {at}");
+    assert!(
+        at.as_str().starts_with(up.issuer()),
+        "at the upstream: {at}"
+    );
     fill(&c, "#username", e2e::ALICE.0).await;
     fill(&c, "#password", e2e::ALICE.1).await;
     click(&c, "button.primary").await;
     wait_for(&c, "button[value=allow]").await;
-    assert!(text(&c).await.contains("Downstream"), "the upstream asks for its client");
+    assert!(
+        text(&c).await.contains("Downstream"),
+        "the upstream asks for its client"
+    );
     click(&c, "button[value=allow]").await;
     // Back here: our consent for the demo app, then the app with our tokens.
     wait_for(&c, "button[value=allow]").await;
     let here = c.current_url().await.expect("url");
-    assert!(here.as_str().starts_with(&p.issuer()), "back at our consent: {here}");
+    assert!(
+        here.as_str().starts_with(&p.issuer()),
+        "back at our consent: {here}"
+    );
     assert!(text(&c).await.contains("Demo app"));
     click(&c, "button[value=allow]").await;
     wait_for(&c, "#id-token").await;

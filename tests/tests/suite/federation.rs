@@ -464,3 +464,41 @@ async fn a_verified_email_links_to_the_local_account_only_when_the_provider_is_t
         assert_eq!(id["email"], "alice@example.com");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_password_sign_in_off_only_the_providers_are_offered() {
+    let up = upstream().await;
+    let vars = vec![("PASSWORD_SIGNIN".to_string(), "false".to_string())];
+    let down = Provider::start_with(TestBackend::Embedded, vars).await;
+    connect(&up, &down, false).await;
+    let b = browser();
+    let page = b
+        .get(down.authorize_url(BASIC.0, &[("scope", "openid")]))
+        .send()
+        .await
+        .expect("authorize");
+    let html = page.text().await.expect("page");
+    assert!(html.contains("Continue with Upstream"), "{html}");
+    assert!(
+        !html.contains("type=\"password\""),
+        "no password form: {html}"
+    );
+    let req = html
+        .split("req=")
+        .nth(1)
+        .and_then(|r| r.split(['&', '"']).next())
+        .expect("the request id in the provider link")
+        .to_string();
+    let refused = b
+        .post(down.url("/login"))
+        .form(&[
+            ("req", req.as_str()),
+            ("username", ALICE.0),
+            ("password", ALICE.1),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.expect("page").contains("turned off"));
+}
