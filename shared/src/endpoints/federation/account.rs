@@ -52,8 +52,8 @@ pub async fn resolve<S: FederationStore + UserStore + ?Sized, K: ?Sized>(
         jit: true,
     };
     if provider.link_verified_email
-        && verified_email(&id.claims).is_some()
-        && let Some(holder) = email_holder(app, &mapped).await?
+        && let Some(email) = verified_email(&mapped)
+        && let Some(holder) = email_holder(app, email).await?
     {
         let link = AccountLink {
             sub: holder.sub.clone(),
@@ -156,19 +156,22 @@ async fn retry_linked<S: FederationStore + UserStore + ?Sized, K: ?Sized>(
     })
 }
 
-/// The existing user holding the (verified) email address.
+/// The existing user holding the address, if their own address is verified too: an
+/// account that merely claimed it (made by another upstream that did not vouch for it,
+/// say) is never linked to (account pre-hijacking).
 async fn email_holder<S: UserStore + ?Sized, K: ?Sized>(
     app: &App<S, K>,
-    mapped: &Map<String, Value>,
+    email: &str,
 ) -> Result<Option<User>, OAuthError> {
-    let Some(email) = mapped.get("email").and_then(Value::as_str) else {
-        return Ok(None);
-    };
-    Ok(app.store.user_by_email(email).await?)
+    Ok(app
+        .store
+        .user_by_email(email)
+        .await?
+        .filter(|u| verified_email(&u.claims).is_some()))
 }
 
-/// The email, when the upstream says it is verified (OIDC Core §5.1 `email_verified`: true,
-/// or the string "true" some upstreams send).
+/// The email, when the claims say it is verified (OIDC Core §5.1 `email_verified`: true, or
+/// the string "true" some upstreams send).
 fn verified_email(claims: &Map<String, Value>) -> Option<&str> {
     let verified = match claims.get("email_verified") {
         Some(Value::Bool(b)) => *b,

@@ -7,12 +7,12 @@ use lambda_http::{Body, Request, Response};
 
 use super::{
     account::{self, Identity},
-    audit, unknown_provider,
+    audit, sign_in_again, unknown_provider,
 };
 use crate::{
     App, OAuthError,
     crypto::constant_time_eq,
-    endpoints::{Endpoint, authorize::BROWSER_COOKIE, forms, login, session::SignedIn},
+    endpoints::{Endpoint, authorize::BROWSER_COOKIE, login, session::SignedIn},
     error::ErrorCode,
     federation::{
         broker::Federating,
@@ -25,8 +25,8 @@ use crate::{
     pages::PageOrError,
     secret::{ClientSecret, StateValue},
     store::{
-        AuthRequest, AuthRequestStore, FederationAttempt, FederationStore, ProviderStore,
-        SignInStore, SignInWrite, UpstreamAuth, UpstreamProvider, UserStore,
+        AuthRequestStore, FederationAttempt, FederationStore, ProviderStore, SignInStore,
+        SignInWrite, UpstreamAuth, UpstreamProvider, UserStore,
     },
 };
 
@@ -184,17 +184,4 @@ async fn identity<S: ?Sized>(
         sub: verified.subject,
         claims,
     })
-}
-
-/// The sign-in page of the request again, saying what went wrong.
-fn sign_in_again<S: ?Sized>(
-    app: &App<S, Federating>,
-    auth: &AuthRequest,
-    error: &str,
-) -> Response<Body> {
-    let name = auth
-        .client
-        .as_ref()
-        .map_or(auth.client_id.as_str(), |c| c.client_name.as_str());
-    forms::sign_in(app, auth, name, "", Some(error))
 }

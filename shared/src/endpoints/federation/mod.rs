@@ -9,7 +9,11 @@ pub mod account;
 pub mod callback;
 pub mod start;
 
-use crate::OAuthError;
+use lambda_http::{Body, Response};
+
+use crate::{
+    App, OAuthError, endpoints::forms, federation::broker::Federating, store::AuthRequest,
+};
 
 /// How long the upstream round trip may take: the person signs in and consents there.
 pub const ATTEMPT_TTL: i64 = 600;
@@ -24,4 +28,17 @@ fn unknown_provider() -> OAuthError {
 /// client and what happened; never a token, a code or a claim value.
 fn audit(event: &'static str, provider: &str, client_id: &str, detail: &str) {
     tracing::info!(event, provider, client_id, detail, "federated sign-in");
+}
+
+/// The sign-in page of the request again, saying what went wrong.
+fn sign_in_again<S: ?Sized>(
+    app: &App<S, Federating>,
+    auth: &AuthRequest,
+    error: &str,
+) -> Response<Body> {
+    let name = auth
+        .client
+        .as_ref()
+        .map_or(auth.client_id.as_str(), |c| c.client_name.as_str());
+    forms::sign_in(app, auth, name, "", Some(error))
 }

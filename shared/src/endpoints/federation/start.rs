@@ -56,22 +56,23 @@ async fn start<S: AuthRequestStore + FederationStore + ProviderStore + ?Sized>(
         ));
     }
     let k = &app.keys;
-    let metadata = k
-        .upstreams
-        .metadata(&*k.fetch, &provider.issuer, now)
-        .await
-        .map_err(|e| {
+    let metadata = match k.upstreams.metadata(&*k.fetch, &provider.issuer, now).await {
+        Ok(m) => m,
+        // Our sign-in page again, saying so: another way of signing in may work.
+        Err(e) => {
             audit(
                 "federation.unreachable",
                 &provider.id,
                 &auth.client_id,
                 e.code(),
             );
-            OAuthError::new(
-                ErrorCode::TemporarilyUnavailable,
-                format!("{} cannot be reached right now: {e}", provider.display_name),
-            )
-        })?;
+            let said = format!(
+                "{} cannot be reached right now: {e}.",
+                provider.display_name
+            );
+            return Ok(super::sign_in_again(app, &auth, &said));
+        }
+    };
     let state = StateValue::generate();
     let attempt = FederationAttempt {
         state_hash: state.digest(),
