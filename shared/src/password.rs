@@ -23,14 +23,16 @@ pub fn hash_password(password: &Password) -> Result<String, argon2::password_has
 }
 
 /// Checks `password` against `stored`, or burns the same work against a dummy hash when
-/// there is no stored hash. Never panics on a malformed stored value.
+/// there is no stored hash or it is no hash at all (an account without a password, made by
+/// a federated sign-in): the answer takes as long as for a wrong password. Never panics on a
+/// malformed stored value.
 pub fn verify_password(password: &Password, stored: Option<&str>) -> bool {
-    let (hash, real) = match stored {
-        Some(h) => (h, true),
-        None => (DUMMY_HASH, false),
-    };
-    let Ok(parsed) = PasswordHash::new(hash) else {
-        return false;
+    let (parsed, real) = match stored.and_then(|h| PasswordHash::new(h).ok()) {
+        Some(p) => (p, true),
+        None => match PasswordHash::new(DUMMY_HASH) {
+            Ok(p) => (p, false),
+            Err(_) => return false,
+        },
     };
     let ok = Argon2::default()
         .verify_password(password.expose().as_bytes(), &parsed)
@@ -73,6 +75,7 @@ mod tests {
         assert!(!verify_password(&pw("s3cret pas"), Some(&h)));
         assert!(!verify_password(&pw("anything"), None));
         assert!(!verify_password(&pw("anything"), Some("not a phc string")));
+        assert!(!verify_password(&pw(""), Some("")), "an account without a password");
         assert!(is_argon2_phc(&h));
         assert!(PasswordHash::new(DUMMY_HASH).is_ok());
     }

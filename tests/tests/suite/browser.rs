@@ -355,3 +355,41 @@ async fn unknown_client_gets_an_explanation_not_a_redirect() {
     screenshot(&c, "error-unknown-client").await;
     c.close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continue_with_an_upstream_provider_from_the_sign_in_page() {
+    let Some((c, _driver)) = browser().await else {
+        return;
+    };
+    let up = super::federation::upstream().await;
+    let p = provider().await;
+    super::federation::connect(&up, &p, false).await;
+    c.goto(&oidc_local::demo_authorization_url(&p.running.app))
+        .await
+        .expect("open");
+    wait_for(&c, "a.provider").await;
+    assert!(text(&c).await.contains("Continue with Upstream"));
+    screenshot(&c, "sign-in-providers").await;
+    click(&c, "a.provider").await;
+    // The upstream's own sign-in page (another instance of this provider), then its consent.
+    wait_for(&c, "input#password").await;
+    let at = c.current_url().await.expect("url");
+    assert!(at.as_str().starts_with(up.issuer()), "at the upstream: {at}");
+    fill(&c, "#username", e2e::ALICE.0).await;
+    fill(&c, "#password", e2e::ALICE.1).await;
+    click(&c, "button.primary").await;
+    wait_for(&c, "button[value=allow]").await;
+    assert!(text(&c).await.contains("Downstream"), "the upstream asks for its client");
+    click(&c, "button[value=allow]").await;
+    // Back here: our consent for the demo app, then the app with our tokens.
+    wait_for(&c, "button[value=allow]").await;
+    let here = c.current_url().await.expect("url");
+    assert!(here.as_str().starts_with(&p.issuer()), "back at our consent: {here}");
+    assert!(text(&c).await.contains("Demo app"));
+    click(&c, "button[value=allow]").await;
+    wait_for(&c, "#id-token").await;
+    let page = text(&c).await;
+    assert!(page.contains("\"amr\"") && page.contains("fed"), "{page}");
+    screenshot(&c, "app-signed-in-federated").await;
+    c.close().await.expect("close");
+}

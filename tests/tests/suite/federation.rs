@@ -17,7 +17,7 @@ use shared::{
 const UP_CLIENT: (&str, &str) = ("downstream", "downstream-secret-0123456789abcdefghijklmn");
 
 /// A second provider, the upstream, on `http://localhost:<port>` with the test seed (Alice).
-async fn upstream() -> Running {
+pub(crate) async fn upstream() -> Running {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -42,7 +42,7 @@ async fn upstream() -> Running {
 
 /// The provider under test; on AWS with a KMS key to seal upstream client secrets with, as
 /// the stack's `FederationSecretsKey`.
-async fn downstream(backend: TestBackend) -> Provider {
+pub(crate) async fn downstream(backend: TestBackend) -> Provider {
     let vars = match backend {
         TestBackend::Embedded => vec![],
         TestBackend::Aws(_) => {
@@ -63,7 +63,7 @@ async fn downstream(backend: TestBackend) -> Provider {
 
 /// Registers `down` at `up` (a confidential client whose redirect URI is `down`'s
 /// callback) and `up` at `down` as the provider `up`, its client secret sealed.
-async fn connect(up: &Running, down: &Provider, link_verified_email: bool) {
+pub(crate) async fn connect(up: &Running, down: &Provider, link_verified_email: bool) {
     let callback = format!("{}/federation/callback", down.issuer());
     let client: Client = serde_json::from_value(serde_json::json!({
         "client_id": UP_CLIENT.0,

@@ -32,6 +32,13 @@ pub async fn resolve<S: FederationStore + UserStore + ?Sized, K: ?Sized>(
     id: &Identity,
     now_ms: i64,
 ) -> Result<User, OAuthError> {
+    // OIDC Core §2: a sub is at most 255 ASCII characters; a longer one could not be linked.
+    if id.sub.is_empty() || id.sub.len() > 255 || !id.sub.is_ascii() {
+        return Err(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "The upstream provider's account identifier (sub) is not usable.",
+        ));
+    }
     let mapped = mapped_claims(provider, &id.claims);
     if let Some(link) = app.store.link(&id.issuer, &id.sub).await? {
         return linked(app, &link, mapped).await;

@@ -34,8 +34,9 @@ pub enum FetchError {
     /// Connection refused, name not resolved, TLS failure, connection reset.
     #[error("{0}")]
     Unreachable(String),
-    #[error("the answer is larger than {} KiB", super::fetch::MAX_BODY / 1024)]
-    TooLarge,
+    /// Larger than the limit, in bytes (`fetch::MAX_BODY`).
+    #[error("the answer is larger than {} KiB", .0 / 1024)]
+    TooLarge(usize),
 }
 
 /// Why an upstream ID token was refused (OpenID Connect Core 1.0 §3.1.3.7).
@@ -154,7 +155,7 @@ impl UpstreamError {
                 ..
             } => "timeout",
             UpstreamError::Fetch {
-                error: FetchError::TooLarge,
+                error: FetchError::TooLarge(_),
                 ..
             } => "too_large",
             UpstreamError::Fetch { .. } => "unreachable",

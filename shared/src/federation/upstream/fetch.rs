@@ -164,12 +164,12 @@ impl HttpFetch {
         let mut resp = req.send().await.map_err(classify)?;
         let status = resp.status().as_u16();
         if resp.content_length().unwrap_or(0) > MAX_BODY as u64 {
-            return Err(FetchError::TooLarge);
+            return Err(FetchError::TooLarge(MAX_BODY));
         }
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(classify)? {
             if body.len() + chunk.len() > MAX_BODY {
-                return Err(FetchError::TooLarge);
+                return Err(FetchError::TooLarge(MAX_BODY));
             }
             body.extend_from_slice(&chunk);
         }

@@ -220,7 +220,7 @@ async fn an_oversized_answer_is_refused_with_or_without_a_length() {
         let e = http().get(&m.jwks_uri, Credentials::None).await;
         assert_eq!(
             e,
-            Err(FetchError::TooLarge),
+            Err(FetchError::TooLarge(MAX_BODY)),
             "close-delimited: {close_delimited}"
         );
     }
