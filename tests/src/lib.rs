@@ -3,6 +3,7 @@
 //! party and a browser would.
 pub mod browser;
 pub mod faults;
+pub mod upstream;
 
 use std::sync::Arc;
 

@@ -9,6 +9,7 @@ mod demo;
 mod envelope;
 mod fault_matrix;
 mod federation;
+mod federation_negative;
 mod grants;
 mod hints;
 mod iam;
