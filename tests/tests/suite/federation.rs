@@ -112,7 +112,7 @@ pub(crate) async fn connect(up: &Running, down: &Provider, link_verified_email: 
         .expect("provider at the downstream");
 }
 
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     e2e::tls_ready();
     reqwest::Client::builder()
         .cookie_store(true)
@@ -121,14 +121,14 @@ fn browser() -> reqwest::Client {
         .expect("client")
 }
 
-fn location(r: &reqwest::Response) -> String {
+pub(crate) fn location(r: &reqwest::Response) -> String {
     r.headers()["location"]
         .to_str()
         .expect("location")
         .to_string()
 }
 
-fn param(url: &str, name: &str) -> Option<String> {
+pub(crate) fn param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url)
         .expect("url")
         .query_pairs()
