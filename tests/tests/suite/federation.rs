@@ -138,7 +138,12 @@ pub(crate) fn param(url: &str, name: &str) -> Option<String> {
 
 /// Signs in at the upstream's page `at` (its sign-in form) as `who` and agrees: the
 /// upstream's answer, a redirect to the downstream's callback.
-async fn at_upstream(b: &reqwest::Client, up: &Running, at: &str, who: (&str, &str)) -> String {
+pub(crate) async fn at_upstream(
+    b: &reqwest::Client,
+    up: &Running,
+    at: &str,
+    who: (&str, &str),
+) -> String {
     let page = b.get(at).send().await.expect("upstream authorize");
     assert_eq!(page.status(), 200, "the upstream's sign-in page");
     let html = page.text().await.expect("page");
