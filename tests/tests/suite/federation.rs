@@ -415,6 +415,21 @@ async fn an_upstream_refusal_or_a_forged_answer_signs_nobody_in() {
             .expect("page")
             .contains("authorization response")
     );
+    // The same answer without its iss, from an upstream that says it always sends one.
+    // (A new browser: this one is signed in at the upstream, which would skip its page.)
+    let b = browser();
+    let at = to_upstream(&b, &down, &[]).await;
+    let callback = at_upstream(&b, &up, &at, ALICE).await;
+    let bare = callback.replace(&format!("&iss={}", urlencode(up.issuer())), "");
+    assert_ne!(bare, callback, "the answer carries iss: {callback}");
+    let page = b.get(&bare).send().await.expect("callback");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .expect("page")
+            .contains("authorization response")
+    );
 }
 
 fn page_sets_no_session(html: &str) -> bool {
