@@ -85,6 +85,8 @@ pub struct Answer {
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
+    /// Holds the connection this long before answering (a hung upstream).
+    pub stall: Option<std::time::Duration>,
 }
 
 impl Answer {
@@ -104,6 +106,7 @@ impl Answer {
             status,
             content_type: "application/json",
             body: body.to_string(),
+            stall: None,
         }
     }
 
@@ -112,6 +115,7 @@ impl Answer {
             status,
             content_type: "text/html",
             body: body.into(),
+            stall: None,
         }
     }
 }
@@ -155,6 +159,9 @@ impl FakeUpstream {
                         "/token" => token.lock().expect("token").clone(),
                         _ => Answer::text(404, "not found"),
                     };
+                    if let Some(d) = answer.stall {
+                        tokio::time::sleep(d).await;
+                    }
                     let _ = conn.write_all(&render(&answer)).await;
                     let _ = conn.shutdown().await;
                 });

@@ -238,12 +238,13 @@ enum Defect {
     IssuedInFuture,
     UnknownKid,
     TokenEndpoint500,
+    TokenEndpointHangs,
     InvalidGrant,
     AccessDenied,
 }
 
 impl Defect {
-    const ALL: [Defect; 13] = [
+    const ALL: [Defect; 14] = [
         Defect::BadSignature,
         Defect::AlgNone,
         Defect::Hs256WithClientSecret,
@@ -255,6 +256,7 @@ impl Defect {
         Defect::IssuedInFuture,
         Defect::UnknownKid,
         Defect::TokenEndpoint500,
+        Defect::TokenEndpointHangs,
         Defect::InvalidGrant,
         Defect::AccessDenied,
     ];
@@ -293,6 +295,13 @@ impl Defect {
             }
             Defect::UnknownKid => SigningKey::generate("rotated-away").sign(&c),
             Defect::TokenEndpoint500 => return Answer::text(500, "<h1>Internal error</h1>"),
+            // Longer than the outbound client's 8 s: the person waits 8 s, not forever.
+            Defect::TokenEndpointHangs => {
+                return Answer {
+                    stall: Some(std::time::Duration::from_secs(20)),
+                    ..Answer::tokens(&up.key.sign(&c))
+                };
+            }
             Defect::InvalidGrant => {
                 return Answer::json(
                     400,
@@ -340,6 +349,10 @@ impl Defect {
                 "{refused}it names a key `rotated-away` the upstream's key set does not hold"
             ),
             Defect::TokenEndpoint500 => "the upstream's token endpoint answered HTTP 500".into(),
+            Defect::TokenEndpointHangs => format!(
+                "could not reach the upstream's token endpoint at {}/token: no answer within the time limit",
+                up.issuer
+            ),
             Defect::InvalidGrant => {
                 "the upstream's token endpoint refused the code: invalid_grant (code expired)"
                     .into()
