@@ -196,8 +196,10 @@ fn keys_of(v: &Value) -> Vec<String> {
 }
 
 /// What every ID token of a person's sign-in carries, whatever the scopes: `sid` names the
-/// session (RP-Initiated Logout compares it), `at_hash` binds the access token issued with it.
+/// session (RP-Initiated Logout compares it), `at_hash` binds the access token issued with it,
+/// `amr` says how the person signed in (`pwd` here; `fed` through an upstream provider).
 const ID_BASE: &[&str] = &[
+    "amr",
     "at_hash",
     "aud",
     "auth_time",
@@ -287,6 +289,7 @@ each_backend!(oidcc_scope_all, |p| {
         ])
         .collect();
     assert_eq!(keys_of(&id), with_base(&all));
+    assert_eq!(id["amr"], serde_json::json!(["pwd"]), "a password sign-in");
     assert_eq!(keys_of(&info), userinfo_keys(&all));
 });
 
