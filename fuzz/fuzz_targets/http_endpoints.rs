@@ -1,5 +1,5 @@
 //! The whole HTTP surface: every route of `shared::endpoints::routes()` through
-//! `dispatch(&app, None, request)`, against one in-memory provider (redb in memory, a local
+//! `dispatch(&app, &verifying, request)`, against one in-memory provider (redb in memory, a local
 //! RS256 key, open dynamic registration, one confidential client and one user).
 //!
 //! Input layout: byte 0 picks the route (method + path); the rest is split on NUL bytes into
@@ -19,17 +19,20 @@ use lambda_http::{
 use libfuzzer_sys::fuzz_target;
 use shared::{
     App, Config,
-    clock::SystemClock,
+    app::SigningApp,
+    clock::{Clock, SystemClock},
     config::Registration,
     endpoints::{dispatch, routes},
     seed::{Seed, apply},
-    signer::{Alg, local::LocalSigner},
+    signer::{Alg, Verifier, VerifyOnly, local::LocalSigner},
     store::embedded::EmbeddedStore,
 };
 
 struct World {
     rt: tokio::runtime::Runtime,
-    app: App,
+    /// The token and JWKS side, and every other endpoint's (as the local server splits them).
+    app: SigningApp,
+    verifying: App,
 }
 
 fn world() -> &'static World {
@@ -43,7 +46,8 @@ fn world() -> &'static World {
         config.registration = Registration::Open;
         let store = Arc::new(EmbeddedStore::in_memory().expect("store"));
         let signer = Arc::new(LocalSigner::generate(Alg::RS256).expect("signer"));
-        let app = App::new(config, store, signer, Arc::new(SystemClock));
+        let app: SigningApp = App::new(config, store, signer, Arc::new(SystemClock));
+        let verifying = app.with_keys::<dyn Verifier>(Arc::new(VerifyOnly(app.keys.clone())));
         let seed = Seed::parse(
             "seed.json",
             r#"{
@@ -55,8 +59,9 @@ fn world() -> &'static World {
             }"#,
         )
         .expect("seed parses");
-        rt.block_on(apply(app.store.as_ref(), &seed)).expect("seed applies");
-        World { rt, app }
+        rt.block_on(apply(app.store.as_ref(), &seed, SystemClock.now_ms()))
+            .expect("seed applies");
+        World { rt, app, verifying }
     })
 }
 
@@ -101,7 +106,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(req) = builder.body(Body::Binary(body.to_vec())) else {
         return;
     };
-    let resp = w.rt.block_on(dispatch(&w.app, None, req));
+    let resp = w.rt.block_on(dispatch(&w.app, &w.verifying, req));
     let status = resp.status().as_u16();
     assert!(
         status < 500,

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
-use shared::signer::{Alg, PublicKey, Signer, Verifier, local::LocalSigner};
+use shared::signer::{Alg, PublicKey, Verifier, local::LocalSigner};
 
 struct Keys {
     keys: Arc<Vec<PublicKey>>,
