@@ -327,7 +327,7 @@ impl Provider {
 /// reqwest's rustls is built without a crypto provider of its own (the provider's outbound
 /// client brings aws-lc-rs, `shared::federation`): the test process installs it once.
 pub fn tls_ready() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    shared::federation::upstream::install_crypto_provider();
 }
 
 pub fn http_client() -> reqwest::Client {

@@ -268,6 +268,7 @@ impl Server {
 
 /// No pooled connections: a stopped server must not be kept alive by an idle one.
 fn http() -> reqwest::Client {
+    shared::federation::upstream::install_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(0)
@@ -318,6 +319,7 @@ fn attr_after(html: &str, marker: &str) -> Option<String> {
 
 impl Browser {
     fn new() -> Self {
+        shared::federation::upstream::install_crypto_provider();
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())

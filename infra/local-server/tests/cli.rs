@@ -61,6 +61,7 @@ fn start(data_dir: &std::path::Path) -> Server {
 async fn runs_prints_seeds_and_persists() {
     let dir = std::env::temp_dir().join(format!("oidc-local-cli-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    shared::federation::upstream::install_crypto_provider();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

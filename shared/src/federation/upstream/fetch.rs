@@ -110,6 +110,13 @@ pub(crate) fn at(step: Step, url: &Url) -> impl FnOnce(FetchError) -> UpstreamEr
     }
 }
 
+/// Makes aws-lc-rs the process's rustls crypto provider, once. reqwest is built without one
+/// of its own (so no second crypto library is linked), and every reqwest client in the
+/// process (tests and tools included) then needs a default installed before it is built.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// The real HTTP client: one per container (it pools connections), timeouts
 /// [`CONNECT_TIMEOUT`] and [`TOTAL_TIMEOUT`], no redirects, no proxies, bodies capped at
 /// [`MAX_BODY`], certificates checked against the system's roots.

@@ -19,7 +19,7 @@ pub use authorize::{AuthorizationRequest, authorization_url, check_response_issu
 pub use cache::UpstreamCache;
 pub use error::{FetchError, IdTokenError, Step, UpstreamError};
 pub use exchange::{ClientAuthMethod, ClientCredentials, TokenResponse, exchange_code};
-pub use fetch::{Fetch, HttpFetch};
+pub use fetch::{Fetch, HttpFetch, install_crypto_provider};
 pub use id_token::{Expect, IdClaims, verify_id_token};
 pub use jwks::Jwks;
 pub use metadata::{Metadata, discover};
