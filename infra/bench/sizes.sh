@@ -13,7 +13,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 OUT="$ROOT/target/bench"
-FUNCTIONS=(discovery jwks authorize login token userinfo revoke introspect logout register)
+FUNCTIONS=(discovery jwks authorize login token userinfo revoke introspect logout register federation)
 BASELINES=(baseline-hello baseline-sdk)
 ARCHS=(x86_64 arm64)
 
