@@ -11,11 +11,11 @@ use std::{collections::HashMap, sync::Arc};
 use std::path::PathBuf;
 
 #[cfg(feature = "embedded")]
-use crate::jose::Alg;
+use crate::{jose::Alg, store::StoreError};
 use crate::{
     config::{Config, ConfigError},
     signer::Signer,
-    store::{Store, StoreError, StoreResult},
+    store::{Store, StoreResult},
 };
 
 #[cfg(feature = "aws")]
