@@ -10,13 +10,13 @@ use std::{collections::HashMap, sync::Arc};
 #[cfg(feature = "embedded")]
 use std::path::PathBuf;
 
-#[cfg(feature = "embedded")]
-use crate::{jose::Alg, store::StoreError};
 use crate::{
     config::{Config, ConfigError},
     signer::Signer,
     store::{Store, StoreResult},
 };
+#[cfg(feature = "embedded")]
+use crate::{jose::Alg, store::StoreError};
 
 #[cfg(feature = "aws")]
 use crate::signer::Verifier;

@@ -18,6 +18,27 @@ pub fn kms_client(sdk: &SdkConfig) -> aws_sdk_kms::Client {
     aws_sdk_kms::Client::new(sdk)
 }
 
+/// KMS error codes that mean "this key (or our permission on it) is wrong": retrying will
+/// not help. The signer and the sealer of upstream secrets both classify by them.
+#[cfg(feature = "kms")]
+pub(crate) const KMS_MISCONFIGURED: &[&str] = &[
+    "NotFoundException",
+    "DisabledException",
+    "InvalidKeyUsageException",
+    "KMSInvalidStateException",
+    "AccessDeniedException",
+    "InvalidArnException",
+    "UnsupportedOperationException",
+    "ValidationException",
+    "InvalidGrantTokenException",
+];
+
+/// KMS error codes of a Decrypt whose ciphertext, encryption context or key named with it is
+/// wrong: retrying will not help either.
+#[cfg(feature = "kms")]
+pub(crate) const KMS_WRONG_CIPHERTEXT: &[&str] =
+    &["InvalidCiphertextException", "IncorrectKeyException"];
+
 /// A short description of an SDK failure, DynamoDB's or KMS's: the error code or the failure
 /// class, never a message from the service or anything from the request (items carry
 /// secrets' hashes, password hashes and personal data).

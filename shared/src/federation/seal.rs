@@ -213,19 +213,9 @@ mod kms {
         store::SealedSecret,
     };
 
-    /// KMS codes for a ciphertext that does not open under this context or key.
-    const REFUSED: &[&str] = &["InvalidCiphertextException", "IncorrectKeyException"];
-    /// KMS codes for a key that is wrong or not ours to use: retrying will not help.
-    const MISCONFIGURED: &[&str] = &[
-        "NotFoundException",
-        "DisabledException",
-        "InvalidKeyUsageException",
-        "KMSInvalidStateException",
-        "AccessDeniedException",
-        "InvalidArnException",
-        "UnsupportedOperationException",
-        "ValidationException",
-    ];
+    // A ciphertext that does not open under this context or key is refused; a key that is
+    // wrong or not ours to use is a misconfiguration.
+    use crate::aws::{KMS_MISCONFIGURED as MISCONFIGURED, KMS_WRONG_CIPHERTEXT as REFUSED};
 
     fn kms_error<E: ProvideErrorMetadata, R>(op: &str, key: &str, e: &SdkError<E, R>) -> SealError {
         let what = format!("kms {op} on {key}");

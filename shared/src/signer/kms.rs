@@ -32,23 +32,6 @@ struct Keys {
     active_alg: Alg,
 }
 
-/// Error codes that mean "this key (or our permission on it) is wrong": retrying won't help.
-const MISCONFIGURED: &[&str] = &[
-    "NotFoundException",
-    "DisabledException",
-    "InvalidKeyUsageException",
-    "KMSInvalidStateException",
-    "AccessDeniedException",
-    "InvalidArnException",
-    "UnsupportedOperationException",
-    "ValidationException",
-    "InvalidGrantTokenException",
-    // Decrypt (envelope keys): the blob, its encryption context or the key named with it is
-    // wrong.
-    "InvalidCiphertextException",
-    "IncorrectKeyException",
-];
-
 /// Maps a KMS failure to the signer's two kinds. The message names the operation, the key
 /// id (not secret) and the error code or failure class; never a payload.
 pub(crate) fn kms_error<E: ProvideErrorMetadata, R>(
@@ -58,7 +41,9 @@ pub(crate) fn kms_error<E: ProvideErrorMetadata, R>(
 ) -> SignerError {
     if let SdkError::ServiceError(ctx) = e
         && let Some(code) = ctx.err().code()
-        && MISCONFIGURED.contains(&code)
+        // Decrypt of an envelope key: a wrong blob is a misconfiguration too.
+        && (crate::aws::KMS_MISCONFIGURED.contains(&code)
+            || crate::aws::KMS_WRONG_CIPHERTEXT.contains(&code))
     {
         return SignerError::Misconfigured(format!("kms {op} on {key_id}: {code}"));
     }
