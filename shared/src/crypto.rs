@@ -2,6 +2,17 @@
 use aws_lc_rs::{constant_time, digest, rand::SecureRandom};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 
+/// Writes key material to a new file only its owner may read (0600 on unix); never
+/// overwrites one (`create_new`), so two processes starting at once cannot swap keys.
+pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(bytes)
+}
+
 /// A fresh random value, base64url without padding: `bytes` bytes of entropy.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];

@@ -86,7 +86,7 @@ impl LocalSealer {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(dir).map_err(bad)?;
                 let key = random_bytes::<32>();
-                match write_private(&path, &key) {
+                match crate::crypto::write_private(&path, &key) {
                     Ok(()) => key.to_vec(),
                     // Another process made it first: use theirs.
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -129,15 +129,6 @@ impl LocalSealer {
 /// says. (Provider ids hold no `:`.)
 fn aad(provider_id: &str) -> String {
     format!("{PURPOSE}:{provider_id}")
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts.open(path)?.write_all(bytes)
 }
 
 #[async_trait]

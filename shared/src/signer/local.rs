@@ -96,7 +96,7 @@ impl LocalSigner {
     /// Generates a key and writes it to `path` (mode 0600); never overwrites a file.
     pub fn create(path: &Path, alg: Alg) -> Result<Self, SignerError> {
         let signer = Self::generate(alg)?;
-        write_private(path, &signer.pkcs8()?)
+        crate::crypto::write_private(path, &signer.pkcs8()?)
             .map_err(|e| misconfigured(format!("{}: {e}", path.display())))?;
         Ok(signer)
     }
@@ -109,22 +109,13 @@ impl LocalSigner {
             Ok(bytes) => Self::from_pkcs8(alg, &bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let signer = Self::generate(alg)?;
-                write_private(&path, &signer.pkcs8()?)
+                crate::crypto::write_private(&path, &signer.pkcs8()?)
                     .map_err(|e| misconfigured(format!("{}: {e}", path.display())))?;
                 Ok(signer)
             }
             Err(e) => Err(misconfigured(format!("{}: {e}", path.display()))),
         }
     }
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts.open(path)?.write_all(bytes)
 }
 
 #[async_trait]
