@@ -81,22 +81,45 @@ pub(crate) async fn connect(up: &Running, down: &Provider, link_verified_email: 
         .put_client(&client)
         .await
         .expect("client at the upstream");
+    let scopes = ["openid", "email", "profile"];
+    let id = ("up", "Upstream");
+    add_provider(
+        down,
+        id,
+        up.issuer(),
+        UP_CLIENT,
+        &scopes,
+        link_verified_email,
+    )
+    .await;
+}
+
+/// Registers the upstream at `issuer` with `down` as the provider `(id, name)`, with our
+/// client there and its secret sealed, as `oidc-admin providers create` does.
+pub(crate) async fn add_provider(
+    down: &Provider,
+    (id, name): (&str, &str),
+    issuer: &str,
+    client: (&str, &str),
+    scopes: &[&str],
+    link_verified_email: bool,
+) {
     let sealed = down
         .running
         .federating
         .keys
         .sealer
-        .seal("up", &ClientSecret::new(UP_CLIENT.1))
+        .seal(id, &ClientSecret::new(client.1))
         .await
         .expect("sealed");
     let provider = UpstreamProvider {
-        id: "up".into(),
-        issuer: up.issuer().to_string(),
-        client_id: UP_CLIENT.0.into(),
+        id: id.into(),
+        issuer: issuer.into(),
+        client_id: client.0.into(),
         client_auth: UpstreamAuth::ClientSecretBasic,
         sealed_secret: Some(sealed),
-        scopes: vec!["openid".into(), "email".into(), "profile".into()],
-        display_name: "Upstream".into(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        display_name: name.into(),
         logo_uri: None,
         claim_map: BTreeMap::new(),
         link_verified_email,
@@ -110,6 +133,12 @@ pub(crate) async fn connect(up: &Running, down: &Provider, link_verified_email: 
         .put_provider(&provider)
         .await
         .expect("provider at the downstream");
+}
+
+/// Alice's account at a provider.
+pub(crate) async fn alice_at(r: &Running) -> shared::store::User {
+    let read = r.app.store.user_by_username(ALICE.0).await;
+    read.expect("read").expect("alice")
 }
 
 pub(crate) fn browser() -> reqwest::Client {
@@ -290,24 +319,11 @@ async fn a_person_signs_in_through_an_upstream_provider_and_the_rp_gets_our_toke
         );
         // Her address is the local Alice's here: this provider is not trusted to link by
         // email, so the new account is another one, without the address (never a takeover).
-        let local_alice = down
-            .running
-            .app
-            .store
-            .user_by_username(ALICE.0)
-            .await
-            .expect("read")
-            .expect("alice");
+        let local_alice = alice_at(&down.running).await;
         assert_ne!(id["sub"], local_alice.sub.as_str(), "not the local account");
         assert!(id.get("email").is_none(), "{id}");
         assert_eq!(id["nonce"], "n-0S6");
-        let upstream_alice = up
-            .app
-            .store
-            .user_by_username(ALICE.0)
-            .await
-            .expect("read")
-            .expect("alice");
+        let upstream_alice = alice_at(&up).await;
         assert_ne!(
             id["sub"],
             upstream_alice.sub.as_str(),
@@ -468,14 +484,7 @@ async fn a_verified_email_links_to_the_local_account_only_when_the_provider_is_t
         let code = finish(&b, &down, &callback).await;
         let (_, _, tokens) = down.redeem(&code).await;
         let id = claims(tokens["id_token"].as_str().expect("id"));
-        let local_alice = down
-            .running
-            .app
-            .store
-            .user_by_username(ALICE.0)
-            .await
-            .expect("read")
-            .expect("alice");
+        let local_alice = alice_at(&down.running).await;
         assert_eq!(
             id["sub"],
             local_alice.sub.as_str(),

@@ -3,20 +3,14 @@
 //! respect, or fails otherwise, and every case must end on our own page saying what went
 //! wrong, with no session. Each test first signs in through the same fake with everything
 //! right, so a refusal is the defect's doing and not a broken fake.
-use std::collections::BTreeMap;
-
 use e2e::{
-    ALICE, FIRST_PARTY, Provider, REDIRECT, TestBackend, backends,
+    FIRST_PARTY, Provider, REDIRECT, TestBackend, backends,
     upstream::{Answer, FakeUpstream, SigningKey, hs256, unsecured},
 };
 use serde_json::{Value, json};
 
-use super::federation::{browser, downstream, location, param};
-use shared::{
-    federation::upstream::cache::KID_REFETCH_INTERVAL,
-    secret::ClientSecret,
-    store::{UpstreamAuth, UpstreamProvider},
-};
+use super::federation::{add_provider, alice_at, browser, downstream, location, param};
+use shared::federation::upstream::cache::KID_REFETCH_INTERVAL;
 
 /// Our registration at the fake upstream.
 const CLIENT: (&str, &str) = ("our-client", "fake-upstream-secret-0123456789abcdefghij");
@@ -27,35 +21,15 @@ const SAYS_FAILED: &str = "Signing in with Fake did not work";
 /// by a verified email: the strongest setting, so the email case shows that only the
 /// verification stands between an upstream and a local account.
 async fn register(down: &Provider, id: &str, issuer: &str) {
-    let sealed = down
-        .running
-        .federating
-        .keys
-        .sealer
-        .seal(id, &ClientSecret::new(CLIENT.1))
-        .await
-        .expect("sealed");
-    let provider = UpstreamProvider {
-        id: id.into(),
-        issuer: issuer.into(),
-        client_id: CLIENT.0.into(),
-        client_auth: UpstreamAuth::ClientSecretBasic,
-        sealed_secret: Some(sealed),
-        scopes: vec!["openid".into(), "email".into()],
-        display_name: "Fake".into(),
-        logo_uri: None,
-        claim_map: BTreeMap::new(),
-        link_verified_email: true,
-        userinfo: false,
-        enabled: true,
-    };
-    provider.validate().expect("valid provider");
-    down.running
-        .app
-        .store
-        .put_provider(&provider)
-        .await
-        .expect("provider");
+    add_provider(
+        down,
+        (id, "Fake"),
+        issuer,
+        CLIENT,
+        &["openid", "email"],
+        true,
+    )
+    .await;
 }
 
 async fn setup(backend: TestBackend) -> (Provider, FakeUpstream) {
@@ -527,14 +501,7 @@ async fn a_state_is_only_for_the_browser_that_started() {
 async fn an_unverified_email_never_links_to_the_account_that_holds_it() {
     for backend in backends() {
         let (down, up) = setup(backend).await;
-        let alice = down
-            .running
-            .app
-            .store
-            .user_by_username(ALICE.0)
-            .await
-            .expect("read")
-            .expect("alice");
+        let alice = alice_at(&down.running).await;
         let alices = |sub: &'static str, verified: bool| {
             let up = &up;
             move |nonce: &str, now: i64| {
