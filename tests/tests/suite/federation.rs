@@ -326,6 +326,14 @@ async fn a_person_signs_in_through_an_upstream_provider_and_the_rp_gets_our_toke
         assert_eq!(id["iss"], down.issuer(), "our token, not the upstream's");
         assert_eq!(id["amr"], serde_json::json!(["fed"]), "{id}");
         assert_eq!(id["idp"], "up");
+        let doc = b.get(down.url("/.well-known/openid-configuration")).send();
+        let doc: Value = doc.await.expect("discovery").json().await.expect("json");
+        let supported = doc["claims_supported"]
+            .as_array()
+            .expect("claims_supported");
+        for claim in ["amr", "idp", "acr", "sid"] {
+            assert!(supported.contains(&claim.into()), "discovery names {claim}");
+        }
         assert_eq!(
             id["name"], "Alice Liddell",
             "mapped from the upstream: {id}"
