@@ -65,7 +65,7 @@ pub fn consent<S: ?Sized, K: ?Sized>(
         ConsentView {
             client_name: &client.client_name,
             client_logo: client.logo_uri.as_deref(),
-            username: &user.username,
+            username: user.shown_name(auth.idp.as_deref()),
             action: &action,
             req_id: &auth.id,
             csrf: &auth.csrf,

@@ -49,29 +49,35 @@ pub(crate) async fn downstream(backend: TestBackend) -> Provider {
 /// As [`downstream`]; with `client_key`, on AWS, also a KMS RSA key for `private_key_jwt`
 /// (the stack's `FederationClientKey`; the embedded backend always has a local one).
 pub(crate) async fn downstream_with(backend: TestBackend, client_key: bool) -> Provider {
+    Provider::start_with(backend, downstream_vars(backend, client_key).await).await
+}
+
+/// The downstream's variables on `backend`: its KMS keys for upstream secrets (and, with
+/// `client_key`, for `private_key_jwt`) on AWS, made on the emulator.
+pub(crate) async fn downstream_vars(
+    backend: TestBackend,
+    client_key: bool,
+) -> Vec<(String, String)> {
     use aws_sdk_kms::types::{KeySpec, KeyUsageType};
-    let vars = match backend {
-        TestBackend::Embedded => vec![],
-        TestBackend::Aws(_) => {
-            let kms = shared::aws::kms_client(&shared::aws::aws_config().await);
-            let key = |spec: KeySpec, usage: KeyUsageType| {
-                let kms = kms.clone();
-                async move {
-                    let made = kms.create_key().key_spec(spec).key_usage(usage).send();
-                    let made = made.await.expect("a KMS key");
-                    made.key_metadata().expect("metadata").key_id().to_string()
-                }
-            };
-            let sealing = key(KeySpec::SymmetricDefault, KeyUsageType::EncryptDecrypt).await;
-            let mut vars = vec![("FEDERATION_SECRETS_KEY".to_string(), sealing)];
-            if client_key {
-                let signing = key(KeySpec::Rsa2048, KeyUsageType::SignVerify).await;
-                vars.push(("FEDERATION_CLIENT_KEY".to_string(), signing));
-            }
-            vars
+    if matches!(backend, TestBackend::Embedded) {
+        return vec![];
+    }
+    let kms = shared::aws::kms_client(&shared::aws::aws_config().await);
+    let key = |spec: KeySpec, usage: KeyUsageType| {
+        let kms = kms.clone();
+        async move {
+            let made = kms.create_key().key_spec(spec).key_usage(usage).send();
+            let made = made.await.expect("a KMS key");
+            made.key_metadata().expect("metadata").key_id().to_string()
         }
     };
-    Provider::start_with(backend, vars).await
+    let sealing = key(KeySpec::SymmetricDefault, KeyUsageType::EncryptDecrypt).await;
+    let mut vars = vec![("FEDERATION_SECRETS_KEY".to_string(), sealing)];
+    if client_key {
+        let signing = key(KeySpec::Rsa2048, KeyUsageType::SignVerify).await;
+        vars.push(("FEDERATION_CLIENT_KEY".to_string(), signing));
+    }
+    vars
 }
 
 /// Registers `down` at `up` (a confidential client whose redirect URI is `down`'s

@@ -4,6 +4,7 @@
 
 mod basic_op;
 mod browser;
+mod browser_federation;
 mod consent;
 mod demo;
 mod envelope;
