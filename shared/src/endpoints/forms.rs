@@ -38,6 +38,7 @@ pub fn sign_in<S: ?Sized, K: ?Sized>(
                 .iter()
                 .map(|p| ProviderLink {
                     name: &p.name,
+                    logo: p.logo_uri.as_deref(),
                     href: http::url_with_query(
                         &app.config.endpoint_url(Endpoint::FederationStart),
                         &[("req", &auth.id), ("idp", &p.id)],
