@@ -128,9 +128,10 @@ async fn submit(
 
 /// The `href` of our sign-in page's "Continue with `name`" link.
 fn provider_link(html: &str, name: &str) -> Option<String> {
-    let end = html.find(&format!(">Continue with {name}</a>"))?;
-    let start = html[..end].rfind("href=\"")? + "href=\"".len();
-    Some(unescape(html[start..end].trim_end_matches('"')))
+    let text = html.find(&format!("Continue with {name}</a>"))?;
+    let start = html[..text].rfind("href=\"")? + "href=\"".len();
+    let end = start + html[start..].find('"')?;
+    Some(unescape(&html[start..end]))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
