@@ -259,7 +259,7 @@ async fn to_upstream(b: &reqwest::Client, down: &Provider, extra: &[(&str, &str)
 }
 
 /// The downstream's consent after the callback, agreed: the code for the relying party.
-async fn finish(b: &reqwest::Client, down: &Provider, callback: &str) -> String {
+pub(crate) async fn finish(b: &reqwest::Client, down: &Provider, callback: &str) -> String {
     let back = b.get(callback).send().await.expect("callback");
     assert_eq!(
         back.status(),

@@ -11,6 +11,7 @@ mod envelope;
 mod fault_matrix;
 mod federation;
 mod federation_negative;
+mod federation_panva;
 mod grants;
 mod hints;
 mod iam;
