@@ -8,6 +8,9 @@
 //
 //   PORT=18091 REDIRECT_URI=http://127.0.0.1:3000/federation/callback node provider.js
 //
+// With JWKS_URI (the downstream's /federation/jwks), the client authenticates with
+// private_key_jwt (RFC 7523) against that key set instead of a secret.
+//
 // Prints one JSON line on stdout once listening:
 //   {"issuer": ..., "port": ..., "client_id": ..., "client_secret": ..., "user": {...}}
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -23,7 +26,8 @@ if (!PORT || !REDIRECT_URI) {
 // `localhost`, while the downstream is on 127.0.0.1: two sites, two cookie jars.
 const ISSUER = `http://localhost:${PORT}`;
 const CLIENT_ID = 'downstream';
-const CLIENT_SECRET = randomBytes(32).toString('base64url');
+const JWKS_URI = process.env.JWKS_URI;
+const CLIENT_SECRET = JWKS_URI ? undefined : randomBytes(32).toString('base64url');
 const USER = {
   sub: 'carol-248289761001',
   name: 'Carol Panva',
@@ -35,8 +39,9 @@ const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const provider = new Provider(ISSUER, {
   clients: [{
     client_id: CLIENT_ID,
-    client_secret: CLIENT_SECRET,
-    token_endpoint_auth_method: 'client_secret_basic',
+    ...(JWKS_URI
+      ? { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: JWKS_URI }
+      : { client_secret: CLIENT_SECRET, token_endpoint_auth_method: 'client_secret_basic' }),
     grant_types: ['authorization_code'],
     response_types: ['code'],
     redirect_uris: [REDIRECT_URI],

@@ -5,7 +5,7 @@
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use e2e::{
-    BASIC, backends,
+    BASIC, TestBackend, backends,
     browser::{form_action, input_value, unescape},
 };
 use serde_json::Value;
@@ -15,7 +15,9 @@ use tokio::{
 };
 use url::Url;
 
-use crate::federation::{add_provider, browser, downstream, finish, location, param};
+use shared::store::UpstreamAuth;
+
+use crate::federation::{add_provider, browser, downstream_with, finish, location, param};
 
 /// A running `provider.js`: what it printed once listening, and the process, killed on drop.
 struct Panva {
@@ -37,7 +39,7 @@ impl Panva {
 /// Starts `provider.js` with `redirect_uri` as its client's, or None (skipped) when Node or
 /// the installed `oidc-provider` is missing and the run does not demand them
 /// (`OIDC_REQUIRE_NODE=1`, as infra/test.sh sets).
-async fn panva(redirect_uri: &str) -> Option<Panva> {
+async fn panva(redirect_uri: &str, jwks_uri: Option<&str>) -> Option<Panva> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("upstream-node");
     let node = Command::new("node").arg("--version").output().await;
     let why = if !node.is_ok_and(|o| o.status.success()) {
@@ -63,6 +65,7 @@ async fn panva(redirect_uri: &str) -> Option<Panva> {
         .arg(dir.join("provider.js"))
         .env("PORT", port.to_string())
         .env("REDIRECT_URI", redirect_uri)
+        .envs(jwks_uri.map(|u| ("JWKS_URI", u)))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -137,14 +140,37 @@ fn provider_link(html: &str, name: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_signs_in_through_panvas_oidc_provider_and_the_rp_gets_our_tokens() {
     for backend in backends() {
-        eprintln!("on {backend:?}");
-        let down = downstream(backend).await;
-        let Some(up) = panva(&down.url("/federation/callback")).await else {
+        if !signs_in_through_panva(backend, false).await {
             return;
+        }
+    }
+}
+
+/// As above, our client authenticating with `private_key_jwt`: oidc-provider fetches our
+/// client key from `/federation/jwks` and checks our assertion by its own rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panvas_oidc_provider_takes_our_private_key_jwt() {
+    for backend in backends() {
+        if !signs_in_through_panva(backend, true).await {
+            return;
+        }
+    }
+}
+
+/// One sign-in through oidc-provider on `backend`, authenticating to it with our client key
+/// (`private_key_jwt`) or a secret; false when skipped.
+async fn signs_in_through_panva(backend: TestBackend, client_key: bool) -> bool {
+    {
+        eprintln!("on {backend:?}, private_key_jwt: {client_key}");
+        let down = downstream_with(backend, client_key).await;
+        let jwks_uri = client_key.then(|| down.url("/federation/jwks"));
+        let redirect_uri = down.url("/federation/callback");
+        let Some(up) = panva(&redirect_uri, jwks_uri.as_deref()).await else {
+            return false;
         };
         let client = (
             up.ready["client_id"].as_str().expect("client_id"),
-            up.ready["client_secret"].as_str().expect("client_secret"),
+            up.ready["client_secret"].as_str().unwrap_or("unused"),
         );
         let scopes = ["openid", "email", "profile"];
         add_provider(
@@ -160,6 +186,10 @@ async fn a_person_signs_in_through_panvas_oidc_provider_and_the_rp_gets_our_toke
         let store = &down.running.app.store;
         let mut provider = store.provider("panva").await.expect("read").expect("panva");
         provider.userinfo = true;
+        if client_key {
+            provider.client_auth = UpstreamAuth::PrivateKeyJwt;
+            provider.sealed_secret = None;
+        }
         store.put_provider(&provider).await.expect("provider");
 
         let b = browser();
@@ -219,4 +249,5 @@ async fn a_person_signs_in_through_panvas_oidc_provider_and_the_rp_gets_our_toke
         }
         assert_ne!(id["sub"], user["sub"], "a sub of ours, not oidc-provider's");
     }
+    true
 }
