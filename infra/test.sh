@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Every test, on a fresh machine: the README's test command, and what CI runs.
 #
-# Installs what it needs (moto in .venv-tools), starts the DynamoDB/KMS emulator on a free
-# loopback port, and runs the whole workspace suite against the embedded backend and the
-# AWS backends (OIDC_REQUIRE_AWS=1: a missing emulator is a failure, not a skip). The last
-# thing printed is the test runner's summary.
+# Installs what it needs (moto in .venv-tools, oidc-provider in tests/upstream-node), starts
+# the DynamoDB/KMS emulator on a free loopback port, and runs the whole workspace suite
+# against the embedded backend and the AWS backends (OIDC_REQUIRE_AWS=1: a missing emulator
+# is a failure, not a skip; likewise OIDC_REQUIRE_BROWSER and OIDC_REQUIRE_NODE for Chromium
+# and Node). The last thing printed is the test runner's summary.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,6 +31,15 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 export OIDC_REQUIRE_BROWSER=1
+
+# panva's oidc-provider, the independent upstream of the federation tests (Node 20+, npm).
+command -v node >/dev/null && command -v npm >/dev/null \
+    || { echo "infra/test.sh: node (v20.19+) and npm are required" >&2; exit 1; }
+if [ ! -f tests/upstream-node/node_modules/oidc-provider/package.json ] \
+    || [ tests/upstream-node/package-lock.json -nt tests/upstream-node/node_modules/.package-lock.json ]; then
+    npm ci --prefix tests/upstream-node --no-audit --no-fund --loglevel=error
+fi
+export OIDC_REQUIRE_NODE=1
 export PATH="$PWD/.venv-tools/bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 

@@ -219,6 +219,44 @@ pub async fn sealer(
     }
 }
 
+/// The variable naming the KMS key (id, ARN or alias) the federation function signs its
+/// `private_key_jwt` client assertions with (the stack's `FederationClientKey`).
+pub const FEDERATION_CLIENT_KEY: &str = "FEDERATION_CLIENT_KEY";
+
+/// Our client key for `private_key_jwt` at upstreams (`federation::client_key`): the data
+/// directory's key file (made on first use; in memory without a data directory), or the KMS
+/// key of `FEDERATION_CLIENT_KEY`, none when it is not set. Never a token signing key.
+#[cfg(feature = "federation")]
+pub async fn client_key(
+    backend: &Backend,
+    #[cfg_attr(not(feature = "kms"), allow(unused_variables))] vars: &HashMap<String, String>,
+) -> Result<Option<Arc<dyn Signer>>, String> {
+    match backend {
+        #[cfg(feature = "embedded")]
+        Backend::Embedded { data_dir, .. } => Ok(Some(Arc::new(
+            crate::federation::client_key::LocalClientKey::for_data_dir(data_dir.as_deref()),
+        ))),
+        #[cfg(feature = "kms")]
+        Backend::Aws { .. } => {
+            let Some(key) = vars
+                .get(FEDERATION_CLIENT_KEY)
+                .map(|k| k.trim())
+                .filter(|k| !k.is_empty())
+            else {
+                return Ok(None);
+            };
+            let sdk = crate::aws::aws_config().await;
+            let kms = crate::aws::kms_client(&sdk);
+            Ok(Some(Arc::new(crate::signer::kms::KmsSigner::new(
+                kms,
+                vec![key.to_string()],
+            ))))
+        }
+        #[cfg(all(feature = "aws", not(feature = "kms")))]
+        Backend::Aws { .. } => Err("built without the kms feature: no client key".into()),
+    }
+}
+
 /// What a Lambda function does with the provider's keys, declared in its `main.rs`. The
 /// role decides which keys it builds, and the type of the key set its handler receives.
 #[cfg(feature = "aws")]
@@ -252,7 +290,8 @@ impl Role for Verifies {
 
 /// Signs people in at upstream OpenID providers (the `federation` function): verifies with
 /// the published key set like [`Verifies`], opens upstream client secrets with KMS (only
-/// this role's function may decrypt them, by encryption context), and calls upstreams.
+/// this role's function may decrypt them, by encryption context), signs `private_key_jwt`
+/// client assertions with its own KMS key (never a token signing key), and calls upstreams.
 #[cfg(all(feature = "kms", feature = "federation"))]
 pub struct Federates;
 
@@ -266,7 +305,8 @@ impl Role for Federates {
     ) -> Result<Arc<Self::Keys>, String> {
         let verifier: Arc<dyn Verifier> = Arc::new(crate::signer::published::StoreKeys::new(store));
         let sealer = sealer(&settings.backend, &settings.vars).await?;
-        let federating = crate::federation::broker::Federating::new(verifier, sealer)
+        let client_key = client_key(&settings.backend, &settings.vars).await?;
+        let federating = crate::federation::broker::Federating::new(verifier, sealer, client_key)
             .map_err(|e| format!("configuration: {e}"))?;
         Ok(Arc::new(federating))
     }

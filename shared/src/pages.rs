@@ -111,9 +111,12 @@ pub struct LoginView<'a> {
 pub struct ProviderLink<'a> {
     pub name: &'a str,
     pub href: String,
+    /// Its https logo, which the page's CSP then admits (decorative: the name says it all).
+    pub logo: Option<&'a str>,
 }
 
 pub fn login_page(b: &Branding, v: LoginView<'_>) -> Response<Body> {
+    let logos: Vec<&str> = v.providers.iter().filter_map(|p| p.logo).collect();
     respond(
         b,
         StatusCode::OK,
@@ -122,7 +125,7 @@ pub fn login_page(b: &Branding, v: LoginView<'_>) -> Response<Body> {
             v,
         }
         .render(),
-        &[],
+        &logos,
     )
 }
 
@@ -367,4 +370,55 @@ pub fn form_post_page(b: &Branding, action: &str, params: &[(&str, &str)]) -> Re
     );
     http::page_headers(&mut resp, &csp);
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(r: &Response<Body>) -> String {
+        match r.body() {
+            Body::Text(t) => t.clone(),
+            other => panic!("not text: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn provider_logos_are_shown_and_only_their_origins_admitted() {
+        let b = Branding::default();
+        let link = |name, logo| ProviderLink {
+            name,
+            href: format!("https://op.example/federation/start?idp={name}"),
+            logo,
+        };
+        let page = login_page(
+            &b,
+            LoginView {
+                client_name: "App",
+                action: "https://op.example/login",
+                req_id: "r",
+                csrf: "c",
+                username: "",
+                error: None,
+                providers: vec![
+                    link("Okta", Some("https://cdn.example/okta.svg")),
+                    link("Plain", None),
+                ],
+                password: true,
+            },
+        );
+        let html = body(&page);
+        assert!(
+            html.contains(r#"<img src="https://cdn.example/okta.svg" alt="""#),
+            "{html}"
+        );
+        assert_eq!(html.matches("<img").count(), 1, "no logo, no image");
+        let csp = page.headers()["content-security-policy"]
+            .to_str()
+            .expect("csp");
+        assert!(
+            csp.contains("img-src 'self' data: https://cdn.example;"),
+            "{csp}"
+        );
+    }
 }

@@ -21,6 +21,8 @@ pub enum Endpoint {
     FederationStart,
     /// Where the upstream provider sends the browser back.
     FederationCallback,
+    /// Our client key for `private_key_jwt` at upstreams (not the provider's JWKS).
+    FederationJwks,
 }
 
 impl Endpoint {
@@ -39,6 +41,7 @@ impl Endpoint {
             Endpoint::Registration => "/register",
             Endpoint::FederationStart => "/federation/start",
             Endpoint::FederationCallback => "/federation/callback",
+            Endpoint::FederationJwks => "/federation/jwks",
         }
     }
 
@@ -55,7 +58,9 @@ impl Endpoint {
             Endpoint::Logout => "logout",
             Endpoint::Registration => "register",
             Endpoint::Userinfo => "userinfo",
-            Endpoint::FederationStart | Endpoint::FederationCallback => "federation",
+            Endpoint::FederationStart | Endpoint::FederationCallback | Endpoint::FederationJwks => {
+                "federation"
+            }
         }
     }
 }

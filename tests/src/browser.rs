@@ -43,13 +43,14 @@ pub struct Browser {
 }
 
 /// Undoes the HTML escaping of an attribute value.
-fn unescape(v: &str) -> String {
+pub fn unescape(v: &str) -> String {
     v.replace("&#x2f;", "/")
         .replace("&#47;", "/")
         .replace("&#34;", "\"")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
         .replace("&#x27;", "'")
+        .replace("&#38;", "&")
         .replace("&amp;", "&")
 }
 

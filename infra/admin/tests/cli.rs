@@ -2194,3 +2194,68 @@ async fn dynamodb_and_kms_providers_with_the_cli() {
     assert_eq!(store.provider("google").await.expect("read"), None);
     admin.fails(&["providers", "delete", "google"], "");
 }
+
+#[test]
+fn providers_with_private_key_jwt_keep_no_secret() {
+    let dir = temp_dir("providers-pkjwt");
+    let admin = Admin::embedded(&dir);
+    let create = [
+        "providers",
+        "create",
+        "--id",
+        "okta",
+        "--issuer",
+        "https://dev-1.okta.com",
+        "--client-id",
+        "okta-client",
+        "--auth-method",
+        "private_key_jwt",
+    ];
+    let err = admin.fails(&[&create[..], &["--client-secret-stdin"]].concat(), "s\n");
+    assert!(err.contains("sends no client secret"), "{err}");
+    let out = admin.ok(&create);
+    assert!(
+        out.contains("/federation/jwks"),
+        "says what to register: {out}"
+    );
+    let shown = admin.json(&["providers", "show", "okta"]);
+    assert_eq!(shown["provider"]["client_auth"], "private_key_jwt");
+    assert_eq!(shown["provider"]["has_secret"], false);
+    assert!(
+        !dir.join("federation.key").exists(),
+        "nothing sealed, so no sealing key made"
+    );
+    // Back to a secret needs one; to private_key_jwt drops the stored one.
+    let err = admin.fails(
+        &[
+            "providers",
+            "update",
+            "okta",
+            "--auth-method",
+            "client_secret_basic",
+        ],
+        "",
+    );
+    assert!(err.contains("needs a client secret"), "{err}");
+    let with_secret = admin.json_with(
+        &[
+            "providers",
+            "update",
+            "okta",
+            "--auth-method",
+            "client_secret_basic",
+            "--client-secret-stdin",
+        ],
+        "okta-secret\n",
+    );
+    assert_eq!(with_secret["provider"]["has_secret"], true);
+    let without = admin.json(&[
+        "providers",
+        "update",
+        "okta",
+        "--auth-method",
+        "private_key_jwt",
+    ]);
+    assert_eq!(without["provider"]["has_secret"], false);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -166,8 +166,9 @@ pub async fn start_wrapped(
     // One sealer for the seed and the federation endpoints: without a data directory its key
     // lives in this process only.
     let sealer = assembly::sealer(&opts.backend, &vars).await?;
+    let client_key = assembly::client_key(&opts.backend, &vars).await?;
     let federating = Arc::new(app.with_keys(Arc::new(
-        Federating::new(verifier, sealer.clone()).map_err(|e| e.to_string())?,
+        Federating::new(verifier, sealer.clone(), client_key).map_err(|e| e.to_string())?,
     )));
     if let Some(s) = &opts.seed {
         seed::apply(app.store.as_ref(), s, app.clock.now_ms())

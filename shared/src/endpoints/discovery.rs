@@ -16,6 +16,14 @@ const AUTH_METHODS: [&str; 4] = [
     "none",
 ];
 
+/// Every claim an ID token or userinfo may carry: the scopes' claims, and those that say how
+/// the person signed in (`acr`, `amr`, `idp` after an upstream provider, `sid` for logout).
+fn claims_supported() -> Vec<&'static str> {
+    let mut all = scope::all_claims();
+    all.extend(["acr", "amr", "idp", "sid"]);
+    all
+}
+
 pub async fn handle<K: Verifier + ?Sized, S: ?Sized>(app: &App<S, K>) -> Response<Body> {
     // Every published key's algorithm: tokens signed by a previous key remain valid.
     let algs: Vec<&str> = match &app.config.signing_algs {
@@ -65,7 +73,7 @@ fn document(c: &crate::Config, algs: &[&str]) -> serde_json::Value {
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": scope::all_claims(),
+        "claims_supported": claims_supported(),
         "claims_parameter_supported": true,
         "acr_values_supported": acr::SUPPORTED,
         "request_parameter_supported": false,

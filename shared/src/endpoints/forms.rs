@@ -38,6 +38,7 @@ pub fn sign_in<S: ?Sized, K: ?Sized>(
                 .iter()
                 .map(|p| ProviderLink {
                     name: &p.name,
+                    logo: p.logo_uri.as_deref(),
                     href: http::url_with_query(
                         &app.config.endpoint_url(Endpoint::FederationStart),
                         &[("req", &auth.id), ("idp", &p.id)],
@@ -64,7 +65,7 @@ pub fn consent<S: ?Sized, K: ?Sized>(
         ConsentView {
             client_name: &client.client_name,
             client_logo: client.logo_uri.as_deref(),
-            username: &user.username,
+            username: user.shown_name(auth.idp.as_deref()),
             action: &action,
             req_id: &auth.id,
             csrf: &auth.csrf,

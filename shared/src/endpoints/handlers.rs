@@ -31,7 +31,9 @@ pub fn verifying<'a>(app: &'a App, e: Endpoint, req: &'a Request, now: i64) -> A
         Endpoint::Introspection => introspect(app, e, req, now),
         Endpoint::Logout => logout(app, e, req, now),
         Endpoint::Registration => register(app, e, req, now),
-        Endpoint::FederationStart | Endpoint::FederationCallback => elsewhere(),
+        Endpoint::FederationStart | Endpoint::FederationCallback | Endpoint::FederationJwks => {
+            elsewhere()
+        }
     }
 }
 
@@ -118,6 +120,7 @@ pub fn federation<'a>(
         Endpoint::FederationCallback => {
             Box::pin(super::federation::callback::handle(app, req, now))
         }
+        Endpoint::FederationJwks => Box::pin(super::federation::jwks::handle(app)),
         _ => elsewhere(),
     }
 }

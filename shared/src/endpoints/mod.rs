@@ -57,6 +57,7 @@ pub fn routes() -> Vec<Route> {
         r(Method::DELETE, Registration),
         r(Method::GET, FederationStart),
         r(Method::GET, FederationCallback),
+        r(Method::GET, FederationJwks),
     ]
 }
 

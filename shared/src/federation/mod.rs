@@ -7,7 +7,8 @@
 //!    challenge (OIDC Core §3.1.2.1, RFC 7636);
 //! 3. on the way back, [`upstream::UpstreamError::authorization`] for an `error=` response
 //!    (RFC 6749 §4.1.2.1) and [`upstream::check_response_issuer`] for its `iss` (RFC 9207);
-//! 4. [`upstream::exchange_code`]: the code for tokens (RFC 6749 §4.1.3, §5.2);
+//! 4. [`upstream::exchange_code`]: the code for tokens (RFC 6749 §4.1.3, §5.2), with the
+//!    opened client secret or a client assertion signed with our [`client_key`];
 //! 5. [`upstream::UpstreamCache::verify_id_token`]: the ID token, completely (OIDC Core §3.1.3.7);
 //! 6. optionally [`upstream::userinfo`] (OIDC Core §5.3).
 //!
@@ -19,6 +20,8 @@
 //! secrets); the outbound client is the `federation` feature's.
 #[cfg(feature = "federation")]
 pub mod broker;
+#[cfg(feature = "federation")]
+pub mod client_key;
 pub mod seal;
 #[cfg(feature = "federation")]
 pub mod upstream;

@@ -31,7 +31,8 @@ pub struct SeedProvider {
     /// Never accepted: named only to say where the secret goes instead.
     #[serde(default)]
     client_secret: Option<serde::de::IgnoredAny>,
-    /// `client_secret_basic` (default) or `client_secret_post`.
+    /// `client_secret_basic` (default), `client_secret_post`, or `private_key_jwt` (no
+    /// secret: our client key, published at `<issuer>/federation/jwks`).
     pub auth_method: Option<UpstreamAuth>,
     /// Default: openid email profile.
     pub scopes: Option<Vec<String>>,

@@ -105,14 +105,14 @@ impl LocalSigner {
     /// verifiable across restarts.
     pub fn load_or_create(dir: &Path, alg: Alg) -> Result<Self, SignerError> {
         let path = dir.join(format!("signing-{}.pk8", alg.as_str().to_lowercase()));
-        match std::fs::read(&path) {
+        Self::load_or_create_at(&path, alg)
+    }
+
+    /// Loads the key file `path`, creating it (mode 0600) when there is none.
+    pub fn load_or_create_at(path: &Path, alg: Alg) -> Result<Self, SignerError> {
+        match std::fs::read(path) {
             Ok(bytes) => Self::from_pkcs8(alg, &bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let signer = Self::generate(alg)?;
-                crate::crypto::write_private(&path, &signer.pkcs8()?)
-                    .map_err(|e| misconfigured(format!("{}: {e}", path.display())))?;
-                Ok(signer)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path, alg),
             Err(e) => Err(misconfigured(format!("{}: {e}", path.display()))),
         }
     }

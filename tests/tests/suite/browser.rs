@@ -1,7 +1,7 @@
 //! The pages as people use them: headless Chromium (Debian's, over WebDriver) signs in,
 //! consents, denies, single-signs-on to a second app, signs out and meets the error page.
 //! Every page is saved as a screenshot at phone and desktop widths under
-//! `artifacts/screenshots/`.
+//! `artifacts/screenshots/`. Sign-in through an upstream provider: `browser_federation`.
 use std::{
     net::TcpListener,
     path::PathBuf,
@@ -16,7 +16,7 @@ use serde_json::json;
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -27,7 +27,7 @@ impl Drop for Driver {
 
 /// A fresh Chromium session behind its own chromedriver, or None (skipped) when the browser
 /// is not installed and the run does not demand it.
-async fn browser() -> Option<(Client, Driver)> {
+pub(crate) async fn browser() -> Option<(Client, Driver)> {
     if !PathBuf::from(CHROMIUM).exists() || !PathBuf::from(CHROMEDRIVER).exists() {
         let why = "Chromium and chromedriver are not installed (infra/test.sh installs them)";
         assert!(
@@ -76,7 +76,7 @@ async fn browser() -> Option<(Client, Driver)> {
     }
 }
 
-async fn wait_for(c: &Client, css: &str) {
+pub(crate) async fn wait_for(c: &Client, css: &str) {
     if let Err(e) = c
         .wait()
         .at_most(Duration::from_secs(20))
@@ -88,7 +88,7 @@ async fn wait_for(c: &Client, css: &str) {
     }
 }
 
-async fn fill(c: &Client, css: &str, text: &str) {
+pub(crate) async fn fill(c: &Client, css: &str, text: &str) {
     c.find(Locator::Css(css))
         .await
         .expect("field")
@@ -97,7 +97,7 @@ async fn fill(c: &Client, css: &str, text: &str) {
         .expect("type");
 }
 
-async fn click(c: &Client, css: &str) {
+pub(crate) async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
         .expect("button")
@@ -106,7 +106,7 @@ async fn click(c: &Client, css: &str) {
         .expect("click");
 }
 
-async fn text(c: &Client) -> String {
+pub(crate) async fn text(c: &Client) -> String {
     c.find(Locator::Css("body"))
         .await
         .expect("body")
@@ -116,7 +116,7 @@ async fn text(c: &Client) -> String {
 }
 
 /// Saves the current page at phone and desktop widths.
-async fn screenshot(c: &Client, name: &str) {
+pub(crate) async fn screenshot(c: &Client, name: &str) {
     let dir = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../artifacts/screenshots"
@@ -353,52 +353,5 @@ async fn unknown_client_gets_an_explanation_not_a_redirect() {
         "stayed on the provider"
     );
     screenshot(&c, "error-unknown-client").await;
-    c.close().await.expect("close");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn continue_with_an_upstream_provider_from_the_sign_in_page() {
-    let Some((c, _driver)) = browser().await else {
-        return;
-    };
-    let up = super::federation::upstream().await;
-    let p = provider().await;
-    super::federation::connect(&up, &p, false).await;
-    c.goto(&oidc_local::demo_authorization_url(&p.running.app))
-        .await
-        .expect("open");
-    wait_for(&c, "a.provider").await;
-    assert!(text(&c).await.contains("Continue with Upstream"));
-    screenshot(&c, "sign-in-providers").await;
-    click(&c, "a.provider").await;
-    // The upstream's own sign-in page (another instance of this provider), then its consent.
-    wait_for(&c, "input#password").await;
-    let at = c.current_url().await.expect("url");
-    assert!(
-        at.as_str().starts_with(up.issuer()),
-        "at the upstream: {at}"
-    );
-    fill(&c, "#username", e2e::ALICE.0).await;
-    fill(&c, "#password", e2e::ALICE.1).await;
-    click(&c, "button.primary").await;
-    wait_for(&c, "button[value=allow]").await;
-    assert!(
-        text(&c).await.contains("Downstream"),
-        "the upstream asks for its client"
-    );
-    click(&c, "button[value=allow]").await;
-    // Back here: our consent for the demo app, then the app with our tokens.
-    wait_for(&c, "button[value=allow]").await;
-    let here = c.current_url().await.expect("url");
-    assert!(
-        here.as_str().starts_with(&p.issuer()),
-        "back at our consent: {here}"
-    );
-    assert!(text(&c).await.contains("Demo app"));
-    click(&c, "button[value=allow]").await;
-    wait_for(&c, "#id-token").await;
-    let page = text(&c).await;
-    assert!(page.contains("\"amr\"") && page.contains("fed"), "{page}");
-    screenshot(&c, "app-signed-in-federated").await;
     c.close().await.expect("close");
 }

@@ -43,22 +43,41 @@ pub(crate) async fn upstream() -> Running {
 /// The provider under test; on AWS with a KMS key to seal upstream client secrets with, as
 /// the stack's `FederationSecretsKey`.
 pub(crate) async fn downstream(backend: TestBackend) -> Provider {
-    let vars = match backend {
-        TestBackend::Embedded => vec![],
-        TestBackend::Aws(_) => {
-            let kms = shared::aws::kms_client(&shared::aws::aws_config().await);
-            let key = kms
-                .create_key()
-                .key_spec(aws_sdk_kms::types::KeySpec::SymmetricDefault)
-                .key_usage(aws_sdk_kms::types::KeyUsageType::EncryptDecrypt)
-                .send()
-                .await
-                .expect("secrets key");
-            let id = key.key_metadata().expect("metadata").key_id().to_string();
-            vec![("FEDERATION_SECRETS_KEY".to_string(), id)]
+    downstream_with(backend, false).await
+}
+
+/// As [`downstream`]; with `client_key`, on AWS, also a KMS RSA key for `private_key_jwt`
+/// (the stack's `FederationClientKey`; the embedded backend always has a local one).
+pub(crate) async fn downstream_with(backend: TestBackend, client_key: bool) -> Provider {
+    Provider::start_with(backend, downstream_vars(backend, client_key).await).await
+}
+
+/// The downstream's variables on `backend`: its KMS keys for upstream secrets (and, with
+/// `client_key`, for `private_key_jwt`) on AWS, made on the emulator.
+pub(crate) async fn downstream_vars(
+    backend: TestBackend,
+    client_key: bool,
+) -> Vec<(String, String)> {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    if matches!(backend, TestBackend::Embedded) {
+        return vec![];
+    }
+    let kms = shared::aws::kms_client(&shared::aws::aws_config().await);
+    let key = |spec: KeySpec, usage: KeyUsageType| {
+        let kms = kms.clone();
+        async move {
+            let made = kms.create_key().key_spec(spec).key_usage(usage).send();
+            let made = made.await.expect("a KMS key");
+            made.key_metadata().expect("metadata").key_id().to_string()
         }
     };
-    Provider::start_with(backend, vars).await
+    let sealing = key(KeySpec::SymmetricDefault, KeyUsageType::EncryptDecrypt).await;
+    let mut vars = vec![("FEDERATION_SECRETS_KEY".to_string(), sealing)];
+    if client_key {
+        let signing = key(KeySpec::Rsa2048, KeyUsageType::SignVerify).await;
+        vars.push(("FEDERATION_CLIENT_KEY".to_string(), signing));
+    }
+    vars
 }
 
 /// Registers `down` at `up` (a confidential client whose redirect URI is `down`'s
@@ -240,7 +259,7 @@ async fn to_upstream(b: &reqwest::Client, down: &Provider, extra: &[(&str, &str)
 }
 
 /// The downstream's consent after the callback, agreed: the code for the relying party.
-async fn finish(b: &reqwest::Client, down: &Provider, callback: &str) -> String {
+pub(crate) async fn finish(b: &reqwest::Client, down: &Provider, callback: &str) -> String {
     let back = b.get(callback).send().await.expect("callback");
     assert_eq!(
         back.status(),
@@ -313,6 +332,14 @@ async fn a_person_signs_in_through_an_upstream_provider_and_the_rp_gets_our_toke
         assert_eq!(id["iss"], down.issuer(), "our token, not the upstream's");
         assert_eq!(id["amr"], serde_json::json!(["fed"]), "{id}");
         assert_eq!(id["idp"], "up");
+        let doc = b.get(down.url("/.well-known/openid-configuration")).send();
+        let doc: Value = doc.await.expect("discovery").json().await.expect("json");
+        let supported = doc["claims_supported"]
+            .as_array()
+            .expect("claims_supported");
+        for claim in ["amr", "idp", "acr", "sid"] {
+            assert!(supported.contains(&claim.into()), "discovery names {claim}");
+        }
         assert_eq!(
             id["name"], "Alice Liddell",
             "mapped from the upstream: {id}"
@@ -530,4 +557,98 @@ async fn with_password_sign_in_off_only_the_providers_are_offered() {
         .expect("login");
     assert_eq!(refused.status(), 400);
     assert!(refused.text().await.expect("page").contains("turned off"));
+}
+
+/// `private_key_jwt` (RFC 7523 §2.2) towards the upstream: the downstream stores no secret
+/// and signs a client assertion with its own client key, which the upstream registered from
+/// the downstream's `/federation/jwks`. The key is not one of the downstream's token keys, and
+/// an upstream that holds another key refuses the assertion: nobody is signed in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_downstream_can_authenticate_to_the_upstream_with_its_own_client_key() {
+    for backend in backends() {
+        let up = upstream().await;
+        let down = downstream_with(backend, true).await;
+        let b = browser();
+        let get = |path: &str| {
+            let r = b.get(down.url(path)).send();
+            async move { r.await.expect("GET").json::<Value>().await.expect("JSON") }
+        };
+        let client_jwks = get("/federation/jwks").await;
+        let keys = client_jwks["keys"].as_array().expect("a key set");
+        assert_eq!(keys.len(), 1, "{client_jwks}");
+        assert_eq!(keys[0]["kty"], "RSA", "RS256, which every upstream takes");
+        assert!(keys[0].get("d").is_none(), "public only");
+        let token_keys = get("/jwks.json").await;
+        let kids = |set: &Value| -> Vec<String> {
+            let keys = set["keys"].as_array().expect("keys");
+            keys.iter().map(|k| k["kid"].to_string()).collect()
+        };
+        let token_kids = kids(&token_keys);
+        assert!(
+            kids(&client_jwks).iter().all(|k| !token_kids.contains(k)),
+            "the client key signs no token of ours"
+        );
+        register_key_client(&up, &down, client_jwks).await;
+        add_key_provider(&down, &up).await;
+        let at = to_upstream(&b, &down, &[]).await;
+        let callback = at_upstream(&b, &up, &at, ALICE).await;
+        let code = finish(&b, &down, &callback).await;
+        let (status, _, tokens) = down.redeem(&code).await;
+        assert_eq!(status, 200, "{backend:?}: {tokens}");
+        assert_eq!(
+            claims(tokens["id_token"].as_str().expect("id"))["idp"],
+            "up"
+        );
+
+        // The upstream holds another key for us: it refuses the code, nobody signs in.
+        let stranger = shared::signer::local::LocalSigner::generate(Alg::RS256).expect("key");
+        let other = serde_json::json!({ "keys": [stranger.public_key().jwk.clone()] });
+        register_key_client(&up, &down, other).await;
+        let b = browser();
+        let at = to_upstream(&b, &down, &[]).await;
+        let callback = at_upstream(&b, &up, &at, ALICE).await;
+        let page = b.get(&callback).send().await.expect("callback");
+        assert_eq!(page.status(), 200, "back on our sign-in page");
+        let html = page.text().await.expect("page");
+        assert!(html.contains("invalid_client"), "{backend:?}: {html}");
+        assert!(page_sets_no_session(&html));
+    }
+}
+
+/// `down` at `up` as a `private_key_jwt` client with the key set `jwks`.
+async fn register_key_client(up: &Running, down: &Provider, jwks: Value) {
+    let client: Client = serde_json::from_value(serde_json::json!({
+        "client_id": UP_CLIENT.0,
+        "client_name": "Downstream",
+        "auth_method": AuthMethod::PrivateKeyJwt,
+        "jwks": jwks,
+        "redirect_uris": [format!("{}/federation/callback", down.issuer())],
+        "allowed_scopes": ["openid", "email", "profile"],
+        "grant_types": ["authorization_code"],
+        "trusted": true,
+    }))
+    .expect("client");
+    let put = up.app.store.put_client(&client).await;
+    put.expect("client at the upstream");
+}
+
+/// `up` at `down` as the provider `up`, authenticated with `private_key_jwt`: no secret.
+async fn add_key_provider(down: &Provider, up: &Running) {
+    let provider = UpstreamProvider {
+        id: "up".into(),
+        issuer: up.issuer().into(),
+        client_id: UP_CLIENT.0.into(),
+        client_auth: UpstreamAuth::PrivateKeyJwt,
+        sealed_secret: None,
+        scopes: vec!["openid".into(), "email".into(), "profile".into()],
+        display_name: "Upstream".into(),
+        logo_uri: None,
+        claim_map: BTreeMap::new(),
+        link_verified_email: false,
+        userinfo: false,
+        enabled: true,
+    };
+    provider.validate().expect("valid without a secret");
+    let put = down.running.app.store.put_provider(&provider).await;
+    put.expect("provider at the downstream");
 }

@@ -4,12 +4,14 @@
 
 mod basic_op;
 mod browser;
+mod browser_federation;
 mod consent;
 mod demo;
 mod envelope;
 mod fault_matrix;
 mod federation;
 mod federation_negative;
+mod federation_panva;
 mod grants;
 mod hints;
 mod iam;

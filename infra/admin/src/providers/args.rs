@@ -10,6 +10,10 @@ pub enum UpstreamAuthArg {
     ClientSecretBasic,
     #[value(name = "client_secret_post")]
     ClientSecretPost,
+    /// No secret: a JWT signed with our client key, which the upstream reads at
+    /// <issuer>/federation/jwks.
+    #[value(name = "private_key_jwt")]
+    PrivateKeyJwt,
 }
 
 impl UpstreamAuthArg {
@@ -17,6 +21,7 @@ impl UpstreamAuthArg {
         match self {
             UpstreamAuthArg::ClientSecretBasic => UpstreamAuth::ClientSecretBasic,
             UpstreamAuthArg::ClientSecretPost => UpstreamAuth::ClientSecretPost,
+            UpstreamAuthArg::PrivateKeyJwt => UpstreamAuth::PrivateKeyJwt,
         }
     }
 }
@@ -27,7 +32,9 @@ impl UpstreamAuthArg {
 pub enum ProvidersCmd {
     /// Add an upstream provider. Register <issuer>/federation/callback as its redirect URI
     /// there first. The client secret is read from standard input or a file, never from the
-    /// command line, and stored sealed (KMS with --aws, the data directory's key locally).
+    /// command line, and stored sealed (KMS with --aws, the data directory's key locally);
+    /// with --auth-method private_key_jwt there is none: register <issuer>/federation/jwks
+    /// as the client's jwks_uri there instead.
     Create(NewProvider),
     /// List the upstream providers.
     List,

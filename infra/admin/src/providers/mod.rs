@@ -176,8 +176,16 @@ fn seed_provider(new: &NewProvider) -> Result<SeedProvider, String> {
 
 async fn create(g: &Global, store: &Arc<dyn Store>, new: NewProvider) -> Result<Output, String> {
     let seed = seed_provider(&new)?;
-    seed.to_provider(Some(stand_in()))
-        .map_err(|e| e.to_string())?;
+    let method = seed.auth_method.unwrap_or_default();
+    let o = &new.options;
+    if !method.needs_secret() && (o.client_secret_stdin || o.client_secret_file.is_some()) {
+        return Err(format!(
+            "{} sends no client secret: give none",
+            method.as_str()
+        ));
+    }
+    let stand_in = method.needs_secret().then(stand_in);
+    seed.to_provider(stand_in).map_err(|e| e.to_string())?;
     let id = new.id.clone();
     if store.provider(&id).await.map_err(store_error)?.is_some() {
         return Err(format!(
@@ -185,14 +193,23 @@ async fn create(g: &Global, store: &Arc<dyn Store>, new: NewProvider) -> Result<
              or delete it first"
         ));
     }
-    let sealed = seal(g, &id, &new.options).await?;
-    let p = seed.to_provider(Some(sealed)).map_err(|e| e.to_string())?;
+    let sealed = if method.needs_secret() {
+        Some(seal(g, &id, o).await?)
+    } else {
+        None
+    };
+    let p = seed.to_provider(sealed).map_err(|e| e.to_string())?;
     store.put_provider(&p).await.map_err(store_error)?;
+    let jwks = if method.needs_secret() {
+        ""
+    } else {
+        "Register <issuer>/federation/jwks as the client's jwks_uri there (private_key_jwt).\n"
+    };
     Ok(Output::new(
         json!({ "provider": view(&p) }),
         format!(
             "Created provider {id}: \"Continue with {}\"{}.\n\
-             Its redirect URI at the upstream must be <issuer>/federation/callback (our issuer).\n",
+             Its redirect URI at the upstream must be <issuer>/federation/callback (our issuer).\n{jwks}",
             p.display_name,
             if p.enabled { "" } else { " (disabled)" }
         ),
@@ -252,6 +269,10 @@ fn apply(p: &mut UpstreamProvider, u: &ProviderUpdate) -> Result<(), String> {
     }
     if let Some(m) = o.auth_method {
         p.client_auth = m.method();
+        if !p.client_auth.needs_secret() {
+            // Nothing sends it any more: keep no secret (validation refuses one).
+            p.sealed_secret = None;
+        }
     }
     let scopes = scopes(&o.scopes);
     if !scopes.is_empty() {

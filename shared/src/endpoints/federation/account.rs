@@ -79,7 +79,7 @@ async fn create<S: FederationStore + UserStore + ?Sized, K: ?Sized>(
     mut mapped: Map<String, Value>,
     now_ms: i64,
 ) -> Result<User, OAuthError> {
-    let username = format!("{}:{}", provider.id, id.sub);
+    let username = User::federated_username(&provider.id, &id.sub);
     for _ in 0..2 {
         let user = User::new(
             None,

@@ -16,8 +16,9 @@ use crate::{
     error::ErrorCode,
     federation::{
         broker::Federating,
+        client_key::{self, credentials},
         upstream::{
-            ClientAuthMethod, ClientCredentials, Expect, UpstreamError, check_response_issuer,
+            ClientAuth, ClientCredentials, Expect, UpstreamError, check_response_issuer,
             exchange_code, userinfo,
         },
     },
@@ -140,15 +141,26 @@ async fn identity<S: ?Sized>(
             .sealer
             .open(&provider.id, sealed)
             .await
-            .map_err(|e| UpstreamError::Client(format!("the client secret: {e}")))?,
+            .map_err(credentials)?,
         None => ClientSecret::new(""),
+    };
+    let assertion = match (provider.client_auth, &k.client_key) {
+        (UpstreamAuth::PrivateKeyJwt, Some(key)) => {
+            client_key::assertion(&**key, &provider.client_id, &metadata, now).await?
+        }
+        (UpstreamAuth::PrivateKeyJwt, None) => {
+            return Err(credentials(
+                "private_key_jwt: FEDERATION_CLIENT_KEY is not set",
+            ));
+        }
+        _ => String::new(),
     };
     let client = ClientCredentials {
         client_id: &provider.client_id,
-        secret: secret.expose(),
-        method: match provider.client_auth {
-            UpstreamAuth::ClientSecretBasic => ClientAuthMethod::ClientSecretBasic,
-            UpstreamAuth::ClientSecretPost => ClientAuthMethod::ClientSecretPost,
+        auth: match provider.client_auth {
+            UpstreamAuth::ClientSecretBasic => ClientAuth::SecretBasic(secret.expose()),
+            UpstreamAuth::ClientSecretPost => ClientAuth::SecretPost(secret.expose()),
+            UpstreamAuth::PrivateKeyJwt => ClientAuth::PrivateKeyJwt(&assertion),
         },
     };
     let redirect_uri = app.config.endpoint_url(Endpoint::FederationCallback);

@@ -3,10 +3,12 @@
 //! browser and this authorization request, a fresh `nonce` and PKCE S256; [`callback`]
 //! takes the answer, verifies the upstream's ID token completely (`federation::upstream`),
 //! finds or creates the local account through its link ([`account`]) and signs the person in
-//! exactly as a password does (`endpoints::session`). SECURITY.md, "Federation", has the
+//! exactly as a password does (`endpoints::session`); [`jwks`] publishes our client key for
+//! upstreams we authenticate to with `private_key_jwt`. SECURITY.md, "Federation", has the
 //! threats and what stops each.
 pub mod account;
 pub mod callback;
+pub mod jwks;
 pub mod start;
 
 use lambda_http::{Body, Response};

@@ -136,6 +136,13 @@ pub enum UpstreamError {
     /// The outbound HTTPS client could not be set up (no TLS configuration).
     #[error("the outbound HTTPS client could not be set up: {0}")]
     Client(String),
+    /// Our own credentials for the upstream (its sealed client secret, our client key) could
+    /// not be used; the detail is in the log only (`client_key::credentials`).
+    #[error("our credentials for it could not be used; try again in a moment")]
+    Credentials,
+    /// The upstream's metadata says it does not take what this provider is configured to do.
+    #[error("it is configured for something it does not support: {0}")]
+    Unsupported(&'static str),
 }
 
 fn describe(description: &Option<String>) -> String {
@@ -170,6 +177,8 @@ impl UpstreamError {
             UpstreamError::IdToken(_) => "bad_id_token",
             UpstreamError::Userinfo(_) => "bad_userinfo",
             UpstreamError::Client(_) => "client_setup",
+            UpstreamError::Credentials => "credentials",
+            UpstreamError::Unsupported(_) => "unsupported",
         }
     }
 

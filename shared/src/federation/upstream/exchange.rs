@@ -9,31 +9,39 @@ use super::fetch::{Credentials, Fetch, at};
 use super::metadata::Metadata;
 
 /// How we authenticate to the upstream's token endpoint (OIDC Core §9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ClientAuthMethod {
+#[derive(Clone, Copy)]
+pub enum ClientAuth<'a> {
     /// RFC 6749 §2.3.1, HTTP Basic: the default of RFC 8414 §2 and what most upstreams expect.
-    #[default]
-    ClientSecretBasic,
+    SecretBasic(&'a str),
     /// RFC 6749 §2.3.1, in the form body.
-    ClientSecretPost,
+    SecretPost(&'a str),
+    /// RFC 7523 §2.2, a client assertion we signed (`federation::client_key`).
+    PrivateKeyJwt(&'a str),
 }
 
 /// Our registration at the upstream.
 #[derive(Clone, Copy)]
 pub struct ClientCredentials<'a> {
     pub client_id: &'a str,
-    pub secret: &'a str,
-    pub method: ClientAuthMethod,
+    pub auth: ClientAuth<'a>,
 }
 
 impl fmt::Debug for ClientCredentials<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let method = match self.auth {
+            ClientAuth::SecretBasic(_) => "client_secret_basic",
+            ClientAuth::SecretPost(_) => "client_secret_post",
+            ClientAuth::PrivateKeyJwt(_) => "private_key_jwt",
+        };
         f.debug_struct("ClientCredentials")
             .field("client_id", &self.client_id)
-            .field("method", &self.method)
+            .field("method", &method)
             .finish_non_exhaustive()
     }
 }
+
+/// RFC 7523 §2.2.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3). Its tokens are for
 /// verifying (`id_token`) and the userinfo call (`access_token`) only, never to be logged:
@@ -80,14 +88,20 @@ pub async fn exchange_code(
         ("redirect_uri", redirect_uri),
         ("code_verifier", code_verifier),
     ];
-    let auth = match client.method {
-        ClientAuthMethod::ClientSecretBasic => Credentials::Basic {
+    let auth = match client.auth {
+        ClientAuth::SecretBasic(secret) => Credentials::Basic {
             client_id: client.client_id,
-            secret: client.secret,
+            secret,
         },
-        ClientAuthMethod::ClientSecretPost => {
+        ClientAuth::SecretPost(secret) => {
             form.push(("client_id", client.client_id));
-            form.push(("client_secret", client.secret));
+            form.push(("client_secret", secret));
+            Credentials::None
+        }
+        ClientAuth::PrivateKeyJwt(assertion) => {
+            form.push(("client_id", client.client_id));
+            form.push(("client_assertion_type", JWT_BEARER));
+            form.push(("client_assertion", assertion));
             Credentials::None
         }
     };

@@ -7,7 +7,7 @@ use super::error::{FetchError, Step, UpstreamError};
 use super::fetch::{Credentials, Fetch, HttpFetch, MAX_BODY, USER_AGENT, decode_basic};
 use super::testkit::{CLIENT, Canned, FakeServer, NONCE, TestKey, discovery_doc, jwks};
 use super::{
-    ClientAuthMethod, ClientCredentials, Expect, Metadata, UpstreamCache, discover, exchange_code,
+    ClientAuth, ClientCredentials, Expect, Metadata, UpstreamCache, discover, exchange_code,
     userinfo,
 };
 
@@ -26,22 +26,21 @@ async fn upstream() -> (FakeServer, Metadata) {
     (s, m)
 }
 
-fn client(method: ClientAuthMethod) -> ClientCredentials<'static> {
+fn client(auth: ClientAuth<'static>) -> ClientCredentials<'static> {
     ClientCredentials {
         client_id: CLIENT,
-        secret: SECRET,
-        method,
+        auth,
     }
 }
 
 async fn exchange(
     m: &Metadata,
-    method: ClientAuthMethod,
+    auth: ClientAuth<'static>,
 ) -> Result<super::TokenResponse, UpstreamError> {
     exchange_code(
         &http(),
         m,
-        &client(method),
+        &client(auth),
         "the-code",
         "https://op.example/cb",
         "ver",
@@ -187,7 +186,7 @@ async fn a_slow_upstream_times_out() {
     let e = exchange_code(
         &quick,
         &m,
-        &client(ClientAuthMethod::default()),
+        &client(ClientAuth::SecretBasic(SECRET)),
         "c",
         "https://op.example/cb",
         "v",
@@ -237,7 +236,7 @@ async fn an_oversized_answer_is_refused_with_or_without_a_length() {
 async fn the_code_exchange_with_client_secret_basic() {
     let (s, m) = upstream().await;
     s.route("/token", Canned::json(200, &tokens("an.id.token")));
-    let t = exchange(&m, ClientAuthMethod::ClientSecretBasic)
+    let t = exchange(&m, ClientAuth::SecretBasic(SECRET))
         .await
         .expect("tokens");
     assert_eq!(
@@ -274,7 +273,7 @@ async fn the_code_exchange_with_client_secret_basic() {
 async fn the_code_exchange_with_client_secret_post() {
     let (s, m) = upstream().await;
     s.route("/token", Canned::json(200, &tokens("an.id.token")));
-    exchange(&m, ClientAuthMethod::ClientSecretPost)
+    exchange(&m, ClientAuth::SecretPost(SECRET))
         .await
         .expect("tokens");
     let req = s
@@ -291,9 +290,35 @@ async fn the_code_exchange_with_client_secret_post() {
 }
 
 #[tokio::test]
+async fn the_code_exchange_with_private_key_jwt() {
+    let (s, m) = upstream().await;
+    s.route("/token", Canned::json(200, &tokens("an.id.token")));
+    exchange(&m, ClientAuth::PrivateKeyJwt("a.signed.assertion"))
+        .await
+        .expect("tokens");
+    let req = s
+        .seen()
+        .into_iter()
+        .find(|r| r.path == "/token")
+        .expect("token request");
+    assert!(!req.headers.contains_key("authorization"));
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(req.body.as_bytes())
+        .into_owned()
+        .collect();
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("client_id"), Some(CLIENT));
+    assert_eq!(
+        get("client_assertion_type"),
+        Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    );
+    assert_eq!(get("client_assertion"), Some("a.signed.assertion"));
+    assert_eq!(get("client_secret"), None);
+}
+
+#[tokio::test]
 async fn token_endpoint_failures_are_typed() {
     let (s, m) = upstream().await;
-    let basic = ClientAuthMethod::ClientSecretBasic;
+    let basic = ClientAuth::SecretBasic(SECRET);
     let refused = json!({"error": "invalid_grant", "error_description": "code expired"});
     s.route("/token", Canned::json(400, &refused));
     let e = exchange(&m, basic).await.expect_err("400");
@@ -418,7 +443,7 @@ async fn a_whole_sign_in_through_the_cache() {
     let t = exchange_code(
         &fetch,
         &m,
-        &client(ClientAuthMethod::default()),
+        &client(ClientAuth::SecretBasic(SECRET)),
         "c",
         "https://op.example/cb",
         "v",

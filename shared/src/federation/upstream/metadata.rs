@@ -25,6 +25,8 @@ pub struct Metadata {
     pub id_token_signing_alg_values_supported: Vec<String>,
     /// Empty when the document does not say (RFC 8414 §2: `client_secret_basic` then).
     pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// For `private_key_jwt` (OIDC Discovery §3); empty when the document does not say.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
     /// RFC 9207 §3: the authorization response carries `iss`, and must.
     pub authorization_response_iss_parameter_supported: bool,
 }
@@ -80,6 +82,9 @@ impl Metadata {
             userinfo_endpoint: endpoint("userinfo_endpoint")?,
             id_token_signing_alg_values_supported: strings("id_token_signing_alg_values_supported"),
             token_endpoint_auth_methods_supported: strings("token_endpoint_auth_methods_supported"),
+            token_endpoint_auth_signing_alg_values_supported: strings(
+                "token_endpoint_auth_signing_alg_values_supported",
+            ),
             authorization_response_iss_parameter_supported: doc
                 .get("authorization_response_iss_parameter_supported")
                 .and_then(Value::as_bool)

@@ -18,7 +18,7 @@ mod testkit;
 pub use authorize::{AuthorizationRequest, authorization_url, check_response_issuer};
 pub use cache::UpstreamCache;
 pub use error::{FetchError, IdTokenError, Step, UpstreamError};
-pub use exchange::{ClientAuthMethod, ClientCredentials, TokenResponse, exchange_code};
+pub use exchange::{ClientAuth, ClientCredentials, TokenResponse, exchange_code};
 pub use fetch::{Fetch, HttpFetch, install_crypto_provider};
 pub use id_token::{Expect, IdClaims, verify_id_token};
 pub use jwks::Jwks;

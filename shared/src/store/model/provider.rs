@@ -4,14 +4,20 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// How we authenticate to the upstream's token endpoint (OAuth 2.0 client authentication,
-/// RFC 6749 §2.3.1; the names are RFC 7591's `token_endpoint_auth_method` values).
+/// How we authenticate to the upstream's token endpoint (OIDC Core §9; the names are RFC
+/// 7591's `token_endpoint_auth_method` values).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UpstreamAuth {
+    /// RFC 6749 §2.3.1, the secret in HTTP Basic.
     #[default]
     ClientSecretBasic,
+    /// RFC 6749 §2.3.1, the secret in the form.
     ClientSecretPost,
+    /// RFC 7523 §2.2: a JWT signed with the federation function's own client key
+    /// (`federation::client_key`), whose public half the upstream reads at
+    /// `<issuer>/federation/jwks`. No secret is stored at all.
+    PrivateKeyJwt,
 }
 
 impl UpstreamAuth {
@@ -19,12 +25,13 @@ impl UpstreamAuth {
         match self {
             UpstreamAuth::ClientSecretBasic => "client_secret_basic",
             UpstreamAuth::ClientSecretPost => "client_secret_post",
+            UpstreamAuth::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
-    /// Whether this method sends a client secret (every method we support today does).
+    /// Whether this method sends a client secret.
     pub fn needs_secret(self) -> bool {
-        true
+        !matches!(self, UpstreamAuth::PrivateKeyJwt)
     }
 }
 
@@ -140,6 +147,13 @@ impl UpstreamProvider {
             None if self.client_auth.needs_secret() => {
                 return Err(format!(
                     "{} needs a client secret",
+                    self.client_auth.as_str()
+                ));
+            }
+            // A secret nothing sends is a secret kept for nothing.
+            Some(_) if !self.client_auth.needs_secret() => {
+                return Err(format!(
+                    "{} sends no client secret: store none",
                     self.client_auth.as_str()
                 ));
             }
@@ -335,6 +349,11 @@ mod tests {
         let mut p = google();
         p.sealed_secret = None;
         assert!(problem(p).contains("needs a client secret"));
+        let mut p = google();
+        p.client_auth = UpstreamAuth::PrivateKeyJwt;
+        assert!(problem(p.clone()).contains("sends no client secret"));
+        p.sealed_secret = None;
+        assert_eq!(p.validate(), Ok(()), "private_key_jwt stores no secret");
         let mut p = google();
         p.scopes = vec!["email".into(), "profile".into()];
         assert!(problem(p).contains("openid"));

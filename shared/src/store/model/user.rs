@@ -35,6 +35,27 @@ impl User {
         self.claims.get("email").and_then(Value::as_str)
     }
 
+    /// The username of an account an upstream provider made at a first sign-in.
+    pub fn federated_username(provider_id: &str, upstream_sub: &str) -> String {
+        format!("{provider_id}:{upstream_sub}")
+    }
+
+    /// What a page calls the person who signed in through `idp` (None: a password): the
+    /// username, but for an account that provider made, whose username means nothing to
+    /// them, their name or email when the upstream gave one.
+    pub fn shown_name(&self, idp: Option<&str>) -> &str {
+        let made_upstream = idp.is_some_and(|p| {
+            let prefix = Self::federated_username(p, "");
+            self.username.starts_with(&prefix)
+        });
+        let claim = |name: &str| self.claims.get(name).and_then(Value::as_str);
+        if made_upstream {
+            claim("name").or(self.email()).unwrap_or(&self.username)
+        } else {
+            &self.username
+        }
+    }
+
     /// When the user's sessions and tokens last ended, in epoch milliseconds. A record from
     /// before millisecond stamps says only the second: the whole of it counts as before.
     pub fn valid_after_ms(&self) -> i64 {
@@ -112,5 +133,38 @@ impl User {
             password_hash: String::new(),
             ..self.clone()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(username: &str, claims: Value) -> User {
+        let claims = claims.as_object().cloned().unwrap_or_default();
+        User::new(None, username.into(), String::new(), claims, vec![], 0)
+    }
+
+    #[test]
+    fn pages_name_an_upstream_made_account_by_its_claims() {
+        let named = serde_json::json!({"name": "Alice Liddell", "email": "alice@example.com"});
+        let made = user(&User::federated_username("google", "1093"), named.clone());
+        assert_eq!(made.shown_name(Some("google")), "Alice Liddell");
+        let email_only = serde_json::json!({"email": "alice@example.com"});
+        let made = user("google:1093", email_only);
+        assert_eq!(made.shown_name(Some("google")), "alice@example.com");
+        let bare = user("google:1093", Value::Null);
+        assert_eq!(bare.shown_name(Some("google")), "google:1093");
+        // A local account keeps its username, even when it signed in through a provider
+        // (linked by email), and after a password.
+        let local = user("alice", named);
+        assert_eq!(local.shown_name(Some("google")), "alice");
+        assert_eq!(local.shown_name(None), "alice");
+        let made = user("google:1093", serde_json::json!({"name": "A"}));
+        assert_eq!(
+            made.shown_name(None),
+            "google:1093",
+            "a password: the username"
+        );
     }
 }
