@@ -739,7 +739,8 @@ FEDERATED_NOTE = (
     "TransactWriteItems:session+authreq. The discovery document and key set are cached per "
     "container (`federation::upstream::cache`), so a warm container waits on the token "
     "endpoint only; `/federation/start` fetches the discovery document between its reads and "
-    "its write.\n")
+    "its write. The federated sign-ins are not priced below: the function is billed while it "
+    "waits on the upstream, for which the duration model has no term.\n")
 
 
 def fmt_counts(c: dict, service: str) -> str:

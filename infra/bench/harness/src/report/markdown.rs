@@ -236,7 +236,8 @@ fn federation_note(md: &mut String) {
          token, reads the account link and the user, and writes the session; its 303 leads to \
          consent. It is the request a person waits through after signing in at the upstream, \
          and the longer of the two (`/federation/start` fetches only the discovery document). \
-         The upstream is a second `oidc-local` (release build, embedded backend) on loopback \
+         On Lambda one function serves both, so a container kept by `/federation/start` has the \
+         discovery document already; here every callback is a new process. The upstream is a second `oidc-local` (release build, embedded backend) on loopback \
          over plain HTTP: its three answers cost far less here than a real upstream's (a TLS \
          handshake and an internet round trip per host), and count as *other work*."
     );
