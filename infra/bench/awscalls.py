@@ -734,12 +734,12 @@ FEDERATED_NOTE = (
     "upstream make no AWS call and are not listed. The callback also waits on the upstream, "
     "which the table does not show: in the order of "
     "`shared/src/endpoints/federation/callback.rs`, DeleteItem:fedstate → GetItem:authreq ‖ "
-    "GetItem:providers → **discovery** → Decrypt → **token** → **key set** → GetItem:link → "
+    "GetItem:providers → (**discovery** ‖ Decrypt) → (**token** ‖ **key set**) → GetItem:link → "
     "(first: TransactWriteItems:link+user+username+email; returning: GetItem:user) → "
     "TransactWriteItems:session+authreq. The discovery document and key set are cached per "
     "container (`federation::upstream::cache`), so a warm container waits on the token "
-    "endpoint only; `/federation/start` fetches the discovery document between its reads and "
-    "its write. The federated sign-ins are not priced below: the function is billed while it "
+    "endpoint only; `/federation/start` fetches the discovery document while it writes the "
+    "attempt. The federated sign-ins are not priced below: the function is billed while it "
     "waits on the upstream, for which the duration model has no term.\n")
 
 
