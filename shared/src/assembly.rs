@@ -122,7 +122,10 @@ pub async fn store(backend: &Backend) -> StoreResult<Arc<dyn Store>> {
         #[cfg(feature = "embedded")]
         Backend::Embedded { data_dir, .. } => Ok(embedded_store(data_dir.as_deref())?),
         #[cfg(feature = "aws")]
-        Backend::Aws { table, .. } => Ok(Arc::new(dynamo_store(table).await)),
+        Backend::Aws { table, .. } => Ok(Arc::new(dynamo_store(
+            &crate::aws::aws_config().await,
+            table,
+        ))),
     }
 }
 
@@ -140,12 +143,10 @@ fn embedded_store(
     Ok(Arc::new(EmbeddedStore::open(&dir.join("store.redb"))?))
 }
 
-/// The DynamoDB store of `table`, from the standard AWS environment (region, credentials,
-/// `AWS_ENDPOINT_URL` for an emulator).
+/// The DynamoDB store of `table`.
 #[cfg(feature = "aws")]
-pub async fn dynamo_store(table: &str) -> crate::store::dynamo::DynamoStore {
-    let sdk = crate::aws::aws_config().await;
-    crate::store::dynamo::DynamoStore::new(crate::aws::dynamodb_client(&sdk), table.to_string())
+pub fn dynamo_store(sdk: &aws_config::SdkConfig, table: &str) -> crate::store::dynamo::DynamoStore {
+    crate::store::dynamo::DynamoStore::new(crate::aws::dynamodb_client(sdk), table.to_string())
 }
 
 /// The signer of `backend`, over `store` (where envelope keys live): `keys.json` (managed by
@@ -201,22 +202,28 @@ pub async fn sealer(
                 .map_err(|e| e.to_string())?,
         )),
         #[cfg(feature = "kms")]
-        Backend::Aws { .. } => {
-            let sdk = crate::aws::aws_config().await;
-            let key = vars
-                .get(FEDERATION_SECRETS_KEY)
-                .cloned()
-                .unwrap_or_default();
-            Ok(Arc::new(crate::federation::seal::KmsSealer::new(
-                crate::aws::kms_client(&sdk),
-                key.trim(),
-            )))
-        }
+        Backend::Aws { .. } => Ok(kms_sealer(&crate::aws::aws_config().await, vars)),
         #[cfg(all(feature = "aws", not(feature = "kms")))]
         Backend::Aws { .. } => Err(
             "built without the kms feature: this process cannot seal or open client secrets".into(),
         ),
     }
+}
+
+/// The KMS sealer of [`sealer`], over `sdk`.
+#[cfg(feature = "kms")]
+fn kms_sealer(
+    sdk: &aws_config::SdkConfig,
+    vars: &HashMap<String, String>,
+) -> Arc<dyn crate::federation::seal::Sealer> {
+    let key = vars
+        .get(FEDERATION_SECRETS_KEY)
+        .cloned()
+        .unwrap_or_default();
+    Arc::new(crate::federation::seal::KmsSealer::new(
+        crate::aws::kms_client(sdk),
+        key.trim(),
+    ))
 }
 
 /// The variable naming the KMS key (id, ARN or alias) the federation function signs its
@@ -237,24 +244,33 @@ pub async fn client_key(
             crate::federation::client_key::LocalClientKey::for_data_dir(data_dir.as_deref()),
         ))),
         #[cfg(feature = "kms")]
-        Backend::Aws { .. } => {
-            let Some(key) = vars
-                .get(FEDERATION_CLIENT_KEY)
-                .map(|k| k.trim())
-                .filter(|k| !k.is_empty())
-            else {
-                return Ok(None);
-            };
-            let sdk = crate::aws::aws_config().await;
-            let kms = crate::aws::kms_client(&sdk);
-            Ok(Some(Arc::new(crate::signer::kms::KmsSigner::new(
-                kms,
-                vec![key.to_string()],
-            ))))
-        }
+        Backend::Aws { .. } if client_key_name(vars).is_none() => Ok(None),
+        #[cfg(feature = "kms")]
+        Backend::Aws { .. } => Ok(kms_client_key(&crate::aws::aws_config().await, vars)),
         #[cfg(all(feature = "aws", not(feature = "kms")))]
         Backend::Aws { .. } => Err("built without the kms feature: no client key".into()),
     }
+}
+
+#[cfg(all(feature = "kms", feature = "federation"))]
+fn client_key_name(vars: &HashMap<String, String>) -> Option<&str> {
+    vars.get(FEDERATION_CLIENT_KEY)
+        .map(|k| k.trim())
+        .filter(|k| !k.is_empty())
+}
+
+/// The KMS client key of [`client_key`], over `sdk`; none when `FEDERATION_CLIENT_KEY` is
+/// not set.
+#[cfg(all(feature = "kms", feature = "federation"))]
+fn kms_client_key(
+    sdk: &aws_config::SdkConfig,
+    vars: &HashMap<String, String>,
+) -> Option<Arc<dyn Signer>> {
+    let key = client_key_name(vars)?;
+    Some(Arc::new(crate::signer::kms::KmsSigner::new(
+        crate::aws::kms_client(sdk),
+        vec![key.to_string()],
+    )))
 }
 
 /// What a Lambda function does with the provider's keys, declared in its `main.rs`. The
@@ -264,9 +280,11 @@ pub trait Role: Send + Sync + 'static {
     /// [`Verifier`] for every role but [`SignsTokens`].
     type Keys: ?Sized + Verifier + 'static;
 
-    /// This role's keys over the DynamoDB store, built in the init phase.
+    /// This role's keys over the DynamoDB store, built in the init phase with the
+    /// container's SDK configuration.
     fn keys(
         settings: &Settings,
+        sdk: &aws_config::SdkConfig,
         store: Arc<crate::store::dynamo::DynamoStore>,
     ) -> impl std::future::Future<Output = Result<Arc<Self::Keys>, String>> + Send;
 }
@@ -282,6 +300,7 @@ impl Role for Verifies {
 
     async fn keys(
         _: &Settings,
+        _: &aws_config::SdkConfig,
         store: Arc<crate::store::dynamo::DynamoStore>,
     ) -> Result<Arc<dyn Verifier>, String> {
         Ok(Arc::new(crate::signer::published::StoreKeys::new(store)))
@@ -301,11 +320,12 @@ impl Role for Federates {
 
     async fn keys(
         settings: &Settings,
+        sdk: &aws_config::SdkConfig,
         store: Arc<crate::store::dynamo::DynamoStore>,
     ) -> Result<Arc<Self::Keys>, String> {
         let verifier: Arc<dyn Verifier> = Arc::new(crate::signer::published::StoreKeys::new(store));
-        let sealer = sealer(&settings.backend, &settings.vars).await?;
-        let client_key = client_key(&settings.backend, &settings.vars).await?;
+        let sealer = kms_sealer(sdk, &settings.vars);
+        let client_key = kms_client_key(sdk, &settings.vars);
         let federating = crate::federation::broker::Federating::new(verifier, sealer, client_key)
             .map_err(|e| format!("configuration: {e}"))?;
         Ok(Arc::new(federating))
@@ -323,9 +343,10 @@ impl Role for PublishesKeys {
 
     async fn keys(
         settings: &Settings,
+        sdk: &aws_config::SdkConfig,
         store: Arc<crate::store::dynamo::DynamoStore>,
     ) -> Result<Arc<dyn Verifier>, String> {
-        let (publishing, _) = publishing(settings, store).await?;
+        let (publishing, _) = publishing(settings, sdk, store).await?;
         Ok(publishing)
     }
 }
@@ -341,9 +362,10 @@ impl Role for SignsTokens {
 
     async fn keys(
         settings: &Settings,
+        sdk: &aws_config::SdkConfig,
         store: Arc<crate::store::dynamo::DynamoStore>,
     ) -> Result<Arc<dyn Signer>, String> {
-        let (publishing, envelope) = publishing(settings, store).await?;
+        let (publishing, envelope) = publishing(settings, sdk, store).await?;
         if let Some(envelope) = envelope
             && let Err(e) = envelope.unwrap_key().await
         {
@@ -358,6 +380,7 @@ impl Role for SignsTokens {
 #[cfg(feature = "kms")]
 async fn publishing(
     settings: &Settings,
+    sdk: &aws_config::SdkConfig,
     store: Arc<crate::store::dynamo::DynamoStore>,
 ) -> Result<
     (
@@ -369,8 +392,7 @@ async fn publishing(
     let keys = settings
         .signing_keys()
         .map_err(|e| format!("configuration: {e}"))?;
-    let sdk = crate::aws::aws_config().await;
-    let keys = crate::signer::aws_signer(crate::aws::kms_client(&sdk), store.clone(), keys)
+    let keys = crate::signer::aws_signer(crate::aws::kms_client(sdk), store.clone(), keys)
         .map_err(|e| format!("configuration: SIGNING_KEYS: {e}"))?;
     let signer = crate::signer::published::Publishing::new(
         keys.signer,

@@ -9,6 +9,37 @@ pub async fn aws_config() -> SdkConfig {
     aws_config::load_defaults(BehaviorVersion::latest()).await
 }
 
+/// The SDK configuration of a Lambda function: region, credentials and endpoint from the
+/// variables Lambda sets (and the emulator runs set), nothing else. aws-config's default
+/// chain (profile files, web identity and assume-role through STS, ECS, IMDS) never applies
+/// in a Lambda sandbox, whose credentials are always in `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`; without a call to it, LTO leaves that
+/// code and the STS client out of the bootstrap. The service clients add the default HTTP
+/// client, retries, timeouts and identity cache themselves. Build it once per container.
+pub fn lambda_sdk_config() -> SdkConfig {
+    sdk_config_from(|k| std::env::var(k).ok())
+}
+
+fn sdk_config_from(var: impl Fn(&str) -> Option<String>) -> SdkConfig {
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_sdk_dynamodb::config::{Region, SharedCredentialsProvider};
+    let var = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+    let mut b = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(
+            var("AWS_REGION")
+                .or_else(|| var("AWS_DEFAULT_REGION"))
+                .map(Region::new),
+        )
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ));
+    if let Some(url) = var("AWS_ENDPOINT_URL") {
+        b = b.endpoint_url(url);
+    }
+    b.build()
+}
+
 pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(sdk)
 }
@@ -52,5 +83,37 @@ pub(crate) fn failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> String 
         SdkError::ResponseError(_) => "unreadable response".into(),
         SdkError::ConstructionFailure(_) => "request construction failed".into(),
         _ => "unknown failure".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> SdkConfig {
+        sdk_config_from(|k| {
+            vars.iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn lambda_config_takes_region_and_endpoint_from_the_environment() {
+        let sdk = config(&[
+            ("AWS_REGION", "eu-west-3"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ]);
+        assert_eq!(sdk.region().map(|r| r.as_ref()), Some("eu-west-3"));
+        assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:5000"));
+        assert!(sdk.credentials_provider().is_some());
+        assert!(sdk.behavior_version().is_some());
+
+        let sdk = config(&[("AWS_REGION", " "), ("AWS_DEFAULT_REGION", "us-east-1")]);
+        assert_eq!(sdk.region().map(|r| r.as_ref()), Some("us-east-1"));
+        assert_eq!(sdk.endpoint_url(), None);
+
+        assert_eq!(config(&[]).region(), None);
     }
 }

@@ -41,8 +41,9 @@ pub async fn serve<R: Role>(
     let table = settings
         .table()
         .ok_or("configuration: TABLE_NAME is not set")?;
-    let dynamo = Arc::new(assembly::dynamo_store(table).await);
-    let keys = R::keys(&settings, dynamo.clone()).await?;
+    let sdk = crate::aws::lambda_sdk_config();
+    let dynamo = Arc::new(assembly::dynamo_store(&sdk, table));
+    let keys = R::keys(&settings, &sdk, dynamo.clone()).await?;
     let store: Arc<dyn Store> = dynamo;
     let build =
         move |config: Config| App::new(config, store.clone(), keys.clone(), Arc::new(SystemClock));
