@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds Lambda bootstraps exactly as `cargo lambda build --release` makes them (thin LTO,
-# codegen-units 1, panic=abort, stripped, target-cpu haswell / neoverse-n1), one cargo
+# Builds Lambda bootstraps exactly as `cargo lambda build --release` makes them (the
+# workspace's release profile, target-cpu haswell / neoverse-n1), one cargo
 # invocation per package: each function enables its own features of `shared`, and one
 # invocation for several packages would unify them.
 #
