@@ -97,7 +97,8 @@ fn request_domain(req: &Request) -> Option<String> {
 }
 
 /// `RUST_LOG` as one level (error, warn, info, debug, trace, off; default info): per-module
-/// directives would link a regex engine into every function for no use here.
+/// directives would link a regex engine into every function for no use here. A release
+/// build has no events below info (`release_max_level_info` in the workspace manifest).
 fn tracing_init() {
     use tracing_subscriber::filter::LevelFilter;
     let level = std::env::var("RUST_LOG")
