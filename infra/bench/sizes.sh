@@ -45,6 +45,9 @@ MARKERS = {
                  "the DynamoDB JSON protocol's target prefix (aws-sdk-dynamodb)"),
     "kms": ("KMS client", b"TrentService",
             "KMS's JSON protocol target prefix (aws-sdk-kms)"),
+    "sts": ("STS client", b"AssumeRoleWithWebIdentity",
+            "the STS operation of aws-config's web-identity credentials provider (aws-sdk-sts): "
+            "in a binary that calls aws-config's default chain"),
     "argon2": ("argon2", b"invalid Blake2bVar out length",
                "a panic message in the argon2 crate's H' function (`blake2b_long.rs`), "
                "the core of every argon2 hash"),
@@ -124,7 +127,8 @@ def links(name, key):
     return None
 for key, must_have, must_not in [("argon2", "login", "baseline-hello"),
                                  ("dynamodb", "baseline-sdk", "baseline-hello"),
-                                 ("kms", "baseline-sdk", "baseline-hello")]:
+                                 ("kms", "baseline-sdk", "baseline-hello"),
+                                 ("sts", "baseline-sdk", "baseline-hello")]:
     ok = links(must_have, key) is True and links(must_not, key) is False
     checks.append({"marker": key, "present_in": must_have, "absent_from": must_not, "ok": ok})
     if not ok:
@@ -151,8 +155,9 @@ def mib(b):
 fns = [t for t in targets if t["kind"] == "function"]
 passed = sum(1 for t in fns if t["goal_met"])
 md = ["## Binary size", ""]
-md.append("Size of each `bootstrap` as `cargo lambda build --release` makes it (thin LTO, "
-          "codegen-units 1, `panic = \"abort\"`, symbols stripped; `target-cpu` haswell / neoverse-n1), "
+md.append("Size of each `bootstrap` as `cargo lambda build --release` makes it (the workspace's "
+          "release profile: fat LTO, codegen-units 1, `panic = \"abort\"`, symbols stripped, the AWS SDK "
+          "crates at `opt-level = \"z\"`; `target-cpu` haswell / neoverse-n1), "
           "built one package per cargo invocation so each function keeps its own features of `shared`. "
           "This is the file Lambda loads; the deployment zip is smaller.")
 md.append("")
@@ -188,12 +193,12 @@ md.append("Detected in the stripped binaries by strings that only the code in qu
              if all(c["ok"] for c in checks) else
              "**Warning**: a marker failed its check in this run: " + ", ".join(c["marker"] for c in checks if not c["ok"]) + "."))
 md.append("")
-md.append("| target | DynamoDB client | KMS client | argon2 |")
-md.append("|---|:-:|:-:|:-:|")
+md.append("| target | " + " | ".join(m[0] for m in MARKERS.values()) + " |")
+md.append("|---|" + ":-:|" * len(MARKERS))
 for t in targets:
     per_arch = {a: m["links"] for a, m in t["arch"].items() if m}
     if not per_arch:
-        md.append(f"| {t['name']} | – | – | – |")
+        md.append(f"| {t['name']} |" + " – |" * len(MARKERS))
         continue
     cells = []
     for key in MARKERS:
