@@ -1,11 +1,12 @@
 //! Public keys handed from the functions that reach KMS to the functions that only verify.
 //!
 //! On Lambda only `token` signs, so only `token` (and `jwks`, which serves the keys) carry a
-//! KMS client. At start-up they publish the public key set to the store ([`Publishing`]);
-//! `authorize` and `logout` (id_token_hint), `userinfo`, `revoke` and `introspect` read it
-//! from there ([`StoreKeys`]). A token can only exist once `token` has started, and `token`
-//! refuses to sign until its key set is published, so a verifier never meets a token whose
-//! key it cannot find.
+//! KMS client. `token` publishes the public key set to the store ([`Publishing`]) before its
+//! first signature; `authorize` and `logout` (id_token_hint), `userinfo`, `revoke` and
+//! `introspect` read it from there ([`StoreKeys`]). A token can only exist once `token` has
+//! started, and `token` refuses to sign until its key set is published, so a verifier never
+//! meets a token whose key is not in the store. `jwks` serves the published set when its own
+//! configuration published it, and otherwise fetches and publishes its own ([`OwnKeySet`]).
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -30,6 +31,8 @@ pub struct Publishing {
     inner: Arc<dyn Signer>,
     store: Arc<dyn KeyStore>,
     clock: Arc<dyn Clock>,
+    /// Written with the set: see [`PublishedKeys::source`].
+    source: String,
     published: OnceCell<()>,
 }
 
@@ -39,7 +42,16 @@ impl Publishing {
             inner,
             store,
             clock,
+            source: String::new(),
             published: OnceCell::new(),
+        }
+    }
+
+    /// Names the configuration whose keys these are (`assembly::Settings::key_set_source`).
+    pub fn with_source(self, source: impl Into<String>) -> Self {
+        Self {
+            source: source.into(),
+            ..self
         }
     }
 
@@ -58,6 +70,7 @@ impl Publishing {
                         })
                         .collect(),
                     published_at: self.clock.now(),
+                    source: self.source.clone(),
                 };
                 self.store
                     .publish_keys(&set)
@@ -81,6 +94,61 @@ impl Signer for Publishing {
     async fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, SignerError> {
         self.publish().await?;
         self.inner.sign(signing_input).await
+    }
+}
+
+/// What the jwks function serves: the key set of its own configuration, once per container
+/// (a new configuration starts new containers). When the published set names this
+/// configuration as its source (`token`, or an earlier `jwks` container, published it), that
+/// set, with no call to KMS; otherwise the keys' own set, published first exactly as `token`
+/// publishes it, so `/jwks.json` is always the deployed configuration's set and the
+/// verifiers find it in the store even before `token` has started.
+pub struct OwnKeySet {
+    own: Arc<Publishing>,
+    keys: OnceCell<Arc<Vec<PublicKey>>>,
+}
+
+impl OwnKeySet {
+    pub fn new(own: Arc<Publishing>) -> Self {
+        Self {
+            own,
+            keys: OnceCell::new(),
+        }
+    }
+
+    /// The published set, if this configuration published it and it decodes.
+    async fn published_by_us(&self) -> Option<Vec<PublicKey>> {
+        let set = match self.own.store.published_keys().await {
+            Ok(set) => set?,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the published key set failed; asking the keys");
+                return None;
+            }
+        };
+        if self.own.source.is_empty() || set.source != self.own.source {
+            return None;
+        }
+        decode(&set).ok().filter(|keys| !keys.is_empty())
+    }
+}
+
+#[async_trait]
+impl Verifier for OwnKeySet {
+    async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
+        self.keys
+            .get_or_try_init(|| async {
+                if let Some(keys) = self.published_by_us().await {
+                    return Ok(Arc::new(keys));
+                }
+                // As before the published set had a source: a failed write still leaves the
+                // JWKS served from the keys themselves.
+                if let Err(e) = self.own.publish().await {
+                    tracing::warn!(error = %e, "publishing the key set failed");
+                }
+                self.own.inner.public_keys().await
+            })
+            .await
+            .cloned()
     }
 }
 
@@ -234,5 +302,121 @@ mod tests {
             expired.public_keys().await.expect("fresh")[0].kid,
             second.public_keys().await.expect("keys")[0].kid
         );
+    }
+
+    /// A key whose `public_keys` calls are counted: KMS GetPublicKey calls, once the key is
+    /// in a [`KeyRing`] (which keeps the answer, as every signer does).
+    struct Counted {
+        key: LocalSigner,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Counted {
+        fn new() -> Arc<Self> {
+            Arc::new(Self {
+                key: LocalSigner::generate(Alg::ES256).expect("key"),
+                calls: Default::default(),
+            })
+        }
+        fn calls(&self) -> usize {
+            self.calls.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    #[async_trait]
+    impl Verifier for Counted {
+        async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.key.public_keys().await
+        }
+    }
+
+    #[async_trait]
+    impl Signer for Counted {
+        async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, SignerError> {
+            self.key.sign(input).await
+        }
+    }
+
+    fn kids(keys: &[PublicKey]) -> Vec<String> {
+        keys.iter().map(|k| k.kid.clone()).collect()
+    }
+
+    fn publishing(key: &Arc<Counted>, store: &Arc<EmbeddedStore>, source: &str) -> Arc<Publishing> {
+        let ring = Arc::new(KeyRing::new(vec![key.clone()]));
+        Arc::new(Publishing::new(ring, store.clone(), Arc::new(SystemClock)).with_source(source))
+    }
+
+    #[tokio::test]
+    async fn jwks_serves_its_configurations_published_set_without_asking_the_keys() {
+        let store = Arc::new(EmbeddedStore::in_memory().expect("store"));
+        let token = Counted::new();
+        publishing(&token, &store, "alias/a")
+            .publish()
+            .await
+            .expect("publish");
+        // jwks of the same configuration: its own handle on the keys (a key of its own here,
+        // so serving it would show), never asked.
+        let jwks_keys = Counted::new();
+        let jwks = OwnKeySet::new(publishing(&jwks_keys, &store, "alias/a"));
+        let served = jwks.public_keys().await.expect("keys");
+        assert_eq!(
+            kids(&served),
+            kids(&token.public_keys().await.expect("keys"))
+        );
+        jwks.public_keys().await.expect("again");
+        assert_eq!(jwks_keys.calls(), 0, "no GetPublicKey");
+    }
+
+    #[tokio::test]
+    async fn jwks_publishes_its_own_set_when_the_published_one_is_not_its_configurations() {
+        let other = Counted::new();
+        for published in [
+            None,                    // nothing published yet (jwks started before token)
+            Some("alias/a,alias/b"), // another configuration (the step before a rotation)
+            Some(""),                // published before sets had a source, or by the local server
+        ] {
+            let store = Arc::new(EmbeddedStore::in_memory().expect("store"));
+            if let Some(source) = published {
+                publishing(&other, &store, source)
+                    .publish()
+                    .await
+                    .expect("publish");
+            }
+            let mine = Counted::new();
+            let jwks = OwnKeySet::new(publishing(&mine, &store, "alias/b,alias/a"));
+            let served = jwks.public_keys().await.expect("keys");
+            let own = kids(&mine.key.public_keys().await.expect("keys"));
+            assert_eq!(kids(&served), own, "{published:?}");
+            let stored = store
+                .published_keys()
+                .await
+                .expect("read")
+                .expect("published");
+            assert_eq!(stored.source, "alias/b,alias/a", "{published:?}");
+            assert_eq!(
+                kids(&decode(&stored).expect("decode")),
+                own,
+                "{published:?}"
+            );
+            jwks.public_keys().await.expect("again");
+            assert_eq!(mine.calls(), 1, "asked once per container: {published:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_source_jwks_never_trusts_the_published_set() {
+        let store = Arc::new(EmbeddedStore::in_memory().expect("store"));
+        publishing(&Counted::new(), &store, "")
+            .publish()
+            .await
+            .expect("publish");
+        let mine = Counted::new();
+        let jwks = OwnKeySet::new(publishing(&mine, &store, ""));
+        assert_eq!(
+            kids(&jwks.public_keys().await.expect("keys")),
+            kids(&mine.key.public_keys().await.expect("keys"))
+        );
+        assert_eq!(mine.calls(), 1);
     }
 }
