@@ -873,6 +873,10 @@ async fn key_set_and_wrapped_keys_round_trip(s: S) {
         s.published_keys().await.expect("read"),
         Some(set("rs-2", 2, source))
     );
+    assert_eq!(
+        s.published_keys_consistent().await.expect("read"),
+        Some(set("rs-2", 2, source))
+    );
 
     let key = WrappedKey {
         id: "k1".into(),

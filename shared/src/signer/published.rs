@@ -15,16 +15,26 @@ use std::{
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
-use super::{PublicKey, Signer, SignerError, Verifier};
+use serde_json::Value;
+
+use super::{PublicKey, Signer, SignerError, Verifier, VerifyError};
 use crate::{
     clock::Clock,
     crypto::{b64url, b64url_decode},
+    jose::jws,
     store::{KeyStore, PublishedKey, PublishedKeys},
 };
 
 /// How long a verifier trusts its copy of the key set. Rotation publishes the next key
 /// ahead of its promotion by much longer than this (see infra/DEPLOY.md).
 pub const KEY_SET_MAX_AGE: Duration = Duration::from_secs(300);
+
+/// A token whose `kid` the verifier's copy lacks makes it read the key set again (strongly
+/// consistent), unless the copy is younger than this or it did so less than this ago: a key
+/// published since the copy was read (a token function started by the rotation's switch
+/// while this container kept the set before it) is found at once, and made-up key ids cost
+/// at most one read per container this often.
+pub const KID_REREAD_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A signer that publishes its key set to the store before its first signature.
 pub struct Publishing {
@@ -152,12 +162,16 @@ impl Verifier for OwnKeySet {
     }
 }
 
-/// The published key set, read from the store and kept for [`KEY_SET_MAX_AGE`]. A
-/// [`Verifier`] only: it has no way to sign.
+/// The published key set, read from the store and kept for [`KEY_SET_MAX_AGE`] (read again
+/// sooner for an unknown `kid`, see [`KID_REREAD_INTERVAL`]). A [`Verifier`] only: it has no
+/// way to sign.
 pub struct StoreKeys {
     store: Arc<dyn KeyStore>,
     max_age: Duration,
+    kid_reread: Duration,
     cached: Mutex<Option<(Arc<Vec<PublicKey>>, Instant)>>,
+    /// When an unknown `kid` last made it read the set.
+    reread_at: Mutex<Option<Instant>>,
 }
 
 impl StoreKeys {
@@ -169,12 +183,74 @@ impl StoreKeys {
         Self {
             store,
             max_age,
+            kid_reread: KID_REREAD_INTERVAL,
             cached: Mutex::new(None),
+            reread_at: Mutex::new(None),
+        }
+    }
+
+    /// With another [`KID_REREAD_INTERVAL`].
+    pub fn with_kid_reread(self, interval: Duration) -> Self {
+        Self {
+            kid_reread: interval,
+            ..self
         }
     }
 
     fn cached(&self) -> Option<(Arc<Vec<PublicKey>>, Instant)> {
         self.cached.lock().ok().and_then(|c| c.clone())
+    }
+
+    /// Reads the set from the store and keeps it.
+    async fn read(&self, consistent: bool) -> Result<Arc<Vec<PublicKey>>, SignerError> {
+        let read = if consistent {
+            self.store.published_keys_consistent().await
+        } else {
+            self.store.published_keys().await
+        };
+        let fresh = match read {
+            Ok(Some(set)) => decode(&set)?,
+            Ok(None) => {
+                return Err(SignerError::Unavailable(
+                    "no key set published yet: the token function publishes it when it starts"
+                        .into(),
+                ));
+            }
+            // A store hiccup: the last known key set is still the best answer.
+            Err(e) => {
+                return self
+                    .cached()
+                    .map(|(keys, _)| keys)
+                    .ok_or_else(|| SignerError::Unavailable(format!("reading the key set: {e}")));
+            }
+        };
+        if fresh.is_empty() {
+            return Err(SignerError::Misconfigured(
+                "the published key set is empty".into(),
+            ));
+        }
+        let fresh = Arc::new(fresh);
+        if let Ok(mut c) = self.cached.lock() {
+            *c = Some((fresh.clone(), Instant::now()));
+        }
+        Ok(fresh)
+    }
+
+    /// Whether an unknown `kid` may make it read the set now; claims the read if so, so
+    /// concurrent requests make one read between them.
+    fn may_reread(&self) -> bool {
+        let recent = |at: Option<Instant>| at.is_some_and(|at| at.elapsed() < self.kid_reread);
+        if recent(self.cached().map(|(_, at)| at)) {
+            return false;
+        }
+        let Ok(mut last) = self.reread_at.lock() else {
+            return false;
+        };
+        if recent(*last) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
     }
 }
 
@@ -193,230 +269,26 @@ fn decode(set: &PublishedKeys) -> Result<Vec<PublicKey>, SignerError> {
 #[async_trait]
 impl Verifier for StoreKeys {
     async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
-        let cached = self.cached();
-        if let Some((keys, at)) = &cached
+        if let Some((keys, at)) = self.cached()
             && at.elapsed() < self.max_age
         {
-            return Ok(keys.clone());
+            return Ok(keys);
         }
-        let fresh = match self.store.published_keys().await {
-            Ok(Some(set)) => decode(&set)?,
-            Ok(None) => {
-                return Err(SignerError::Unavailable(
-                    "no key set published yet: the token function publishes it when it starts"
-                        .into(),
-                ));
+        self.read(false).await
+    }
+
+    async fn verify(&self, token: &str) -> Result<(Value, Value), VerifyError> {
+        let keys = self.public_keys().await.map_err(VerifyError::Keys)?;
+        match jws::verify(&keys, token) {
+            Err(jws::UNKNOWN_KID) if self.may_reread() => {
+                let keys = self.read(true).await.map_err(VerifyError::Keys)?;
+                jws::verify(&keys, token).map_err(VerifyError::Token)
             }
-            // A store hiccup: the last known key set is still the best answer.
-            Err(e) => {
-                return cached
-                    .map(|(keys, _)| keys)
-                    .ok_or_else(|| SignerError::Unavailable(format!("reading the key set: {e}")));
-            }
-        };
-        if fresh.is_empty() {
-            return Err(SignerError::Misconfigured(
-                "the published key set is empty".into(),
-            ));
+            other => other.map_err(VerifyError::Token),
         }
-        let fresh = Arc::new(fresh);
-        if let Ok(mut c) = self.cached.lock() {
-            *c = Some((fresh.clone(), Instant::now()));
-        }
-        Ok(fresh)
     }
 }
 
 #[cfg(all(test, feature = "embedded"))]
-#[allow(clippy::expect_used)]
-mod tests {
-    use super::*;
-    use crate::{
-        clock::SystemClock,
-        signer::{Alg, KeyRing, local::LocalSigner},
-        store::embedded::EmbeddedStore,
-    };
-
-    #[tokio::test]
-    async fn verifiers_see_the_key_set_the_signer_published() {
-        let store = Arc::new(EmbeddedStore::in_memory().expect("store"));
-        let verifier = StoreKeys::with_max_age(store.clone(), Duration::ZERO);
-        assert!(matches!(
-            verifier.public_keys().await,
-            Err(SignerError::Unavailable(_))
-        ));
-
-        let rs: Arc<dyn Signer> = Arc::new(LocalSigner::generate(Alg::RS256).expect("rs"));
-        let es: Arc<dyn Signer> = Arc::new(LocalSigner::generate(Alg::ES256).expect("es"));
-        let ring = Arc::new(KeyRing::new(vec![rs, es]));
-        let signer = Publishing::new(ring.clone(), store.clone(), Arc::new(SystemClock));
-        // Signing publishes first.
-        let sig = signer.sign(b"input").await.expect("sign");
-
-        let seen = verifier.public_keys().await.expect("published");
-        let mine = ring.public_keys().await.expect("keys");
-        assert_eq!(
-            seen.iter().map(|k| (&k.kid, k.alg)).collect::<Vec<_>>(),
-            mine.iter().map(|k| (&k.kid, k.alg)).collect::<Vec<_>>()
-        );
-        assert!(seen[0].verify(b"input", &sig));
-        // That the verifier cannot sign is now the type's: `StoreKeys` is no `Signer`.
-        assert!(!Probe::<StoreKeys>(std::marker::PhantomData).is_signer());
-        assert!(Probe::<Publishing>(std::marker::PhantomData).is_signer());
-    }
-
-    /// Whether a type implements [`Signer`], asked of concrete types (an inherent method
-    /// whose bound holds is chosen over the trait's fallback).
-    struct Probe<T>(std::marker::PhantomData<T>);
-    trait NotASigner {
-        fn is_signer(&self) -> bool {
-            false
-        }
-    }
-    impl<T> NotASigner for Probe<T> {}
-    impl<T: Signer> Probe<T> {
-        fn is_signer(&self) -> bool {
-            true
-        }
-    }
-
-    #[tokio::test]
-    async fn the_cached_set_is_kept_until_it_is_old() {
-        let store = Arc::new(EmbeddedStore::in_memory().expect("store"));
-        let first: Arc<dyn Signer> = Arc::new(LocalSigner::generate(Alg::ES256).expect("key"));
-        Publishing::new(first.clone(), store.clone(), Arc::new(SystemClock))
-            .publish()
-            .await
-            .expect("publish");
-        let verifier = StoreKeys::new(store.clone());
-        let before = verifier.public_keys().await.expect("keys")[0].kid.clone();
-
-        let second: Arc<dyn Signer> = Arc::new(LocalSigner::generate(Alg::ES256).expect("key"));
-        Publishing::new(second.clone(), store.clone(), Arc::new(SystemClock))
-            .publish()
-            .await
-            .expect("publish");
-        assert_eq!(verifier.public_keys().await.expect("cached")[0].kid, before);
-        let expired = StoreKeys::with_max_age(store, Duration::ZERO);
-        assert_eq!(
-            expired.public_keys().await.expect("fresh")[0].kid,
-            second.public_keys().await.expect("keys")[0].kid
-        );
-    }
-
-    /// A key whose `public_keys` calls are counted: KMS GetPublicKey calls, once the key is
-    /// in a [`KeyRing`] (which keeps the answer, as every signer does).
-    struct Counted {
-        key: LocalSigner,
-        calls: std::sync::atomic::AtomicUsize,
-    }
-
-    impl Counted {
-        fn new() -> Arc<Self> {
-            Arc::new(Self {
-                key: LocalSigner::generate(Alg::ES256).expect("key"),
-                calls: Default::default(),
-            })
-        }
-        fn calls(&self) -> usize {
-            self.calls.load(std::sync::atomic::Ordering::SeqCst)
-        }
-    }
-
-    #[async_trait]
-    impl Verifier for Counted {
-        async fn public_keys(&self) -> Result<Arc<Vec<PublicKey>>, SignerError> {
-            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            self.key.public_keys().await
-        }
-    }
-
-    #[async_trait]
-    impl Signer for Counted {
-        async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, SignerError> {
-            self.key.sign(input).await
-        }
-    }
-
-    fn kids(keys: &[PublicKey]) -> Vec<String> {
-        keys.iter().map(|k| k.kid.clone()).collect()
-    }
-
-    fn publishing(key: &Arc<Counted>, store: &Arc<EmbeddedStore>, source: &str) -> Arc<Publishing> {
-        let ring = Arc::new(KeyRing::new(vec![key.clone()]));
-        Arc::new(Publishing::new(ring, store.clone(), Arc::new(SystemClock)).with_source(source))
-    }
-
-    #[tokio::test]
-    async fn jwks_serves_its_configurations_published_set_without_asking_the_keys() {
-        let store = Arc::new(EmbeddedStore::in_memory().expect("store"));
-        let token = Counted::new();
-        publishing(&token, &store, "alias/a")
-            .publish()
-            .await
-            .expect("publish");
-        // jwks of the same configuration: its own handle on the keys (a key of its own here,
-        // so serving it would show), never asked.
-        let jwks_keys = Counted::new();
-        let jwks = OwnKeySet::new(publishing(&jwks_keys, &store, "alias/a"));
-        let served = jwks.public_keys().await.expect("keys");
-        assert_eq!(
-            kids(&served),
-            kids(&token.public_keys().await.expect("keys"))
-        );
-        jwks.public_keys().await.expect("again");
-        assert_eq!(jwks_keys.calls(), 0, "no GetPublicKey");
-    }
-
-    #[tokio::test]
-    async fn jwks_publishes_its_own_set_when_the_published_one_is_not_its_configurations() {
-        let other = Counted::new();
-        for published in [
-            None,                    // nothing published yet (jwks started before token)
-            Some("alias/a,alias/b"), // another configuration (the step before a rotation)
-            Some(""),                // published before sets had a source, or by the local server
-        ] {
-            let store = Arc::new(EmbeddedStore::in_memory().expect("store"));
-            if let Some(source) = published {
-                publishing(&other, &store, source)
-                    .publish()
-                    .await
-                    .expect("publish");
-            }
-            let mine = Counted::new();
-            let jwks = OwnKeySet::new(publishing(&mine, &store, "alias/b,alias/a"));
-            let served = jwks.public_keys().await.expect("keys");
-            let own = kids(&mine.key.public_keys().await.expect("keys"));
-            assert_eq!(kids(&served), own, "{published:?}");
-            let stored = store
-                .published_keys()
-                .await
-                .expect("read")
-                .expect("published");
-            assert_eq!(stored.source, "alias/b,alias/a", "{published:?}");
-            assert_eq!(
-                kids(&decode(&stored).expect("decode")),
-                own,
-                "{published:?}"
-            );
-            jwks.public_keys().await.expect("again");
-            assert_eq!(mine.calls(), 1, "asked once per container: {published:?}");
-        }
-    }
-
-    #[tokio::test]
-    async fn without_a_source_jwks_never_trusts_the_published_set() {
-        let store = Arc::new(EmbeddedStore::in_memory().expect("store"));
-        publishing(&Counted::new(), &store, "")
-            .publish()
-            .await
-            .expect("publish");
-        let mine = Counted::new();
-        let jwks = OwnKeySet::new(publishing(&mine, &store, ""));
-        assert_eq!(
-            kids(&jwks.public_keys().await.expect("keys")),
-            kids(&mine.key.public_keys().await.expect("keys"))
-        );
-        assert_eq!(mine.calls(), 1);
-    }
-}
+#[path = "published_tests.rs"]
+mod tests;
