@@ -958,7 +958,8 @@ def render_cost(data: dict, an: dict) -> str:
                  + (" (its KMS Decrypt came with the first token instead: "
                     "`oidc-local` decrypts lazily)" if mode.get("envelope") else "")
                  for name, mode in data["modes"].items())
-             + ". On Lambda the token function does this in its init phase; jwks reads the "
+             + ". On Lambda the token function starts this in its init phase without waiting "
+             "for it (its first signature does); jwks reads the "
              "published key set (one GetItem, `keys`) on its first request, and does this too "
              "only when that set is another configuration's; the verifying functions read the "
              "published key set on their first request and every 5 minutes (`KEY_SET_MAX_AGE`, "

@@ -349,9 +349,9 @@ impl Role for PublishesKeys {
     }
 }
 
-/// Signs tokens with the keys of `SIGNING_KEYS`, publishing their key set first (here, in the
-/// init phase; a failure is retried before the first signature); an envelope signing key is
-/// decrypted here too.
+/// Signs tokens with the keys of `SIGNING_KEYS`, publishing their key set first: started in
+/// the init phase without waiting for it, awaited (and retried if it failed) by the first
+/// signature. An envelope signing key is decrypted in the init phase.
 #[cfg(feature = "kms")]
 pub struct SignsTokens;
 
@@ -364,9 +364,7 @@ impl Role for SignsTokens {
         store: Arc<crate::store::dynamo::DynamoStore>,
     ) -> Result<Arc<dyn Signer>, String> {
         let (publishing, envelope) = publishing(settings, store).await?;
-        if let Err(e) = publishing.publish().await {
-            tracing::warn!(error = %e, "publishing the key set failed; retrying on first use");
-        }
+        publishing.start_publishing();
         if let Some(envelope) = envelope
             && let Err(e) = envelope.unwrap_key().await
         {

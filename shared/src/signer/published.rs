@@ -90,6 +90,17 @@ impl Publishing {
             .await
             .map(|_| ())
     }
+
+    /// Starts [`Publishing::publish`] without waiting for it (the token function's init
+    /// phase): a signature meanwhile awaits it, and publishes itself if it failed.
+    pub fn start_publishing(self: &Arc<Self>) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = me.publish().await {
+                tracing::warn!(error = %e, "publishing the key set failed; retrying before the first signature");
+            }
+        });
+    }
 }
 
 #[async_trait]

@@ -191,19 +191,27 @@ async fn without_a_source_jwks_never_trusts_the_published_set() {
     assert_eq!(mine.calls(), 1);
 }
 
-/// The embedded store, counting the key set's reads: (eventually consistent, consistent).
+/// The embedded store, counting the key set's reads (eventually consistent, consistent) and
+/// writes; its first `failing_writes` writes take 200 ms and fail.
 struct CountingStore {
     inner: EmbeddedStore,
     reads: std::sync::atomic::AtomicUsize,
     consistent_reads: std::sync::atomic::AtomicUsize,
+    writes: std::sync::atomic::AtomicUsize,
+    failing_writes: usize,
 }
 
 impl CountingStore {
     fn new() -> Arc<Self> {
+        Self::failing_writes(0)
+    }
+    fn failing_writes(n: usize) -> Arc<Self> {
         Arc::new(Self {
             inner: EmbeddedStore::in_memory().expect("store"),
             reads: Default::default(),
             consistent_reads: Default::default(),
+            writes: Default::default(),
+            failing_writes: n,
         })
     }
     fn inner(&self) -> &EmbeddedStore {
@@ -227,6 +235,13 @@ impl KeyStore for CountingStore {
         self.inner().published_keys_consistent().await
     }
     async fn publish_keys(&self, keys: &PublishedKeys) -> crate::store::StoreResult<()> {
+        let n = self
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n < self.failing_writes {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            return Err(crate::store::StoreError::Unavailable("throttled".into()));
+        }
         self.inner().publish_keys(keys).await
     }
     async fn wrapped_key(
@@ -338,4 +353,37 @@ async fn made_up_key_ids_cost_one_read_per_interval() {
         Err(VerifyError::Token("bad signature"))
     ));
     assert_eq!(store.reads(), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signature_waits_for_the_publishing_started_at_init_and_retries_it() {
+    let store = CountingStore::failing_writes(1);
+    let key = key();
+    let signer = Arc::new(Publishing::new(
+        Arc::new(KeyRing::new(vec![key.clone()])),
+        store.clone(),
+        Arc::new(SystemClock),
+    ));
+    signer.start_publishing();
+    // The first request arrives while that write is under way (and about to fail).
+    while store.writes.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let sig = signer.sign(b"input").await.expect("sign");
+    let published = store.inner().published_keys().await.expect("read");
+    let kids: Vec<String> = decode(&published.expect("published before the signature"))
+        .expect("decode")
+        .iter()
+        .map(|k| k.kid.clone())
+        .collect();
+    assert_eq!(
+        kids,
+        vec![key.public_keys().await.expect("keys")[0].kid.clone()]
+    );
+    assert_eq!(
+        store.writes.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "the failed write, then the signature's own"
+    );
+    assert!(key.public_keys().await.expect("keys")[0].verify(b"input", &sig));
 }
