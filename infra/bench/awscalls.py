@@ -17,8 +17,12 @@ call (service, operation, arrival before its serialising lock, completion, sizes
 
 Operations: `signin` (a person's first sign-in to an app: authorize (the sign-in form) ->
 credentials -> consent page -> consent -> token -> userinfo, one new user per run so the
-consent page is shown every time), `refresh` (refresh_token grant, a rotation chain) and
-`client_credentials`. The scripted browser is infra/bench/signin.py (imported).
+consent page is shown every time), `refresh` (refresh_token grant, a rotation chain),
+`client_credentials`, and with --federation-admin the federated sign-ins through an upstream
+provider (a second oidc-local, embedded backend, on localhost): `federated` (a first one: the
+account is made just in time; one new upstream user per run) and `federated_returning` (the
+same people again, each in a new browser: their accounts are linked). The scripted browser
+is infra/bench/signin.py (imported).
 """
 
 from __future__ import annotations
@@ -50,6 +54,10 @@ REDIRECT_URI = "http://127.0.0.1:9/cb"
 SIGNIN_SCOPE = "openid profile email offline_access"
 API_SCOPE = "api:read"
 PASSWORD = "awscalls-user-password"
+# The upstream provider of the federated sign-ins, and our client there.
+UPSTREAM_IDP = "upstream"
+UPSTREAM_CLIENT = ("awscalls-downstream", "awscalls-downstream-secret-0123456789abcdef")
+UPSTREAM_PASSWORD = "awscalls-upstream-password"
 SETTLE_S = 0.05  # after a response, before reading the calls: late calls are still counted
 
 # --- prices (us-east-1), used by the cost section -----------------------------------------
@@ -80,6 +88,8 @@ STEP_NAMES = {
     ("POST", "/login"): "credentials",
     ("GET", "/consent"): "consent page",
     ("POST", "/consent"): "consent",
+    ("GET", "/federation/start"): "federation start",
+    ("GET", "/federation/callback"): "federation callback",
     ("POST", "/token"): "token",
     ("GET", "/userinfo"): "userinfo",
 }
@@ -220,6 +230,65 @@ def write_seed(path: str, users: int) -> None:
         f.write("\n".join(lines))
 
 
+def write_upstream_seed(path: str, callback: str, users: int) -> None:
+    """The upstream provider's seed: our client there (first-party: no consent page) and
+    the people who sign in there, `fed-<i>`."""
+    lines = [
+        "# Written by infra/bench/awscalls.py: the upstream provider of the federated sign-ins.",
+        "[[clients]]",
+        f'client_id = "{UPSTREAM_CLIENT[0]}"',
+        f'client_secret = "{UPSTREAM_CLIENT[1]}"',
+        f'redirect_uris = ["{callback}"]',
+        'scopes = ["openid", "profile", "email"]',
+        "skip_consent = true",
+        "",
+    ]
+    for i in range(users):
+        lines += [
+            "[[users]]",
+            f'username = "fed-{i}"',
+            f'password = "{UPSTREAM_PASSWORD}"',
+            "[users.claims]",
+            f'name = "Federated User {i}"',
+            f'email = "fed-{i}@upstream.example"',
+            "email_verified = true",
+            "",
+        ]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def federation_setup(binary: str, admin: str, table: str, down_port: int, users: int,
+                     work: str, name: str) -> tuple[Server, str]:
+    """The upstream provider (oidc-local, embedded backend, on localhost: another cookie
+    host than the provider's 127.0.0.1), a KMS key to seal its client secret with (the
+    stack's FederationSecretsKey), and the provider registered in `table` by
+    `oidc-admin providers create`. Returns the upstream server and the key id."""
+    import boto3  # moto's dependency, in the same venv
+
+    seed = os.path.join(work, f"upstream-{name}.toml")
+    write_upstream_seed(seed, f"http://127.0.0.1:{down_port}/federation/callback", users)
+    port = free_port()
+    issuer = f"http://localhost:{port}"
+    data = tempfile.mkdtemp(prefix="upstream.", dir=work)
+    up = Server(binary, ["--backend", "embedded", "--data-dir", data, "--issuer", issuer,
+                         "--seed", seed], os.path.join(work, f"upstream-{name}.log"), port=port)
+    up.wait_ready()
+    key = boto3.client("kms").create_key(
+        KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT",
+        Description="awscalls: seals upstream client secrets")["KeyMetadata"]["KeyId"]
+    cmd = [admin, "--aws", "--table", table, "--secrets-key", key, "providers", "create",
+           "--id", UPSTREAM_IDP, "--issuer", issuer, "--client-id", UPSTREAM_CLIENT[0],
+           "--client-secret-stdin", "--name", "Upstream"]
+    done = subprocess.run(cmd, cwd=ROOT, input=UPSTREAM_CLIENT[1] + "\n", capture_output=True,
+                          text=True, timeout=300)
+    if done.returncode != 0:
+        up.stop()
+        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n"
+                           f"{done.stdout}\n{done.stderr}")
+    return up, key
+
+
 def die_with_parent() -> None:
     """In the child: SIGTERM when this script dies, however it dies (Linux prctl)."""
     try:
@@ -231,16 +300,20 @@ def die_with_parent() -> None:
 
 
 class Server:
-    """One oidc-local process on the aws backend; stopped on exit whatever happens."""
+    """One oidc-local process, on the aws backend unless `args` say otherwise; stopped on
+    exit whatever happens."""
 
-    def __init__(self, binary: str, args: list[str], log_path: str):
-        self.port = free_port()
+    def __init__(self, binary: str, args: list[str], log_path: str, port: int | None = None,
+                 env: dict | None = None):
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1")
+        env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1",
+                   **(env or {}))
         self.log = open(log_path, "wb")
+        backend = [] if "--backend" in args else ["--backend", "aws"]
         self.proc = subprocess.Popen(
-            [binary, "--backend", "aws", "--no-demo", "--port", str(self.port), *args],
+            [binary, *backend, "--no-demo", "--port", str(self.port), *args],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
             preexec_fn=die_with_parent,
         )
@@ -289,7 +362,8 @@ def userinfo(base: str, access_token: str, trace: list) -> dict:
     return json.loads(body)
 
 
-def measure_mode(mode: dict, binary: str, endpoint: str, repeat: int, work: str) -> dict:
+def measure_mode(mode: dict, binary: str, endpoint: str, repeat: int, work: str,
+                 federation_admin: str | None = None) -> dict:
     import signin as flow  # infra/bench/signin.py
 
     name = mode["name"]
@@ -328,9 +402,17 @@ def measure_mode(mode: dict, binary: str, endpoint: str, repeat: int, work: str)
                                f"{done.stdout}\n{done.stderr}")
         result["envelope_create"] = done.stdout.strip()[:2000]
 
+    # The upstream of the federated sign-ins knows the provider's callback: its port first.
+    upstream, down_port, down_env = None, free_port(), {}
+    if federation_admin:
+        upstream, key = federation_setup(binary, federation_admin, table, down_port, users,
+                                         work, name)
+        down_env["FEDERATION_SECRETS_KEY"] = key
+
     # 2. A fresh process: its start-up calls are the cold start.
     calls_reset(endpoint)
-    server = Server(binary, backend_args, os.path.join(work, f"server-{name}.log"))
+    server = Server(binary, backend_args, os.path.join(work, f"server-{name}.log"),
+                    port=down_port, env=down_env)
     try:
         server.wait_ready()
         time.sleep(SETTLE_S)
@@ -389,9 +471,25 @@ def measure_mode(mode: dict, binary: str, endpoint: str, repeat: int, work: str)
             return None
 
         run("client_credentials", one_cc)
+
+        def one_federated(i: int, rec: Recorder):
+            tokens = flow.signin(server.base, CLIENT_ID, REDIRECT_URI, f"fed-{i}",
+                                 UPSTREAM_PASSWORD, CLIENT_SECRET, SIGNIN_SCOPE, trace=rec,
+                                 idp=UPSTREAM_IDP)
+            if "access_token" not in tokens:
+                raise RuntimeError(f"federated sign-in {i}: no access_token in {list(tokens)}")
+            userinfo(server.base, tokens["access_token"], rec)
+            return None
+
+        if upstream:
+            # The same people twice: first their accounts are made, then they come back.
+            run("federated", one_federated)
+            run("federated_returning", one_federated)
         result["operations"] = ops
     finally:
         server.stop()
+        if upstream:
+            upstream.stop()
     return result
 
 
@@ -619,6 +717,32 @@ def template_functions(path: str) -> dict:
 # --- markdown ---------------------------------------------------------------------------------
 
 
+FEDERATED_TITLE = (
+    "First federated sign-in (authorize with `idp=` → federation start → the person signs in "
+    "at the upstream, which makes no AWS call → federation callback, where the account is made "
+    "just in time → consent page → consent → token → userinfo; one new upstream person per run)")
+FEDERATED_RETURNING_TITLE = (
+    "Returning federated sign-in (the same people again, each in a new browser: their "
+    "accounts are linked already; the consent page shows as after every interactive sign-in "
+    "to this client)")
+
+
+FEDERATED_NOTE = (
+    "Federated sign-ins: the upstream is a second `oidc-local` (embedded backend) on "
+    "`localhost`, registered with `oidc-admin providers create`, its client secret sealed "
+    "under a KMS key of its own (`FEDERATION_SECRETS_KEY`). The person's requests to the "
+    "upstream make no AWS call and are not listed. The callback also waits on the upstream, "
+    "which the table does not show: in the order of "
+    "`shared/src/endpoints/federation/callback.rs`, DeleteItem:fedstate → GetItem:authreq ‖ "
+    "GetItem:providers → (**discovery** ‖ Decrypt) → (**token** ‖ **key set**) → GetItem:link → "
+    "(first: TransactWriteItems:link+user+username+email; returning: GetItem:user) → "
+    "TransactWriteItems:session+authreq. The discovery document and key set are cached per "
+    "container (`federation::upstream::cache`), so a warm container waits on the token "
+    "endpoint only; `/federation/start` fetches the discovery document while it writes the "
+    "attempt. The federated sign-ins are not priced below: the function is billed while it "
+    "waits on the upstream, for which the duration model has no term.\n")
+
+
 def fmt_counts(c: dict, service: str) -> str:
     items = sorted((k.split(":", 1)[1], v) for k, v in c.items() if k.startswith(service + ":"))
     return ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in items) or "–"
@@ -653,7 +777,9 @@ def render_awscalls(data: dict, an: dict) -> str:
             title = {"signin": "First sign-in (authorize, which shows the sign-in form → "
                                "credentials → consent page → consent → token → userinfo)",
                      "refresh": "refresh_token grant",
-                     "client_credentials": "client_credentials grant"}.get(op, op)
+                     "client_credentials": "client_credentials grant",
+                     "federated": FEDERATED_TITLE,
+                     "federated_returning": FEDERATED_RETURNING_TITLE}.get(op, op)
             L.append(f"**{title}**, per HTTP request:\n")
             L.append("| step | request | DynamoDB calls | KMS calls | round trips "
                      "| critical path (op:item kind; ‖ concurrent, → then) | RRU | WRU | CPU ms |")
@@ -741,6 +867,8 @@ def render_awscalls(data: dict, an: dict) -> str:
         L.append("Envelope signing (a KMS-wrapped private key decrypted once per container, goal: "
                  "zero KMS calls per token after cold start) is **not measured**: "
                  f"{data.get('envelope_note', 'not available in this build')}.\n")
+    if any("federated" in m.get("operations", {}) for m in data["modes"].values()):
+        L.append(FEDERATED_NOTE)
     L.append(
         "Notes. `oidc-local` serves every endpoint from one process with one KMS signer, so "
         "key material fetched once serves all endpoints; on Lambda each function container "
@@ -843,6 +971,11 @@ def op_cost(steps: list, routes: dict, variant: dict, prices: dict, log_bytes: f
             "parts": parts, "total": sum(parts.values())}
 
 
+# Not the federated sign-ins: the federation function is billed while it waits on the upstream
+# (discovery, token and key set over the internet), which this duration model has no term for.
+COST_OPS = ("signin", "client_credentials", "refresh")
+
+
 def render_cost(data: dict, an: dict) -> str:
     P = PRICES  # the current constants, so `report` re-prices a stored run
     routes = {tuple(k.split(" ", 1)): tuple(v) for k, v in data["routes"].items()}
@@ -893,7 +1026,7 @@ def render_cost(data: dict, an: dict) -> str:
     summary_rows = []
     for name, mode in data["modes"].items():
         a = an[name]
-        for op in ("signin", "client_credentials", "refresh"):
+        for op in COST_OPS:
             s = a["ops"].get(op)
             if not s:
                 continue
@@ -922,7 +1055,7 @@ def render_cost(data: dict, an: dict) -> str:
     L.append(f"Billed duration per step ({first}; low / high):\n")
     L.append("| operation | step | function | MB | CPU ms | round trips | billed ms low | billed ms high |")
     L.append("|---|---|---|---|---|---|---|---|")
-    for op in ("signin", "client_credentials", "refresh"):
+    for op in COST_OPS:
         s = an[first]["ops"].get(op)
         if not s:
             continue
@@ -968,7 +1101,7 @@ def render_cost(data: dict, an: dict) -> str:
     # The one-line summary at the top.
     by = {(n, o): (lo, hi) for n, o, lo, hi in summary_rows}
     parts = []
-    for op in ("signin", "client_credentials", "refresh"):
+    for op in COST_OPS:
         cells = [f"{n.upper() if n != 'envelope' else 'envelope'} ${by[(n, op)][0]['total']:.2f}–"
                  f"${by[(n, op)][1]['total']:.2f}" for n in data["modes"] if (n, op) in by]
         if cells:
@@ -1028,7 +1161,8 @@ def cmd_run(a) -> int:
                 return 2
             mode = modes_all[m]
             print(f"awscalls: measuring {m} ...", file=sys.stderr)
-            data["modes"][m] = measure_mode(mode, a.bin, endpoint, a.repeat, work)
+            data["modes"][m] = measure_mode(mode, a.bin, endpoint, a.repeat, work,
+                                            a.federation_admin)
             data["modes"][m].update({k: mode[k] for k in ("envelope",) if k in mode})
             data["modes"][m].pop("admin", None)
     except Exception:
@@ -1074,6 +1208,8 @@ def main(argv=None) -> int:
     r.add_argument("--envelope-admin", help="oidc-admin binary with `keys envelope-create`: "
                    "enables the envelope mode")
     r.add_argument("--envelope-alg", default="rs256", choices=["rs256", "es256"])
+    r.add_argument("--federation-admin", help="oidc-admin binary (`providers create`): "
+                   "enables the federated sign-ins")
     r.add_argument("--envelope-note", default="`oidc-admin keys` has no envelope-create command "
                    "in this build")
     s = sub.add_parser("report")

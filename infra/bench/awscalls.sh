@@ -8,14 +8,16 @@
 # infra/with-moto.sh with call counting on (MOTO_COUNT=1, see infra/moto_serial.py), and runs
 # infra/bench/awscalls.py, which provisions a table and signing key per mode, starts
 # `oidc-local --backend aws`, and counts the DynamoDB and KMS calls of a first sign-in, a
-# refresh_token grant and a client_credentials grant (one warm-up, then N measured runs).
+# refresh_token grant, a client_credentials grant, and a first and a returning federated
+# sign-in through an upstream provider (one warm-up, then N measured runs).
 # Writes target/bench/awscalls.md (## AWS calls per operation), target/bench/cost.md
 # (## Cost) and target/bench/awscalls.json. Re-render the markdown from the JSON (e.g. after
 # changing a price in awscalls.py) with: python3 infra/bench/awscalls.py report
 #
 # Environment: AWSCALLS_PROFILE=release|debug, AWSCALLS_REPEAT (5), AWSCALLS_MODES,
 # AWSCALLS_LATENCY_MS (20: emulated network latency at the emulator, which makes concurrent
-# calls visible as overlapping; see moto_serial.py), CARGO (cargo).
+# calls visible as overlapping; see moto_serial.py), AWSCALLS_FEDERATION=0 (skip the
+# federated sign-ins), CARGO (cargo).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -34,7 +36,7 @@ while [ "$#" -gt 0 ]; do
         --repeat) REPEAT="$2"; shift ;;
         --modes) MODES="$2"; shift ;;
         --inner) inner=1 ;;  # internal: already inside with-moto
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "awscalls.sh: unknown argument $1" >&2; exit 64 ;;
     esac
     shift
@@ -78,10 +80,16 @@ if [ -z "$inner" ]; then
 fi
 
 # --- inside with-moto ----------------------------------------------------------------------------
+# The federated sign-ins: oidc-admin registers the upstream provider (awscalls.py starts it).
+federation_args=()
+if [ "${AWSCALLS_FEDERATION:-1}" != 0 ]; then
+    federation_args=(--federation-admin "$ADMIN")
+fi
 envelope_args=()
 if envelope_available; then
     case ",$MODES," in *,envelope,*) ;; *) MODES="$MODES,envelope" ;; esac
     envelope_args=(--envelope-admin "$ADMIN" --envelope-alg "${AWSCALLS_ENVELOPE_ALG:-rs256}")
 fi
 exec "$VENV_PY" "$ROOT/infra/bench/awscalls.py" run --bin "$LOCAL" --profile "$PROFILE" \
-    --out "$OUT" --repeat "$REPEAT" --modes "$MODES" ${envelope_args[@]+"${envelope_args[@]}"}
+    --out "$OUT" --repeat "$REPEAT" --modes "$MODES" ${envelope_args[@]+"${envelope_args[@]}"} \
+    ${federation_args[@]+"${federation_args[@]}"}

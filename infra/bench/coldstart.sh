@@ -6,6 +6,7 @@
 #   RUNS=5 infra/bench/coldstart.sh       # quicker
 #   SKIP_BUILD=1 infra/bench/coldstart.sh # measure the bootstraps already in target/bench/lambda/x86_64
 #   CALL_RUNS=0 infra/bench/coldstart.sh  # skip the pass that counts AWS calls (default 3 per target)
+#   COLDSTART_FUNCTIONS="federation" infra/bench/coldstart.sh  # some functions only (and the baselines)
 #
 # Writes target/bench/coldstart.md (the "## Cold start" section), coldstart.json (every
 # sample), coldstart.svg (copied to infra/bench/charts/coldstart.svg, which the section
@@ -14,7 +15,10 @@
 # package), the harness, oidc-local (seeds the table); then moto, seeding, a sign-in played
 # through the functions for realistic tokens, and RUNS rounds of cold starts; then a second,
 # untimed pass on a fresh moto that records every AWS call (MOTO_COUNT=1) to count each
-# target's calls (recording slows moto down, so it never runs while timing).
+# target's calls (recording slows moto down, so it never runs while timing). The federation
+# function's requests go to an upstream provider: a second oidc-local (embedded backend,
+# release build) on loopback, registered in the table with `oidc-admin providers create`,
+# its client secret sealed under a KMS key made on moto (FEDERATION_SECRETS_KEY).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -22,10 +26,21 @@ cd "$ROOT"
 OUT="$ROOT/target/bench"
 RUNS="${RUNS:-15}"
 CALL_RUNS="${CALL_RUNS:-3}"
-FUNCTIONS=(discovery jwks authorize login token userinfo revoke introspect logout register)
+read -r -a FUNCTIONS <<<"${COLDSTART_FUNCTIONS:-discovery jwks authorize login token userinfo revoke introspect logout register federation}"
 BASELINES=(baseline-hello baseline-sdk)
+# Functions that only prepare the measured ones' requests (see the harness's src/fixtures.rs):
+# authorize, login and token sign in for the tokens; authorize and federation (start) begin
+# each federated sign-in.
+HELPERS=()
+needs() { for f in "${FUNCTIONS[@]}"; do for n in "$@"; do [ "$f" = "$n" ] && return 0; done; done; return 1; }
+helper() { needs "$1" || [[ " ${HELPERS[*]-} " == *" $1 "* ]] || HELPERS+=("$1"); }
+if needs login userinfo revoke introspect logout; then helper authorize; helper login; helper token; fi
+if needs federation; then helper authorize; fi
 EMULATOR="$ROOT/target/release/runtime-emulator"
 LOCAL="$ROOT/target/debug/oidc-local"
+ADMIN="$ROOT/target/release/oidc-admin"
+UPSTREAM_LOCAL="$ROOT/target/release/oidc-local"
+UPSTREAM_SEED="$ROOT/infra/bench/harness/fixtures/upstream.toml"
 TABLE="oidc-bench-coldstart"
 SIGNING_KEY="alias/oidc-bench-coldstart-rs256"
 SEED="$ROOT/infra/bench/harness/fixtures/seed.toml"
@@ -39,6 +54,36 @@ if [ "${1:-}" = "--measure" ] || [ "${1:-}" = "--count" ]; then
     for t in "${FUNCTIONS[@]}" "${BASELINES[@]}"; do
         args+=(--target "$t=$OUT/lambda/x86_64/$t/bootstrap")
     done
+    for t in ${HELPERS[@]+"${HELPERS[@]}"}; do
+        args+=(--helper "$t=$OUT/lambda/x86_64/$t/bootstrap")
+    done
+    federation_env=()
+    if needs federation; then
+        # The upstream, over plain http: the federation client allows it for loopback hosts
+        # only. Its provider id is the harness's upstream::IDP.
+        port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+        up_dir="$(mktemp -d "${TMPDIR:-/tmp}/coldstart-upstream.XXXXXX")"
+        "$UPSTREAM_LOCAL" --backend embedded --data-dir "$up_dir" --port "$port" \
+            --issuer "http://localhost:$port" --no-demo --seed "$UPSTREAM_SEED" \
+            >"$up_dir/log" 2>&1 &
+        up_pid=$!
+        trap 'kill "$up_pid" 2>/dev/null || true; wait "$up_pid" 2>/dev/null || true; rm -rf "$up_dir"' EXIT
+        for _ in $(seq 1 100); do
+            grep -q "OpenID Provider running" "$up_dir/log" 2>/dev/null && break
+            kill -0 "$up_pid" 2>/dev/null || { cat "$up_dir/log" >&2; exit 1; }
+            sleep 0.1
+        done
+        echo "coldstart: upstream provider at http://localhost:$port (pid $up_pid)" >&2
+        secrets_key="$("$ROOT/.venv-tools/bin/python" -c 'import boto3
+print(boto3.client("kms").create_key(KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT",
+    Description="oidc-bench: seals upstream client secrets")["KeyMetadata"]["KeyId"])')"
+        up_client="$(sed -n 's/^client_id = "\(.*\)"$/\1/p' "$UPSTREAM_SEED" | head -1)"
+        sed -n 's/^client_secret = "\(.*\)"$/\1/p' "$UPSTREAM_SEED" | head -1 |
+            "$ADMIN" --aws --table "$TABLE" --secrets-key "$secrets_key" providers create \
+                --id bench-upstream --issuer "http://localhost:$port" --client-id "$up_client" \
+                --client-secret-stdin --name "Bench Upstream" >&2
+        federation_env=(--env "FEDERATION_SECRETS_KEY=$secrets_key")
+    fi
     # template.yaml's environment (no ISSUER: the functions take https://<API domain> from
     # the request, as a stack without a custom domain does), plus the emulator's endpoint
     # and credentials. Registration is open so that register's request does register; token
@@ -67,6 +112,7 @@ if [ "${1:-}" = "--measure" ] || [ "${1:-}" = "--count" ]; then
         "RUST_LOG=info"; do
         env_args+=(--env "$kv")
     done
+    env_args+=(${federation_env[@]+"${federation_env[@]}"})
     commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     if [ -n "$(git status --porcelain -- shared functions 2>/dev/null)" ]; then
         commit="$commit (+ uncommitted changes in shared/ or functions/)"
@@ -91,7 +137,7 @@ mkdir -p "$OUT"
 
 if [ -z "${SKIP_BUILD:-}" ]; then
     echo "coldstart: [1/4] release bootstraps (x86_64)" >&2
-    "$ROOT/infra/bench/build.sh" x86_64 "${FUNCTIONS[@]}" "${BASELINES[@]}" | tee "$OUT/build-x86_64.txt" >&2
+    "$ROOT/infra/bench/build.sh" x86_64 "${FUNCTIONS[@]}" ${HELPERS[@]+"${HELPERS[@]}"} "${BASELINES[@]}" | tee "$OUT/build-x86_64.txt" >&2
 else
     echo "coldstart: [1/4] SKIP_BUILD set: using target/bench/lambda/x86_64 as it is" >&2
     export PATH="$ROOT/.venv-tools/bin:$PATH"
@@ -101,6 +147,11 @@ built=$(date +%s)
 echo "coldstart: [2/4] the emulator (release) and oidc-local (seeding)" >&2
 cargo build --release -q -p oidc-bench
 cargo build -q -p oidc-local
+if needs federation; then
+    # As awscalls.sh builds them (one invocation: the same features of `shared`, so cached).
+    echo "coldstart: [2/4] the upstream provider (oidc-local) and oidc-admin, release" >&2
+    cargo build --release -q -p oidc-local -p oidc-admin
+fi
 tools=$(date +%s)
 
 echo "coldstart: [3/4] cold starts ($RUNS per target) under moto" >&2

@@ -8,17 +8,21 @@ no redirect_uri fetch), so it can be used to count backend calls per sign-in:
            -> POST /consent
            (stops at the 302 to redirect_uri; pages that are skipped by the provider,
            e.g. consent for a first-party client or an existing session, are skipped here)
+  with --idp: GET /authorize?...&idp=ID -> GET /federation/start -> the upstream provider's
+           sign-in (its form gets --username and --password) -> GET /federation/callback
+           -> consent as above
   app:     POST /token (authorization_code, PKCE S256, client_secret_basic or none)
 
 Subcommands print the token endpoint's JSON answer on stdout:
 
   signin.py signin --base URL --client-id ID [--client-secret S] --redirect-uri URI \
-      --username U --password P [--scope "openid profile email offline_access"]
+      --username U --password P [--scope "openid profile email offline_access"] [--idp ID]
   signin.py refresh --base URL --client-id ID [--client-secret S] --refresh-token T
   signin.py client-credentials --base URL --client-id ID --client-secret S [--scope S]
 
 As a module: signin(...), refresh(...), client_credentials(...) return dicts; failures
-raise SigninError. `signin(..., trace=list)` appends (method, path, status) per request.
+raise SigninError. `signin(..., trace=list)` appends (method, path, status) per request to
+the provider at --base (never the upstream's).
 """
 
 from __future__ import annotations
@@ -88,12 +92,13 @@ def _basic(client_id: str, client_secret: str) -> str:
 
 
 class _Browser:
-    def __init__(self, trace: list | None) -> None:
+    def __init__(self, trace: list | None, traced: str = "") -> None:
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
         )
         self.trace = trace
+        self.traced = traced  # only requests to URLs under this prefix are traced
 
     def request(self, method: str, url: str, form: dict | None = None, headers=None):
         data = urllib.parse.urlencode(form).encode() if form is not None else None
@@ -110,7 +115,7 @@ class _Browser:
             resp = e
         body = resp.read().decode("utf-8", "replace")
         status = resp.status if hasattr(resp, "status") else resp.code
-        if self.trace is not None:
+        if self.trace is not None and url.startswith(self.traced):
             self.trace.append((method, urllib.parse.urlsplit(url).path, status))
         return status, resp.headers, body
 
@@ -140,25 +145,29 @@ def _page_error(body: str) -> str:
 
 
 def authorize_code(base: str, client_id: str, redirect_uri: str, username: str, password: str,
-                   scope: str = "openid profile email", trace: list | None = None) -> dict:
-    """The browser leg: returns {"code", "state", "iss", "code_verifier", "nonce"}."""
+                   scope: str = "openid profile email", trace: list | None = None,
+                   idp: str | None = None) -> dict:
+    """The browser leg: returns {"code", "state", "iss", "code_verifier", "nonce"}. With
+    `idp`, the person signs in at that upstream provider (username and password are theirs
+    there)."""
     base = base.rstrip("/")
     verifier = _b64url(secrets.token_bytes(32))
     state = _b64url(secrets.token_bytes(16))
     nonce = _b64url(secrets.token_bytes(16))
-    query = urllib.parse.urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": scope,
-            "state": state,
-            "nonce": nonce,
-            "code_challenge": _b64url(hashlib.sha256(verifier.encode()).digest()),
-            "code_challenge_method": "S256",
-        }
-    )
-    browser = _Browser(trace)
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": scope,
+        "state": state,
+        "nonce": nonce,
+        "code_challenge": _b64url(hashlib.sha256(verifier.encode()).digest()),
+        "code_challenge_method": "S256",
+    }
+    if idp:
+        params["idp"] = idp
+    query = urllib.parse.urlencode(params)
+    browser = _Browser(trace, traced=base + "/")
     method, url, form = "GET", f"{base}/authorize?{query}", None
     credentials_sent = consent_sent = False
     for _ in range(MAX_STEPS):
@@ -209,9 +218,9 @@ def authorize_code(base: str, client_id: str, redirect_uri: str, username: str, 
 
 def signin(base: str, client_id: str, redirect_uri: str, username: str, password: str,
            client_secret: str | None = None, scope: str = "openid profile email",
-           trace: list | None = None) -> dict:
+           trace: list | None = None, idp: str | None = None) -> dict:
     """Browser leg then the app's code exchange; returns the token response."""
-    leg = authorize_code(base, client_id, redirect_uri, username, password, scope, trace)
+    leg = authorize_code(base, client_id, redirect_uri, username, password, scope, trace, idp)
     return _token_request(
         base,
         {
@@ -259,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--username", required=True)
     s.add_argument("--password", required=True)
     s.add_argument("--scope", default="openid profile email")
+    s.add_argument("--idp", help="sign in at this upstream provider (idp=) instead")
     r = sub.add_parser("refresh", help="grant_type=refresh_token")
     common(r)
     r.add_argument("--refresh-token", required=True)
@@ -272,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.cmd == "signin":
             out = signin(a.base, a.client_id, a.redirect_uri, a.username, a.password,
-                         a.client_secret, a.scope, trace)
+                         a.client_secret, a.scope, trace, a.idp)
         elif a.cmd == "refresh":
             out = refresh(a.base, a.client_id, a.refresh_token, a.client_secret, a.scope, trace)
         else:

@@ -16,6 +16,8 @@ use crate::{
 
 pub struct BenchOptions {
     pub ctx: Ctx,
+    /// The targets measured (every bootstrap of `ctx` but the helpers).
+    pub measured: Vec<String>,
     pub runs: usize,
     pub warmup: usize,
     /// The target the functions are compared with.
@@ -113,7 +115,7 @@ struct Measured {
 
 pub async fn run(opts: BenchOptions) -> Result<Value, String> {
     let ctx = &opts.ctx;
-    if !ctx.targets.contains_key(&opts.baseline) {
+    if !opts.measured.contains(&opts.baseline) {
         return Err(format!(
             "the baseline `{}` is not among the targets",
             opts.baseline
@@ -121,18 +123,18 @@ pub async fn run(opts: BenchOptions) -> Result<Value, String> {
     }
     if let Some(dir) = &ctx.log_dir {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        for name in ctx.targets.keys() {
+        for name in ctx.bootstraps.keys() {
             let _ = std::fs::remove_file(dir.join(format!("{name}.log")));
         }
     }
-    let fixtures: BTreeMap<String, Fixture> = fixtures::prepare(ctx).await?;
+    let mut fixtures: BTreeMap<String, Fixture> = fixtures::prepare(ctx, &opts.measured).await?;
+    let names = opts.measured.clone();
+    let load_before = loadavg();
+    let measured = measure(&opts, &mut fixtures, &names).await?;
+    let load_after = loadavg();
     if let Some(dir) = &opts.events_dir {
         write_events(dir, &fixtures)?;
     }
-    let names: Vec<String> = ctx.targets.keys().cloned().collect();
-    let load_before = loadavg();
-    let measured = measure(&opts, &fixtures, &names).await?;
-    let load_after = loadavg();
 
     let first_response = |name: &str| -> Vec<f64> {
         measured
@@ -177,7 +179,8 @@ pub async fn run(opts: BenchOptions) -> Result<Value, String> {
     }))
 }
 
-/// Each target's event, as `<dir>/<name>.json`.
+/// Each target's event, as `<dir>/<name>.json` (for a single-use request, the last one
+/// sent: replayed, it finds its `state` taken).
 fn write_events(dir: &Path, fixtures: &BTreeMap<String, Fixture>) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for (name, f) in fixtures {
@@ -190,10 +193,11 @@ fn write_events(dir: &Path, fixtures: &BTreeMap<String, Fixture>) -> Result<(), 
 }
 
 /// The warm-up rounds, then the recorded ones: every target once per round, each round
-/// starting one target further on.
+/// starting one target further on. A single-use request is made afresh before each cold
+/// start (before the AWS call record is reset: its making is not counted).
 async fn measure(
     opts: &BenchOptions,
-    fixtures: &BTreeMap<String, Fixture>,
+    fixtures: &mut BTreeMap<String, Fixture>,
     names: &[String],
 ) -> Result<Measured, String> {
     let ctx = &opts.ctx;
@@ -205,6 +209,12 @@ async fn measure(
         order.rotate_left(round % names.len().max(1));
         let mut lines = Vec::new();
         for name in &order {
+            if let Some(fresh) = fixtures::renew(ctx, name).await {
+                let request = fresh?;
+                if let Some(f) = fixtures.get_mut(name) {
+                    f.request = request;
+                }
+            }
             let f = &fixtures[name];
             let inv = ctx.invocation(name, f.request.to_event())?;
             if let Some(url) = &opts.aws_calls {
@@ -271,7 +281,7 @@ fn summary(
         .iter()
         .filter(|r| r.status.is_some_and(|s| s != f.expect))
         .count();
-    let bootstrap = &opts.ctx.targets[name];
+    let bootstrap = &opts.ctx.bootstraps[name];
     let mut t = Map::new();
     t.insert("name".into(), json!(name));
     t.insert(

@@ -3,7 +3,13 @@
 //! authorization code flow played through the functions themselves (authorize → login →
 //! token), each step a cold start under the emulator like the measured ones.
 //!
-//! The clients and user are in `fixtures/seed.toml` (a test checks they match).
+//! The `federation` function's request is a returning person's `/federation/callback`, made
+//! afresh before every cold start (its `state` and the upstream's `code` are single use):
+//! authorize (`idp=`) → federation (`/federation/start`) → the upstream's sign-in
+//! ([`crate::upstream`]) → the callback URL it sends the browser back to.
+//!
+//! The clients and users are in `fixtures/seed.toml` and `fixtures/upstream.toml` (a test
+//! checks they match).
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use serde_json::{Value, json};
@@ -11,6 +17,7 @@ use serde_json::{Value, json};
 use crate::{
     emulator::{self, Invocation},
     event::{DOMAIN, HttpRequest, HttpResponse},
+    upstream,
 };
 
 pub const WEB_CLIENT: (&str, &str) = ("bench-web", "bench-web-secret-0123456789abcdefghijklmnop");
@@ -19,8 +26,8 @@ pub const USER: (&str, &str) = ("bench-user", "bench-user-password-1");
 pub const REDIRECT_URI: &str = "https://rp.example/cb";
 pub const POST_LOGOUT_URI: &str = "https://rp.example/logged-out";
 
-/// The ten Lambda functions (workspace binaries).
-pub const FUNCTIONS: [&str; 10] = [
+/// The Lambda functions (workspace binaries).
+pub const FUNCTIONS: [&str; 11] = [
     "discovery",
     "jwks",
     "authorize",
@@ -31,6 +38,7 @@ pub const FUNCTIONS: [&str; 10] = [
     "introspect",
     "logout",
     "register",
+    "federation",
 ];
 
 /// Functions whose request needs the sign-in first.
@@ -53,13 +61,15 @@ pub fn function_for(path: &str) -> Option<&'static str> {
         "/introspect" => "introspect",
         "/logout" => "logout",
         "/register" => "register",
+        "/federation/start" | "/federation/callback" => "federation",
         _ => return None,
     })
 }
 
-/// What to start and how: bootstraps by name, and the environment every function gets.
+/// What to start and how: bootstraps by name (the measured targets and the helpers that
+/// only prepare their requests), and the environment every function gets.
 pub struct Ctx {
-    pub targets: BTreeMap<String, PathBuf>,
+    pub bootstraps: BTreeMap<String, PathBuf>,
     pub env: Vec<(String, String)>,
     pub memory_mb: u32,
     pub log_dir: Option<PathBuf>,
@@ -69,9 +79,9 @@ pub struct Ctx {
 impl Ctx {
     pub fn invocation(&self, name: &str, event: Value) -> Result<Invocation, String> {
         let bootstrap = self
-            .targets
+            .bootstraps
             .get(name)
-            .ok_or_else(|| format!("no bootstrap given for `{name}`"))?
+            .ok_or_else(|| format!("no bootstrap given for `{name}` (--target or --helper)"))?
             .clone();
         Ok(Invocation {
             bootstrap,
@@ -158,11 +168,11 @@ fn attr_after(html: &str, marker: &str) -> Option<String> {
     Some(unescape(&html[start..start + end]))
 }
 
-fn input_value(html: &str, name: &str) -> Option<String> {
+pub(crate) fn input_value(html: &str, name: &str) -> Option<String> {
     attr_after(html, &format!("name=\"{name}\" value=\""))
 }
 
-fn form_action(html: &str) -> Option<String> {
+pub(crate) fn form_action(html: &str) -> Option<String> {
     let form = html.find("<form")?;
     attr_after(&html[form..], "action=\"")
 }
@@ -304,22 +314,21 @@ struct SignedIn {
     other_grant: Tokens,
 }
 
-/// Builds every target's first request. Targets that are not functions (the baselines) get
-/// `GET /`. Signs in first if a target needs tokens.
-pub async fn prepare(ctx: &Ctx) -> Result<BTreeMap<String, Fixture>, String> {
-    let needs_tokens = ctx
-        .targets
-        .keys()
-        .any(|t| NEED_TOKENS.contains(&t.as_str()));
+/// Builds every measured target's first request. Targets that are not functions (the
+/// baselines) get `GET /`. Signs in first if a target needs tokens, and once through the
+/// upstream if `federation` is measured.
+pub async fn prepare(ctx: &Ctx, measured: &[String]) -> Result<BTreeMap<String, Fixture>, String> {
+    let needs_tokens = measured.iter().any(|t| NEED_TOKENS.contains(&t.as_str()));
     let signed = if needs_tokens {
         Some(sign_in_for_fixtures(ctx).await?)
     } else {
         None
     };
     let mut out = BTreeMap::new();
-    for name in ctx.targets.keys() {
+    for name in measured {
         let name = name.as_str();
         let (request, expect) = match &signed {
+            _ if name == "federation" => (federated_sign_in_once(ctx).await?, 303),
             Some(s) => signed_in_request(name, s).unwrap_or_else(|| public_request(name)),
             None if name == "login" => return Err("no sign-in page".into()),
             None if NEED_TOKENS.contains(&name) => return Err("no tokens".into()),
@@ -328,6 +337,77 @@ pub async fn prepare(ctx: &Ctx) -> Result<BTreeMap<String, Fixture>, String> {
         out.insert(name.to_string(), Fixture { request, expect });
     }
     Ok(out)
+}
+
+/// A target's request for its next cold start, when its requests are single use: a new
+/// `/federation/callback` for `federation`; `None` for every other target (its fixture
+/// serves every run).
+pub async fn renew(ctx: &Ctx, name: &str) -> Option<Result<HttpRequest, String>> {
+    (name == "federation").then_some(federation_callback(ctx).await)
+}
+
+/// The person signs in through the upstream once, all the way (the callback is a cold
+/// start too): the account and its link exist from then on, so that every measured
+/// callback is a returning person's, the common case. Returns a fresh callback.
+async fn federated_sign_in_once(ctx: &Ctx) -> Result<HttpRequest, String> {
+    eprintln!(
+        "prepare: signing in through the upstream: authorize → federation/start → upstream → federation/callback (cold starts)"
+    );
+    let mut browser = Browser::new(ctx);
+    let callback = federation_callback_in(&mut browser).await?;
+    let r = browser.send(callback).await?;
+    let to_consent = r
+        .header("location")
+        .and_then(provider_path)
+        .is_some_and(|p| p.starts_with("/consent"));
+    if r.status != 303 || !to_consent {
+        return Err(format!(
+            "the first federated sign-in did not end at consent: {} {:?} {}",
+            r.status,
+            r.header("location"),
+            snippet(&r.body)
+        ));
+    }
+    federation_callback(ctx).await
+}
+
+/// A new browser's `/federation/callback` request, ready to send (see [`renew`]).
+async fn federation_callback(ctx: &Ctx) -> Result<HttpRequest, String> {
+    federation_callback_in(&mut Browser::new(ctx)).await
+}
+
+/// `/authorize?idp=` → `/federation/start` → the upstream's sign-in → the callback URL,
+/// as the request the browser would send (with its cookies).
+async fn federation_callback_in(b: &mut Browser<'_>) -> Result<HttpRequest, String> {
+    let path = format!(
+        "{}&idp={}",
+        authorize_path("openid profile email", "bench-federation"),
+        upstream::IDP
+    );
+    let redirect = |r: &HttpResponse, step: &str| {
+        r.header("location")
+            .filter(|_| r.status == 303)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                format!(
+                    "{step} answered {} without a redirect: {}",
+                    r.status,
+                    snippet(&r.body)
+                )
+            })
+    };
+    let authorized = b.send(HttpRequest::get(&path)).await?;
+    let start = redirect(&authorized, "/authorize?idp=")?;
+    let start = provider_path(&start)
+        .filter(|p| p.starts_with("/federation/start"))
+        .ok_or_else(|| format!("/authorize?idp= sent the browser to {start}"))?;
+    let started = b.send(HttpRequest::get(&start)).await?;
+    let at_upstream = redirect(&started, "/federation/start")?;
+    let back = upstream::sign_in(&at_upstream)?;
+    let callback = provider_path(&back)
+        .filter(|p| p.starts_with("/federation/callback?"))
+        .ok_or_else(|| format!("the upstream sent the browser to {back}"))?;
+    Ok(HttpRequest::get(&callback).cookies(b.cookie_list()))
 }
 
 /// Two grants through authorize → login → token, and a sign-in page left open.
@@ -477,6 +557,27 @@ mod tests {
         assert_eq!(user["password"].as_str(), Some(USER.1));
     }
 
+    /// The upstream's person is the one of `fixtures/upstream.toml`, and our client there
+    /// comes back to the functions' callback.
+    #[test]
+    fn upstream_constants_match_its_seed_file() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/upstream.toml"
+        ))
+        .expect("upstream seed file");
+        let seed: toml::Value = toml::from_str(&text).expect("seed parses");
+        let client = &seed["clients"].as_array().expect("clients")[0];
+        let callback = format!("{}/federation/callback", issuer());
+        assert_eq!(
+            client["redirect_uris"].as_array().expect("uris")[0].as_str(),
+            Some(callback.as_str())
+        );
+        let user = &seed["users"].as_array().expect("users")[0];
+        assert_eq!(user["username"].as_str(), Some(upstream::USER.0));
+        assert_eq!(user["password"].as_str(), Some(upstream::USER.1));
+    }
+
     #[test]
     fn every_function_has_a_route() {
         let served: Vec<&str> = [
@@ -490,6 +591,7 @@ mod tests {
             "/introspect",
             "/logout",
             "/register",
+            "/federation/callback",
         ]
         .iter()
         .filter_map(|p| function_for(p))

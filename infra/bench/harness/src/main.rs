@@ -12,6 +12,7 @@ mod emulator;
 mod event;
 mod fixtures;
 mod report;
+mod upstream;
 
 use std::{collections::BTreeMap, path::PathBuf, process::ExitCode, time::Duration};
 
@@ -63,6 +64,11 @@ enum Cmd {
         /// anything else (the baselines) gets `GET /`.
         #[arg(long = "target", value_name = "NAME=PATH", value_parser = key_value, required = true)]
         targets: Vec<(String, String)>,
+        /// A function only used to prepare the targets' requests, not measured: NAME=PATH
+        /// (authorize, login and token sign in; authorize and federation start a federated
+        /// sign-in).
+        #[arg(long = "helper", value_name = "NAME=PATH", value_parser = key_value)]
+        helpers: Vec<(String, String)>,
         /// Recorded cold starts per target.
         #[arg(long, default_value_t = 15)]
         runs: usize,
@@ -160,6 +166,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Cmd::Bench {
             targets,
+            helpers,
             runs,
             warmup,
             baseline,
@@ -171,17 +178,21 @@ async fn run(cli: Cli) -> Result<(), String> {
             count_aws_calls,
             run,
         } => {
+            let mut measured: Vec<String> = targets.iter().map(|(n, _)| n.clone()).collect();
+            measured.sort();
+            measured.dedup();
             let mut map = BTreeMap::new();
-            for (name, path) in targets {
+            for (name, path) in targets.into_iter().chain(helpers) {
                 let path = PathBuf::from(path);
                 if !path.is_file() {
                     return Err(format!("{name}: no bootstrap at {}", path.display()));
                 }
-                map.insert(name, path);
+                map.entry(name).or_insert(path);
             }
             let opts = bench::BenchOptions {
+                measured,
                 ctx: fixtures::Ctx {
-                    targets: map,
+                    bootstraps: map,
                     env: run.env,
                     memory_mb: run.memory_mb,
                     log_dir: logs_dir,

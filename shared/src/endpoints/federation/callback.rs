@@ -18,7 +18,7 @@ use crate::{
         broker::Federating,
         client_key::{self, credentials},
         upstream::{
-            ClientAuth, ClientCredentials, Expect, UpstreamError, check_response_issuer,
+            ClientAuth, ClientCredentials, Expect, Metadata, UpstreamError, check_response_issuer,
             exchange_code, userinfo,
         },
     },
@@ -128,31 +128,19 @@ async fn identity<S: ?Sized>(
         ));
     }
     let k = &app.keys;
-    let metadata = k
-        .upstreams
-        .metadata(&*k.fetch, &provider.issuer, now)
-        .await?;
-    check_response_issuer(&metadata, params.get("iss"))?;
     let code = params
         .get("code")
         .ok_or(UpstreamError::TokenResponse("the answer carries no code"))?;
-    let secret = match &provider.sealed_secret {
-        Some(sealed) => k
-            .sealer
-            .open(&provider.id, sealed)
-            .await
-            .map_err(credentials)?,
-        None => ClientSecret::new(""),
-    };
-    let assertion = match (provider.client_auth, &k.client_key) {
-        (UpstreamAuth::PrivateKeyJwt, Some(key)) => {
-            client_key::assertion(&**key, &provider.client_id, &metadata, now).await?
-        }
-        (UpstreamAuth::PrivateKeyJwt, None) => {
-            return Err(credentials(
-                "private_key_jwt: FEDERATION_CLIENT_KEY is not set",
-            ));
-        }
+    // The discovery document (an internet call) and our client secret (a KMS call) need only
+    // the provider: both at once.
+    let (metadata, secret) = tokio::try_join!(
+        k.upstreams.metadata(&*k.fetch, &provider.issuer, now),
+        open_secret(k, provider)
+    )?;
+    // RFC 9207 §2.4: before the code goes anywhere.
+    check_response_issuer(&metadata, params.get("iss"))?;
+    let assertion = match provider.client_auth {
+        UpstreamAuth::PrivateKeyJwt => sign_assertion(k, provider, &metadata, now).await?,
         _ => String::new(),
     };
     let client = ClientCredentials {
@@ -164,15 +152,18 @@ async fn identity<S: ?Sized>(
         },
     };
     let redirect_uri = app.config.endpoint_url(Endpoint::FederationCallback);
-    let tokens = exchange_code(
+    let exchange = exchange_code(
         &*k.fetch,
         &metadata,
         &client,
         code,
         &redirect_uri,
         &attempt.code_verifier,
-    )
-    .await?;
+    );
+    // The key set needs only the discovery document: fetched (or found cached) while the code
+    // is exchanged. A failure here shows again when the ID token is verified.
+    let (tokens, _) = tokio::join!(exchange, k.upstreams.jwks(&*k.fetch, &metadata, now));
+    let tokens = tokens?;
     let expect = Expect::new(&metadata, &provider.client_id, &attempt.nonce, now);
     let verified = k
         .upstreams
@@ -196,4 +187,32 @@ async fn identity<S: ?Sized>(
         sub: verified.subject,
         claims,
     })
+}
+
+/// The provider's client secret, opened (none for `private_key_jwt`).
+async fn open_secret(
+    k: &Federating,
+    provider: &UpstreamProvider,
+) -> Result<ClientSecret, UpstreamError> {
+    match &provider.sealed_secret {
+        Some(sealed) => k
+            .sealer
+            .open(&provider.id, sealed)
+            .await
+            .map_err(credentials),
+        None => Ok(ClientSecret::new("")),
+    }
+}
+
+/// Our `private_key_jwt` client assertion for the provider's token endpoint.
+async fn sign_assertion(
+    k: &Federating,
+    provider: &UpstreamProvider,
+    metadata: &Metadata,
+    now: i64,
+) -> Result<String, UpstreamError> {
+    let key = k.client_key.as_ref().ok_or_else(|| {
+        credentials("private_key_jwt: no client key (FEDERATION_CLIENT_KEY is not set)")
+    })?;
+    client_key::assertion(&**key, &provider.client_id, metadata, now).await
 }

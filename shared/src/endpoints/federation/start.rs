@@ -55,8 +55,25 @@ async fn start<S: AuthRequestStore + FederationStore + ProviderStore + ?Sized>(
             "The application requires another way of signing in.",
         ));
     }
+    let state = StateValue::generate();
+    let attempt = FederationAttempt {
+        state_hash: state.digest(),
+        request_id: auth.id.clone(),
+        provider_id: provider.id.clone(),
+        browser_id: auth.browser_id.clone(),
+        nonce: random_token(32),
+        code_verifier: random_token(32),
+        expires_at: now + ATTEMPT_TTL,
+    };
+    // The attempt needs nothing from the upstream: written while its discovery document is
+    // fetched (or found cached). If the upstream is unreachable, nobody ever holds this
+    // attempt's state, and it expires.
     let k = &app.keys;
-    let metadata = match k.upstreams.metadata(&*k.fetch, &provider.issuer, now).await {
+    let (metadata, written) = tokio::join!(
+        k.upstreams.metadata(&*k.fetch, &provider.issuer, now),
+        app.store.put_attempt(&attempt)
+    );
+    let metadata = match metadata {
         Ok(m) => m,
         // Our sign-in page again, saying so: another way of signing in may work.
         Err(e) => {
@@ -73,17 +90,7 @@ async fn start<S: AuthRequestStore + FederationStore + ProviderStore + ?Sized>(
             return Ok(super::sign_in_again(app, &auth, &said));
         }
     };
-    let state = StateValue::generate();
-    let attempt = FederationAttempt {
-        state_hash: state.digest(),
-        request_id: auth.id.clone(),
-        provider_id: provider.id.clone(),
-        browser_id: auth.browser_id.clone(),
-        nonce: random_token(32),
-        code_verifier: random_token(32),
-        expires_at: now + ATTEMPT_TTL,
-    };
-    app.store.put_attempt(&attempt).await?;
+    written?;
     let redirect_uri = app.config.endpoint_url(Endpoint::FederationCallback);
     let to = authorization_url(
         &metadata,

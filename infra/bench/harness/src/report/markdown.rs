@@ -59,6 +59,9 @@ pub fn markdown(data: &Value, calls: Option<&Value>, chart_link: &str) -> String
     goal_line(&mut md, &section);
     let _ = writeln!(md, "![cold start]({chart_link})\n");
     table(&mut md, &section);
+    if section.rows.iter().any(|t| name(t) == "federation") {
+        federation_note(&mut md);
+    }
     if let Some(c) = calls {
         calls_notes(&mut md, &section, c);
     }
@@ -217,6 +220,27 @@ fn calls_cells(t: &Value, c: Option<&Value>) -> String {
         fmt_ms(waiting),
         fmt_ms(other)
     )
+}
+
+/// What the federation function's request does, and what its upstream is here.
+fn federation_note(md: &mut String) {
+    let _ = writeln!(
+        md,
+        "\n`federation`'s request is a returning person's `/federation/callback` (their account \
+         and its link exist), made afresh before each cold start because its `state` and the \
+         upstream's code are single use: `/authorize?idp=` (authorize) → `/federation/start` \
+         (federation, a cold start of its own, not recorded) → the upstream's sign-in → the \
+         callback URL. The callback takes the attempt, reads the request and the provider, \
+         opens the upstream client secret (KMS Decrypt), fetches the upstream's discovery \
+         document, redeems the code at its token endpoint, fetches its key set to verify the ID \
+         token, reads the account link and the user, and writes the session; its 303 leads to \
+         consent. It is the request a person waits through after signing in at the upstream, \
+         and the longer of the two (`/federation/start` fetches only the discovery document). \
+         On Lambda one function serves both, so a container kept by `/federation/start` has the \
+         discovery document already; here every callback is a new process. The upstream is a second `oidc-local` (release build, embedded backend) on loopback \
+         over plain HTTP: its three answers cost far less here than a real upstream's (a TLS \
+         handshake and an internet round trip per host), and count as *other work*."
+    );
 }
 
 /// How the calls were counted, and each target's calls in the last counted cold start.
