@@ -13,9 +13,8 @@ use std::{
 };
 
 use async_trait::async_trait;
-use tokio::sync::OnceCell;
-
 use serde_json::Value;
+use tokio::sync::OnceCell;
 
 use super::{PublicKey, Signer, SignerError, Verifier, VerifyError};
 use crate::{
