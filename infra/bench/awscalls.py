@@ -1091,9 +1091,12 @@ def render_cost(data: dict, an: dict) -> str:
                  + (" (its KMS Decrypt came with the first token instead: "
                     "`oidc-local` decrypts lazily)" if mode.get("envelope") else "")
                  for name, mode in data["modes"].items())
-             + ". On Lambda the token and jwks functions do this in their init phase; the "
-             "verifying functions read the published key set (one GetItem, `keys`) on their first "
-             "request and every 5 minutes (`KEY_SET_MAX_AGE`, shared/src/signer/published.rs). "
+             + ". On Lambda the token function starts this in its init phase without waiting "
+             "for it (its first signature does); jwks reads the "
+             "published key set (one GetItem, `keys`) on its first request, and does this too "
+             "only when that set is another configuration's; the verifying functions read the "
+             "published key set on their first request and every 5 minutes (`KEY_SET_MAX_AGE`, "
+             "shared/src/signer/published.rs). "
              "At these prices a cold start's AWS calls cost well under $0.00001.\n")
     # The one-line summary at the top.
     by = {(n, o): (lo, hi) for n, o, lo, hi in summary_rows}

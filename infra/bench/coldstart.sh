@@ -135,7 +135,7 @@ fi
 started=$(date +%s)
 mkdir -p "$OUT"
 
-if [ -z "${SKIP_BUILD:-}" ]; then
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
     echo "coldstart: [1/4] release bootstraps (x86_64)" >&2
     "$ROOT/infra/bench/build.sh" x86_64 "${FUNCTIONS[@]}" ${HELPERS[@]+"${HELPERS[@]}"} "${BASELINES[@]}" | tee "$OUT/build-x86_64.txt" >&2
 else

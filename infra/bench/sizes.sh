@@ -20,7 +20,7 @@ ARCHS=(x86_64 arm64)
 started=$(date +%s)
 mkdir -p "$OUT"
 for arch in "${ARCHS[@]}"; do
-    if [ -z "${SKIP_BUILD:-}" ]; then
+    if [ "${SKIP_BUILD:-0}" != 1 ]; then
         echo "sizes: release bootstraps ($arch)" >&2
         t=$(date +%s)
         "$ROOT/infra/bench/build.sh" "$arch" "${FUNCTIONS[@]}" "${BASELINES[@]}" | tee "$OUT/build-$arch.txt" >&2

@@ -113,6 +113,22 @@ impl Settings {
             Backend::Embedded { .. } => Err("the embedded backend has no SIGNING_KEYS".into()),
         }
     }
+
+    /// The configuration a published key set comes from ([`PublishedKeys::source`]):
+    /// `SIGNING_KEYS`, and `SIGNING_KEY_IDS` when set. template.yaml sets the latter to the KMS
+    /// key ids behind the aliases: a slot that comes back with fresh key material under its old
+    /// alias (infra/DEPLOY.md, "Rotating the signing key") changes the ids, not the aliases.
+    /// Envelope key ids are never reused.
+    ///
+    /// [`PublishedKeys::source`]: crate::store::PublishedKeys::source
+    #[cfg(feature = "aws")]
+    pub fn key_set_source(&self) -> Result<String, String> {
+        let keys = self.signing_keys()?.join(",");
+        Ok(match self.vars.get("SIGNING_KEY_IDS").map(|i| i.trim()) {
+            Some(ids) if !ids.is_empty() => format!("{keys}|{ids}"),
+            _ => keys,
+        })
+    }
 }
 
 /// The store of `backend`: the redb file in the data directory (or memory), or the
@@ -332,8 +348,9 @@ impl Role for Federates {
     }
 }
 
-/// Serves the keys of `SIGNING_KEYS` (the JWKS) and publishes them to the store at start-up;
-/// never signs.
+/// Serves the keys of `SIGNING_KEYS` (the JWKS): the published set when this configuration
+/// published it, else the keys' own, published first (`signer::published::OwnKeySet`);
+/// never signs. Nothing remote is called in the init phase.
 #[cfg(feature = "kms")]
 pub struct PublishesKeys;
 
@@ -347,12 +364,15 @@ impl Role for PublishesKeys {
         store: Arc<crate::store::dynamo::DynamoStore>,
     ) -> Result<Arc<dyn Verifier>, String> {
         let (publishing, _) = publishing(settings, sdk, store).await?;
-        Ok(publishing)
+        Ok(Arc::new(crate::signer::published::OwnKeySet::new(
+            publishing,
+        )))
     }
 }
 
-/// Signs tokens with the keys of `SIGNING_KEYS`, publishing their key set first; an envelope
-/// signing key is decrypted here, in the init phase.
+/// Signs tokens with the keys of `SIGNING_KEYS`, publishing their key set first: started in
+/// the init phase without waiting for it, awaited (and retried if it failed) by the first
+/// signature. An envelope signing key is decrypted in the init phase.
 #[cfg(feature = "kms")]
 pub struct SignsTokens;
 
@@ -366,6 +386,7 @@ impl Role for SignsTokens {
         store: Arc<crate::store::dynamo::DynamoStore>,
     ) -> Result<Arc<dyn Signer>, String> {
         let (publishing, envelope) = publishing(settings, sdk, store).await?;
+        publishing.start_publishing();
         if let Some(envelope) = envelope
             && let Err(e) = envelope.unwrap_key().await
         {
@@ -375,8 +396,9 @@ impl Role for SignsTokens {
     }
 }
 
-/// The signer of `SIGNING_KEYS`, publishing its key set to the table (here, in the init
-/// phase; a failure is retried before the first signature), and its active envelope key.
+/// The signer of `SIGNING_KEYS`, which publishes its key set to the table (named by
+/// [`Settings::key_set_source`]) before its first signature, and its active envelope key. No
+/// remote call.
 #[cfg(feature = "kms")]
 async fn publishing(
     settings: &Settings,
@@ -392,16 +414,17 @@ async fn publishing(
     let keys = settings
         .signing_keys()
         .map_err(|e| format!("configuration: {e}"))?;
+    let source = settings
+        .key_set_source()
+        .map_err(|e| format!("configuration: {e}"))?;
     let keys = crate::signer::aws_signer(crate::aws::kms_client(sdk), store.clone(), keys)
         .map_err(|e| format!("configuration: SIGNING_KEYS: {e}"))?;
     let signer = crate::signer::published::Publishing::new(
         keys.signer,
         store,
         Arc::new(crate::clock::SystemClock),
-    );
-    if let Err(e) = signer.publish().await {
-        tracing::warn!(error = %e, "publishing the key set failed; retrying on first use");
-    }
+    )
+    .with_source(source);
     Ok((Arc::new(signer), keys.active_envelope))
 }
 
@@ -439,6 +462,28 @@ mod tests {
             s.signing_keys().expect("keys"),
             ["alias/a".to_string(), "alias/b".to_string()]
         );
+    }
+
+    #[test]
+    fn a_key_set_source_names_the_aliases_and_the_key_material_behind_them() {
+        let keys = [("TABLE_NAME", "t"), ("SIGNING_KEYS", " alias/b , alias/a ")];
+        let s = Settings::from_vars(vars(&keys)).expect("ok");
+        assert_eq!(s.key_set_source().expect("source"), "alias/b,alias/a");
+        // The same aliases over fresh key material (a slot back after a rotation) are
+        // another configuration.
+        let ids = |ids| {
+            let mut v = keys.to_vec();
+            v.push(("SIGNING_KEY_IDS", ids));
+            Settings::from_vars(vars(&v))
+                .expect("ok")
+                .key_set_source()
+                .expect("source")
+        };
+        assert_eq!(ids("id-1,id-2"), "alias/b,alias/a|id-1,id-2");
+        assert_ne!(ids("id-1,id-2"), ids("id-3,id-2"));
+        assert_eq!(ids(" "), "alias/b,alias/a");
+        let none = Settings::from_vars(vars(&[("TABLE_NAME", "t")])).expect("ok");
+        assert!(none.key_set_source().is_err());
     }
 
     #[test]

@@ -50,3 +50,19 @@ pub fn b64url(data: &[u8]) -> String {
 pub fn b64url_decode(data: &str) -> Option<Vec<u8>> {
     B64.decode(data).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    /// aws-lc is built to seed from the OS, not CPU jitter entropy (`.cargo/config.toml`,
+    /// SECURITY.md "Randomness"). `FIPS_is_entropy_cpu_jitter` is 0 exactly when aws-lc
+    /// runs its opt-out source (`crypto/fipsmodule/rand/entropy/entropy_sources.c`), which
+    /// it also picks by itself in snapshot VMs (`/dev/sysgenid`): there this passes anyway.
+    #[test]
+    fn aws_lc_seeds_from_the_os_not_cpu_jitter() {
+        assert!(
+            aws_lc_rs::try_fips_cpu_jitter_entropy().is_err(),
+            "aws-lc was built with CPU jitter entropy: AWS_LC_SYS_NO_JITTER_ENTROPY=1 \
+             (.cargo/config.toml [env]) did not reach aws-lc-sys's build script"
+        );
+    }
+}

@@ -843,7 +843,7 @@ async fn revocations_expire(s: S) {
 async fn key_set_and_wrapped_keys_round_trip(s: S) {
     use shared::signer::Alg;
     assert_eq!(s.published_keys().await.expect("read"), None);
-    let set = |spki: &str, at| PublishedKeys {
+    let set = |spki: &str, at, source: &str| PublishedKeys {
         keys: vec![
             PublishedKey {
                 alg: Alg::RS256,
@@ -855,19 +855,27 @@ async fn key_set_and_wrapped_keys_round_trip(s: S) {
             },
         ],
         published_at: at,
+        source: source.into(),
     };
-    s.publish_keys(&set("rs-1", 1)).await.expect("publish");
+    // Without a source (the local server; sets published before there was one): no
+    // attribute is written, and it reads back empty.
+    s.publish_keys(&set("rs-1", 1, "")).await.expect("publish");
     assert_eq!(
         s.published_keys().await.expect("read"),
-        Some(set("rs-1", 1))
+        Some(set("rs-1", 1, ""))
     );
     // A newer container publishes over it.
-    s.publish_keys(&set("rs-2", 2))
+    let source = "alias/a,envelope:e1|1234abcd-12ab-34cd-56ef-1234567890ab";
+    s.publish_keys(&set("rs-2", 2, source))
         .await
         .expect("publish again");
     assert_eq!(
         s.published_keys().await.expect("read"),
-        Some(set("rs-2", 2))
+        Some(set("rs-2", 2, source))
+    );
+    assert_eq!(
+        s.published_keys_consistent().await.expect("read"),
+        Some(set("rs-2", 2, source))
     );
 
     let key = WrappedKey {

@@ -356,6 +356,11 @@ impl KeyStore for FaultyStore {
         self.faults.store("published_keys")?;
         self.inner.published_keys().await
     }
+    async fn published_keys_consistent(&self) -> StoreResult<Option<PublishedKeys>> {
+        // The same GetItem, and so the same grant, as published_keys.
+        self.faults.store("published_keys")?;
+        self.inner.published_keys_consistent().await
+    }
     async fn publish_keys(&self, keys: &PublishedKeys) -> StoreResult<()> {
         self.faults.store("publish_keys")?;
         self.inner.publish_keys(keys).await

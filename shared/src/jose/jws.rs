@@ -19,13 +19,17 @@ fn split(token: &str) -> Result<(&str, &str, &str, Value), &'static str> {
     Ok((h, p, s, header))
 }
 
+/// [`verify`]'s answer for a token whose `kid` is not in the key set: the one failure a
+/// newer key set could cure.
+pub const UNKNOWN_KID: &str = "unknown kid";
+
 /// Verifies a compact JWS against `keys` (by `kid`, with the key's own algorithm: the
 /// header's `alg` must match it, so `none` and algorithm confusion are impossible) and
 /// returns its header and claims. Claim checks (iss, aud, exp, …) are the caller's.
 pub fn verify(keys: &[PublicKey], token: &str) -> Result<(Value, Value), &'static str> {
     let (h, p, s, header) = split(token)?;
     let kid = header["kid"].as_str().ok_or("no kid")?;
-    let key = keys.iter().find(|k| k.kid == kid).ok_or("unknown kid")?;
+    let key = keys.iter().find(|k| k.kid == kid).ok_or(UNKNOWN_KID)?;
     if header["alg"].as_str() != Some(key.alg.as_str()) {
         return Err("alg does not match the key");
     }

@@ -212,6 +212,9 @@ pub trait SignInStore: Send + Sync {
 pub trait KeyStore: Send + Sync {
     /// The key set the signing function last published, if any.
     async fn published_keys(&self) -> StoreResult<Option<PublishedKeys>>;
+    /// The same, reflecting every write that succeeded before the read (a strongly consistent
+    /// read on DynamoDB): for a verifier that met a key id its copy lacks.
+    async fn published_keys_consistent(&self) -> StoreResult<Option<PublishedKeys>>;
     async fn publish_keys(&self, keys: &PublishedKeys) -> StoreResult<()>;
     async fn wrapped_key(&self, id: &str) -> StoreResult<Option<WrappedKey>>;
     /// Fails with Conflict when `id` exists: a wrapped key is never overwritten.

@@ -105,7 +105,7 @@ fn strings(v: &Value) -> Vec<String> {
 }
 
 /// (action, item kind) pairs a role's inline policies and managed policies of the template
-/// allow on the table: `dynamodb:LeadingKeys` patterns `kind#*`.
+/// allow on the table: `dynamodb:LeadingKeys` patterns `kind#*`, and exact keys (`kind#name`).
 fn granted(t: &Value, role: &str) -> BTreeSet<(String, String)> {
     let res = &t["Resources"];
     let role = &res[role];
@@ -125,13 +125,17 @@ fn granted(t: &Value, role: &str) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     for doc in docs {
         for st in doc["Statement"].as_sequence().into_iter().flatten() {
-            let keys = strings(&st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
+            let condition = &st["Condition"];
+            let mut keys = strings(&condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
+            keys.extend(strings(
+                &condition["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"],
+            ));
             for action in strings(&st["Action"]) {
                 let Some(action) = action.strip_prefix("dynamodb:") else {
                     continue;
                 };
                 for k in &keys {
-                    let kind = k.trim_end_matches('*').trim_end_matches('#');
+                    let kind = k.split('#').next().unwrap_or_default();
                     out.insert((action.to_string(), kind.to_string()));
                 }
             }
@@ -394,6 +398,21 @@ async fn every_store_call_is_granted_to_its_functions_role() {
         assert!(
             roles.contains(expected),
             "the tour reached {expected}: {roles:?}"
+        );
+    }
+}
+
+/// The jwks function's calls on the published key set (`signer::published::OwnKeySet`: read
+/// it, and publish when it is another configuration's) happen on Lambda only: the local
+/// server serves the JWKS from its own signer, so the tour above never sees them.
+#[test]
+fn the_jwks_role_may_read_and_publish_the_key_set() {
+    let have = granted(&template(), "JwksRole");
+    for need in [("GetItem", "keys"), ("PutItem", "keys")] {
+        assert!(
+            have.contains(&(need.0.to_string(), need.1.to_string())),
+            "JwksRole lacks dynamodb:{} on keys#published: {have:?}",
+            need.0
         );
     }
 }

@@ -11,6 +11,10 @@ impl KeyStore for DynamoStore {
         self.get_record(schema::PUBLISHED_KEYS.into(), false).await
     }
 
+    async fn published_keys_consistent(&self) -> StoreResult<Option<PublishedKeys>> {
+        self.get_record(schema::PUBLISHED_KEYS.into(), true).await
+    }
+
     async fn publish_keys(&self, keys: &PublishedKeys) -> StoreResult<()> {
         self.put(item(schema::PUBLISHED_KEYS, keys, None)?).await
     }

@@ -103,6 +103,10 @@ impl KeyStore for EmbeddedStore {
     async fn published_keys(&self) -> StoreResult<Option<PublishedKeys>> {
         self.get(schema::PUBLISHED_KEYS)
     }
+    /// A redb read transaction sees every committed write.
+    async fn published_keys_consistent(&self) -> StoreResult<Option<PublishedKeys>> {
+        self.get(schema::PUBLISHED_KEYS)
+    }
     async fn publish_keys(&self, keys: &PublishedKeys) -> StoreResult<()> {
         self.put(schema::PUBLISHED_KEYS, keys)
     }

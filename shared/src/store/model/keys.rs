@@ -8,6 +8,11 @@ pub struct PublishedKeys {
     /// Active key first, then the next and previous keys (RFC 7517 §5 key set order).
     pub keys: Vec<PublishedKey>,
     pub published_at: i64,
+    /// The configuration that published it (`assembly::Settings::key_set_source`): the jwks
+    /// function serves the set as it is when it is its own configuration's, without asking
+    /// KMS. Empty in sets published before the field existed, and by the local server.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
