@@ -140,8 +140,9 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     "$ROOT/infra/bench/build.sh" x86_64 "${FUNCTIONS[@]}" ${HELPERS[@]+"${HELPERS[@]}"} "${BASELINES[@]}" | tee "$OUT/build-x86_64.txt" >&2
 else
     echo "coldstart: [1/4] SKIP_BUILD set: using target/bench/lambda/x86_64 as it is" >&2
-    export PATH="$ROOT/.venv-tools/bin:$PATH"
 fi
+# cargo-lambda (its version goes into the report) lives in the tools venv either way.
+export PATH="$ROOT/.venv-tools/bin:$PATH"
 built=$(date +%s)
 
 echo "coldstart: [2/4] the emulator (release) and oidc-local (seeding)" >&2
