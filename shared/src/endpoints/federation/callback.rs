@@ -139,17 +139,18 @@ async fn identity<S: ?Sized>(
     )?;
     // RFC 9207 §2.4: before the code goes anywhere.
     check_response_issuer(&metadata, params.get("iss"))?;
-    let assertion = match provider.client_auth {
-        UpstreamAuth::PrivateKeyJwt => sign_assertion(k, provider, &metadata, now).await?,
-        _ => String::new(),
+    let assertion;
+    let auth = match provider.client_auth {
+        UpstreamAuth::ClientSecretBasic => ClientAuth::SecretBasic(secret.expose()),
+        UpstreamAuth::ClientSecretPost => ClientAuth::SecretPost(secret.expose()),
+        UpstreamAuth::PrivateKeyJwt => {
+            assertion = sign_assertion(k, provider, &metadata, now).await?;
+            ClientAuth::PrivateKeyJwt(&assertion)
+        }
     };
     let client = ClientCredentials {
         client_id: &provider.client_id,
-        auth: match provider.client_auth {
-            UpstreamAuth::ClientSecretBasic => ClientAuth::SecretBasic(secret.expose()),
-            UpstreamAuth::ClientSecretPost => ClientAuth::SecretPost(secret.expose()),
-            UpstreamAuth::PrivateKeyJwt => ClientAuth::PrivateKeyJwt(&assertion),
-        },
+        auth,
     };
     let redirect_uri = app.config.endpoint_url(Endpoint::FederationCallback);
     let exchange = exchange_code(

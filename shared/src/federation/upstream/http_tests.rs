@@ -48,6 +48,19 @@ async fn exchange(
     .await
 }
 
+/// The token request the fake upstream saw, and its form.
+fn token_request(s: &FakeServer) -> (super::testkit::Seen, Vec<(String, String)>) {
+    let req = s
+        .seen()
+        .into_iter()
+        .find(|r| r.path == "/token")
+        .expect("token request");
+    let form = url::form_urlencoded::parse(req.body.as_bytes())
+        .into_owned()
+        .collect();
+    (req, form)
+}
+
 fn tokens(id_token: &str) -> Value {
     json!({"access_token": "at-1", "token_type": "Bearer", "id_token": id_token, "expires_in": 300})
 }
@@ -276,15 +289,8 @@ async fn the_code_exchange_with_client_secret_post() {
     exchange(&m, ClientAuth::SecretPost(SECRET))
         .await
         .expect("tokens");
-    let req = s
-        .seen()
-        .into_iter()
-        .find(|r| r.path == "/token")
-        .expect("token request");
+    let (req, form) = token_request(&s);
     assert!(!req.headers.contains_key("authorization"));
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(req.body.as_bytes())
-        .into_owned()
-        .collect();
     assert!(form.contains(&("client_id".into(), CLIENT.into())));
     assert!(form.contains(&("client_secret".into(), SECRET.into())));
 }
@@ -296,15 +302,8 @@ async fn the_code_exchange_with_private_key_jwt() {
     exchange(&m, ClientAuth::PrivateKeyJwt("a.signed.assertion"))
         .await
         .expect("tokens");
-    let req = s
-        .seen()
-        .into_iter()
-        .find(|r| r.path == "/token")
-        .expect("token request");
+    let (req, form) = token_request(&s);
     assert!(!req.headers.contains_key("authorization"));
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(req.body.as_bytes())
-        .into_owned()
-        .collect();
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     assert_eq!(get("client_id"), Some(CLIENT));
     assert_eq!(
