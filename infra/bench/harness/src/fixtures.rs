@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::{
     emulator::{self, Invocation},
     event::{DOMAIN, HttpRequest, HttpResponse},
+    html::{form_action, input_value},
     upstream,
 };
 
@@ -150,31 +151,6 @@ impl<'a> Browser<'a> {
         }
         Ok(resp)
     }
-}
-
-fn unescape(v: &str) -> String {
-    v.replace("&#x2f;", "/")
-        .replace("&#47;", "/")
-        .replace("&#34;", "\"")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&amp;", "&")
-}
-
-fn attr_after(html: &str, marker: &str) -> Option<String> {
-    let start = html.find(marker)? + marker.len();
-    let end = html[start..].find('"')?;
-    Some(unescape(&html[start..start + end]))
-}
-
-pub(crate) fn input_value(html: &str, name: &str) -> Option<String> {
-    attr_after(html, &format!("name=\"{name}\" value=\""))
-}
-
-pub(crate) fn form_action(html: &str) -> Option<String> {
-    let form = html.find("<form")?;
-    attr_after(&html[form..], "action=\"")
 }
 
 /// The provider-relative part (`/path?query`) of a URL under the issuer.

@@ -11,6 +11,7 @@ mod calls;
 mod emulator;
 mod event;
 mod fixtures;
+mod html;
 mod report;
 mod upstream;
 

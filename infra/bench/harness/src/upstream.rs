@@ -11,7 +11,7 @@ use std::{
 
 use url::Url;
 
-use crate::fixtures::{form_action, input_value};
+use crate::html::{form_action, input_value};
 
 /// The provider id the upstream is registered under (`oidc-admin providers create --id`).
 pub const IDP: &str = "bench-upstream";
