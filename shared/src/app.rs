@@ -13,6 +13,7 @@ use std::{
 use crate::{
     clock::Clock,
     config::Config,
+    jose::verified::VerifiedTokens,
     signer::{Signer, Verifier},
     store::{Client, ClientStore, Store, StoreResult},
 };
@@ -31,6 +32,8 @@ pub struct App<S: ?Sized = dyn Store, K: ?Sized = dyn Verifier> {
     rendered: Mutex<HashMap<String, Arc<str>>>,
     /// The keys derived from the deployment secret, once a sign-in has read it.
     pub(crate) signin_keys: OnceLock<Arc<crate::signin::SignInKeys>>,
+    /// Access tokens already verified against the current key set.
+    pub(crate) verified: VerifiedTokens,
 }
 
 /// The provider as the function that issues tokens sees it: its keys can sign.
@@ -45,6 +48,7 @@ impl<S: ?Sized, K: ?Sized> App<S, K> {
             clock,
             rendered: Mutex::new(HashMap::new()),
             signin_keys: OnceLock::new(),
+            verified: VerifiedTokens::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 //! Nothing here holds a private key or reaches a backend.
 pub mod jwk;
 pub mod jws;
+pub mod verified;
 
 use aws_lc_rs::signature;
 

@@ -98,6 +98,8 @@ each_backend!(
                 [false; 3],
                 "{what}: dead after"
             );
+            // Verified (and remembered, `jose::verified`) before the change: dead too.
+            assert_eq!(p.userinfo_get(&at).await.0, 401, "{what}: verified before");
             admin(&p, BOB.0, |u, _| u.disabled = false).await;
             if what == "set-password" {
                 admin(&p, BOB.0, |u, now| {
@@ -174,6 +176,7 @@ each_backend!(
 
 each_backend!(a_rotated_client_secret_ends_the_clients_tokens, |p| {
     let (at, rt, _) = offline(&p, ALICE).await;
+    assert_eq!(p.userinfo_get(&at).await.0, 200);
     // `oidc-admin clients rotate-secret`: a new secret, and everything issued before it dies.
     let store = &p.running.app.store;
     let mut c = store.client(BASIC.0).await.expect("read").expect("client");
