@@ -32,10 +32,18 @@ pub struct Route {
 }
 
 /// The provider's HTTP API: the single source of truth for routes.
-pub fn routes() -> Vec<Route> {
+pub fn routes() -> &'static [Route] {
+    &ROUTES
+}
+
+const fn r(method: Method, endpoint: Endpoint) -> Route {
+    Route { method, endpoint }
+}
+
+// Built once, not per request: every request looks its route up here.
+static ROUTES: [Route; 22] = {
     use Endpoint::*;
-    let r = |method: Method, endpoint| Route { method, endpoint };
-    vec![
+    [
         r(Method::GET, Discovery),
         r(Method::GET, Jwks),
         r(Method::GET, Authorize),
@@ -59,7 +67,7 @@ pub fn routes() -> Vec<Route> {
         r(Method::GET, FederationCallback),
         r(Method::GET, FederationJwks),
     ]
-}
+};
 
 /// The whole provider in one process, as the local server runs it: the routes of the
 /// functions that hold the signer (token, jwks) on `signing`, every other on `verifying`,
@@ -97,19 +105,17 @@ pub async fn dispatch_to<K: Verifier + ?Sized>(
     req: Request,
     handler: handlers::Handler<K>,
 ) -> Response<Body> {
-    let path = req.uri().path().to_string();
-    let mine: Vec<Route> = routes()
-        .into_iter()
-        .filter(|r| {
+    let path = req.uri().path();
+    let mine = || {
+        routes().iter().filter(|r| {
             r.endpoint.path() == path && function.is_none_or(|f| r.endpoint.function() == f)
         })
-        .collect();
-    if mine.is_empty() {
+    };
+    if mine().next().is_none() {
         return OAuthError::new(ErrorCode::NotFound, "no such endpoint").to_json_response();
     }
-    let method = req.method().clone();
-    let Some(route) = mine.iter().find(|r| r.method == method) else {
-        let allow: Vec<&str> = mine.iter().map(|r| r.method.as_str()).collect();
+    let Some(route) = mine().find(|r| r.method == req.method()) else {
+        let allow: Vec<&str> = mine().map(|r| r.method.as_str()).collect();
         let mut resp =
             OAuthError::new(ErrorCode::MethodNotAllowed, "method not allowed").to_json_response();
         crate::http::set_header(&mut resp, "allow", &allow.join(", "));

@@ -71,6 +71,7 @@ impl VerifiedTokens {
 }
 
 #[cfg(all(test, feature = "embedded"))]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::signer::{Alg, Verifier, local::LocalSigner};

@@ -56,6 +56,7 @@ pub fn markdown(data: &Value, calls: Option<&Value>, chart_link: &str) -> String
     let section = Section::new(data, calls);
     let mut md = String::new();
     intro(&mut md, &section);
+    init_and_work_goals(&mut md, &section);
     goal_line(&mut md, &section);
     let _ = writeln!(md, "![cold start]({chart_link})\n");
     table(&mut md, &section);
@@ -114,7 +115,76 @@ fn intro(md: &mut String, section: &Section) {
     );
 }
 
-/// The goal and how many functions met it.
+/// Issue 16's goals: init ≤ [`INIT_GOAL`] × the baseline's ([`TOKEN_INIT_GOAL`] for `token`,
+/// which reads its signing keys at init), and the first request's own work ≤
+/// [`OTHER_WORK_GOAL_MS`] (needs the counted calls: it is what waiting on AWS leaves).
+const INIT_GOAL: f64 = 1.1;
+const TOKEN_INIT_GOAL: f64 = 1.5;
+const OTHER_WORK_GOAL_MS: f64 = 3.0;
+
+fn init_and_work_goals(md: &mut String, section: &Section) {
+    let base_init = section
+        .rows
+        .iter()
+        .find(|t| name(t) == section.baseline)
+        .and_then(|t| num(t, &["init_ms", "median"]));
+    let fns: Vec<&&Value> = section.rows.iter().filter(|t| is_function(t)).collect();
+    let verdict = |ok: Option<bool>, over: f64| match ok {
+        Some(true) => "PASS".to_string(),
+        Some(false) => format!("**MISS** (+{:.0}%)", over * 100.0),
+        None => "no data".into(),
+    };
+    let (mut init_pass, mut work_pass) = (0, 0);
+    let mut rows = Vec::new();
+    for t in &fns {
+        let goal = if name(t) == "token" {
+            TOKEN_INIT_GOAL
+        } else {
+            INIT_GOAL
+        };
+        let ratio = num(t, &["init_ms", "median"])
+            .zip(base_init)
+            .map(|(i, b)| i / b);
+        let init_ok = ratio.map(|r| r <= goal);
+        let work = other_work(t, calls_of(section.calls, name(t)));
+        let work_ok = work.map(|w| w <= OTHER_WORK_GOAL_MS);
+        init_pass += usize::from(init_ok == Some(true));
+        work_pass += usize::from(work_ok == Some(true));
+        rows.push(format!(
+            "| {} | {} | {} | ≤ {goal}× | {} | {} | {} |",
+            name(t),
+            fmt_ms(num(t, &["init_ms", "median"])),
+            ratio
+                .map(|r| format!("{r:.2}×"))
+                .unwrap_or_else(|| "–".into()),
+            verdict(init_ok, ratio.unwrap_or(0.0) / goal - 1.0),
+            fmt_ms(work),
+            verdict(work_ok, work.unwrap_or(0.0) / OTHER_WORK_GOAL_MS - 1.0),
+        ));
+    }
+    let _ = writeln!(
+        md,
+        "**Goal**: each function's init median ≤ {INIT_GOAL}× `{}`'s ({} ms; `token` ≤ \
+         {TOKEN_INIT_GOAL}×): **{init_pass} of {n} PASS**; the first request's other work \
+         (first response − init − waiting on AWS) ≤ {OTHER_WORK_GOAL_MS} ms: **{work_pass} of \
+         {n} PASS**.\n",
+        section.baseline,
+        fmt_ms(base_init),
+        n = fns.len(),
+    );
+    let _ = writeln!(
+        md,
+        "| target | init median (ms) | init ÷ {} | goal | | other work (ms) | goal ≤ {OTHER_WORK_GOAL_MS} ms |",
+        section.baseline
+    );
+    let _ = writeln!(md, "|---|---:|---:|---|---|---:|---|");
+    for r in rows {
+        let _ = writeln!(md, "{r}");
+    }
+    let _ = writeln!(md);
+}
+
+/// The first response's median goal of issue 9 (kept for comparison) and how many met it.
 fn goal_line(md: &mut String, section: &Section) {
     let Section {
         rows,
@@ -133,8 +203,9 @@ fn goal_line(md: &mut String, section: &Section) {
         .count();
     let _ = writeln!(
         md,
-        "**Goal**: each function's first-response median ≤ {goal}× `{baseline}`'s ({} ms): \
-         **{passed} of {} PASS**.\n",
+        "Issue 9's goal, kept for comparison: each function's first-response median ≤ {goal}× \
+         `{baseline}`'s ({} ms): {passed} of {} pass. The first request waits on DynamoDB and \
+         KMS, which `{baseline}` never calls (see *waiting on AWS*).\n",
         fmt_ms(base_median),
         fns.len()
     );
@@ -153,7 +224,7 @@ fn table(md: &mut String, section: &Section) {
     };
     let _ = writeln!(
         md,
-        "| target | first request | status | init median / p90 (ms) | first response median / p90 (ms) | peak RSS median (MiB) |{calls_head} × {baseline} | goal ≤ {goal}× |"
+        "| target | first request | status | init median / p90 (ms) | first response median / p90 (ms) | peak RSS median (MiB) |{calls_head} first response × {baseline} | ≤ {goal}× (issue 9) |"
     );
     let _ = writeln!(md, "|---|---|---|---:|---:|---:|{calls_rule}---:|---|");
     for t in &section.rows {
@@ -164,9 +235,9 @@ fn table(md: &mut String, section: &Section) {
 fn row(t: &Value, section: &Section) -> String {
     let ratio = num(t, &["ratio_to_baseline"]);
     let verdict = match t.get("goal_met").and_then(Value::as_bool) {
-        Some(true) => "PASS".to_string(),
+        Some(true) => "yes".to_string(),
         Some(false) => format!(
-            "**MISS** (+{:.0}%)",
+            "no (+{:.0}%)",
             (ratio.unwrap_or(0.0) / section.goal - 1.0) * 100.0
         ),
         None if is_function(t) => "no data".into(),
@@ -203,15 +274,7 @@ fn calls_cells(t: &Value, c: Option<&Value>) -> String {
         .zip(count(&["request", "count", "median"]))
         .map(|(i, r)| format!("{i} + {r}"));
     let waiting = c.and_then(|c| num(c, &["request", "busy_ms", "median"]));
-    // The request's own work: first response − init − its time waiting on AWS.
-    let other = match (
-        num(t, &["first_response_ms", "median"]),
-        num(t, &["init_ms", "median"]),
-        waiting,
-    ) {
-        (Some(f), Some(i), Some(w)) => Some((f - i - w).max(0.0)),
-        _ => None,
-    };
+    let other = other_work(t, c);
     format!(
         " {} | {} | {} |",
         split
@@ -220,6 +283,18 @@ fn calls_cells(t: &Value, c: Option<&Value>) -> String {
         fmt_ms(waiting),
         fmt_ms(other)
     )
+}
+
+/// The request's own work: first response − init − its time waiting on AWS.
+fn other_work(t: &Value, c: Option<&Value>) -> Option<f64> {
+    match (
+        num(t, &["first_response_ms", "median"]),
+        num(t, &["init_ms", "median"]),
+        c.and_then(|c| num(c, &["request", "busy_ms", "median"])),
+    ) {
+        (Some(f), Some(i), Some(w)) => Some((f - i - w).max(0.0)),
+        _ => None,
+    }
 }
 
 /// What the federation function's request does, and what its upstream is here.

@@ -106,7 +106,7 @@ mod tests {
                  "peak_rss_kib": {"median": 10240.0}, "ratio_to_baseline": 1.4, "goal_met": false},
                 {"name": "discovery", "kind": "function", "request": "GET /.well-known/openid-configuration",
                  "expected_status": 200, "statuses": {"200": 3}, "unexpected_status_runs": 0, "errors": {},
-                 "init_ms": {"median": 9.0, "p90": 9.5}, "first_response_ms": {"median": 12.0, "p90": 13.0},
+                 "init_ms": {"median": 8.5, "p90": 9.5}, "first_response_ms": {"median": 12.0, "p90": 13.0},
                  "peak_rss_kib": {"median": 10240.0}, "ratio_to_baseline": 1.2, "goal_met": true}
             ]
         })
@@ -122,7 +122,14 @@ mod tests {
         let j = md.find("| jwks |").expect("jwks row");
         let b = md.find("| baseline-sdk |").expect("baseline row");
         assert!(d < j && j < b);
-        assert!(md.contains("**MISS** (+8%)"));
+        // Init: discovery 8.5 / 8 passes 1.1×, jwks 9 / 8 misses it by 2%; issue 9's
+        // first-response ratio (jwks 1.4 against 1.3) is shown without a verdict.
+        assert!(
+            md.contains("| jwks | 9.0 | 1.12× | ≤ 1.1× | **MISS** (+2%) | – | no data |"),
+            "{md}"
+        );
+        assert!(md.contains("no (+8%)"));
+        assert!(md.contains("1 of 2 pass"));
         assert!(md.contains("200 ×2, 500 ×1, (expected 200)"));
         assert!(md.contains("`jwks`: 1 run(s): boom"));
         assert!(md.contains("| 10.0 |"));
@@ -141,10 +148,12 @@ mod tests {
         assert!(md.contains("| AWS calls (init + request) | request: waiting on AWS (ms) |"));
         // jwks: first response 14, init 9, waiting 3 → 2 ms of other work.
         assert!(md.contains("| 1 + 1 | 3.0 | 2.0 |"), "{md}");
+        assert!(md.contains("| 2.0 | PASS |"), "{md}");
+        assert!(md.contains("≤ 3 ms: **1 of 2 PASS**"), "{md}");
         assert!(md.contains("- `jwks`: dynamodb GetItem ×1, kms GetPublicKey ×1"));
         let discovery = md
             .lines()
-            .find(|l| l.starts_with("| discovery |"))
+            .rfind(|l| l.starts_with("| discovery |"))
             .expect("row");
         assert!(discovery.contains("| – | – | – |"));
     }
