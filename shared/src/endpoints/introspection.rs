@@ -42,7 +42,13 @@ async fn introspect<
     let form = http::form(req).ok_or_else(|| {
         OAuthError::invalid_request("the body must be application/x-www-form-urlencoded")
     })?;
-    let client = super::client_auth::authenticate(app, req, &form, now).await?;
+    // The key set (read once per container, and again when it is old) is fetched while the
+    // client authenticates: an access token's verification below then waits on nothing.
+    let (client, keys) = tokio::join!(
+        super::client_auth::authenticate(app, req, &form, now),
+        app.keys.public_keys()
+    );
+    let client = client?;
     if client.is_public() {
         return Err(OAuthError::invalid_client(
             "public clients cannot introspect",
@@ -53,6 +59,7 @@ async fn introspect<
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let inactive = json!({ "active": false });
     if token.matches('.').count() == 2 {
+        keys?;
         let c = match super::access_token::validate(app, token, now).await {
             Ok(c) => c,
             Err(e) if e.code == crate::error::ErrorCode::InvalidToken => return Ok(inactive),

@@ -38,14 +38,27 @@ async fn revoke<
     let form = http::form(req).ok_or_else(|| {
         OAuthError::invalid_request("the body must be application/x-www-form-urlencoded")
     })?;
-    let client = super::client_auth::authenticate(app, req, &form, now).await?;
-    let token = form
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let token = form.get("token");
     // The hint only orders the look-ups (§2.1); both kinds are tried. Only a live token of the
-    // client's own is revoked (`liveness`): a dead one has nothing left to revoke.
-    let refresh_hash = RefreshValue::from(token).digest();
-    if let Some(r) = app.store.refresh(&refresh_hash, now).await? {
+    // client's own is revoked (`liveness`): a dead one has nothing left to revoke. The refresh
+    // token look-up is made while the client authenticates, and used only once it has.
+    let refresh = async {
+        match token {
+            Some(t) => {
+                app.store
+                    .refresh(&RefreshValue::from(t).digest(), now)
+                    .await
+            }
+            None => Ok(None),
+        }
+    };
+    let (client, refresh) = tokio::join!(
+        super::client_auth::authenticate(app, req, &form, now),
+        refresh
+    );
+    let client = client?;
+    let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    if let Some(r) = refresh? {
         let issued = Issued::refresh(&r);
         if r.client_id == client.client_id && liveness::check(app, &issued, now).await?.is_ok() {
             revoke_grant(

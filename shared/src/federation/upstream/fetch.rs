@@ -119,7 +119,7 @@ pub fn install_crypto_provider() {
 
 /// The real HTTP client: one per container (it pools connections), timeouts
 /// [`CONNECT_TIMEOUT`] and [`TOTAL_TIMEOUT`], no redirects, no proxies, bodies capped at
-/// [`MAX_BODY`], certificates checked against the system's roots.
+/// [`MAX_BODY`], certificates checked against the system's roots (`roots`).
 #[derive(Clone)]
 pub struct HttpFetch {
     client: reqwest::Client,
@@ -132,14 +132,7 @@ impl HttpFetch {
 
     pub fn with_timeouts(connect: Duration, total: Duration) -> Result<Self, UpstreamError> {
         let setup = |e: &dyn fmt::Display| UpstreamError::Client(e.to_string());
-        let mut roots = rustls::RootCertStore::empty();
-        let found = rustls_native_certs::load_native_certs();
-        let (added, _ignored) = roots.add_parsable_certificates(found.certs);
-        if added == 0 {
-            // Not fatal: loopback upstreams over http still work; every https one will fail
-            // with a certificate error that names the cause.
-            tracing::warn!(errors = ?found.errors, "no trusted root certificates found");
-        }
+        let roots = super::roots::system_roots();
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod id_token;
 pub mod jwks;
 pub mod metadata;
+mod roots;
 pub mod userinfo;
 
 #[cfg(test)]
