@@ -254,6 +254,8 @@ fn summary(
         |g: fn(&ColdStart) -> Option<f64>| -> Vec<f64> { runs.iter().filter_map(g).collect() };
     let init = pick(|r| r.init_ms);
     let first = pick(|r| r.first_response_ms);
+    let init_cpu = pick(|r| r.init_cpu_ms);
+    let request_cpu = pick(|r| r.request_cpu_ms);
     let rss: Vec<f64> = runs
         .iter()
         .filter_map(|r| r.peak_rss_kib.map(|k| k as f64))
@@ -298,6 +300,8 @@ fn summary(
     t.insert("init_ms".into(), stats(&init));
     t.insert("first_response_ms".into(), first_stats);
     t.insert("peak_rss_kib".into(), stats(&rss));
+    t.insert("init_cpu_ms".into(), stats(&init_cpu));
+    t.insert("request_cpu_ms".into(), stats(&request_cpu));
     t.insert("ratio_to_baseline".into(), json!(ratio));
     if is_function {
         t.insert(
@@ -310,7 +314,8 @@ fn summary(
     }
     t.insert(
         "samples".into(),
-        json!({"init_ms": init, "first_response_ms": first, "peak_rss_kib": rss}),
+        json!({"init_ms": init, "first_response_ms": first, "peak_rss_kib": rss,
+               "init_cpu_ms": init_cpu, "request_cpu_ms": request_cpu}),
     );
     Value::Object(t)
 }

@@ -59,6 +59,11 @@ pub struct ColdStart {
     pub status: Option<u16>,
     /// `VmHWM` of the process right after its response arrived.
     pub peak_rss_kib: Option<u64>,
+    /// CPU time the process (all its threads) spent from spawn to its first `next`.
+    pub init_cpu_ms: Option<f64>,
+    /// CPU time the process spent between its first `next` and its response: the first
+    /// request's own work, without the time it waited on AWS or anything else.
+    pub request_cpu_ms: Option<f64>,
     /// Why there is no response: init error, invocation error, exit, timeout.
     pub error: Option<String>,
     /// The response payload the function posted (API Gateway v2 response).
@@ -87,11 +92,15 @@ pub fn monotonic_secs(at: Instant) -> Option<f64> {
 }
 
 enum Report {
-    Next(Instant),
+    Next {
+        at: Instant,
+        cpu_ms: Option<f64>,
+    },
     Response {
         at: Instant,
         body: Bytes,
         peak_rss_kib: Option<u64>,
+        cpu_ms: Option<f64>,
     },
     Error {
         at: Instant,
@@ -188,6 +197,26 @@ fn request_id() -> String {
     )
 }
 
+/// CPU time a process's live threads have run, in ms: the sum of the scheduler's
+/// `se.sum_exec_runtime` (ns precision, unlike the tick-counted times of `/proc/PID/stat`)
+/// over `/proc/PID/task/*/sched`. Threads that already exited are not counted.
+pub fn cpu_ms(pid: u32) -> Option<f64> {
+    let mut total = 0.0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let Ok(text) = std::fs::read_to_string(task.ok()?.path().join("sched")) else {
+            continue;
+        };
+        total += text
+            .lines()
+            .find_map(|l| l.strip_prefix("se.sum_exec_runtime"))?
+            .trim_start_matches([' ', ':'])
+            .trim()
+            .parse::<f64>()
+            .ok()?;
+    }
+    Some(total)
+}
+
 /// `VmHWM` (peak resident set) of a process, in KiB.
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -222,7 +251,8 @@ async fn handle(
             // One invocation per cold start: the process waits here until it is killed.
             std::future::pending::<()>().await;
         }
-        shared.report(Report::Next(at));
+        let cpu_ms = cpu_ms(shared.pid.load(Ordering::SeqCst));
+        shared.report(Report::Next { at, cpu_ms });
         let mut r = Response::new(Full::new(shared.event.clone()));
         let h = r.headers_mut();
         let pairs = [
@@ -271,11 +301,13 @@ async fn handle(
     match kind {
         "response" => {
             // Before answering: the process cannot do anything else in between.
-            let peak = peak_rss_kib(shared.pid.load(Ordering::SeqCst));
+            let pid = shared.pid.load(Ordering::SeqCst);
+            let (peak, cpu_ms) = (peak_rss_kib(pid), cpu_ms(pid));
             shared.report(Report::Response {
                 at,
                 body,
                 peak_rss_kib: peak,
+                cpu_ms,
             });
         }
         "error" => shared.report(Report::Error {
@@ -426,23 +458,28 @@ async fn watch(
         first_response_ms: None,
         status: None,
         peak_rss_kib: None,
+        init_cpu_ms: None,
+        request_cpu_ms: None,
         error: None,
         response: None,
         next_monotonic: None,
     };
     loop {
         match tokio::time::timeout(Duration::from_millis(20), rx.recv()).await {
-            Ok(Some(Report::Next(at))) => {
+            Ok(Some(Report::Next { at, cpu_ms })) => {
                 out.init_ms = Some(ms(at - t0));
                 out.next_monotonic = monotonic_secs(at);
+                out.init_cpu_ms = cpu_ms;
             }
             Ok(Some(Report::Response {
                 at,
                 body,
                 peak_rss_kib,
+                cpu_ms,
             })) => {
                 out.first_response_ms = Some(ms(at - t0));
                 out.peak_rss_kib = peak_rss_kib;
+                out.request_cpu_ms = cpu_ms.zip(out.init_cpu_ms).map(|(r, i)| r - i);
                 match serde_json::from_slice::<Value>(&body) {
                     Ok(v) => {
                         out.status = v

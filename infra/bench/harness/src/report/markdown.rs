@@ -116,8 +116,8 @@ fn intro(md: &mut String, section: &Section) {
 }
 
 /// Issue 16's goals: init ≤ [`INIT_GOAL`] × the baseline's ([`TOKEN_INIT_GOAL`] for `token`,
-/// which reads its signing keys at init), and the first request's own work ≤
-/// [`OTHER_WORK_GOAL_MS`] (needs the counted calls: it is what waiting on AWS leaves).
+/// which reads its signing keys at init), and the first request's CPU time ≤
+/// [`OTHER_WORK_GOAL_MS`].
 const INIT_GOAL: f64 = 1.1;
 const TOKEN_INIT_GOAL: f64 = 1.5;
 const OTHER_WORK_GOAL_MS: f64 = 3.0;
@@ -146,12 +146,12 @@ fn init_and_work_goals(md: &mut String, section: &Section) {
             .zip(base_init)
             .map(|(i, b)| i / b);
         let init_ok = ratio.map(|r| r <= goal);
-        let work = other_work(t, calls_of(section.calls, name(t)));
+        let work = num(t, &["request_cpu_ms", "median"]);
         let work_ok = work.map(|w| w <= OTHER_WORK_GOAL_MS);
         init_pass += usize::from(init_ok == Some(true));
         work_pass += usize::from(work_ok == Some(true));
         rows.push(format!(
-            "| {} | {} | {} | ≤ {goal}× | {} | {} | {} |",
+            "| {} | {} | {} | ≤ {goal}× | {} | {} / {} | {} | {} |",
             name(t),
             fmt_ms(num(t, &["init_ms", "median"])),
             ratio
@@ -159,25 +159,33 @@ fn init_and_work_goals(md: &mut String, section: &Section) {
                 .unwrap_or_else(|| "–".into()),
             verdict(init_ok, ratio.unwrap_or(0.0) / goal - 1.0),
             fmt_ms(work),
+            fmt_ms(num(t, &["request_cpu_ms", "p90"])),
+            fmt_ms(other_work(t, calls_of(section.calls, name(t)))),
             verdict(work_ok, work.unwrap_or(0.0) / OTHER_WORK_GOAL_MS - 1.0),
         ));
     }
     let _ = writeln!(
         md,
         "**Goal**: each function's init median ≤ {INIT_GOAL}× `{}`'s ({} ms; `token` ≤ \
-         {TOKEN_INIT_GOAL}×): **{init_pass} of {n} PASS**; the first request's other work \
-         (first response − init − waiting on AWS) ≤ {OTHER_WORK_GOAL_MS} ms: **{work_pass} of \
-         {n} PASS**.\n",
+         {TOKEN_INIT_GOAL}×): **{init_pass} of {n} PASS**; the first request's CPU work ≤ \
+         {OTHER_WORK_GOAL_MS} ms: **{work_pass} of {n} PASS**. *Request CPU* is the CPU time \
+         the process (all its threads) spent between asking for its first event and posting \
+         the response, read from the scheduler (`se.sum_exec_runtime` of \
+         `/proc/PID/task/*/sched`): the handler's own work, without any wait. *Other work* \
+         estimates the same as first response − init − waiting on AWS, from two separate \
+         passes (see below): it also holds the waits on the runtime API and on anything \
+         outside the process (the federation upstream), and moves with moto's speed between \
+         the passes.\n",
         section.baseline,
         fmt_ms(base_init),
         n = fns.len(),
     );
     let _ = writeln!(
         md,
-        "| target | init median (ms) | init ÷ {} | goal | | other work (ms) | goal ≤ {OTHER_WORK_GOAL_MS} ms |",
+        "| target | init median (ms) | init ÷ {} | goal | | request CPU median / p90 (ms) | other work (ms) | request CPU ≤ {OTHER_WORK_GOAL_MS} ms |",
         section.baseline
     );
-    let _ = writeln!(md, "|---|---:|---:|---|---|---:|---|");
+    let _ = writeln!(md, "|---|---:|---:|---|---|---:|---:|---|");
     for r in rows {
         let _ = writeln!(md, "{r}");
     }
