@@ -65,7 +65,7 @@ impl<S: ?Sized, K: ?Sized> App<S, K> {
 
     /// A client as it may act now: dynamically registered clients are bounded by the current
     /// registration policy (`protocol::registration_policy`). Every endpoint reads clients
-    /// through this.
+    /// through this, or passes what the store read through [`App::as_it_may_act`].
     pub async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>
     where
         S: ClientStore,
@@ -74,7 +74,12 @@ impl<S: ?Sized, K: ?Sized> App<S, K> {
             .store
             .client(client_id)
             .await?
-            .map(|c| self.config.registration_policy.bound(c)))
+            .map(|c| self.as_it_may_act(c)))
+    }
+
+    /// A client read from the store, as it may act now (see [`App::client`]).
+    pub fn as_it_may_act(&self, client: Client) -> Client {
+        self.config.registration_policy.bound(client)
     }
 
     /// The document cached under `key`, rendering it on first use. `key` must name

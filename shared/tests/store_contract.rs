@@ -17,11 +17,11 @@ use serde_json::{Map, Value, json};
 use shared::store::{
     AccountLink, AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget, Client,
     CodeRedemption, CodeStore, Consent, Consume, Counter, CounterWrite, CreateLinked, CustomClaim,
-    DeploymentSecret, FederationAttempt, FederationStore, Guard, KeyStore, Minted, ProviderStore,
-    PublishedKey, PublishedKeys, RefreshStore, RefreshToken, ReplayStore, ResponseMode,
-    RevocationStore, Rotate, SealedSecret, Session, SessionStore, SignInQuery, SignInStore,
-    SignInWrite, Store, StoreError, UpstreamAuth, UpstreamProvider, User, UserClaim, UserStore,
-    Window, WrappedKey,
+    DeploymentSecret, FederationAttempt, FederationStore, Guard, KeyStore, LivenessQuery,
+    LivenessStore, Minted, ProviderStore, PublishedKey, PublishedKeys, RefreshStore, RefreshToken,
+    ReplayStore, ResponseMode, RevocationStore, Rotate, SealedSecret, Session, SessionStore,
+    SignInQuery, SignInStore, SignInWrite, Store, StoreError, UpstreamAuth, UpstreamProvider, User,
+    UserClaim, UserStore, Window, WrappedKey,
     dynamo::{self as ddb, DynamoStore},
     embedded::EmbeddedStore,
 };
@@ -73,6 +73,7 @@ macro_rules! contract {
 
 contract!(
     clients_round_trip,
+    liveness_reads_client_person_and_revocations_at_once,
     users_round_trip,
     create_user_conflicts_are_atomic,
     email_unique_case_insensitively,
@@ -838,6 +839,46 @@ async fn revocations_expire(s: S) {
     s.revoke("jti-1", now + 900).await.expect("revoke again");
     assert!(s.is_revoked("jti-1", now + 600).await.expect("read"));
     assert!(!s.is_revoked("jti-1", now + 900).await.expect("read"));
+}
+
+async fn liveness_reads_client_person_and_revocations_at_once(s: S) {
+    let now = common::epoch_now();
+    let c = client("rp-live", "Live");
+    s.put_client(&c).await.expect("put");
+    let u = user("sub-live", "lively", None);
+    s.create_user(&u).await.expect("create");
+    s.revoke("grant-dead", now + 300).await.expect("revoke");
+    s.revoke("jti-expired", now - 1)
+        .await
+        .expect("revoke, expired");
+    let read = |client_id, sub, revocable: &'static [&'static str]| {
+        let s = s.clone();
+        async move {
+            s.liveness_read(&LivenessQuery {
+                client_id,
+                sub,
+                revocable,
+                now,
+            })
+            .await
+            .expect("read")
+        }
+    };
+    let alive = read("rp-live", Some("sub-live"), &["grant-ok", "jti-expired"]).await;
+    assert_eq!(alive.client, Some(c.clone()));
+    assert_eq!(alive.user, Some(u));
+    assert!(!alive.revoked, "an expired revocation no longer counts");
+    assert!(
+        read("rp-live", Some("sub-live"), &["grant-dead", "jti"])
+            .await
+            .revoked
+    );
+    assert!(read("rp-live", None, &["jti", "grant-dead"]).await.revoked);
+    // A client's own token: no person, nothing revocable.
+    let own = read("rp-live", None, &[]).await;
+    assert_eq!((own.client, own.user, own.revoked), (Some(c), None, false));
+    let gone = read("rp-gone", Some("nobody"), &["grant-ok"]).await;
+    assert_eq!((gone.client, gone.user, gone.revoked), (None, None, false));
 }
 
 async fn key_set_and_wrapped_keys_round_trip(s: S) {

@@ -262,6 +262,14 @@ impl RevocationStore for FaultyStore {
 }
 
 #[async_trait]
+impl LivenessStore for FaultyStore {
+    async fn liveness_read(&self, q: &LivenessQuery<'_>) -> StoreResult<LivenessRead> {
+        self.faults.store("liveness_read")?;
+        self.inner.liveness_read(q).await
+    }
+}
+
+#[async_trait]
 impl RefreshStore for FaultyStore {
     async fn put_refresh(&self, t: &RefreshToken) -> StoreResult<()> {
         self.faults.store("put_refresh")?;

@@ -3,7 +3,7 @@
 //! then whether it is still alive ([`alive`]: the one rule of `liveness`).
 use std::sync::Arc;
 
-use crate::store::{ClientStore, RevocationStore, UserStore};
+use crate::store::LivenessStore;
 use serde_json::Value;
 
 use super::liveness::{self, Alive, Dead, Issued};
@@ -77,7 +77,7 @@ pub fn issued(c: &Value) -> Issued<'_> {
 }
 
 /// Whether the validated access token `c` is alive: `Err(Dead)` is an inactive token.
-pub async fn alive<S: ClientStore + RevocationStore + UserStore + ?Sized>(
+pub async fn alive<S: LivenessStore + ?Sized>(
     app: &App<S>,
     c: &Value,
     now: i64,

@@ -8,16 +8,14 @@
 //! dynamically registered client learns nothing about other clients' tokens, and a refresh
 //! token is only ever described to the client holding it.
 use crate::store::RefreshStore;
-use crate::store::{ClientStore, ReplayStore, RevocationStore, UserStore};
+use crate::store::{LivenessStore, ReplayStore};
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde_json::{Value, json};
 
 use super::liveness::{self, Issued};
 use crate::{App, OAuthError, http, protocol::scope, secret::RefreshValue};
 
-pub async fn handle<
-    S: ClientStore + RefreshStore + ReplayStore + RevocationStore + UserStore + ?Sized,
->(
+pub async fn handle<S: LivenessStore + RefreshStore + ReplayStore + ?Sized>(
     app: &App<S>,
     req: &Request,
     now: i64,
@@ -32,9 +30,7 @@ pub async fn handle<
     }
 }
 
-async fn introspect<
-    S: ClientStore + RefreshStore + ReplayStore + RevocationStore + UserStore + ?Sized,
->(
+async fn introspect<S: LivenessStore + RefreshStore + ReplayStore + ?Sized>(
     app: &App<S>,
     req: &Request,
     now: i64,

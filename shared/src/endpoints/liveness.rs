@@ -3,10 +3,9 @@
 //! with its client (deleted, or its credentials rotated since), with its grant or itself
 //! (revoked), and with its person (deleted, disabled, or signed out everywhere since: a
 //! password change ends everything issued before it, at millisecond resolution).
-use crate::store::{ClientStore, RevocationStore, UserStore};
 use crate::{
     App, OAuthError,
-    store::{Client, RefreshToken, User},
+    store::{Client, LivenessQuery, LivenessStore, RefreshToken, User},
 };
 
 /// What a token says about where it came from.
@@ -87,42 +86,30 @@ pub fn verdict(
     Ok(())
 }
 
-/// Reads what the rule needs (client, person, grant and token revocations: independent
-/// reads, one round trip) and applies it. `Err` only when the store failed.
-pub async fn check<S: ClientStore + RevocationStore + UserStore + ?Sized>(
+/// Reads what the rule needs (client, person, grant and token revocations: one store round
+/// trip) and applies it. `Err` only when the store failed.
+pub async fn check<S: LivenessStore + ?Sized>(
     app: &App<S>,
     t: &Issued<'_>,
     now: i64,
 ) -> Result<Result<Alive, Dead>, OAuthError> {
-    let revoked = |id: Option<&str>| {
-        let id = id.map(str::to_string);
-        async move {
-            match id {
-                Some(id) => app.store.is_revoked(&id, now).await,
-                None => Ok(false),
-            }
-        }
-    };
-    let user = async {
-        match t.sub {
-            Some(sub) => app.store.user(sub).await,
-            None => Ok(None),
-        }
-    };
-    let (client, user, grant_revoked, token_revoked) = tokio::try_join!(
-        app.client(t.client_id),
-        user,
-        revoked(t.grant_id),
-        revoked(t.jti)
-    )?;
-    let verdict = verdict(
-        t,
-        client.as_ref(),
-        user.as_ref(),
-        grant_revoked || token_revoked,
-    );
+    let revocable: Vec<&str> = t.grant_id.into_iter().chain(t.jti).collect();
+    let read = app
+        .store
+        .liveness_read(&LivenessQuery {
+            client_id: t.client_id,
+            sub: t.sub,
+            revocable: &revocable,
+            now,
+        })
+        .await?;
+    let client = read.client.map(|c| app.as_it_may_act(c));
+    let verdict = verdict(t, client.as_ref(), read.user.as_ref(), read.revoked);
     Ok(match (verdict, client) {
-        (Ok(()), Some(client)) => Ok(Alive { client, user }),
+        (Ok(()), Some(client)) => Ok(Alive {
+            client,
+            user: read.user,
+        }),
         (Ok(()), None) => Err(Dead::ClientGone),
         (Err(dead), _) => Err(dead),
     })

@@ -2,7 +2,7 @@
 //! whole grant (§2.1: and the access tokens of that grant), an access token of its own is
 //! revoked by `jti`. Anything else (unknown, expired, another client's) is answered 200 the
 //! same way, so the endpoint reveals nothing about tokens.
-use crate::store::{ClientStore, RefreshStore, ReplayStore, RevocationStore, UserStore};
+use crate::store::{LivenessStore, RefreshStore, ReplayStore};
 use lambda_http::{Body, Request, Response, http::StatusCode};
 
 use super::{
@@ -11,9 +11,7 @@ use super::{
 };
 use crate::{App, OAuthError, http, secret::RefreshValue};
 
-pub async fn handle<
-    S: ClientStore + RefreshStore + ReplayStore + RevocationStore + UserStore + ?Sized,
->(
+pub async fn handle<S: LivenessStore + RefreshStore + ReplayStore + ?Sized>(
     app: &App<S>,
     req: &Request,
     now: i64,
@@ -28,9 +26,7 @@ pub async fn handle<
     }
 }
 
-async fn revoke<
-    S: ClientStore + RefreshStore + ReplayStore + RevocationStore + UserStore + ?Sized,
->(
+async fn revoke<S: LivenessStore + RefreshStore + ReplayStore + ?Sized>(
     app: &App<S>,
     req: &Request,
     now: i64,

@@ -1,6 +1,6 @@
 //! `/userinfo` (OIDC Core §5.3): a Bearer access token (RFC 6750 §2.1 header or §2.2 form
 //! body, not both) → `sub` plus the granted scopes' claims.
-use crate::store::{ClientStore, RevocationStore, UserStore};
+use crate::store::LivenessStore;
 use lambda_http::{
     Body, Request, Response,
     http::{Method, StatusCode},
@@ -13,7 +13,7 @@ use crate::{
     store::ClaimTarget,
 };
 
-pub async fn handle<S: ClientStore + RevocationStore + UserStore + ?Sized>(
+pub async fn handle<S: LivenessStore + ?Sized>(
     app: &App<S>,
     req: &Request,
     now: i64,
@@ -64,7 +64,7 @@ fn bearer_token(req: &Request) -> Result<Option<String>, OAuthError> {
     }
 }
 
-async fn answer<S: ClientStore + RevocationStore + UserStore + ?Sized>(
+async fn answer<S: LivenessStore + ?Sized>(
     app: &App<S>,
     token: &str,
     now: i64,

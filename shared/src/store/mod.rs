@@ -169,6 +169,33 @@ pub trait RevocationStore: Send + Sync {
     async fn is_revoked(&self, id: &str, now: i64) -> StoreResult<bool>;
 }
 
+/// What the liveness rule (`endpoints::liveness`) asks about a token.
+#[derive(Debug, Clone, Copy)]
+pub struct LivenessQuery<'a> {
+    pub client_id: &'a str,
+    /// Its person, if it is a person's token.
+    pub sub: Option<&'a str>,
+    /// Ids whose revocation kills it: its grant and its own `jti`.
+    pub revocable: &'a [&'a str],
+    pub now: i64,
+}
+
+/// The store's answers to a [`LivenessQuery`].
+#[derive(Debug, Clone, Default)]
+pub struct LivenessRead {
+    pub client: Option<Client>,
+    pub user: Option<User>,
+    /// Whether any of the query's `revocable` ids is revoked (and not expired).
+    pub revoked: bool,
+}
+
+#[async_trait]
+pub trait LivenessStore: ClientStore + UserStore + RevocationStore {
+    /// Everything the liveness rule needs, in one round trip (DynamoDB: one strongly
+    /// consistent BatchGetItem instead of one GetItem per item).
+    async fn liveness_read(&self, q: &LivenessQuery<'_>) -> StoreResult<LivenessRead>;
+}
+
 #[async_trait]
 pub trait RefreshStore: Send + Sync {
     /// Stores a new refresh token; `Conflict` if the hash exists (never overwrites).
@@ -274,6 +301,7 @@ pub trait Store:
     + ConsentStore
     + CodeStore
     + RevocationStore
+    + LivenessStore
     + RefreshStore
     + ReplayStore
     + SignInStore
@@ -290,6 +318,7 @@ impl<T> Store for T where
         + ConsentStore
         + CodeStore
         + RevocationStore
+        + LivenessStore
         + RefreshStore
         + ReplayStore
         + SignInStore

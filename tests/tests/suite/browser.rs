@@ -88,6 +88,20 @@ pub(crate) async fn wait_for(c: &Client, css: &str) {
     }
 }
 
+/// Waits until the browser is at a URL starting with `prefix`: after a click that leaves a
+/// page, `wait_for` alone can still find its element on the page being left.
+pub(crate) async fn wait_for_url(c: &Client, prefix: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = c.current_url().await.expect("url");
+        if url.as_str().starts_with(prefix) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still at {url}, not {prefix}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 pub(crate) async fn fill(c: &Client, css: &str, text: &str) {
     c.find(Locator::Css(css))
         .await

@@ -17,7 +17,7 @@ use tokio::{
     sync::oneshot,
 };
 
-use super::browser::{browser, click, fill, screenshot, text, wait_for};
+use super::browser::{browser, click, fill, screenshot, text, wait_for, wait_for_url};
 use super::federation::{connect, downstream_vars, upstream};
 
 const RP: (&str, &str) = ("federated-rp", "federated-rp-secret-0123456789abcdefghij");
@@ -129,6 +129,7 @@ async fn continue_with_an_upstream_provider_from_the_relying_party_to_verified_t
         );
         click(&c, "button[value=allow]").await;
         // Back here: our consent for the relying party, then the relying party.
+        wait_for_url(&c, &down.issuer()).await;
         wait_for(&c, "button[value=allow]").await;
         let here = c.current_url().await.expect("url");
         assert!(

@@ -35,6 +35,11 @@ fn grants_needed(call: &str) -> &'static [(&'static str, &'static str)] {
         "consent" => &[("GetItem", "consent")],
         "revoke" => &[("PutItem", "revoked")],
         "is_revoked" => &[("GetItem", "revoked")],
+        "liveness_read" => &[
+            ("BatchGetItem", "client"),
+            ("BatchGetItem", "user"),
+            ("BatchGetItem", "revoked"),
+        ],
         "put_refresh" => &[("PutItem", "refresh")],
         "refresh" => &[("GetItem", "refresh")],
         "rotate_refresh" => &[

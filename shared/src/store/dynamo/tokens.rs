@@ -20,6 +20,34 @@ impl RevocationStore for DynamoStore {
 }
 
 #[async_trait]
+impl LivenessStore for DynamoStore {
+    async fn liveness_read(&self, q: &LivenessQuery<'_>) -> StoreResult<LivenessRead> {
+        let client_pk = schema::client(q.client_id);
+        let user_pk = q.sub.map(schema::user);
+        let revoked_pks: Vec<String> = q.revocable.iter().map(|id| schema::revoked(id)).collect();
+        let mut keys: Vec<String> = revoked_pks.clone();
+        keys.push(client_pk.clone());
+        keys.extend(user_pk.clone());
+        keys.sort();
+        keys.dedup();
+        let mut found = self.batch_get(keys).await?;
+        let mut revoked = false;
+        for pk in &revoked_pks {
+            let record: Option<Revoked> = found.remove(pk).map(parse).transpose()?;
+            revoked |= live(record, q.now).is_some();
+        }
+        Ok(LivenessRead {
+            client: found.remove(&client_pk).map(parse).transpose()?,
+            user: match user_pk {
+                Some(pk) => found.remove(&pk).map(parse).transpose()?,
+                None => None,
+            },
+            revoked,
+        })
+    }
+}
+
+#[async_trait]
 impl RefreshStore for DynamoStore {
     async fn put_refresh(&self, token: &RefreshToken) -> StoreResult<()> {
         let record = expiring(&schema::refresh(&token.token_hash), token)?;

@@ -145,6 +145,25 @@ impl RevocationStore for EmbeddedStore {
 }
 
 #[async_trait]
+impl LivenessStore for EmbeddedStore {
+    async fn liveness_read(&self, q: &LivenessQuery<'_>) -> StoreResult<LivenessRead> {
+        let user = match q.sub {
+            Some(sub) => self.user(sub).await?,
+            None => None,
+        };
+        let mut revoked = false;
+        for id in q.revocable {
+            revoked |= self.is_revoked(id, q.now).await?;
+        }
+        Ok(LivenessRead {
+            client: self.client(q.client_id).await?,
+            user,
+            revoked,
+        })
+    }
+}
+
+#[async_trait]
 impl RefreshStore for EmbeddedStore {
     async fn put_refresh(&self, token: &RefreshToken) -> StoreResult<()> {
         let bytes = encode(token)?;
