@@ -17,11 +17,11 @@ use serde_json::{Map, Value, json};
 use shared::store::{
     AccountLink, AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget, Client,
     CodeRedemption, CodeStore, Consent, Consume, Counter, CounterWrite, CreateLinked, CustomClaim,
-    DeploymentSecret, FederationAttempt, FederationStore, Guard, KeyStore, LivenessQuery,
-    LivenessStore, Minted, ProviderStore, PublishedKey, PublishedKeys, RefreshStore, RefreshToken,
-    ReplayStore, ResponseMode, RevocationStore, Rotate, SealedSecret, Session, SessionStore,
-    SignInQuery, SignInStore, SignInWrite, Store, StoreError, UpstreamAuth, UpstreamProvider, User,
-    UserClaim, UserStore, Window, WrappedKey,
+    DeploymentSecret, FederationAttempt, FederationStore, Guard, KeyStore, LivenessQuery, Minted,
+    ProviderStore, PublishedKey, PublishedKeys, RefreshStore, RefreshToken, ReplayStore,
+    ResponseMode, RevocationStore, Rotate, SealedSecret, Session, SessionStore, SignInQuery,
+    SignInStore, SignInWrite, Store, StoreError, UpstreamAuth, UpstreamProvider, User, UserClaim,
+    UserStore, Window, WrappedKey,
     dynamo::{self as ddb, DynamoStore},
     embedded::EmbeddedStore,
 };
