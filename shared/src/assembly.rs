@@ -260,9 +260,10 @@ pub async fn client_key(
             crate::federation::client_key::LocalClientKey::for_data_dir(data_dir.as_deref()),
         ))),
         #[cfg(feature = "kms")]
-        Backend::Aws { .. } if client_key_name(vars).is_none() => Ok(None),
-        #[cfg(feature = "kms")]
-        Backend::Aws { .. } => Ok(kms_client_key(&crate::aws::aws_config().await, vars)),
+        Backend::Aws { .. } => match client_key_name(vars) {
+            Some(key) => Ok(Some(kms_client_key(&crate::aws::aws_config().await, key))),
+            None => Ok(None),
+        },
         #[cfg(all(feature = "aws", not(feature = "kms")))]
         Backend::Aws { .. } => Err("built without the kms feature: no client key".into()),
     }
@@ -275,18 +276,13 @@ fn client_key_name(vars: &HashMap<String, String>) -> Option<&str> {
         .filter(|k| !k.is_empty())
 }
 
-/// The KMS client key of [`client_key`], over `sdk`; none when `FEDERATION_CLIENT_KEY` is
-/// not set.
+/// The KMS client key of [`client_key`], the KMS key `key`, over `sdk`.
 #[cfg(all(feature = "kms", feature = "federation"))]
-fn kms_client_key(
-    sdk: &aws_config::SdkConfig,
-    vars: &HashMap<String, String>,
-) -> Option<Arc<dyn Signer>> {
-    let key = client_key_name(vars)?;
-    Some(Arc::new(crate::signer::kms::KmsSigner::new(
+fn kms_client_key(sdk: &aws_config::SdkConfig, key: &str) -> Arc<dyn Signer> {
+    Arc::new(crate::signer::kms::KmsSigner::new(
         crate::aws::kms_client(sdk),
         vec![key.to_string()],
-    )))
+    ))
 }
 
 /// What a Lambda function does with the provider's keys, declared in its `main.rs`. The
@@ -341,7 +337,7 @@ impl Role for Federates {
     ) -> Result<Arc<Self::Keys>, String> {
         let verifier: Arc<dyn Verifier> = Arc::new(crate::signer::published::StoreKeys::new(store));
         let sealer = kms_sealer(sdk, &settings.vars);
-        let client_key = kms_client_key(sdk, &settings.vars);
+        let client_key = client_key_name(&settings.vars).map(|key| kms_client_key(sdk, key));
         let federating = crate::federation::broker::Federating::new(verifier, sealer, client_key)
             .map_err(|e| format!("configuration: {e}"))?;
         Ok(Arc::new(federating))

@@ -239,6 +239,20 @@ impl From<crate::signer::SignerError> for OAuthError {
     }
 }
 
+impl OAuthError {
+    /// A token our keys did not verify, as the endpoint answers it: an unavailable key set
+    /// is the server's (retryable) error, a refused token whatever `refused` makes of why.
+    pub fn unverified(
+        e: crate::signer::VerifyError,
+        refused: impl FnOnce(&'static str) -> OAuthError,
+    ) -> OAuthError {
+        match e {
+            crate::signer::VerifyError::Keys(e) => e.into(),
+            crate::signer::VerifyError::Token(why) => refused(why),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use crate::store::LivenessStore;
 use serde_json::Value;
 
 use super::liveness::{self, Alive, Dead, Issued};
-use crate::{App, OAuthError, signer::VerifyError};
+use crate::{App, OAuthError};
 
 fn invalid(why: &str) -> OAuthError {
     OAuthError::invalid_token("the access token is invalid or expired").with_detail(why.to_string())
@@ -25,10 +25,11 @@ pub async fn validate<S: ?Sized>(
     if let Some(c) = app.verified.get(token, &keys, now) {
         return Ok(c);
     }
-    let (header, c) = app.keys.verify(token).await.map_err(|e| match e {
-        VerifyError::Keys(e) => OAuthError::from(e),
-        VerifyError::Token(why) => invalid(why),
-    })?;
+    let (header, c) = app
+        .keys
+        .verify(token)
+        .await
+        .map_err(|e| OAuthError::unverified(e, invalid))?;
     if header["typ"]
         .as_str()
         .is_none_or(|t| !t.eq_ignore_ascii_case("at+jwt"))
@@ -54,8 +55,8 @@ pub async fn validate<S: ?Sized>(
         return Err(invalid("no jti or client_id"));
     }
     let c = Arc::new(c);
-    // Tagged with the set it verified against: after an unknown-kid re-read, the new one.
-    let keys = app.keys.public_keys().await?;
+    // Tagged with the set read above: after an unknown-kid re-read the container holds a
+    // newer one, and the token is verified once more against it.
     app.verified.insert(token, keys, c.clone(), exp, now);
     Ok(c)
 }
@@ -98,7 +99,7 @@ mod tests {
         Config,
         clock::SystemClock,
         jose::jws,
-        signer::{Alg, PublicKey, SignerError, Verifier, local::LocalSigner},
+        signer::{Alg, PublicKey, SignerError, Verifier, VerifyError, local::LocalSigner},
     };
 
     /// A verifier whose copy of the key set lacks the signing key, but whose `verify` finds it,

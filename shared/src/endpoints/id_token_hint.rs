@@ -3,7 +3,7 @@
 //! past sign-in); an access token (`typ: at+jwt`, RFC 9068 §2.1) is not an ID token.
 use serde_json::Value;
 
-use crate::{App, OAuthError, signer::VerifyError};
+use crate::{App, OAuthError};
 
 /// What a verified hint says.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,10 +18,11 @@ pub struct Hint {
 pub async fn verify<S: ?Sized>(app: &App<S>, token: &str) -> Result<Hint, OAuthError> {
     let bad =
         || OAuthError::invalid_request("id_token_hint is not an ID token issued by this provider");
-    let (header, c) = app.keys.verify(token).await.map_err(|e| match e {
-        VerifyError::Keys(e) => OAuthError::from(e),
-        VerifyError::Token(_) => bad(),
-    })?;
+    let (header, c) = app
+        .keys
+        .verify(token)
+        .await
+        .map_err(|e| OAuthError::unverified(e, |_| bad()))?;
     let typ = header["typ"].as_str().unwrap_or("JWT").to_ascii_lowercase();
     // Our access tokens say `at+jwt` and carry `client_id`; an ID token does neither.
     let access_token = typ.ends_with("at+jwt") || c.get("client_id").is_some();
