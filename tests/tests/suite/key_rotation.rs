@@ -8,7 +8,7 @@ use shared::signer::{Alg, KeyRing, Signer, local::LocalSigner};
 
 /// A new key on the provider's backend: a local key, or a new KMS key (the first of its
 /// list) followed by the current one.
-async fn next_key(p: &e2e::Provider) -> (Arc<dyn Signer>, Arc<dyn Signer>) {
+pub(crate) async fn next_key(p: &e2e::Provider) -> (Arc<dyn Signer>, Arc<dyn Signer>) {
     let current = p.keys.current();
     let next: Arc<dyn Signer> = match p.backend {
         TestBackend::Embedded => Arc::new(LocalSigner::generate(Alg::ES256).expect("key")),

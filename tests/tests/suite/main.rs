@@ -26,6 +26,7 @@ mod negative;
 mod private_key_jwt;
 mod registration;
 mod resilience;
+mod resource_server;
 mod rp_library;
 mod sessions;
 mod template;

@@ -1,0 +1,224 @@
+//! Each rule of [`Rules::verify`] bites, on tokens signed here with a P-256 key.
+use aws_lc_rs::{
+    rand::SystemRandom,
+    signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use serde_json::{Value, json};
+
+use crate::{Alg, KeySet, Refusal, Rules};
+
+const ISS: &str = "https://id.example.com";
+const AUD: &str = "https://api.example.com";
+const NOW: i64 = 1_800_000_000;
+
+struct Signer {
+    key: EcdsaKeyPair,
+    set: KeySet,
+}
+
+fn signer() -> Signer {
+    let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("key");
+    let point = key.public_key().as_ref().to_vec();
+    let jwks = json!({"keys": [{"kid": "k1", "kty": "EC", "crv": "P-256",
+        "x": B64.encode(&point[1..33]), "y": B64.encode(&point[33..])}]});
+    let set = KeySet::from_json(jwks.to_string().as_bytes()).expect("set");
+    Signer { key, set }
+}
+
+impl Signer {
+    fn sign(&self, header: Value, claims: Value) -> String {
+        let input = format!(
+            "{}.{}",
+            B64.encode(header.to_string()),
+            B64.encode(claims.to_string())
+        );
+        let sig = self
+            .key
+            .sign(&SystemRandom::new(), input.as_bytes())
+            .expect("sign");
+        format!("{input}.{}", B64.encode(sig.as_ref()))
+    }
+
+    fn token(&self, edit: impl FnOnce(&mut Value, &mut Value)) -> String {
+        let mut h = json!({"alg": "ES256", "kid": "k1", "typ": "at+jwt"});
+        let mut c = json!({"iss": ISS, "aud": AUD, "sub": "s", "client_id": "c",
+            "scope": "openid orders:read", "iat": NOW - 10, "exp": NOW + 300, "jti": "j"});
+        edit(&mut h, &mut c);
+        self.sign(h, c)
+    }
+}
+
+fn verify(s: &Signer, t: &str) -> Result<(), Refusal> {
+    Rules::new(ISS, AUD).verify(&s.set, t, NOW).map(|_| ())
+}
+
+#[test]
+fn a_good_token_passes_and_says_what_it_grants() {
+    let s = signer();
+    let t = Rules::new(ISS, AUD)
+        .verify(&s.set, &s.token(|_, _| {}), NOW)
+        .expect("valid");
+    assert_eq!((t.sub(), t.client_id()), (Some("s"), Some("c")));
+    assert_eq!(t.scopes(), ["openid", "orders:read"]);
+    assert_eq!(
+        t.require_any_scope(&["orders:write", "orders:read"]),
+        Ok(())
+    );
+    assert_eq!(t.require_any_scope(&[]), Ok(()));
+    assert_eq!(
+        t.require_any_scope(&["orders:write"]),
+        Err(Refusal::InsufficientScope)
+    );
+}
+
+#[test]
+fn each_claim_rule_refuses() {
+    let s = signer();
+    let cases: Vec<(Refusal, Box<dyn Fn(&mut Value, &mut Value)>)> = vec![
+        (
+            Refusal::WrongIssuer,
+            Box::new(|_, c| c["iss"] = json!("https://evil.example")),
+        ),
+        (
+            Refusal::WrongIssuer,
+            Box::new(|_, c| c["iss"] = json!(format!("{ISS}/"))),
+        ),
+        (
+            Refusal::WrongAudience,
+            Box::new(|_, c| c["aud"] = json!("c")),
+        ),
+        (
+            Refusal::WrongAudience,
+            Box::new(|_, c| c["aud"] = json!(["x", "y"])),
+        ),
+        // aud present: client_id is not read even when it is an accepted audience.
+        (
+            Refusal::WrongAudience,
+            Box::new(|_, c| {
+                c["aud"] = json!("x");
+                c["client_id"] = json!(AUD)
+            }),
+        ),
+        (Refusal::Expired, Box::new(|_, c| c["exp"] = json!(NOW))),
+        (
+            Refusal::Malformed("no exp"),
+            Box::new(|_, c| {
+                c.as_object_mut().map(|m| m.remove("exp"));
+            }),
+        ),
+        (
+            Refusal::Malformed("exp"),
+            Box::new(|_, c| c["exp"] = json!("soon")),
+        ),
+        (
+            Refusal::NotYetValid,
+            Box::new(|_, c| c["nbf"] = json!(NOW + 1)),
+        ),
+        (
+            Refusal::IssuedInFuture,
+            Box::new(|_, c| c["iat"] = json!(NOW + 1)),
+        ),
+        (
+            Refusal::NotAnAccessToken,
+            Box::new(|h, _| h["typ"] = json!("JWT")),
+        ),
+        (
+            Refusal::NotAnAccessToken,
+            Box::new(|h, _| {
+                h.as_object_mut().map(|m| m.remove("typ"));
+            }),
+        ),
+        (
+            Refusal::Malformed("no iat"),
+            Box::new(|_, c| {
+                c.as_object_mut().map(|m| m.remove("iat"));
+            }),
+        ),
+        (Refusal::UnknownKey, Box::new(|h, _| h["kid"] = json!("k2"))),
+        (
+            Refusal::Malformed("no kid"),
+            Box::new(|h, _| {
+                h.as_object_mut().map(|m| m.remove("kid"));
+            }),
+        ),
+        (
+            Refusal::AlgorithmNotAllowed,
+            Box::new(|h, _| h["alg"] = json!("none")),
+        ),
+        (
+            Refusal::AlgorithmNotAllowed,
+            Box::new(|h, _| h["alg"] = json!("HS256")),
+        ),
+        (
+            Refusal::AlgorithmNotAllowed,
+            Box::new(|h, _| h["alg"] = json!("RS256")),
+        ),
+    ];
+    for (want, edit) in cases {
+        assert_eq!(verify(&s, &s.token(edit)), Err(want.clone()), "{want:?}");
+    }
+}
+
+#[test]
+fn what_the_authorizer_accepts_besides() {
+    let s = signer();
+    let ok = |edit: &dyn Fn(&mut Value, &mut Value)| verify(&s, &s.token(edit));
+    assert_eq!(ok(&|_, c| c["aud"] = json!(["x", AUD])), Ok(()));
+    assert_eq!(ok(&|h, _| h["typ"] = json!("application/at+jwt")), Ok(()));
+    assert_eq!(ok(&|_, c| c["nbf"] = json!(NOW)), Ok(()));
+    assert_eq!(ok(&|_, c| c["iat"] = json!(NOW)), Ok(()));
+    // No aud: the authorizer's client_id rule.
+    assert_eq!(
+        ok(&|_, c| {
+            c.as_object_mut().map(|m| m.remove("aud"));
+            c["client_id"] = json!(AUD)
+        }),
+        Ok(())
+    );
+}
+
+#[test]
+fn leeway_and_authorizer_only_loosen_exactly_their_rule() {
+    let s = signer();
+    let expired = s.token(|_, c| c["exp"] = json!(NOW - 5));
+    assert_eq!(
+        Rules::new(ISS, AUD)
+            .leeway(10)
+            .verify(&s.set, &expired, NOW)
+            .map(|_| ()),
+        Ok(())
+    );
+    let untyped = s.token(|h, _| h["typ"] = json!("JWT"));
+    let loose = Rules::new(ISS, AUD).authorizer_only();
+    assert!(loose.verify(&s.set, &untyped, NOW).is_ok());
+    let rsa_only = Rules::new(ISS, AUD).algorithms(&[Alg::RS256]);
+    assert_eq!(
+        rsa_only
+            .verify(&s.set, &s.token(|_, _| {}), NOW)
+            .map(|_| ()),
+        Err(Refusal::AlgorithmNotAllowed)
+    );
+}
+
+#[test]
+fn a_changed_byte_breaks_the_signature() {
+    let s = signer();
+    let t = s.token(|_, _| {});
+    let forged_claims = B64.encode(
+        json!({"iss": ISS, "aud": AUD, "sub": "admin", "iat": NOW,
+        "exp": NOW + 300, "client_id": "c", "scope": "orders:read"})
+        .to_string(),
+    );
+    let parts: Vec<&str> = t.split('.').collect();
+    let forged = format!("{}.{forged_claims}.{}", parts[0], parts[2]);
+    assert_eq!(verify(&s, &forged), Err(Refusal::BadSignature));
+    assert_eq!(
+        verify(&s, "a.b"),
+        Err(Refusal::Malformed("not a compact JWS"))
+    );
+    assert_eq!(
+        verify(&s, &format!("{}.{}.%%", parts[0], parts[1])),
+        Err(Refusal::Malformed("signature"))
+    );
+}
