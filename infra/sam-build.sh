@@ -5,6 +5,7 @@
 #
 #   infra/sam-build.sh                      # arm64 (the template's default)
 #   infra/sam-build.sh --parameter-overrides Architecture=x86_64
+#   TEMPLATE=examples/protected-api/template.yaml infra/sam-build.sh -b .aws-sam/example
 #
 # Extra arguments go to `sam build`. Tools are kept in the repository's own venvs:
 #   .venv-tools  cargo-lambda + ziglang (the linker cargo-lambda cross-compiles with)
@@ -62,14 +63,19 @@ step "cargo-lambda $(have cargo-lambda), ziglang $(have ziglang), sam $(sam --ve
 # --- build -----------------------------------------------------------------------------------
 step "sam build (cargo lambda build --release, one function after the other)"
 build_start=$(date +%s)
-sam build --template-file template.yaml "$@"
+sam build --template-file "${TEMPLATE:-template.yaml}" "$@"
 build_end=$(date +%s)
 
 # --- report ----------------------------------------------------------------------------------
 step "artifacts"
 total_bytes=0
 count=0
-for dir in .aws-sam/build/*/; do
+build_dir=.aws-sam/build
+args=("$@")
+for i in "${!args[@]}"; do
+  case "${args[$i]}" in -b|--build-dir) build_dir="${args[$((i + 1))]:-$build_dir}" ;; esac
+done
+for dir in "$build_dir"/*/; do
   bin="${dir}bootstrap"
   [[ -f "$bin" ]] || continue
   bytes=$(stat -c %s "$bin")
@@ -79,7 +85,7 @@ for dir in .aws-sam/build/*/; do
   printf '  %-55s %10d bytes (%5.1f MiB)  %s\n' "$bin" "$bytes" "$(echo "$bytes / 1048576" | bc -l)" "$arch"
 done
 if [[ $count -eq 0 ]]; then
-  echo "no bootstrap found under .aws-sam/build" >&2
+  echo "no bootstrap found under $build_dir" >&2
   exit 1
 fi
 end=$(date +%s)

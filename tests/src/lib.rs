@@ -31,6 +31,8 @@ pub const REDIRECT: &str = "https://rp.example/cb";
 pub const ALICE: (&str, &str) = ("alice", "alice-password-1");
 /// A third-party client allowed only the `openid` scope.
 pub const OPENID_ONLY: (&str, &str) = ("rp-openid-only", "rp-openid-only-secret-0123456789abcdefg");
+/// A third-party client of an API: a person grants it `api:read` on the consent page.
+pub const API_APP: (&str, &str) = ("rp-api", "rp-api-secret-0123456789abcdefghijklmnopqr");
 /// A third-party client allowed Bob's roles by name and the `team` scope that carries his
 /// team: the person consents to both.
 pub const ROLES: (&str, &str) = ("rp-roles", "rp-roles-secret-0123456789abcdefghijklmnop");
@@ -57,6 +59,8 @@ pub fn seed() -> Seed {
             {"client_id": FIRST_PARTY.0, "client_secret": FIRST_PARTY.1, "redirect_uris": [REDIRECT], "skip_consent": true},
             {"client_id": OPENID_ONLY.0, "client_name": "Openid-only RP", "client_secret": OPENID_ONLY.1,
              "redirect_uris": [REDIRECT], "scopes": ["openid"]},
+            {"client_id": API_APP.0, "client_name": "API App", "client_secret": API_APP.1, "redirect_uris": [REDIRECT],
+             "scopes": ["openid", "email", "api:read"]},
             {"client_id": ROLES.0, "client_name": "Roles RP", "client_secret": ROLES.1, "redirect_uris": [REDIRECT],
              "scopes": ["openid", "email", "team"], "allowed_claims": ["https://rp.example/roles"]}
         ],

@@ -1356,6 +1356,11 @@ async fn dynamodb_and_kms_users_clients_and_keys_with_the_cli() {
     );
     let err = admin.fails(&["--signing-keys", &alias, "keys", "promote"], "");
     assert!(err.contains("create the next key"), "{err}");
+    // The wait names the longest JWKS cache there is: API Gateway's JWT authorizer's.
+    assert!(
+        err.contains("over 2 hours") && err.contains("API Gateway"),
+        "{err}"
+    );
 
     // clients and users in DynamoDB.
     let secret = admin.json(&[

@@ -4,7 +4,7 @@
 //! verifier alone refuses an ID token however the audience is configured.
 use std::{sync::Arc, time::Duration};
 
-use e2e::{BASIC, M2M, each_backend};
+use e2e::{API_APP, BASIC, M2M, REDIRECT, each_backend};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
 use lambda_http::{Body, Request};
 use oidc_verifier::{Refusal, Rules, Verifier};
@@ -341,6 +341,28 @@ each_backend!(the_example_api_answers_by_the_token, |p| {
         (Some(M2M.0), Some(M2M.0))
     );
     assert_eq!(body["scope"], "api:read");
+
+    // A person who granted the app api:read on the consent page.
+    let code = p.code_for(API_APP.0, &[("scope", "openid api:read")]).await;
+    let (status, _, granted) = p
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+            ],
+            Some(API_APP),
+        )
+        .await;
+    assert_eq!(status, 200, "{granted}");
+    let (status, _, body) = call(&api, granted["access_token"].as_str()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["client_id"].as_str(), body["scope"].as_str()),
+        (Some(API_APP.0), Some("openid api:read"))
+    );
+    let alice = claims(granted["id_token"].as_str().expect("ID token"))["sub"].clone();
+    assert_eq!(body["sub"], alice);
 
     let code = p.code_for(BASIC.0, &[("scope", "openid email")]).await;
     let (_, _, person) = p.redeem(&code).await;

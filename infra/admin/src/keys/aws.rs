@@ -86,8 +86,8 @@ fn promote(g: &Global, template: &Path) -> Result<Output, KeysError> {
     let ids = need_keys(g)?;
     if ids.len() < 2 {
         return Err(KeysError::refused(format!(
-            "only {} is published: create the next key, deploy it, and wait for \
-             relying parties to refetch the JWKS ({}) first",
+            "only {} is published: create the next key, deploy it, and wait \
+             {} first",
             ids[0],
             super::JWKS_CACHE
         )));

@@ -183,8 +183,8 @@ fn next_step(
                     active_alg.as_str()
                 ),
                 step: format!(
-                    "Publish it after the active key, wait for relying parties and the verifying \
-                     functions to refetch the key set ({JWKS_CACHE}), then make it sign \
+                    "Publish it after the active key, wait {JWKS_CACHE}, \
+                     then make it sign \
                      (EnvelopeKeyId={id},{active})."
                 ),
             }
@@ -198,8 +198,8 @@ fn next_step(
                     "SigningMode=kms-publishing-envelope EnvelopeKeyId={id} EnvelopeKeyAlgorithms={alg}"
                 ),
                 step: format!(
-                    "Publish it after the KMS keys, wait for relying parties and the verifying \
-                     functions to refetch the key set ({JWKS_CACHE}), then make it sign \
+                    "Publish it after the KMS keys, wait {JWKS_CACHE}, \
+                     then make it sign \
                      (SigningMode=envelope PublishedSigningKeys=both)."
                 ),
             }

@@ -124,7 +124,7 @@ pub fn create_next_slot(g: &Global, alg: Alg, template: &Path) -> Result<Output,
         Some(overrides),
         &format!(
             "The stack creates the next key (slot {next}) itself and publishes it; slot {s} still signs.\n\
-             Promote it (`oidc-admin --aws keys promote`) once relying parties have refetched the JWKS ({JWKS_CACHE})."
+             Wait {JWKS_CACHE}, then promote it (`oidc-admin --aws keys promote`)."
         ),
         "",
     ))
@@ -152,7 +152,7 @@ pub async fn create_next(
         None,
         &format!(
             "Created KMS key {key_id} as {alias}: kid {}, {}.\n\
-             Publish it after the active key, wait for relying parties to refetch the JWKS ({JWKS_CACHE}), \
+             Publish it after the active key, wait {JWKS_CACHE}, \
              then promote it (`oidc-admin --aws keys promote`).",
             k.public.kid,
             k.public.alg.as_str()

@@ -207,7 +207,7 @@ fn create_next(dir: &Path, alg: Alg, server_alg: Option<Alg>) -> Result<Output, 
             "Created the next signing key {kid} ({}, {}).\n\
              From the local server's next start it is published in the JWKS; the active key still signs.\n\
              {RESTART}\n\
-             Once relying parties have refetched the JWKS ({JWKS_CACHE}), run `oidc-admin keys promote`.\n\n{listing}",
+             Wait {JWKS_CACHE}, then run `oidc-admin keys promote`.\n\n{listing}",
             alg.as_str(),
             entry.file
         )

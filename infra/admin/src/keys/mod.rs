@@ -24,8 +24,13 @@ mod kms;
 mod local;
 mod plan;
 
-/// How long relying parties may cache the JWKS (`/jwks.json` sends max-age=300).
-const JWKS_CACHE: &str = "5 minutes, the JWKS max-age";
+/// How long a published key must wait before it signs: longer than the longest JWKS cache of
+/// any consumer. API Gateway's HTTP API JWT authorizer keeps an issuer's keys up to two hours
+/// (http-api-jwt-authorizer.html); REST API JWT authorizers one hour, `oidc-verifier` ten
+/// minutes, relying parties that honour `/jwks.json`'s max-age five.
+const JWKS_CACHE: &str = "longer than the longest JWKS cache of any consumer: over 2 hours when an \
+     API Gateway HTTP API JWT authorizer trusts this issuer (it caches keys that long), \
+     otherwise over 5 minutes (the JWKS max-age)";
 
 pub async fn run(g: &Global, cmd: KeysCmd) -> Result<Output, KeysError> {
     if g.aws {
