@@ -12,6 +12,9 @@ const ISS: &str = "https://id.example.com";
 const AUD: &str = "https://api.example.com";
 const NOW: i64 = 1_800_000_000;
 
+/// Changes a token's header and claims before it is signed.
+type Edit = Box<dyn Fn(&mut Value, &mut Value)>;
+
 struct Signer {
     key: EcdsaKeyPair,
     set: KeySet,
@@ -75,7 +78,7 @@ fn a_good_token_passes_and_says_what_it_grants() {
 #[test]
 fn each_claim_rule_refuses() {
     let s = signer();
-    let cases: Vec<(Refusal, Box<dyn Fn(&mut Value, &mut Value)>)> = vec![
+    let cases: Vec<(Refusal, Edit)> = vec![
         (
             Refusal::WrongIssuer,
             Box::new(|_, c| c["iss"] = json!("https://evil.example")),
