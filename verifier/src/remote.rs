@@ -4,7 +4,7 @@
 //! (the provider published a new key), at most once per [`Verifier::min_refresh`] so that a
 //! stream of forged kids cannot turn the verifier against the issuer.
 use std::{
-    sync::Arc,
+    sync::{Arc, OnceLock},
     time::{Duration, Instant},
 };
 
@@ -17,7 +17,7 @@ const MAX_BODY: usize = 256 * 1024;
 
 pub struct Verifier {
     rules: Rules,
-    http: reqwest::Client,
+    http: OnceLock<reqwest::Client>,
     max_age: Duration,
     min_refresh: Duration,
     cache: Mutex<Cache>,
@@ -50,6 +50,21 @@ impl Verifier {
         let issuer =
             Url::parse(&rules.issuer).map_err(|e| Refusal::Config(format!("issuer: {e}")))?;
         secure(&issuer)?;
+        Ok(Self {
+            rules,
+            http: OnceLock::new(),
+            max_age: Duration::from_secs(600),
+            min_refresh: Duration::from_secs(30),
+            cache: Mutex::default(),
+        })
+    }
+
+    /// The HTTPS client, made at the first read: the system's roots are read then, not in a
+    /// Lambda function's init.
+    fn http(&self) -> Result<&reqwest::Client, Refusal> {
+        if let Some(c) = self.http.get() {
+            return Ok(c);
+        }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
@@ -58,20 +73,14 @@ impl Verifier {
             .map_err(|e| Refusal::Config(e.to_string()))?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let http = reqwest::Client::builder()
+        let client = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Refusal::Config(e.to_string()))?;
-        Ok(Self {
-            rules,
-            http,
-            max_age: Duration::from_secs(600),
-            min_refresh: Duration::from_secs(30),
-            cache: Mutex::default(),
-        })
+        Ok(self.http.get_or_init(|| client))
     }
 
     /// How long a key set is used before it is read again (10 minutes by default). A new
@@ -156,7 +165,7 @@ impl Verifier {
         let unavailable =
             |e: &dyn std::fmt::Display| Refusal::KeysUnavailable(format!("{url}: {e}"));
         let mut resp = self
-            .http
+            .http()?
             .get(url.clone())
             .send()
             .await
