@@ -1,26 +1,10 @@
-//! `template.yaml` and the code agree: the HTTP API's routes are exactly the provider's
-//! route table (which the local server serves), every function is a workspace binary, and
-//! the template passes the offline AWS checks.
-use std::{collections::BTreeSet, path::PathBuf, process::Command};
+//! The HTTP API's routes are exactly the provider's route table, and every function is a
+//! workspace binary.
+use std::collections::BTreeSet;
 
 use serde_yaml_ng::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn template() -> Value {
-    let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml exists");
-    serde_yaml_ng::from_str(&text).expect("template.yaml is YAML")
-}
-
-/// Strips a CloudFormation tag (`!Ref`, `!Sub`) to its value.
-fn untag(v: &Value) -> &Value {
-    match v {
-        Value::Tagged(t) => &t.value,
-        v => v,
-    }
-}
+use super::{root, template, untag};
 
 type RouteSet = BTreeSet<(String, String, String)>;
 
@@ -60,7 +44,7 @@ fn template_routes(t: &Value) -> (RouteSet, BTreeSet<String>) {
 
 fn code_routes() -> RouteSet {
     shared::endpoints::routes()
-        .into_iter()
+        .iter()
         .map(|r| {
             (
                 r.method.to_string(),
@@ -110,57 +94,4 @@ fn route_comparison_sees_a_route_on_one_side_only() {
         .expect("Events")
         .insert("Extra".into(), extra);
     assert_ne!(template_routes(&t).0, code_routes());
-}
-
-fn tool(name: &str) -> Option<PathBuf> {
-    let p = root().join(".venv-sam/bin").join(name);
-    if p.exists() {
-        return Some(p);
-    }
-    let why = format!(
-        "{} is not installed (infra/test.sh installs it)",
-        p.display()
-    );
-    assert!(
-        std::env::var("OIDC_REQUIRE_AWS").as_deref() != Ok("1"),
-        "{why}"
-    );
-    eprintln!("skipped: {why}");
-    None
-}
-
-#[test]
-fn template_passes_cfn_lint() {
-    let Some(cfn_lint) = tool("cfn-lint") else {
-        return;
-    };
-    let out = Command::new(cfn_lint)
-        .arg("template.yaml")
-        .current_dir(root())
-        .output()
-        .expect("cfn-lint runs");
-    assert!(
-        out.status.success(),
-        "cfn-lint:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-#[test]
-fn template_passes_sam_validate_lint() {
-    let Some(sam) = tool("sam") else { return };
-    let out = Command::new(sam)
-        .args(["validate", "--lint", "-t", "template.yaml"])
-        .current_dir(root())
-        .env("SAM_CLI_TELEMETRY", "0")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .output()
-        .expect("sam runs");
-    assert!(
-        out.status.success(),
-        "sam validate --lint:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
