@@ -24,10 +24,14 @@ mod refusal;
 mod rules;
 #[cfg(test)]
 mod rules_tests;
+#[cfg(test)]
+mod testkit;
 mod token;
 
 #[cfg(feature = "fetch")]
 mod remote;
+#[cfg(all(test, feature = "fetch"))]
+mod remote_tests;
 
 pub use keys::{Alg, KeySet};
 pub use refusal::Refusal;
@@ -35,7 +39,7 @@ pub use rules::Rules;
 pub use token::AccessToken;
 
 #[cfg(feature = "fetch")]
-pub use remote::{Verifier, bearer};
+pub use remote::{STALE_FOR, Verifier, bearer};
 
 /// Seconds since the Unix epoch, as JWT times are (RFC 7519 §2 NumericDate).
 pub fn unix_now() -> i64 {

@@ -27,7 +27,15 @@ pub struct Verifier {
 struct Cache {
     jwks_uri: Option<Url>,
     keys: Option<(Arc<KeySet>, Instant)>,
+    /// When a read was last started, and why the last one failed.
+    tried: Option<Instant>,
+    failure: Option<Refusal>,
 }
+
+/// How long past `max_age` the set read last stays in use while the issuer cannot be read.
+/// A key the provider retired signed tokens that have expired by then (DEPLOY.md waits the
+/// longest token lifetime before retiring one).
+pub const STALE_FOR: Duration = Duration::from_secs(3600);
 
 /// The token of an `Authorization: Bearer` header value (RFC 6750 §2.1; the scheme is
 /// case-insensitive, RFC 7235 §2.1).
@@ -119,27 +127,50 @@ impl Verifier {
 
     /// The key set, read again when older than `max_age` or when `refresh` (and not read
     /// within `min_refresh`: a concurrent request may just have done it). One read at a
-    /// time: waiting requests take its result.
+    /// time: waiting requests take its result. A failed read is not tried again within
+    /// `min_refresh`, and meanwhile the set read last stays in use for up to [`STALE_FOR`]
+    /// past `max_age`: the issuer being unreachable should not refuse every token, nor make
+    /// every request wait on a timeout.
     async fn keys(&self, refresh: bool) -> Result<(Arc<KeySet>, Instant), Refusal> {
         let mut cache = self.cache.lock().await;
+        let tried_lately = cache.tried.is_some_and(|t| t.elapsed() < self.min_refresh);
         if let Some((keys, at)) = &cache.keys {
             let fresh = at.elapsed() < self.max_age;
-            if fresh && (!refresh || at.elapsed() < self.min_refresh) {
+            let usable = at.elapsed() < self.max_age + STALE_FOR;
+            if (fresh && (!refresh || at.elapsed() < self.min_refresh)) || (usable && tried_lately)
+            {
                 return Ok((keys.clone(), *at));
             }
+        } else if tried_lately && let Some(e) = &cache.failure {
+            return Err(e.clone());
         }
-        let jwks_uri = match &cache.jwks_uri {
-            Some(u) => u.clone(),
-            None => {
-                let u = self.discover().await?;
-                cache.jwks_uri = Some(u.clone());
-                u
+        cache.tried = Some(Instant::now());
+        match self.read(&mut cache.jwks_uri).await {
+            Ok(keys) => {
+                let at = Instant::now();
+                cache.keys = Some((keys.clone(), at));
+                cache.failure = None;
+                Ok((keys, at))
             }
+            Err(e) => {
+                cache.failure = Some(e.clone());
+                match &cache.keys {
+                    Some((keys, at)) if at.elapsed() < self.max_age + STALE_FOR => {
+                        Ok((keys.clone(), *at))
+                    }
+                    _ => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Reads the key set, finding its address through discovery the first time.
+    async fn read(&self, jwks_uri: &mut Option<Url>) -> Result<Arc<KeySet>, Refusal> {
+        let uri = match jwks_uri {
+            Some(u) => u.clone(),
+            None => jwks_uri.insert(self.discover().await?).clone(),
         };
-        let keys = Arc::new(KeySet::from_json(&self.get(&jwks_uri).await?)?);
-        let at = Instant::now();
-        cache.keys = Some((keys.clone(), at));
-        Ok((keys, at))
+        Ok(Arc::new(KeySet::from_json(&self.get(&uri).await?)?))
     }
 
     async fn discover(&self) -> Result<Url, Refusal> {

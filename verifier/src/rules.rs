@@ -127,9 +127,13 @@ impl Rules {
         }
         if self.rfc9068 {
             // RFC 9068 §4: "application/at+jwt", which §2.1 lets be written "at+jwt".
-            let typ = header.get("typ").and_then(Value::as_str).unwrap_or("");
-            let typ = typ.strip_prefix("application/").unwrap_or(typ);
-            if !typ.eq_ignore_ascii_case("at+jwt") {
+            // Media types are case-insensitive (RFC 2045 §5.1).
+            let typ = header
+                .get("typ")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            if typ != "at+jwt" && typ != "application/at+jwt" {
                 return Err(Refusal::NotAnAccessToken);
             }
             if iat.is_none() {
