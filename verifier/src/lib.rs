@@ -30,8 +30,6 @@ mod token;
 
 #[cfg(feature = "fetch")]
 mod remote;
-#[cfg(all(test, feature = "fetch"))]
-mod remote_tests;
 
 pub use keys::{Alg, KeySet};
 pub use refusal::Refusal;

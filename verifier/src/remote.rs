@@ -234,6 +234,10 @@ fn secure(url: &Url) -> Result<(), Refusal> {
 }
 
 #[cfg(test)]
+#[path = "remote_tests.rs"]
+mod key_reads;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

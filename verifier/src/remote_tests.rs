@@ -172,8 +172,7 @@ async fn no_keys_yet_and_no_issuer_is_a_retryable_refusal() {
         let e = v
             .verify_at(&k1.token(|_, _| {}), NOW)
             .await
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert!(matches!(e, Refusal::KeysUnavailable(_)), "{e:?}");
         assert_eq!((e.status(), e.error_code()), (503, None));
     }
