@@ -17,11 +17,11 @@ use serde_json::{Map, Value, json};
 use shared::store::{
     AccountLink, AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget, Client,
     CodeRedemption, CodeStore, Consent, Consume, Counter, CounterWrite, CreateLinked, CustomClaim,
-    DeploymentSecret, FederationAttempt, FederationStore, Guard, KeyStore, LivenessQuery, Minted,
-    ProviderStore, PublishedKey, PublishedKeys, RefreshStore, RefreshToken, ReplayStore,
-    ResponseMode, RevocationStore, Rotate, SealedSecret, Session, SessionStore, SignInQuery,
-    SignInStore, SignInWrite, Store, StoreError, UpstreamAuth, UpstreamProvider, User, UserClaim,
-    UserStore, Window, WrappedKey,
+    DeploymentSecret, Factors, FederationAttempt, FederationStore, Guard, KeyStore, LivenessQuery,
+    Minted, Passkey, ProviderStore, PublishedKey, PublishedKeys, RefreshStore, RefreshToken,
+    ReplayStore, ResponseMode, RevocationStore, Rotate, SealedSecret, Session, SessionStore,
+    SignInQuery, SignInStore, SignInWrite, Store, StoreError, TotpFactor, UpstreamAuth,
+    UpstreamProvider, User, UserClaim, UserStore, Window, WrappedKey,
     dynamo::{self as ddb, DynamoStore},
     embedded::EmbeddedStore,
 };
@@ -121,6 +121,9 @@ contract!(
     links_are_unique_and_never_move,
     create_linked_user_writes_all_or_nothing,
     concurrent_first_sign_ins_create_one_user,
+    factors_are_written_on_their_version_only,
+    concurrent_factor_writes_have_one_winner,
+    factors_go_with_their_person,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -2522,4 +2525,109 @@ async fn dynamo_missing_table_is_typed() {
             .expect_err("no table"),
         "TransactWriteItems",
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// passkeys and second factors
+
+fn passkey(id: &str, sign_count: u32) -> Passkey {
+    Passkey {
+        id: id.into(),
+        public_key: "pQECAyYgASFYIA".into(),
+        alg: -7,
+        sign_count,
+        name: "Phone".into(),
+        created_at: 1000,
+        last_used_at: 0,
+        backup_eligible: true,
+        backed_up: true,
+        transports: vec!["internal".into(), "hybrid".into()],
+    }
+}
+
+async fn factors_are_written_on_their_version_only(s: S) {
+    assert_eq!(s.factors("sub-f").await.expect("read"), None);
+    let mut f = Factors::new("sub-f");
+    f.version = 2;
+    assert!(
+        !s.put_factors(&f).await.expect("write"),
+        "version 2 over nothing"
+    );
+    f.version = 1;
+    f.passkeys.push(passkey("cred-1", 0));
+    assert!(s.put_factors(&f).await.expect("write"), "the first record");
+    assert!(
+        !s.put_factors(&f).await.expect("write"),
+        "version 1 again: another came first"
+    );
+    assert_eq!(s.factors("sub-f").await.expect("read").as_ref(), Some(&f));
+
+    let mut next = f.clone();
+    next.version = 2;
+    next.passkeys[0].sign_count = 7;
+    next.passkeys[0].last_used_at = 2000;
+    next.totp = Some(TotpFactor {
+        sealed_secret: "sealed".into(),
+        last_step: 55_000_000,
+        enrolled_at: 1500,
+    });
+    next.recovery = vec!["ab".repeat(32), "cd".repeat(32)];
+    assert!(s.put_factors(&next).await.expect("write"));
+    let read = s.factors("sub-f").await.expect("read").expect("stored");
+    assert_eq!(read, next);
+    assert_eq!(read.passkey("cred-1").map(|p| p.sign_count), Some(7));
+    let mut stale = f.clone();
+    stale.version = 2;
+    assert!(
+        !s.put_factors(&stale).await.expect("write"),
+        "made from version 1, now at 2"
+    );
+    assert_eq!(s.factors("sub-f").await.expect("read"), Some(next));
+}
+
+async fn concurrent_factor_writes_have_one_winner(s: S) {
+    let mut f = Factors::new("sub-race");
+    f.version = 1;
+    f.passkeys.push(passkey("cred-r", 1));
+    assert!(s.put_factors(&f).await.expect("first"));
+    // Sixteen sign-ins with the same assertion (or the same TOTP step), all read version 1.
+    let tasks: Vec<_> = (0..16u32)
+        .map(|i| {
+            let (s, mut f) = (s.clone(), f.clone());
+            tokio::spawn(async move {
+                f.version = 2;
+                f.passkeys[0].sign_count = 2 + i;
+                s.put_factors(&f).await.expect("write")
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.expect("task"));
+    }
+    assert_eq!(won, 1, "exactly one write from version 1 wins");
+    assert_eq!(
+        s.factors("sub-race")
+            .await
+            .expect("read")
+            .map(|f| f.version),
+        Some(2)
+    );
+}
+
+async fn factors_go_with_their_person(s: S) {
+    s.create_user(&user("sub-g", "gina", None))
+        .await
+        .expect("create");
+    let mut f = Factors::new("sub-g");
+    f.version = 1;
+    f.passkeys.push(passkey("cred-g", 0));
+    assert!(s.put_factors(&f).await.expect("write"));
+    assert!(s.delete_user("sub-g").await.expect("delete"));
+    assert_eq!(s.factors("sub-g").await.expect("read"), None);
+    // A person without factors is deleted as before.
+    s.create_user(&user("sub-h", "hana", None))
+        .await
+        .expect("create");
+    assert!(s.delete_user("sub-h").await.expect("delete"));
 }

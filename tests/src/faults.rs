@@ -335,6 +335,18 @@ impl ProviderStore for FaultyStore {
 }
 
 #[async_trait]
+impl FactorStore for FaultyStore {
+    async fn factors(&self, sub: &str) -> StoreResult<Option<Factors>> {
+        self.faults.store("factors")?;
+        self.inner.factors(sub).await
+    }
+    async fn put_factors(&self, f: &Factors) -> StoreResult<bool> {
+        self.faults.store("put_factors")?;
+        self.inner.put_factors(f).await
+    }
+}
+
+#[async_trait]
 impl FederationStore for FaultyStore {
     async fn put_attempt(&self, a: &FederationAttempt) -> StoreResult<()> {
         self.faults.store("put_attempt")?;

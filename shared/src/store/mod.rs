@@ -108,6 +108,19 @@ pub trait UserStore: Send + Sync {
     async fn list_users(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<User>>;
 }
 
+/// Passkeys and second factors ([`Factors`]), one record per person.
+#[async_trait]
+pub trait FactorStore: Send + Sync {
+    /// Strongly consistent: a counter or a TOTP step just used must be seen by the next
+    /// sign-in. `None` if the person never enrolled anything (or was deleted).
+    async fn factors(&self, sub: &str) -> StoreResult<Option<Factors>>;
+    /// Writes `f` if the stored record is still the one `f` was made from: version
+    /// `f.version - 1`, or none at all for version 1. `false`, and nothing written, if
+    /// another write came first: the caller reads again and decides again (a TOTP code or
+    /// an assertion is then refused as used).
+    async fn put_factors(&self, f: &Factors) -> StoreResult<bool>;
+}
+
 #[async_trait]
 pub trait AuthRequestStore: Send + Sync {
     async fn put_auth_request(&self, req: &AuthRequest) -> StoreResult<()>;
@@ -308,6 +321,7 @@ pub trait Store:
     + KeyStore
     + ProviderStore
     + FederationStore
+    + FactorStore
 {
 }
 impl<T> Store for T where
@@ -325,5 +339,6 @@ impl<T> Store for T where
         + KeyStore
         + ProviderStore
         + FederationStore
+        + FactorStore
 {
 }

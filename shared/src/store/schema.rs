@@ -21,6 +21,7 @@
 //! | `providers#all` | [`Providers`]: every upstream provider, by id | – |
 //! | `fedstate#<state_hash>` | [`FederationAttempt`](super::FederationAttempt) | `expires_at` |
 //! | `link#<issuer>#<upstream_sub>` | [`AccountLink`](super::AccountLink) (the issuer escaped: [`link`]) | – |
+//! | `factors#<sub>` | [`Factors`](super::Factors): a person's passkeys, TOTP and recovery codes | – |
 //!
 //! An item is live while `now < expires_at` ([`expired`]); DynamoDB's TTL deletes lazily and
 //! the embedded store not at all, so every read checks expiry itself.
@@ -65,6 +66,11 @@ pub fn username(username: &str) -> String {
 /// Emails are unique case-insensitively.
 pub fn email(email: &str) -> String {
     format!("email#{}", email.to_lowercase())
+}
+
+/// A person's passkeys and second factors: deleted with the person.
+pub fn factors(sub: &str) -> String {
+    format!("factors#{sub}")
 }
 
 pub fn auth_request(id: &str) -> String {

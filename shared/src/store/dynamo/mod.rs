@@ -30,6 +30,7 @@
 //! Creating the table is [`provision`]'s, which no request uses.
 mod clients;
 mod codes;
+mod factors;
 mod federation;
 mod item;
 mod keys;

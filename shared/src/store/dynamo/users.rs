@@ -181,6 +181,16 @@ impl DynamoStore {
             tx.conflicts
                 .push(Some("username or email held by another user"));
         }
+        // The person's passkeys and second factors go with them (no condition: there may
+        // be none).
+        let factors = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(schema::factors(sub))))
+            .build()
+            .map_err(unbuildable)?;
+        tx.items
+            .push(TransactWriteItem::builder().delete(factors).build());
+        tx.conflicts.push(None);
         Ok(tx)
     }
 }

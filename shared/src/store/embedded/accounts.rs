@@ -89,6 +89,7 @@ impl UserStore for EmbeddedStore {
                 txn_delete(txn, k)?;
             }
             txn_delete(txn, &items.user)?;
+            txn_delete(txn, &schema::factors(sub))?;
             Ok(true)
         })
     }
@@ -162,5 +163,25 @@ mod tests {
         ));
         assert!(s.delete_user("sub-old").await.expect("delete"));
         assert_eq!(s.user_by_username("olga").await.expect("read"), None);
+    }
+}
+
+#[async_trait]
+impl FactorStore for EmbeddedStore {
+    async fn factors(&self, sub: &str) -> StoreResult<Option<Factors>> {
+        self.get(&schema::factors(sub))
+    }
+
+    async fn put_factors(&self, f: &Factors) -> StoreResult<bool> {
+        let bytes = encode(f)?;
+        self.write(|txn| {
+            let key = schema::factors(&f.sub);
+            let stored = txn_get::<Factors>(txn, &key)?.map_or(0, |old| old.version);
+            if stored + 1 != f.version {
+                return Ok(false);
+            }
+            txn_put(txn, &key, &bytes)?;
+            Ok(true)
+        })
     }
 }

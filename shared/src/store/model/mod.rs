@@ -2,6 +2,7 @@
 //! (DynamoDB items are these structs through serde_dynamo).
 mod claims;
 mod client;
+mod factors;
 mod federation;
 mod grant;
 mod keys;
@@ -12,6 +13,7 @@ mod user;
 
 pub use claims::{ClaimTarget, CustomClaim, RequestedClaims};
 pub use client::{AuthMethod, Client};
+pub use factors::{Factors, Passkey, TotpFactor};
 pub use federation::{AccountLink, FederationAttempt};
 pub use grant::{AuthCode, CodeRedemption, Minted, RefreshToken};
 pub use keys::{PublishedKey, PublishedKeys, WrappedKey};

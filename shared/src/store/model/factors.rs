@@ -1,0 +1,83 @@
+//! What a person signs in with besides a password: passkeys (WebAuthn) and a TOTP second
+//! factor with its recovery codes. One record per person (`factors#<sub>`), so a sign-in
+//! reads them in the same round trip as the person, and every change (a passkey's counter,
+//! a TOTP step used, a recovery code spent, an enrolment) is one conditional write of the
+//! whole record on its `version`: of two concurrent uses of the same code or the same
+//! assertion, one wins (`FactorStore::put_factors`).
+use serde::{Deserialize, Serialize};
+
+use super::is_zero;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Factors {
+    pub sub: String,
+    /// 1 for the first record written, then one more at each write.
+    pub version: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passkeys: Vec<Passkey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<TotpFactor>,
+    /// SHA-256 digests (hex) of the unused recovery codes (`totp::recovery_digest`); a code
+    /// is spent by removing its digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovery: Vec<String>,
+}
+
+/// A registered WebAuthn credential (WebAuthn L3 §4 "public key credential source", the
+/// parts a relying party keeps).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Passkey {
+    /// The credential id, base64url.
+    pub id: String,
+    /// The COSE public key as the authenticator sent it, base64url.
+    pub public_key: String,
+    /// Its COSE algorithm (-7 ES256, -8 EdDSA, -257 RS256).
+    pub alg: i64,
+    /// The signature counter last seen (WebAuthn §6.1.1): an assertion must raise it.
+    #[serde(default)]
+    pub sign_count: u32,
+    /// The person's name for it ("Phone", "YubiKey").
+    pub name: String,
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub last_used_at: i64,
+    /// Backup eligible and backed up (WebAuthn §6.1 BE, BS flags): a synced passkey.
+    #[serde(default)]
+    pub backup_eligible: bool,
+    #[serde(default)]
+    pub backed_up: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transports: Vec<String>,
+}
+
+/// An enrolled TOTP authenticator (RFC 6238).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TotpFactor {
+    /// The shared secret, sealed (KMS on AWS, AES-GCM locally) to this person: never stored
+    /// in the clear, since unlike a password it must be read back to check a code.
+    pub sealed_secret: String,
+    /// The last time step a code was accepted for: a code of that step or an earlier one is
+    /// refused (RFC 6238 §5.2, "the verifier MUST NOT accept the second attempt").
+    #[serde(default)]
+    pub last_step: u64,
+    pub enrolled_at: i64,
+}
+
+impl Factors {
+    /// The record of a person who has none yet.
+    pub fn new(sub: &str) -> Self {
+        Self {
+            sub: sub.into(),
+            ..Self::default()
+        }
+    }
+
+    pub fn passkey(&self, id: &str) -> Option<&Passkey> {
+        self.passkeys.iter().find(|p| p.id == id)
+    }
+
+    /// Whether anything is enrolled (a record emptied by removals counts as none).
+    pub fn is_empty(&self) -> bool {
+        self.passkeys.is_empty() && self.totp.is_none() && self.recovery.is_empty()
+    }
+}
