@@ -22,6 +22,7 @@ pub mod jwt;
 pub mod lambda;
 pub mod pages;
 pub mod password;
+pub mod passkey;
 pub mod paths;
 pub mod protocol;
 pub mod secret;
