@@ -120,6 +120,26 @@ impl KeyStore for EmbeddedStore {
     }
 }
 
+#[async_trait]
+impl FactorStore for EmbeddedStore {
+    async fn factors(&self, sub: &str) -> StoreResult<Option<Factors>> {
+        self.get(&schema::factors(sub))
+    }
+
+    async fn put_factors(&self, f: &Factors) -> StoreResult<bool> {
+        let bytes = encode(f)?;
+        self.write(|txn| {
+            let key = schema::factors(&f.sub);
+            let stored = txn_get::<Factors>(txn, &key)?.map_or(0, |old| old.version);
+            if stored + 1 != f.version {
+                return Ok(false);
+            }
+            txn_put(txn, &key, &bytes)?;
+            Ok(true)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,25 +183,5 @@ mod tests {
         ));
         assert!(s.delete_user("sub-old").await.expect("delete"));
         assert_eq!(s.user_by_username("olga").await.expect("read"), None);
-    }
-}
-
-#[async_trait]
-impl FactorStore for EmbeddedStore {
-    async fn factors(&self, sub: &str) -> StoreResult<Option<Factors>> {
-        self.get(&schema::factors(sub))
-    }
-
-    async fn put_factors(&self, f: &Factors) -> StoreResult<bool> {
-        let bytes = encode(f)?;
-        self.write(|txn| {
-            let key = schema::factors(&f.sub);
-            let stored = txn_get::<Factors>(txn, &key)?.map_or(0, |old| old.version);
-            if stored + 1 != f.version {
-                return Ok(false);
-            }
-            txn_put(txn, &key, &bytes)?;
-            Ok(true)
-        })
     }
 }
