@@ -21,8 +21,8 @@ pub mod jwt;
 #[cfg(feature = "aws")]
 pub mod lambda;
 pub mod pages;
-pub mod password;
 pub mod passkey;
+pub mod password;
 pub mod paths;
 pub mod protocol;
 pub mod secret;
@@ -30,6 +30,7 @@ pub mod seed;
 pub mod signer;
 pub mod signin;
 pub mod store;
+pub mod totp;
 
 pub use app::App;
 pub use config::Config;
