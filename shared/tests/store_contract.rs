@@ -15,13 +15,13 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value, json};
 use shared::store::{
-    AccountLink, AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget, Client,
-    CodeRedemption, CodeStore, Consent, Consume, Counter, CounterWrite, CreateLinked, CustomClaim,
-    DeploymentSecret, Factors, FederationAttempt, FederationStore, Guard, KeyStore, LivenessQuery,
-    Minted, Passkey, ProviderStore, PublishedKey, PublishedKeys, RefreshStore, RefreshToken,
-    ReplayStore, ResponseMode, RevocationStore, Rotate, SealedSecret, Session, SessionStore,
-    SignInQuery, SignInStore, SignInWrite, Store, StoreError, TotpFactor, UpstreamAuth,
-    UpstreamProvider, User, UserClaim, UserStore, Window, WrappedKey,
+    AccountLink, AddPasskey, AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget,
+    Client, CodeRedemption, CodeStore, Consent, Consume, Counter, CounterWrite, CreateLinked,
+    CustomClaim, DeploymentSecret, Factors, FederationAttempt, FederationStore, Guard, KeyStore,
+    LivenessQuery, Minted, Passkey, ProviderStore, PublishedKey, PublishedKeys, RefreshStore,
+    RefreshToken, ReplayStore, ResponseMode, RevocationStore, Rotate, SealedSecret, Session,
+    SessionStore, SignInQuery, SignInStore, SignInWrite, Store, StoreError, TotpFactor,
+    UpstreamAuth, UpstreamProvider, User, UserClaim, UserStore, Window, WrappedKey,
     dynamo::{self as ddb, DynamoStore},
     embedded::EmbeddedStore,
 };
@@ -124,6 +124,8 @@ contract!(
     factors_are_written_on_their_version_only,
     concurrent_factor_writes_have_one_winner,
     factors_go_with_their_person,
+    passkeys_are_registered_once_and_removed_with_their_factors,
+    a_passkey_counter_moves_once_per_assertion,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -2530,9 +2532,11 @@ async fn dynamo_missing_table_is_typed() {
 // ---------------------------------------------------------------------------------------
 // passkeys and second factors
 
-fn passkey(id: &str, sign_count: u32) -> Passkey {
+fn passkey(id: &str, sub: &str, sign_count: u32) -> Passkey {
     Passkey {
         id: id.into(),
+        sub: sub.into(),
+        user_handle: "aGFuZGxl".into(),
         public_key: "pQECAyYgASFYIA".into(),
         alg: -7,
         sign_count,
@@ -2545,6 +2549,22 @@ fn passkey(id: &str, sign_count: u32) -> Passkey {
     }
 }
 
+fn totp(last_step: u64) -> TotpFactor {
+    TotpFactor {
+        sealed_secret: "sealed".into(),
+        last_step,
+        enrolled_at: 1500,
+    }
+}
+
+/// `f` as the next version, changed by `edit`.
+fn next(f: &Factors, edit: impl FnOnce(&mut Factors)) -> Factors {
+    let mut n = f.clone();
+    n.version += 1;
+    edit(&mut n);
+    n
+}
+
 async fn factors_are_written_on_their_version_only(s: S) {
     assert_eq!(s.factors("sub-f").await.expect("read"), None);
     let mut f = Factors::new("sub-f");
@@ -2554,7 +2574,7 @@ async fn factors_are_written_on_their_version_only(s: S) {
         "version 2 over nothing"
     );
     f.version = 1;
-    f.passkeys.push(passkey("cred-1", 0));
+    f.totp = Some(totp(0));
     assert!(s.put_factors(&f).await.expect("write"), "the first record");
     assert!(
         !s.put_factors(&f).await.expect("write"),
@@ -2562,43 +2582,33 @@ async fn factors_are_written_on_their_version_only(s: S) {
     );
     assert_eq!(s.factors("sub-f").await.expect("read").as_ref(), Some(&f));
 
-    let mut next = f.clone();
-    next.version = 2;
-    next.passkeys[0].sign_count = 7;
-    next.passkeys[0].last_used_at = 2000;
-    next.totp = Some(TotpFactor {
-        sealed_secret: "sealed".into(),
-        last_step: 55_000_000,
-        enrolled_at: 1500,
+    let second = next(&f, |n| {
+        n.totp = Some(totp(55_000_000));
+        n.recovery = vec!["ab".repeat(32), "cd".repeat(32)];
     });
-    next.recovery = vec!["ab".repeat(32), "cd".repeat(32)];
-    assert!(s.put_factors(&next).await.expect("write"));
-    let read = s.factors("sub-f").await.expect("read").expect("stored");
-    assert_eq!(read, next);
-    assert_eq!(read.passkey("cred-1").map(|p| p.sign_count), Some(7));
-    let mut stale = f.clone();
-    stale.version = 2;
+    assert!(s.put_factors(&second).await.expect("write"));
+    assert_eq!(
+        s.factors("sub-f").await.expect("read").as_ref(),
+        Some(&second)
+    );
+    let stale = next(&f, |n| n.totp = Some(totp(55_000_001)));
     assert!(
         !s.put_factors(&stale).await.expect("write"),
         "made from version 1, now at 2"
     );
-    assert_eq!(s.factors("sub-f").await.expect("read"), Some(next));
+    assert_eq!(s.factors("sub-f").await.expect("read"), Some(second));
 }
 
 async fn concurrent_factor_writes_have_one_winner(s: S) {
     let mut f = Factors::new("sub-race");
     f.version = 1;
-    f.passkeys.push(passkey("cred-r", 1));
+    f.totp = Some(totp(100));
     assert!(s.put_factors(&f).await.expect("first"));
-    // Sixteen sign-ins with the same assertion (or the same TOTP step), all read version 1.
-    let tasks: Vec<_> = (0..16u32)
+    // Sixteen sign-ins with a code of the same step, all made from version 1.
+    let tasks: Vec<_> = (0..16u64)
         .map(|i| {
-            let (s, mut f) = (s.clone(), f.clone());
-            tokio::spawn(async move {
-                f.version = 2;
-                f.passkeys[0].sign_count = 2 + i;
-                s.put_factors(&f).await.expect("write")
-            })
+            let (s, f) = (s.clone(), next(&f, |n| n.totp = Some(totp(101 + i))));
+            tokio::spawn(async move { s.put_factors(&f).await.expect("write") })
         })
         .collect();
     let mut won = 0;
@@ -2615,16 +2625,134 @@ async fn concurrent_factor_writes_have_one_winner(s: S) {
     );
 }
 
+async fn passkeys_are_registered_once_and_removed_with_their_factors(s: S) {
+    let mut f = Factors::new("sub-p");
+    f.version = 1;
+    f.user_handle = "aGFuZGxl".into();
+    f.passkeys = vec!["cred-1".into()];
+    let p1 = passkey("cred-1", "sub-p", 0);
+    assert_eq!(
+        s.add_passkey(&f, &p1).await.expect("add"),
+        AddPasskey::Added
+    );
+    assert_eq!(s.passkey("cred-1").await.expect("read"), Some(p1.clone()));
+
+    // The same credential id, for anyone, again: refused, nothing written.
+    let mut other = Factors::new("sub-q");
+    other.version = 1;
+    other.passkeys = vec!["cred-1".into()];
+    let taken = s
+        .add_passkey(&other, &passkey("cred-1", "sub-q", 0))
+        .await
+        .expect("add");
+    assert_eq!(taken, AddPasskey::IdTaken);
+    assert_eq!(s.factors("sub-q").await.expect("read"), None);
+    assert_eq!(
+        s.passkey("cred-1").await.expect("read").map(|p| p.sub),
+        Some("sub-p".into())
+    );
+
+    // A second one, from a stale read: refused; from the current one: added.
+    let p2 = passkey("cred-2", "sub-p", 0);
+    let stale = Factors {
+        passkeys: vec!["cred-1".into(), "cred-2".into()],
+        ..f.clone()
+    };
+    assert_eq!(
+        s.add_passkey(&stale, &p2).await.expect("add"),
+        AddPasskey::Stale
+    );
+    assert_eq!(
+        s.passkey("cred-2").await.expect("read"),
+        None,
+        "nothing written"
+    );
+    let two = next(&f, |n| n.passkeys.push("cred-2".into()));
+    assert_eq!(
+        s.add_passkey(&two, &p2).await.expect("add"),
+        AddPasskey::Added
+    );
+    let ids = vec!["cred-2".to_string(), "missing".into(), "cred-1".into()];
+    let listed: Vec<String> = s
+        .passkeys(&ids)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(
+        listed,
+        ["cred-2", "cred-1"],
+        "in the order asked, missing ones left out"
+    );
+
+    // Removal: from a stale read refused; then the passkey and the list change together.
+    assert!(!s.remove_passkey(&f, "cred-1").await.expect("remove"));
+    let one = next(&two, |n| n.passkeys.retain(|id| id != "cred-1"));
+    assert!(s.remove_passkey(&one, "cred-1").await.expect("remove"));
+    assert_eq!(s.passkey("cred-1").await.expect("read"), None);
+    assert_eq!(
+        s.factors("sub-p").await.expect("read").map(|f| f.passkeys),
+        Some(vec!["cred-2".into()])
+    );
+}
+
+async fn a_passkey_counter_moves_once_per_assertion(s: S) {
+    let mut f = Factors::new("sub-c");
+    f.version = 1;
+    f.passkeys = vec!["cred-c".into()];
+    assert_eq!(
+        s.add_passkey(&f, &passkey("cred-c", "sub-c", 1))
+            .await
+            .expect("add"),
+        AddPasskey::Added
+    );
+    // Sixteen sign-ins with the same assertion (counter 1 -> 2): one is recorded.
+    let tasks: Vec<_> = (0..16i64)
+        .map(|i| {
+            let s = s.clone();
+            let mut used = passkey("cred-c", "sub-c", 2);
+            used.last_used_at = 2000 + i;
+            tokio::spawn(async move { s.use_passkey(&used, 1).await.expect("use") })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.expect("task"));
+    }
+    assert_eq!(won, 1);
+    let stored = s.passkey("cred-c").await.expect("read").expect("stored");
+    assert_eq!(stored.sign_count, 2);
+    // Not another person's, not a removed one.
+    assert!(
+        !s.use_passkey(&passkey("cred-c", "sub-x", 3), 2)
+            .await
+            .expect("use")
+    );
+    assert!(
+        !s.use_passkey(&passkey("cred-none", "sub-c", 1), 0)
+            .await
+            .expect("use")
+    );
+}
+
 async fn factors_go_with_their_person(s: S) {
     s.create_user(&user("sub-g", "gina", None))
         .await
         .expect("create");
     let mut f = Factors::new("sub-g");
     f.version = 1;
-    f.passkeys.push(passkey("cred-g", 0));
-    assert!(s.put_factors(&f).await.expect("write"));
+    f.totp = Some(totp(0));
+    f.passkeys = vec!["cred-g".into()];
+    assert_eq!(
+        s.add_passkey(&f, &passkey("cred-g", "sub-g", 0))
+            .await
+            .expect("add"),
+        AddPasskey::Added
+    );
     assert!(s.delete_user("sub-g").await.expect("delete"));
     assert_eq!(s.factors("sub-g").await.expect("read"), None);
+    assert_eq!(s.passkey("cred-g").await.expect("read"), None);
     // A person without factors is deleted as before.
     s.create_user(&user("sub-h", "hana", None))
         .await

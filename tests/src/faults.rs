@@ -344,6 +344,26 @@ impl FactorStore for FaultyStore {
         self.faults.store("put_factors")?;
         self.inner.put_factors(f).await
     }
+    async fn passkey(&self, id: &str) -> StoreResult<Option<Passkey>> {
+        self.faults.store("passkey")?;
+        self.inner.passkey(id).await
+    }
+    async fn passkeys(&self, ids: &[String]) -> StoreResult<Vec<Passkey>> {
+        self.faults.store("passkeys")?;
+        self.inner.passkeys(ids).await
+    }
+    async fn add_passkey(&self, f: &Factors, p: &Passkey) -> StoreResult<AddPasskey> {
+        self.faults.store("add_passkey")?;
+        self.inner.add_passkey(f, p).await
+    }
+    async fn remove_passkey(&self, f: &Factors, id: &str) -> StoreResult<bool> {
+        self.faults.store("remove_passkey")?;
+        self.inner.remove_passkey(f, id).await
+    }
+    async fn use_passkey(&self, p: &Passkey, previous_count: u32) -> StoreResult<bool> {
+        self.faults.store("use_passkey")?;
+        self.inner.use_passkey(p, previous_count).await
+    }
 }
 
 #[async_trait]

@@ -108,17 +108,43 @@ pub trait UserStore: Send + Sync {
     async fn list_users(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<User>>;
 }
 
-/// Passkeys and second factors ([`Factors`]), one record per person.
+/// What [`FactorStore::add_passkey`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddPasskey {
+    Added,
+    /// Nothing written: the credential id is registered already (to anyone).
+    IdTaken,
+    /// Nothing written: the person's factors changed since they were read.
+    Stale,
+}
+
+/// Passkeys and second factors: one [`Factors`] record per person, one [`Passkey`] record
+/// per credential.
 #[async_trait]
 pub trait FactorStore: Send + Sync {
-    /// Strongly consistent: a counter or a TOTP step just used must be seen by the next
-    /// sign-in. `None` if the person never enrolled anything (or was deleted).
+    /// Strongly consistent: a TOTP step just used must be seen by the next sign-in. `None`
+    /// if the person never enrolled anything (or was deleted).
     async fn factors(&self, sub: &str) -> StoreResult<Option<Factors>>;
     /// Writes `f` if the stored record is still the one `f` was made from: version
     /// `f.version - 1`, or none at all for version 1. `false`, and nothing written, if
-    /// another write came first: the caller reads again and decides again (a TOTP code or
-    /// an assertion is then refused as used).
+    /// another write came first: the caller reads again and decides again (a TOTP code is
+    /// then refused as used).
     async fn put_factors(&self, f: &Factors) -> StoreResult<bool>;
+    /// The passkey registered under this credential id, whoever's it is (strongly
+    /// consistent: its counter).
+    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<Passkey>>;
+    /// The passkeys under these ids, in their order, missing ones left out: one round trip.
+    async fn passkeys(&self, credential_ids: &[String]) -> StoreResult<Vec<Passkey>>;
+    /// Registers `p` and writes `f` (made from the stored record, listing `p.id`) in one
+    /// atomic write, or nothing.
+    async fn add_passkey(&self, f: &Factors, p: &Passkey) -> StoreResult<AddPasskey>;
+    /// Removes the passkey `credential_id` and writes `f` (made from the stored record,
+    /// without it) in one atomic write; `false`, and nothing written, if `f` is stale.
+    async fn remove_passkey(&self, f: &Factors, credential_id: &str) -> StoreResult<bool>;
+    /// Records a sign-in with `p` (its new counter, last use and backup state) if its
+    /// counter is still `previous_count` and it is still registered: of two sign-ins with
+    /// one assertion, or with a cloned authenticator, one wins.
+    async fn use_passkey(&self, p: &Passkey, previous_count: u32) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -21,7 +21,8 @@
 //! | `providers#all` | [`Providers`]: every upstream provider, by id | – |
 //! | `fedstate#<state_hash>` | [`FederationAttempt`](super::FederationAttempt) | `expires_at` |
 //! | `link#<issuer>#<upstream_sub>` | [`AccountLink`](super::AccountLink) (the issuer escaped: [`link`]) | – |
-//! | `factors#<sub>` | [`Factors`](super::Factors): a person's passkeys, TOTP and recovery codes | – |
+//! | `factors#<sub>` | [`Factors`](super::Factors): a person's TOTP, recovery codes and passkey ids | – |
+//! | `passkey#<credential id>` | [`Passkey`](super::Passkey): one registered WebAuthn credential and its person | – |
 //!
 //! An item is live while `now < expires_at` ([`expired`]); DynamoDB's TTL deletes lazily and
 //! the embedded store not at all, so every read checks expiry itself.
@@ -68,9 +69,14 @@ pub fn email(email: &str) -> String {
     format!("email#{}", email.to_lowercase())
 }
 
-/// A person's passkeys and second factors: deleted with the person.
+/// A person's second factors and passkey ids: deleted with the person.
 pub fn factors(sub: &str) -> String {
     format!("factors#{sub}")
+}
+
+/// A passkey, by its credential id (base64url): deleted with its person.
+pub fn passkey(credential_id: &str) -> String {
+    format!("passkey#{credential_id}")
 }
 
 pub fn auth_request(id: &str) -> String {

@@ -162,7 +162,7 @@ impl DynamoStore {
 
     /// Deleting `old` (read under `sub`): its record, guarded by the revision read, and its
     /// claims.
-    fn delete_tx(&self, old: &Revision, sub: &str) -> StoreResult<UserTx> {
+    fn delete_tx(&self, old: &Revision, sub: &str, passkeys: &[String]) -> StoreResult<UserTx> {
         let (condition, cond_values) = old.unchanged();
         let delete_user = Delete::builder()
             .table_name(&self.table)
@@ -181,16 +181,20 @@ impl DynamoStore {
             tx.conflicts
                 .push(Some("username or email held by another user"));
         }
-        // The person's passkeys and second factors go with them (no condition: there may
+        // The person's second factors and passkeys go with them (no condition: there may
         // be none).
-        let factors = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(schema::factors(sub))))
-            .build()
-            .map_err(unbuildable)?;
-        tx.items
-            .push(TransactWriteItem::builder().delete(factors).build());
-        tx.conflicts.push(None);
+        let owned = std::iter::once(schema::factors(sub))
+            .chain(passkeys.iter().map(|id| schema::passkey(id)));
+        for pk in owned {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk)))
+                .build()
+                .map_err(unbuildable)?;
+            tx.items
+                .push(TransactWriteItem::builder().delete(delete).build());
+            tx.conflicts.push(None);
+        }
         Ok(tx)
     }
 }
@@ -247,7 +251,16 @@ impl UserStore for DynamoStore {
     }
 
     async fn delete_user(&self, sub: &str) -> StoreResult<bool> {
-        self.rewrite_user(sub, |old| self.delete_tx(old, sub)).await
+        // The passkeys listed now go in the same transaction. One added after this read
+        // stays behind, naming a sub that is gone: a sign-in with it finds no person (and
+        // checks that the person's factors list it).
+        let passkeys = self
+            .factors(sub)
+            .await?
+            .map(|f| f.passkeys)
+            .unwrap_or_default();
+        self.rewrite_user(sub, |old| self.delete_tx(old, sub, &passkeys))
+            .await
     }
 
     async fn list_users(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<User>> {

@@ -89,7 +89,12 @@ impl UserStore for EmbeddedStore {
                 txn_delete(txn, k)?;
             }
             txn_delete(txn, &items.user)?;
-            txn_delete(txn, &schema::factors(sub))?;
+            if let Some(f) = txn_get::<Factors>(txn, &schema::factors(sub))? {
+                for id in &f.passkeys {
+                    txn_delete(txn, &schema::passkey(id))?;
+                }
+                txn_delete(txn, &schema::factors(sub))?;
+            }
             Ok(true)
         })
     }
@@ -120,6 +125,13 @@ impl KeyStore for EmbeddedStore {
     }
 }
 
+/// Whether `f` may replace the stored factors: made from them (see
+/// [`FactorStore::put_factors`]).
+fn factors_current(txn: &WriteTransaction, f: &Factors) -> StoreResult<bool> {
+    let stored = txn_get::<Factors>(txn, &schema::factors(&f.sub))?.map_or(0, |old| old.version);
+    Ok(stored + 1 == f.version)
+}
+
 #[async_trait]
 impl FactorStore for EmbeddedStore {
     async fn factors(&self, sub: &str) -> StoreResult<Option<Factors>> {
@@ -129,13 +141,64 @@ impl FactorStore for EmbeddedStore {
     async fn put_factors(&self, f: &Factors) -> StoreResult<bool> {
         let bytes = encode(f)?;
         self.write(|txn| {
-            let key = schema::factors(&f.sub);
-            let stored = txn_get::<Factors>(txn, &key)?.map_or(0, |old| old.version);
-            if stored + 1 != f.version {
+            if !factors_current(txn, f)? {
                 return Ok(false);
             }
-            txn_put(txn, &key, &bytes)?;
+            txn_put(txn, &schema::factors(&f.sub), &bytes)?;
             Ok(true)
+        })
+    }
+
+    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<Passkey>> {
+        self.get(&schema::passkey(credential_id))
+    }
+
+    async fn passkeys(&self, credential_ids: &[String]) -> StoreResult<Vec<Passkey>> {
+        let mut found = Vec::new();
+        for id in credential_ids {
+            found.extend(self.get::<Passkey>(&schema::passkey(id))?);
+        }
+        Ok(found)
+    }
+
+    async fn add_passkey(&self, f: &Factors, p: &Passkey) -> StoreResult<AddPasskey> {
+        let (factors, passkey) = (encode(f)?, encode(p)?);
+        self.write(|txn| {
+            if txn_get::<Passkey>(txn, &schema::passkey(&p.id))?.is_some() {
+                return Ok(AddPasskey::IdTaken);
+            }
+            if !factors_current(txn, f)? {
+                return Ok(AddPasskey::Stale);
+            }
+            txn_put(txn, &schema::passkey(&p.id), &passkey)?;
+            txn_put(txn, &schema::factors(&f.sub), &factors)?;
+            Ok(AddPasskey::Added)
+        })
+    }
+
+    async fn remove_passkey(&self, f: &Factors, credential_id: &str) -> StoreResult<bool> {
+        let factors = encode(f)?;
+        self.write(|txn| {
+            if !factors_current(txn, f)? {
+                return Ok(false);
+            }
+            txn_delete(txn, &schema::passkey(credential_id))?;
+            txn_put(txn, &schema::factors(&f.sub), &factors)?;
+            Ok(true)
+        })
+    }
+
+    async fn use_passkey(&self, p: &Passkey, previous_count: u32) -> StoreResult<bool> {
+        let bytes = encode(p)?;
+        self.write(|txn| {
+            let key = schema::passkey(&p.id);
+            match txn_get::<Passkey>(txn, &key)? {
+                Some(stored) if stored.sign_count == previous_count && stored.sub == p.sub => {
+                    txn_put(txn, &key, &bytes)?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
         })
     }
 }

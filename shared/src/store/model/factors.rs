@@ -1,9 +1,15 @@
 //! What a person signs in with besides a password: passkeys (WebAuthn) and a TOTP second
-//! factor with its recovery codes. One record per person (`factors#<sub>`), so a sign-in
-//! reads them in the same round trip as the person, and every change (a passkey's counter,
-//! a TOTP step used, a recovery code spent, an enrolment) is one conditional write of the
-//! whole record on its `version`: of two concurrent uses of the same code or the same
-//! assertion, one wins (`FactorStore::put_factors`).
+//! factor with its recovery codes.
+//!
+//! One record per person (`factors#<sub>`): the TOTP factor, the recovery codes and the
+//! ids of the person's passkeys. Every change to it (a TOTP step used, a recovery code
+//! spent, an enrolment) is one conditional write of the whole record on its `version`: of
+//! two concurrent uses of the same code, one wins (`FactorStore::put_factors`).
+//!
+//! Each passkey is its own record, `passkey#<credential id>`, naming its person: a passkey
+//! sign-in starts from nothing but the credential id the browser sends, so that is what it
+//! reads by, in the same round trip as the sign-in's other reads; and a credential id can
+//! be registered once, to one person, across the whole deployment (WebAuthn §7.1).
 use serde::{Deserialize, Serialize};
 
 use super::is_zero;
@@ -13,8 +19,13 @@ pub struct Factors {
     pub sub: String,
     /// 1 for the first record written, then one more at each write.
     pub version: u64,
+    /// The person's WebAuthn user handle, base64url: 32 random bytes made at their first
+    /// passkey, never personal data (WebAuthn §14.6.1), the same for all their passkeys.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user_handle: String,
+    /// The ids of the person's passkeys (`passkey#<id>` records), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub passkeys: Vec<Passkey>,
+    pub passkeys: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp: Option<TotpFactor>,
     /// SHA-256 digests (hex) of the unused recovery codes (`totp::recovery_digest`); a code
@@ -29,6 +40,10 @@ pub struct Factors {
 pub struct Passkey {
     /// The credential id, base64url.
     pub id: String,
+    /// Whose it is, and their user handle at registration (an assertion's `userHandle`
+    /// must be it).
+    pub sub: String,
+    pub user_handle: String,
     /// The COSE public key as the authenticator sent it, base64url.
     pub public_key: String,
     /// Its COSE algorithm (-7 ES256, -8 EdDSA, -257 RS256).
@@ -72,8 +87,8 @@ impl Factors {
         }
     }
 
-    pub fn passkey(&self, id: &str) -> Option<&Passkey> {
-        self.passkeys.iter().find(|p| p.id == id)
+    pub fn has_passkey(&self, id: &str) -> bool {
+        self.passkeys.iter().any(|p| p == id)
     }
 
     /// Whether anything is enrolled (a record emptied by removals counts as none).
