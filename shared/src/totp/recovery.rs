@@ -40,14 +40,22 @@ pub fn recovery_codes() -> Vec<String> {
     codes
 }
 
-/// The SHA-256 to store for a code, or to look up when one is typed: the code is first
-/// brought to its canonical form (uppercase, dashes and whitespace dropped, I and L read
-/// as 1, O as 0), so every way of typing it gives the same digest. None if what remains
-/// is not exactly 16 characters of the alphabet.
-pub fn recovery_digest(typed: &str) -> Option<[u8; 32]> {
+/// The SHA-256 to store for `sub`'s code, or to look up when one is typed: the code is
+/// first brought to its canonical form (uppercase, dashes and whitespace dropped, I and L
+/// read as 1, O as 0), so every way of typing it gives the same digest. None if what
+/// remains is not exactly 16 characters of the alphabet.
+///
+/// The person's `sub` is hashed in: from a stolen table, a guess then tests one person's
+/// codes, not everyone's at once.
+pub fn recovery_digest(sub: &str, typed: &str) -> Option<[u8; 32]> {
     let canonical = canonical(typed)?;
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    // The length first, so that no (sub, code) pair hashes like another.
+    ctx.update(&(sub.len() as u64).to_be_bytes());
+    ctx.update(sub.as_bytes());
+    ctx.update(&canonical);
     let mut out = [0u8; 32];
-    out.copy_from_slice(digest::digest(&digest::SHA256, &canonical).as_ref());
+    out.copy_from_slice(ctx.finish().as_ref());
     Some(out)
 }
 
@@ -94,6 +102,8 @@ fn display(chars: &[u8; CODE_CHARS]) -> String {
 
 #[cfg(test)]
 mod tests {
+    const SUB: &str = "sub-1";
+
     use super::*;
 
     #[test]
@@ -113,7 +123,7 @@ mod tests {
                     assert!(ALPHABET.contains(&(c as u8)), "{code}");
                 }
             }
-            assert!(recovery_digest(code).is_some(), "{code}");
+            assert!(recovery_digest(SUB, code).is_some(), "{code}");
         }
     }
 
@@ -131,7 +141,7 @@ mod tests {
 
     #[test]
     fn every_way_of_typing_a_code_gives_one_digest() {
-        let want = recovery_digest("1K0Z-AB1C-D0EF-0GH1").expect("canonical");
+        let want = recovery_digest(SUB, "1K0Z-AB1C-D0EF-0GH1").expect("canonical");
         for typed in [
             "1K0ZAB1CD0EF0GH1",
             "1k0z-ab1c-d0ef-0gh1",
@@ -140,18 +150,24 @@ mod tests {
             "ik0z-abic-doef-0ghl",
             "1-K-0-Z-A-B-1-C-D-0-E-F-0-G-H-1",
         ] {
-            assert_eq!(recovery_digest(typed), Some(want), "{typed:?}");
+            assert_eq!(recovery_digest(SUB, typed), Some(want), "{typed:?}");
         }
-        assert_ne!(recovery_digest("1K0Z-AB1C-D0EF-0GH2"), Some(want));
+        assert_ne!(recovery_digest(SUB, "1K0Z-AB1C-D0EF-0GH2"), Some(want));
     }
 
     #[test]
-    fn the_digest_is_sha256_of_the_canonical_form() {
+    fn the_digest_is_sha256_of_the_person_and_the_canonical_form() {
         let code = recovery_codes().remove(0);
         let canonical = code.replace('-', "");
+        let input = [&5u64.to_be_bytes()[..], b"alice", canonical.as_bytes()].concat();
         assert_eq!(
-            recovery_digest(&code).map(Vec::from),
-            Some(crypto::sha256(canonical.as_bytes()))
+            recovery_digest("alice", &code).map(Vec::from),
+            Some(crypto::sha256(&input))
+        );
+        assert_ne!(
+            recovery_digest("alice", &code),
+            recovery_digest("bob", &code),
+            "bound to its person"
         );
     }
 
@@ -168,23 +184,23 @@ mod tests {
             "1K0Z-AB1C-D0EF-0GHé",
             "１K0Z-AB1C-D0EF-0GH1", // a full-width digit
         ] {
-            assert_eq!(recovery_digest(typed), None, "{typed:?}");
+            assert_eq!(recovery_digest(SUB, typed), None, "{typed:?}");
         }
-        assert_eq!(recovery_digest(&"A".repeat(100_000)), None);
+        assert_eq!(recovery_digest(SUB, &"A".repeat(100_000)), None);
     }
 
     proptest::proptest! {
         #[test]
         fn never_panics(typed in ".{0,40}") {
-            let _ = recovery_digest(&typed);
+            let _ = recovery_digest(SUB, &typed);
         }
 
         #[test]
         fn any_generated_code_round_trips(bytes in proptest::prelude::any::<[u8; 10]>()) {
             let code = display(&encode(bytes));
             let lower = code.to_lowercase();
-            proptest::prop_assert!(recovery_digest(&code).is_some());
-            proptest::prop_assert_eq!(recovery_digest(&code), recovery_digest(&lower));
+            proptest::prop_assert!(recovery_digest(SUB, &code).is_some());
+            proptest::prop_assert_eq!(recovery_digest(SUB, &code), recovery_digest(SUB, &lower));
         }
     }
 }
