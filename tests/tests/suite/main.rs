@@ -5,6 +5,7 @@
 mod basic_op;
 mod browser;
 mod browser_federation;
+mod browser_passkey;
 mod consent;
 mod demo;
 mod envelope;
