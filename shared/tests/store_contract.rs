@@ -221,6 +221,11 @@ fn auth_request(id: &str, expires_at: i64, full: bool) -> AuthRequest {
         client: full.then(|| client("rp", "RP")),
         user: full.then(|| user("sub-1", "alice", Some("alice@example.com"))),
         idp: None,
+        amr: if full {
+            vec!["pwd".into(), "otp".into()]
+        } else {
+            vec![]
+        },
         providers: vec![],
     }
 }
@@ -242,6 +247,7 @@ fn code(hash: &str, expires_at: i64) -> AuthCode {
         auth_time_ms: 0,
         sid: None,
         idp: None,
+        amr: vec!["pwd".into()],
     }
 }
 
@@ -276,6 +282,7 @@ fn refresh_token(hash: &str, grant_id: &str, issued_at: i64, expires_at: i64) ->
         issued_at_ms: 0,
         sid: None,
         idp: None,
+        amr: vec!["fed".into()],
     }
 }
 
@@ -579,6 +586,7 @@ async fn sessions_expire(s: S) {
         auth_time_ms: 0,
         sid: "sid-test".into(),
         idp: None,
+        amr: vec!["pwd".into(), "mfa".into()],
     };
     s.put_session(&sess).await.expect("put");
     assert_eq!(
@@ -1739,6 +1747,7 @@ async fn signin_success_writes_session_and_request_only_within_guards(s: S) {
         sid: "sid".into(),
         auth_time_ms: now * 1000,
         idp: None,
+        amr: vec![],
     };
     let request = auth_request("r", now + 60, true);
     let success = |counters: Vec<CounterWrite>| SignInWrite {
@@ -2294,6 +2303,7 @@ async fn dynamo_item_layout_and_ttl() {
         auth_time_ms: 0,
         sid: "sid-test".into(),
         idp: None,
+        amr: vec![],
     })
     .await
     .expect("session");

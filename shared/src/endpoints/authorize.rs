@@ -321,6 +321,7 @@ fn pending(
         client: Some(back.client.snapshot()),
         user: reuse.user.as_ref().map(User::snapshot),
         idp: session.and_then(|s| s.idp.clone()),
+        amr: session.map(|s| s.amr.clone()).unwrap_or_default(),
         providers: vec![],
     }
 }

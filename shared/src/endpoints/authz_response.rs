@@ -82,6 +82,7 @@ pub fn new_code<S: ?Sized>(
         sid: auth.sid.clone(),
         auth_time_ms: auth.auth_time_ms,
         idp: auth.idp.clone(),
+        amr: auth.amr.clone(),
     };
     Ok((code, record))
 }

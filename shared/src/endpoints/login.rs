@@ -385,7 +385,13 @@ async fn succeeded<S: ClientStore + SignInStore + ?Sized>(
         tracing::info!(event = "signin.other_account", client_id = %attempt.audit.client_id, "sign-in as another account than requested");
         return login_form(app, &attempt.auth, attempt.username, Some(OTHER_ACCOUNT)).await;
     }
-    let signed_in = SignedIn::new(&app.config, &attempt.auth, user, None, now_ms);
+    let signed_in = SignedIn::new(
+        &app.config,
+        &attempt.auth,
+        user,
+        crate::protocol::acr::Method::Password,
+        now_ms,
+    );
     let write = SignInWrite {
         counters: attempt.checked.on_success(),
         session: Some(&signed_in.session),

@@ -8,6 +8,7 @@ use crate::{
     config::Config,
     crypto::{random_token, secret_digest},
     http,
+    protocol::acr,
     store::{AuthRequest, Session, User},
 };
 
@@ -20,15 +21,15 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
-    /// `user` signed in for `auth` at `now_ms`, through the upstream provider `idp` (None: a
-    /// password).
+    /// `user` signed in for `auth` at `now_ms`, as `method` says.
     pub fn new(
         config: &Config,
         auth: &AuthRequest,
         user: &User,
-        idp: Option<&str>,
+        method: acr::Method<'_>,
         now_ms: i64,
     ) -> SignedIn {
+        let idp = method.idp();
         let now = now_ms.div_euclid(1000);
         let cookie = random_token(32);
         let session = Session {
@@ -40,6 +41,7 @@ impl SignedIn {
             // To the millisecond: a password change just before this sign-in must not end it.
             auth_time_ms: now_ms,
             idp: idp.map(str::to_string),
+            amr: method.amr(),
         };
         let request = AuthRequest {
             sub: Some(user.sub.clone()),
@@ -48,6 +50,7 @@ impl SignedIn {
             auth_time_ms: now_ms,
             user: Some(user.snapshot()),
             idp: idp.map(str::to_string),
+            amr: session.amr.clone(),
             ..auth.clone()
         };
         SignedIn {

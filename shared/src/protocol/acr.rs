@@ -13,20 +13,54 @@ pub const FEDERATED: &str = "urn:oidc-serverless:acr:federated";
 /// `acr_values_supported` in discovery.
 pub const SUPPORTED: &[&str] = &[PASSWORD, FEDERATED];
 
+/// How a person proved who they are in one sign-in. What the session records of it (`idp`
+/// and `amr`) travels with the request, the code and the refresh token to every ID token
+/// of the sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method<'a> {
+    Password,
+    /// At the upstream provider with this id.
+    Federated(&'a str),
+}
+
+impl<'a> Method<'a> {
+    pub fn idp(self) -> Option<&'a str> {
+        match self {
+            Method::Federated(idp) => Some(idp),
+            Method::Password => None,
+        }
+    }
+
+    /// The `amr` a session records for it: RFC 8176 §2 `pwd` for a password; `fed` for a
+    /// federated one (not in RFC 8176's registry; the value Microsoft Entra ID states for
+    /// the same case).
+    pub fn amr(self) -> Vec<String> {
+        let values: &[&str] = match self {
+            Method::Password => &["pwd"],
+            Method::Federated(_) => &["fed"],
+        };
+        values.iter().map(|v| v.to_string()).collect()
+    }
+}
+
+/// The `amr` of a sign-in as recorded, or, in a record from before `amr` was kept, as its
+/// `idp` says (a provider: federated; none: a password).
+pub fn amr<'a>(idp: Option<&str>, recorded: &'a [String]) -> Vec<&'a str> {
+    if recorded.is_empty() {
+        let method = idp.map_or(Method::Password, Method::Federated);
+        return match method {
+            Method::Password => vec!["pwd"],
+            Method::Federated(_) => vec!["fed"],
+        };
+    }
+    recorded.iter().map(String::as_str).collect()
+}
+
 /// The class of a sign-in: through the upstream provider `idp`, or with a password.
 pub fn of_sign_in(idp: Option<&str>) -> &'static str {
     match idp {
         Some(_) => FEDERATED,
         None => PASSWORD,
-    }
-}
-
-/// The `amr` of a sign-in: RFC 8176 §2 `pwd` for a password; `fed` for a federated one (not
-/// in RFC 8176's registry; the value Microsoft Entra ID states for the same case).
-pub fn amr(idp: Option<&str>) -> &'static [&'static str] {
-    match idp {
-        Some(_) => &["fed"],
-        None => &["pwd"],
     }
 }
 
@@ -44,8 +78,13 @@ mod tests {
     fn each_way_of_signing_in_has_its_class_and_methods() {
         assert_eq!(of_sign_in(None), PASSWORD);
         assert_eq!(of_sign_in(Some("google")), FEDERATED);
-        assert_eq!(amr(None), ["pwd"]);
-        assert_eq!(amr(Some("google")), ["fed"]);
+        assert_eq!(amr(None, &[]), ["pwd"]);
+        assert_eq!(amr(Some("google"), &[]), ["fed"]);
+        assert_eq!(Method::Password.amr(), ["pwd"]);
+        assert_eq!(Method::Federated("google").amr(), ["fed"]);
+        assert_eq!(Method::Federated("google").idp(), Some("google"));
+        let recorded = vec!["pwd".to_string(), "otp".into(), "mfa".into()];
+        assert_eq!(amr(None, &recorded), ["pwd", "otp", "mfa"], "as recorded");
     }
 
     #[test]

@@ -97,7 +97,13 @@ async fn callback<
     if auth.required_sub.as_ref().is_some_and(|r| *r != user.sub) {
         return Ok(sign_in_again(app, &auth, login::OTHER_ACCOUNT));
     }
-    let signed_in = SignedIn::new(&app.config, &auth, &user, Some(&provider.id), now_ms);
+    let signed_in = SignedIn::new(
+        &app.config,
+        &auth,
+        &user,
+        crate::protocol::acr::Method::Federated(&provider.id),
+        now_ms,
+    );
     let write = SignInWrite {
         counters: vec![],
         session: Some(&signed_in.session),

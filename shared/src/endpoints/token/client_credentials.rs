@@ -54,6 +54,7 @@ pub async fn issue<S: ?Sized>(
         claims: &RequestedClaims::default(),
         sid: None,
         idp: None,
+        amr: &[],
     };
     let tokens = mint::mint(app, &request, now).await?;
     tracing::info!(client_id = %client.client_id, "client credentials token issued");

@@ -136,6 +136,7 @@ fn refresh_token<S: ?Sized>(
         issued_at_ms: now_ms,
         sid: code.sid.clone(),
         idp: code.idp.clone(),
+        amr: code.amr.clone(),
     };
     Some((value, record))
 }
@@ -204,6 +205,7 @@ async fn issue<S: RefreshStore + UserStore + ?Sized>(
         claims: &code.claims,
         sid: code.sid.as_deref(),
         idp: code.idp.as_deref(),
+        amr: &code.amr,
     };
     let (tokens, (), current) =
         tokio::try_join!(mint::mint(app, &request, now), store_refresh, current)?;

@@ -32,6 +32,8 @@ pub struct Request<'a> {
     pub sid: Option<&'a str>,
     /// The upstream provider the person signed in with; None for a password.
     pub idp: Option<&'a str>,
+    /// How the person signed in, as the grant recorded it (`acr::amr`).
+    pub amr: &'a [String],
 }
 
 pub struct Tokens {
@@ -94,7 +96,7 @@ pub async fn mint<S: ?Sized>(
                 custom: claims::custom(client, Some(user), ClaimTarget::IdToken, &scopes, by_name),
                 requested: &allowed(&r.claims.id_token),
                 acr: r.claims.acr.then(|| acr::of_sign_in(r.idp)),
-                amr: acr::amr(r.idp),
+                amr: &acr::amr(r.idp, r.amr),
                 idp: r.idp,
                 sid: r.sid,
                 at_hash: Some(jwt::at_hash(&access_token)),

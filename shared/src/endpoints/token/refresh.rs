@@ -96,6 +96,7 @@ pub async fn exchange<
             claims: &old.claims,
             sid: old.sid.as_deref(),
             idp: old.idp.as_deref(),
+            amr: &old.amr,
         },
         now,
     )

@@ -39,6 +39,10 @@ pub struct RefreshToken {
     /// password: decides the ID token's `acr`, `amr` and `idp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp: Option<String>,
+    /// How the person signed in: RFC 8176 `amr` values, as recorded at sign-in. Empty in
+    /// records from before they were kept: then `idp` says (`protocol::acr::amr`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 impl RefreshToken {
@@ -82,6 +86,10 @@ pub struct AuthCode {
     /// password: decides the ID token's `acr`, `amr` and `idp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp: Option<String>,
+    /// How the person signed in: RFC 8176 `amr` values, as recorded at sign-in. Empty in
+    /// records from before they were kept: then `idp` says (`protocol::acr::amr`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 impl AuthCode {

@@ -52,6 +52,10 @@ pub struct AuthRequest {
     /// password: decides the ID token's `acr`, `amr` and `idp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp: Option<String>,
+    /// How the person signed in: RFC 8176 `amr` values, as recorded at sign-in. Empty in
+    /// records from before they were kept: then `idp` says (`protocol::acr::amr`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
     /// The upstream providers the sign-in page offers ("Continue with ..."), as they were
     /// when the request began: the page needs no read of its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
