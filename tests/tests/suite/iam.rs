@@ -152,7 +152,7 @@ fn granted(t: &Value, role: &str) -> BTreeSet<(String, String)> {
 /// The role of the function serving `path` (`login` → `LoginRole`).
 fn role_of(path: &str) -> String {
     let route = shared::endpoints::routes()
-        .into_iter()
+        .iter()
         .find(|r| r.endpoint.path() == path)
         .unwrap_or_else(|| panic!("no route {path}"));
     let f = route.endpoint.function();
