@@ -18,9 +18,9 @@ use shared::store::{
     AccountLink, AddPasskey, AuthCode, AuthMethod, AuthRequest, AuthRequestStore, ClaimTarget,
     Client, CodeRedemption, CodeStore, Consent, Consume, Counter, CounterWrite, CreateLinked,
     CustomClaim, DeploymentSecret, Factors, FederationAttempt, FederationStore, Guard, KeyStore,
-    LivenessQuery, Minted, Passkey, ProviderStore, PublishedKey, PublishedKeys, RefreshStore,
-    RefreshToken, ReplayStore, ResponseMode, RevocationStore, Rotate, SealedSecret, Session,
-    SessionStore, SignInQuery, SignInStore, SignInWrite, Store, StoreError, TotpFactor,
+    LivenessQuery, Minted, Passkey, PasskeyUse, ProviderStore, PublishedKey, PublishedKeys,
+    RefreshStore, RefreshToken, ReplayStore, ResponseMode, RevocationStore, Rotate, SealedSecret,
+    Session, SessionStore, SignInQuery, SignInStore, SignInWrite, Store, StoreError, TotpFactor,
     UpstreamAuth, UpstreamProvider, User, UserClaim, UserStore, Window, WrappedKey,
     dynamo::{self as ddb, DynamoStore},
     embedded::EmbeddedStore,
@@ -126,6 +126,7 @@ contract!(
     factors_go_with_their_person,
     passkeys_are_registered_once_and_removed_with_their_factors,
     a_passkey_counter_moves_once_per_assertion,
+    a_passkey_sign_in_writes_only_while_its_conditions_hold,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -1600,6 +1601,7 @@ async fn write(s: &S, counters: Vec<CounterWrite>, now: i64) -> bool {
         counters,
         session: None,
         request: None,
+        passkey: None,
         now,
         now_ms: now,
     })
@@ -1754,6 +1756,7 @@ async fn signin_success_writes_session_and_request_only_within_guards(s: S) {
         counters,
         session: Some(&session),
         request: Some(&request),
+        passkey: None,
         now,
         now_ms: now,
     };
@@ -2374,6 +2377,7 @@ async fn dynamo_item_layout_and_ttl() {
                 counters: vec![op],
                 session: None,
                 request: None,
+                passkey: None,
                 now: t,
                 now_ms: t * 1000,
             })
@@ -2768,4 +2772,89 @@ async fn factors_go_with_their_person(s: S) {
         .await
         .expect("create");
     assert!(s.delete_user("sub-h").await.expect("delete"));
+}
+
+async fn a_passkey_sign_in_writes_only_while_its_conditions_hold(s: S) {
+    let now = common::epoch_now();
+    s.create_user(&user("sub-k", "kim", None))
+        .await
+        .expect("create");
+    let mut f = Factors::new("sub-k");
+    f.version = 1;
+    f.passkeys = vec!["cred-k".into()];
+    let added = s
+        .add_passkey(&f, &passkey("cred-k", "sub-k", 3))
+        .await
+        .expect("add");
+    assert_eq!(added, AddPasskey::Added);
+    let session = |id: &str| Session {
+        id_hash: id.into(),
+        sub: "sub-k".into(),
+        auth_time: now,
+        expires_at: now + 3600,
+        sid: format!("sid-{id}"),
+        auth_time_ms: 0,
+        idp: None,
+        amr: vec!["swk".into(), "user".into()],
+    };
+    let used = |count: u32| Passkey {
+        last_used_at: now,
+        ..passkey("cred-k", "sub-k", count)
+    };
+    let sign_in = |session: &Session, used: &Passkey, previous_count: u32| {
+        let (s, session, used) = (s.clone(), session.clone(), used.clone());
+        async move {
+            let w = SignInWrite {
+                counters: vec![],
+                session: Some(&session),
+                request: None,
+                passkey: Some(PasskeyUse {
+                    passkey: &used,
+                    previous_count,
+                }),
+                now,
+                now_ms: now * 1000,
+            };
+            s.signin_write(&w).await.expect("write")
+        }
+    };
+    let first = session("pk-1");
+    assert!(sign_in(&first, &used(4), 3).await);
+    assert_eq!(s.session("pk-1", now).await.expect("read"), Some(first));
+    assert_eq!(
+        s.passkey("cred-k")
+            .await
+            .expect("read")
+            .map(|p| p.sign_count),
+        Some(4)
+    );
+
+    // The same assertion again (read at 3): nothing written, the session included.
+    assert!(!sign_in(&session("pk-2"), &used(4), 3).await);
+    assert_eq!(s.session("pk-2", now).await.expect("read"), None);
+
+    // A disabled person: nothing.
+    let mut kim = s.user("sub-k").await.expect("read").expect("kim");
+    kim.disabled = true;
+    s.update_user(&kim).await.expect("disable");
+    assert!(!sign_in(&session("pk-3"), &used(5), 4).await);
+    kim.disabled = false;
+    s.update_user(&kim).await.expect("enable");
+
+    // No longer listed among the person's factors: nothing; listed again: signed in.
+    let stored = s.factors("sub-k").await.expect("read").expect("factors");
+    let unlisted = next(&stored, |n| n.passkeys.clear());
+    assert!(s.put_factors(&unlisted).await.expect("write"));
+    assert!(!sign_in(&session("pk-4"), &used(5), 4).await);
+    assert_eq!(s.session("pk-4", now).await.expect("read"), None);
+    let listed = next(&unlisted, |n| n.passkeys = vec!["cred-k".into()]);
+    assert!(s.put_factors(&listed).await.expect("write"));
+    assert!(sign_in(&session("pk-5"), &used(5), 4).await);
+    assert_eq!(
+        s.passkey("cred-k")
+            .await
+            .expect("read")
+            .map(|p| p.sign_count),
+        Some(5)
+    );
 }

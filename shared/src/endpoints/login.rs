@@ -340,6 +340,7 @@ async fn failed<S: ClientStore + SignInStore + ?Sized>(
         counters: attempt.checked.on_failure(),
         session: None,
         request: None,
+        passkey: None,
         now: attempt.now,
         now_ms: attempt.now_ms,
     };
@@ -396,6 +397,7 @@ async fn succeeded<S: ClientStore + SignInStore + ?Sized>(
         counters: attempt.checked.on_success(),
         session: Some(&signed_in.session),
         request: Some(&signed_in.request),
+        passkey: None,
         now,
         now_ms,
     };

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    model::{AuthRequest, Session, User},
+    model::{AuthRequest, Passkey, Session, User},
     schema,
 };
 
@@ -167,9 +167,24 @@ pub struct SignInWrite<'a> {
     /// A success: the new session and the request, now signed in.
     pub session: Option<&'a Session>,
     pub request: Option<&'a AuthRequest>,
+    /// A success with a passkey: the passkey as it is after this sign-in, under its own
+    /// conditions (see [`PasskeyUse`]).
+    pub passkey: Option<PasskeyUse<'a>>,
     /// Epoch seconds, and the same instant in milliseconds (a failure's `last`).
     pub now: i64,
     pub now_ms: i64,
+}
+
+/// What a passkey sign-in writes besides its session, in the same transaction and only if
+/// all of these still hold: the passkey's counter is the one it was read at (of two
+/// sign-ins with one assertion, or a cloned authenticator racing the real one, one wins),
+/// its person's factors still list it (it was not removed meanwhile), and its person exists
+/// and is not disabled. So a passkey sign-in reads nothing but the request and the passkey
+/// before it writes: the round trips of a password sign-in.
+#[derive(Debug, Clone, Copy)]
+pub struct PasskeyUse<'a> {
+    pub passkey: &'a Passkey,
+    pub previous_count: u32,
 }
 
 /// 32 random bytes made once per deployment (`secret#deployment`), never overwritten: the

@@ -108,6 +108,7 @@ async fn callback<
         counters: vec![],
         session: Some(&signed_in.session),
         request: Some(&signed_in.request),
+        passkey: None,
         now,
         now_ms,
     };

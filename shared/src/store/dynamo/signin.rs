@@ -68,6 +68,55 @@ macro_rules! guarded {
 }
 
 impl DynamoStore {
+    /// A passkey sign-in's part in its transaction: the passkey's new record if its counter
+    /// is still the one read, and checks that its person's factors list it and that its
+    /// person exists and is not disabled ([`PasskeyUse`]).
+    fn passkey_use(&self, u: &PasskeyUse<'_>) -> StoreResult<Vec<TransactWriteItem>> {
+        let p = u.passkey;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item(&schema::passkey(&p.id), p, None)?))
+            .condition_expression("#count = :previous AND #sub = :sub")
+            .set_expression_attribute_names(Some(names(&[
+                ("#count", "sign_count"),
+                ("#sub", "sub"),
+            ])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":previous", n(i64::from(u.previous_count))),
+                (":sub", s(&p.sub)),
+            ])))
+            .build()
+            .map_err(unbuildable)?;
+        let listed = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(schema::factors(&p.sub))))
+            .condition_expression("contains(#ids, :id)")
+            .set_expression_attribute_names(Some(names(&[("#ids", "passkeys")])))
+            .set_expression_attribute_values(Some(values(vec![(":id", s(&p.id))])))
+            .build()
+            .map_err(unbuildable)?;
+        let enabled = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(schema::user(&p.sub))))
+            .condition_expression(
+                "attribute_exists(#pk) AND (attribute_not_exists(#off) OR #off = :no)",
+            )
+            .set_expression_attribute_names(Some(names(&[("#pk", PK), ("#off", "disabled")])))
+            .set_expression_attribute_values(Some(values(vec![(
+                ":no",
+                AttributeValue::Bool(false),
+            )])))
+            .build()
+            .map_err(unbuildable)?;
+        Ok(vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().condition_check(listed).build(),
+            TransactWriteItem::builder()
+                .condition_check(enabled)
+                .build(),
+        ])
+    }
+
     /// A counter's part in a sign-in's transaction: its [`Guard`] as the condition.
     fn counter_write(
         &self,
@@ -212,12 +261,15 @@ impl SignInStore for DynamoStore {
             let record = expiring(&schema::auth_request(&req.id), req)?;
             items.push(put(&self.table, record)?);
         }
+        if let Some(u) = &w.passkey {
+            items.extend(self.passkey_use(u)?);
+        }
         if items.is_empty() {
             return Ok(true);
         }
         match self.transact(items).await {
             Ok(()) => Ok(true),
-            // Only counters carry conditions: a guard no longer held.
+            // A guard no longer held, or a passkey's condition (`PasskeyUse`).
             Err(TxFailure::Condition(_)) => Ok(false),
             Err(TxFailure::Store(e)) => Err(e),
         }

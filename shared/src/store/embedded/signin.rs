@@ -77,6 +77,14 @@ impl SignInStore for EmbeddedStore {
                 };
                 writes.push((key, next));
             }
+            let passkey = match &w.passkey {
+                Some(u) if !passkey_use_holds(txn, u)? => return Ok(false),
+                Some(u) => Some((schema::passkey(&u.passkey.id), encode(u.passkey)?)),
+                None => None,
+            };
+            if let Some((key, bytes)) = passkey {
+                txn_put(txn, &key, &bytes)?;
+            }
             for (key, next) in writes {
                 match next {
                     Some(bytes) => txn_put(txn, &key, &bytes)?,
@@ -105,4 +113,15 @@ impl SignInStore for EmbeddedStore {
             },
         )
     }
+}
+
+/// The conditions of a [`PasskeyUse`], read in the write transaction.
+fn passkey_use_holds(txn: &WriteTransaction, u: &PasskeyUse<'_>) -> StoreResult<bool> {
+    let p = u.passkey;
+    let stored = txn_get::<Passkey>(txn, &schema::passkey(&p.id))?;
+    let counter_ok = stored.is_some_and(|s| s.sign_count == u.previous_count && s.sub == p.sub);
+    let listed =
+        txn_get::<Factors>(txn, &schema::factors(&p.sub))?.is_some_and(|f| f.has_passkey(&p.id));
+    let enabled = txn_get::<User>(txn, &schema::user(&p.sub))?.is_some_and(|user| !user.disabled);
+    Ok(counter_ok && listed && enabled)
 }
