@@ -105,6 +105,14 @@ pub struct LoginView<'a> {
     pub providers: Vec<ProviderLink<'a>>,
     /// Whether the password form is shown (`PASSWORD_SIGNIN`).
     pub password: bool,
+    /// The passkey sign-in's form: where it posts, and the WebAuthn request options (JSON,
+    /// `parseRequestOptionsFromJSON`'s form) with this request's challenge.
+    pub passkey: Option<PasskeyForm<'a>>,
+}
+
+pub struct PasskeyForm<'a> {
+    pub action: &'a str,
+    pub options: String,
 }
 
 /// A link of the sign-in page to an upstream provider (`/federation/start`).
@@ -405,6 +413,7 @@ mod tests {
                     link("Plain", None),
                 ],
                 password: true,
+                passkey: None,
             },
         );
         let html = body(&page);

@@ -127,6 +127,7 @@ contract!(
     passkeys_are_registered_once_and_removed_with_their_factors,
     a_passkey_counter_moves_once_per_assertion,
     a_passkey_sign_in_writes_only_while_its_conditions_hold,
+    a_passkey_challenge_signs_in_once,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -222,6 +223,11 @@ fn auth_request(id: &str, expires_at: i64, full: bool) -> AuthRequest {
         client: full.then(|| client("rp", "RP")),
         user: full.then(|| user("sub-1", "alice", Some("alice@example.com"))),
         idp: None,
+        passkey_challenge: if full {
+            "Y2hhbGxlbmdl".into()
+        } else {
+            String::new()
+        },
         amr: if full {
             vec!["pwd".into(), "otp".into()]
         } else {
@@ -2811,6 +2817,7 @@ async fn a_passkey_sign_in_writes_only_while_its_conditions_hold(s: S) {
                 passkey: Some(PasskeyUse {
                     passkey: &used,
                     previous_count,
+                    challenge: "",
                 }),
                 now,
                 now_ms: now * 1000,
@@ -2856,5 +2863,70 @@ async fn a_passkey_sign_in_writes_only_while_its_conditions_hold(s: S) {
             .expect("read")
             .map(|p| p.sign_count),
         Some(5)
+    );
+}
+
+async fn a_passkey_challenge_signs_in_once(s: S) {
+    let now = common::epoch_now();
+    s.create_user(&user("sub-z", "zoe", None))
+        .await
+        .expect("create");
+    let mut f = Factors::new("sub-z");
+    f.version = 1;
+    f.passkeys = vec!["cred-z".into()];
+    // A synced passkey: its counter stays 0, so only the challenge stops a replay.
+    let added = s
+        .add_passkey(&f, &passkey("cred-z", "sub-z", 0))
+        .await
+        .expect("add");
+    assert_eq!(added, AddPasskey::Added);
+    let mut pending = auth_request("req-z", now + 600, true);
+    pending.passkey_challenge = "Y2gtMQ".into();
+    s.put_auth_request(&pending).await.expect("put");
+    let signed_in = AuthRequest {
+        sub: Some("sub-z".into()),
+        passkey_challenge: String::new(),
+        ..pending.clone()
+    };
+    let used = passkey("cred-z", "sub-z", 0);
+    let attempt = |id: &'static str| {
+        let (s, signed_in, used) = (s.clone(), signed_in.clone(), used.clone());
+        async move {
+            let session = Session {
+                id_hash: id.into(),
+                sub: "sub-z".into(),
+                auth_time: now,
+                expires_at: now + 3600,
+                sid: format!("sid-{id}"),
+                auth_time_ms: 0,
+                idp: None,
+                amr: vec!["swk".into()],
+            };
+            let w = SignInWrite {
+                counters: vec![],
+                session: Some(&session),
+                request: Some(&signed_in),
+                passkey: Some(PasskeyUse {
+                    passkey: &used,
+                    previous_count: 0,
+                    challenge: "Y2gtMQ",
+                }),
+                now,
+                now_ms: now * 1000,
+            };
+            s.signin_write(&w).await.expect("write")
+        }
+    };
+    assert!(attempt("z-1").await);
+    assert!(!attempt("z-2").await, "the challenge is spent");
+    assert_eq!(s.session("z-2", now).await.expect("read"), None);
+    let stored = s
+        .auth_request("req-z", now)
+        .await
+        .expect("read")
+        .expect("request");
+    assert_eq!(
+        (stored.sub.as_deref(), stored.passkey_challenge.as_str()),
+        (Some("sub-z"), "")
     );
 }

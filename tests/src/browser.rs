@@ -132,7 +132,7 @@ impl Browser {
         self.follow(resp, creds, decision).await
     }
 
-    async fn follow(
+    pub async fn follow(
         &mut self,
         mut resp: reqwest::Response,
         creds: Option<(&str, &str)>,

@@ -245,7 +245,7 @@ async fn reuse<S: ConsentStore + SessionStore + UserStore + ?Sized>(
         .filter(|_| !v.prompts("login"))
         .filter(|s| v.max_age.is_none_or(|m| now - s.auth_time <= m))
         .filter(|s| required.is_none_or(|r| *r == s.sub))
-        .filter(|s| acr::meets(&v.claims.acr_essential, s.idp.as_deref()));
+        .filter(|s| acr::meets(&v.claims.acr_essential, s.idp.as_deref(), &s.amr));
     let Some(s) = session else {
         return Ok(none);
     };
@@ -277,7 +277,7 @@ async fn reuse<S: ConsentStore + SessionStore + UserStore + ?Sized>(
 fn buttons(providers: &[UpstreamProvider], auth: &AuthRequest) -> Vec<ProviderButton> {
     providers
         .iter()
-        .filter(|p| p.enabled && acr::meets(&auth.claims.acr_essential, Some(&p.id)))
+        .filter(|p| p.enabled && acr::meets(&auth.claims.acr_essential, Some(&p.id), &[]))
         .map(|p| ProviderButton {
             id: p.id.clone(),
             name: p.display_name.clone(),
@@ -322,6 +322,7 @@ fn pending(
         user: reuse.user.as_ref().map(User::snapshot),
         idp: session.and_then(|s| s.idp.clone()),
         amr: session.map(|s| s.amr.clone()).unwrap_or_default(),
+        passkey_challenge: crate::crypto::b64url(&crate::passkey::challenge()),
         providers: vec![],
     }
 }

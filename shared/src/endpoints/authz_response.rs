@@ -53,7 +53,7 @@ pub fn new_code<S: ?Sized>(
     user: &User,
     now: i64,
 ) -> Result<(CodeValue, AuthCode), OAuthError> {
-    if !acr::meets(&auth.claims.acr_essential, auth.idp.as_deref()) {
+    if !acr::meets(&auth.claims.acr_essential, auth.idp.as_deref(), &auth.amr) {
         return Err(OAuthError::new(
             ErrorCode::UnmetAuthenticationRequirements,
             "the person did not sign in the way the application requires (acr)",

@@ -8,7 +8,7 @@ use lambda_http::{Body, Response};
 use super::Endpoint;
 use crate::{
     App, http,
-    pages::{self, ConsentView, LoginView, ProviderLink},
+    pages::{self, ConsentView, LoginView, PasskeyForm, ProviderLink},
     protocol::release,
     store::{AuthRequest, Client, RequestedClaims, User},
 };
@@ -23,6 +23,11 @@ pub fn sign_in<S: ?Sized, K: ?Sized>(
     error: Option<&str>,
 ) -> Response<Body> {
     let action = app.config.endpoint_url(Endpoint::Login);
+    let passkey_action = app.config.endpoint_url(Endpoint::PasskeySignIn);
+    let passkey = passkey_options(app, auth).map(|options| PasskeyForm {
+        action: &passkey_action,
+        options,
+    });
     pages::login_page(
         &app.config.branding,
         LoginView {
@@ -33,6 +38,7 @@ pub fn sign_in<S: ?Sized, K: ?Sized>(
             username,
             error,
             password: app.config.sign_in.password,
+            passkey,
             providers: auth
                 .providers
                 .iter()
@@ -73,4 +79,13 @@ pub fn consent<S: ?Sized, K: ?Sized>(
             claims: individually,
         },
     )
+}
+
+/// The WebAuthn request options of `auth`'s passkey sign-in (no allow list: the browser
+/// offers the passkeys it holds for this site), or None without a challenge.
+fn passkey_options<S: ?Sized, K: ?Sized>(app: &App<S, K>, auth: &AuthRequest) -> Option<String> {
+    let challenge =
+        crate::crypto::b64url_decode(&auth.passkey_challenge).filter(|c| !c.is_empty())?;
+    let rp = crate::passkey::RelyingParty::from_issuer(&app.config.issuer).ok()?;
+    Some(crate::passkey::request_options(&rp, &challenge, &[]).to_string())
 }

@@ -24,7 +24,7 @@ pub fn verifying<'a>(app: &'a App, e: Endpoint, req: &'a Request, now: i64) -> A
         Endpoint::Discovery => discovery(app, e, req, now),
         Endpoint::Jwks => jwks(app, e, req, now),
         Endpoint::Authorize => authorize(app, e, req, now),
-        Endpoint::Login | Endpoint::Consent => login(app, e, req, now),
+        Endpoint::Login | Endpoint::PasskeySignIn | Endpoint::Consent => login(app, e, req, now),
         Endpoint::Token => elsewhere(),
         Endpoint::Userinfo => userinfo(app, e, req, now),
         Endpoint::Revocation => revoke(app, e, req, now),
@@ -77,6 +77,7 @@ pub fn authorize<'a>(app: &'a App, _: Endpoint, req: &'a Request, now: i64) -> A
 pub fn login<'a>(app: &'a App, e: Endpoint, req: &'a Request, now: i64) -> Answer<'a> {
     match e {
         Endpoint::Consent => Box::pin(super::login::handle_consent(app, req, now)),
+        Endpoint::PasskeySignIn => Box::pin(super::login::handle_passkey(app, req, now)),
         _ => Box::pin(super::login::handle_login(app, req, now)),
     }
 }

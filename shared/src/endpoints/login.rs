@@ -11,6 +11,7 @@
 //! failure on the way refuses too (the retryable 503 page): the defence never fails open,
 //! and a failed write changes nothing, so the same form can be sent again.
 mod consent;
+mod passkey;
 
 use crate::store::{AuthRequestStore, ClientStore, SignInStore};
 pub use consent::handle_consent;
@@ -18,6 +19,7 @@ use lambda_http::{
     Body, Request, Response,
     http::{Method, StatusCode},
 };
+pub use passkey::handle_passkey;
 
 use super::{
     Endpoint,

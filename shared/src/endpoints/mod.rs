@@ -41,7 +41,7 @@ const fn r(method: Method, endpoint: Endpoint) -> Route {
 }
 
 // Built once, not per request: every request looks its route up here.
-static ROUTES: [Route; 22] = {
+static ROUTES: [Route; 23] = {
     use Endpoint::*;
     [
         r(Method::GET, Discovery),
@@ -50,6 +50,7 @@ static ROUTES: [Route; 22] = {
         r(Method::POST, Authorize),
         r(Method::GET, Login),
         r(Method::POST, Login),
+        r(Method::POST, PasskeySignIn),
         r(Method::GET, Consent),
         r(Method::POST, Consent),
         r(Method::POST, Token),

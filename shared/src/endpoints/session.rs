@@ -51,6 +51,7 @@ impl SignedIn {
             user: Some(user.snapshot()),
             idp: idp.map(str::to_string),
             amr: session.amr.clone(),
+            passkey_challenge: String::new(),
             ..auth.clone()
         };
         SignedIn {

@@ -176,15 +176,17 @@ pub struct SignInWrite<'a> {
 }
 
 /// What a passkey sign-in writes besides its session, in the same transaction and only if
-/// all of these still hold: the passkey's counter is the one it was read at (of two
-/// sign-ins with one assertion, or a cloned authenticator racing the real one, one wins),
-/// its person's factors still list it (it was not removed meanwhile), and its person exists
-/// and is not disabled. So a passkey sign-in reads nothing but the request and the passkey
-/// before it writes: the round trips of a password sign-in.
+/// all of these still hold: the request still holds the challenge the assertion answered
+/// (of two sign-ins with one assertion, one wins, even with a passkey whose counter stays
+/// 0), the passkey's counter is the one it was read at (a cloned authenticator racing the
+/// real one), its person's factors still list it (it was not removed meanwhile), and its
+/// person exists and is not disabled.
 #[derive(Debug, Clone, Copy)]
 pub struct PasskeyUse<'a> {
     pub passkey: &'a Passkey,
     pub previous_count: u32,
+    /// The request's challenge as read (base64url); the request written replaces it.
+    pub challenge: &'a str,
 }
 
 /// 32 random bytes made once per deployment (`secret#deployment`), never overwritten: the

@@ -24,6 +24,7 @@ mod local_server;
 mod log_scan;
 mod logout;
 mod negative;
+mod passkey_signin;
 mod private_key_jwt;
 mod registration;
 mod resilience;

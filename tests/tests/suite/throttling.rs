@@ -176,6 +176,8 @@ fn strip(page: &str) -> String {
             !l.contains("name=\"req\"")
                 && !l.contains("name=\"csrf\"")
                 && !l.contains("name=\"username\"")
+                // The passkey form's options carry the request's own challenge.
+                && !l.contains("data-options=")
         })
         .collect::<Vec<_>>()
         .join("\n")

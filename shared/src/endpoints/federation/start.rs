@@ -49,7 +49,7 @@ async fn start<S: AuthRequestStore + FederationStore + ProviderStore + ?Sized>(
     let provider = provider
         .filter(|p| p.enabled)
         .ok_or_else(unknown_provider)?;
-    if !acr::meets(&auth.claims.acr_essential, Some(&provider.id)) {
+    if !acr::meets(&auth.claims.acr_essential, Some(&provider.id), &[]) {
         return Err(OAuthError::new(
             ErrorCode::UnmetAuthenticationRequirements,
             "The application requires another way of signing in.",

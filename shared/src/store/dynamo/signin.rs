@@ -259,7 +259,27 @@ impl SignInStore for DynamoStore {
         }
         if let Some(req) = w.request {
             let record = expiring(&schema::auth_request(&req.id), req)?;
-            items.push(put(&self.table, record)?);
+            items.push(match &w.passkey {
+                // Only while it still holds the challenge the assertion answered.
+                Some(u) => {
+                    let put = Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(record))
+                        .condition_expression("#ch = :ch")
+                        .set_expression_attribute_names(Some(names(&[(
+                            "#ch",
+                            "passkey_challenge",
+                        )])))
+                        .set_expression_attribute_values(Some(values(vec![(
+                            ":ch",
+                            s(u.challenge),
+                        )])))
+                        .build()
+                        .map_err(unbuildable)?;
+                    TransactWriteItem::builder().put(put).build()
+                }
+                None => put(&self.table, record)?,
+            });
         }
         if let Some(u) = &w.passkey {
             items.extend(self.passkey_use(u)?);

@@ -77,6 +77,11 @@ impl SignInStore for EmbeddedStore {
                 };
                 writes.push((key, next));
             }
+            if let (Some(u), Some(r)) = (&w.passkey, w.request)
+                && !challenge_holds(txn, &r.id, u.challenge)?
+            {
+                return Ok(false);
+            }
             let passkey = match &w.passkey {
                 Some(u) if !passkey_use_holds(txn, u)? => return Ok(false),
                 Some(u) => Some((schema::passkey(&u.passkey.id), encode(u.passkey)?)),
@@ -124,4 +129,10 @@ fn passkey_use_holds(txn: &WriteTransaction, u: &PasskeyUse<'_>) -> StoreResult<
         txn_get::<Factors>(txn, &schema::factors(&p.sub))?.is_some_and(|f| f.has_passkey(&p.id));
     let enabled = txn_get::<User>(txn, &schema::user(&p.sub))?.is_some_and(|user| !user.disabled);
     Ok(counter_ok && listed && enabled)
+}
+
+/// Whether the request `id` still holds the challenge a passkey sign-in answered.
+fn challenge_holds(txn: &WriteTransaction, id: &str, challenge: &str) -> StoreResult<bool> {
+    let stored = txn_get::<AuthRequest>(txn, &schema::auth_request(id))?;
+    Ok(stored.is_some_and(|r| !challenge.is_empty() && r.passkey_challenge == challenge))
 }

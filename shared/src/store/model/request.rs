@@ -56,6 +56,11 @@ pub struct AuthRequest {
     /// records from before they were kept: then `idp` says (`protocol::acr::amr`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// The challenge of a passkey sign-in for this request, base64url (WebAuthn §13.4.3:
+    /// random, used once): made with the request, replaced after every failed attempt, gone
+    /// once the person is signed in.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub passkey_challenge: String,
     /// The upstream providers the sign-in page offers ("Continue with ..."), as they were
     /// when the request began: the page needs no read of its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -1,0 +1,245 @@
+//! Signing in with a passkey, over HTTP on every backend: a software authenticator (a P-256
+//! key made here, as a platform authenticator holds one) answers the sign-in page's WebAuthn
+//! options; the provider verifies the assertion against the passkey registered for Alice,
+//! signs her in, and the ID token says how (`amr`, the phishing-resistant `acr`). The same
+//! assertion never signs in twice, and a counter that goes back is refused.
+use aws_lc_rs::{
+    digest,
+    rand::SystemRandom,
+    signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use ciborium::value::Value as Cbor;
+use e2e::{
+    ALICE, BASIC, Outcome, Provider, REDIRECT, browser::input_value, browser::unescape,
+    each_backend,
+};
+use serde_json::{Value, json};
+use shared::store::{AddPasskey, Factors, Passkey};
+
+const PHISHING_RESISTANT: &str = "urn:oidc-serverless:acr:phishing-resistant";
+
+struct Authenticator {
+    key: EcdsaKeyPair,
+    credential_id: Vec<u8>,
+    user_handle: Vec<u8>,
+}
+
+impl Authenticator {
+    fn new() -> Self {
+        Self {
+            key: EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).expect("key"),
+            credential_id: shared::crypto::random_bytes::<16>().to_vec(),
+            user_handle: shared::crypto::random_bytes::<32>().to_vec(),
+        }
+    }
+
+    /// The COSE_Key of its public key (RFC 9053 §7.1.1: EC2, P-256, ES256).
+    fn cose_key(&self) -> Vec<u8> {
+        let point = self.key.public_key().as_ref();
+        let map = Cbor::Map(vec![
+            (Cbor::Integer(1.into()), Cbor::Integer(2.into())),
+            (Cbor::Integer(3.into()), Cbor::Integer((-7).into())),
+            (Cbor::Integer((-1).into()), Cbor::Integer(1.into())),
+            (
+                Cbor::Integer((-2).into()),
+                Cbor::Bytes(point[1..33].to_vec()),
+            ),
+            (
+                Cbor::Integer((-3).into()),
+                Cbor::Bytes(point[33..].to_vec()),
+            ),
+        ]);
+        let mut out = vec![];
+        ciborium::into_writer(&map, &mut out).expect("cbor");
+        out
+    }
+
+    /// Registers it for `sub` in the provider's store, as the account page will.
+    async fn register(&self, p: &Provider, sub: &str) {
+        let store = &p.running.verifying.store;
+        let mut f = Factors::new(sub);
+        f.version = 1;
+        f.user_handle = B64.encode(&self.user_handle);
+        f.passkeys = vec![B64.encode(&self.credential_id)];
+        let passkey = Passkey {
+            id: B64.encode(&self.credential_id),
+            sub: sub.into(),
+            user_handle: f.user_handle.clone(),
+            public_key: B64.encode(self.cose_key()),
+            alg: -7,
+            sign_count: 0,
+            name: "Test key".into(),
+            created_at: p.clock_now(),
+            last_used_at: 0,
+            backup_eligible: true,
+            backed_up: true,
+            transports: vec!["internal".into()],
+        };
+        assert_eq!(
+            store.add_passkey(&f, &passkey).await.expect("add"),
+            AddPasskey::Added
+        );
+    }
+
+    /// Its answer to `options` (the page's request options) at `origin`, with `counter`.
+    fn assert(&self, options: &Value, origin: &str, counter: u32) -> String {
+        let client_data = json!({
+            "type": "webauthn.get",
+            "challenge": options["challenge"],
+            "origin": origin,
+            "crossOrigin": false,
+        })
+        .to_string();
+        let rp_id = options["rpId"].as_str().expect("rpId");
+        let mut auth_data = digest::digest(&digest::SHA256, rp_id.as_bytes())
+            .as_ref()
+            .to_vec();
+        // UP, UV, and backed up (BE, BS): a synced passkey.
+        auth_data.push(0x01 | 0x04 | 0x08 | 0x10);
+        auth_data.extend(counter.to_be_bytes());
+        let mut signed = auth_data.clone();
+        signed.extend(digest::digest(&digest::SHA256, client_data.as_bytes()).as_ref());
+        let signature = self.key.sign(&SystemRandom::new(), &signed).expect("sign");
+        let id = B64.encode(&self.credential_id);
+        json!({
+            "id": id, "rawId": id, "type": "public-key",
+            "response": {
+                "clientDataJSON": B64.encode(client_data.as_bytes()),
+                "authenticatorData": B64.encode(&auth_data),
+                "signature": B64.encode(signature.as_ref()),
+                "userHandle": B64.encode(&self.user_handle),
+            },
+            "clientExtensionResults": {},
+        })
+        .to_string()
+    }
+}
+
+/// The sign-in page's passkey form: its request id, CSRF token and WebAuthn options.
+fn passkey_form(page: &str) -> (String, String, Value) {
+    let form = &page[page.find("id=\"passkey-form\"").expect("a passkey form")..];
+    let start = form.find("data-options=\"").expect("options") + "data-options=\"".len();
+    let end = form[start..].find('"').expect("end");
+    let options = serde_json::from_str(&unescape(&form[start..start + end])).expect("options JSON");
+    let req = input_value(form, "req").expect("req");
+    let csrf = input_value(form, "csrf").expect("csrf");
+    (req, csrf, options)
+}
+
+fn id_token_claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("payload");
+    serde_json::from_slice(&B64.decode(payload).expect("b64")).expect("json")
+}
+
+each_backend!(
+    a_person_signs_in_with_a_passkey_and_the_id_token_says_so,
+    |p| {
+        let store = &p.running.verifying.store;
+        let alice = store
+            .user_by_username(ALICE.0)
+            .await
+            .expect("read")
+            .expect("alice");
+        let authenticator = Authenticator::new();
+        authenticator.register(&p, &alice.sub).await;
+        let origin = p.issuer();
+
+        let mut b = p.browser();
+        let url = p.authorize_url(BASIC.0, &[("acr_values", PHISHING_RESISTANT)]);
+        let Outcome::Page { body, .. } = b.authorize(&url, None, "").await else {
+            panic!("the sign-in page");
+        };
+        let (req, csrf, options) = passkey_form(&body);
+        assert_eq!(options["userVerification"], "required");
+        let assertion = authenticator.assert(&options, &origin, 0);
+        let form = [
+            ("req", req.clone()),
+            ("csrf", csrf.clone()),
+            ("credential", assertion.clone()),
+        ];
+        let signed_in = b.submit("/login/passkey", &form).await;
+        assert_eq!(signed_in.status().as_u16(), 303, "on to consent");
+        // The same assertion again, at once: its challenge is gone.
+        let again = b.submit("/login/passkey", &form).await;
+        assert_eq!(again.status().as_u16(), 200);
+        let page = again.text().await.expect("page");
+        assert!(page.contains("could not sign you in"), "{page}");
+
+        let out = b.follow(signed_in, None, "allow").await;
+        let code = out.param("code").expect("a code");
+        let (status, _, tokens) = p
+            .token(
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                ],
+                Some(BASIC),
+            )
+            .await;
+        assert_eq!(status, 200, "{tokens}");
+        let id = id_token_claims(tokens["id_token"].as_str().expect("ID token"));
+        assert_eq!(id["sub"], alice.sub.as_str());
+        assert_eq!(id["amr"], json!(["swk", "user", "mfa"]), "{id}");
+        assert_eq!(id["acr"], PHISHING_RESISTANT, "{id}");
+        let used = store
+            .passkey(&B64.encode(&authenticator.credential_id))
+            .await
+            .expect("read")
+            .expect("stored");
+        assert!(used.last_used_at > 0);
+    }
+);
+
+each_backend!(a_passkey_whose_counter_goes_back_is_refused, |p| {
+    let store = &p.running.verifying.store;
+    let alice = store
+        .user_by_username(ALICE.0)
+        .await
+        .expect("read")
+        .expect("alice");
+    let authenticator = Authenticator::new();
+    authenticator.register(&p, &alice.sub).await;
+    let origin = p.issuer();
+    let sign_in = |counter: u32| {
+        let (p, a, origin) = (&p, &authenticator, origin.clone());
+        async move {
+            let mut b = p.browser();
+            let Outcome::Page { body, .. } =
+                b.authorize(&p.authorize_url(BASIC.0, &[]), None, "").await
+            else {
+                panic!("the sign-in page");
+            };
+            let (req, csrf, options) = passkey_form(&body);
+            let form = [
+                ("req", req),
+                ("csrf", csrf),
+                ("credential", a.assert(&options, &origin, counter)),
+            ];
+            b.submit("/login/passkey", &form).await.status().as_u16()
+        }
+    };
+    assert_eq!(sign_in(5).await, 303);
+    assert_eq!(sign_in(7).await, 303);
+    assert_eq!(
+        sign_in(6).await,
+        200,
+        "a counter below the last one: a cloned authenticator?"
+    );
+    assert_eq!(sign_in(7).await, 200, "nor the same one again");
+    assert_eq!(sign_in(8).await, 303, "the real authenticator goes on");
+    // Another origin (a phishing site relaying the options) is refused.
+    let mut b = p.browser();
+    let Outcome::Page { body, .. } = b.authorize(&p.authorize_url(BASIC.0, &[]), None, "").await
+    else {
+        panic!("the sign-in page");
+    };
+    let (req, csrf, options) = passkey_form(&body);
+    let phished = authenticator.assert(&options, "https://phish.example", 9);
+    let form = [("req", req), ("csrf", csrf), ("credential", phished)];
+    assert_eq!(
+        b.submit("/login/passkey", &form).await.status().as_u16(),
+        200
+    );
+});
