@@ -44,9 +44,13 @@ fn image_origin(url: &str) -> Option<String> {
     (u.scheme() == "https").then(|| u.origin().ascii_serialization())
 }
 
-/// `default-src 'none'`: no scripts at all; the stylesheet by its SHA-256; images from the
-/// provider, `data:` and the logos' origins; never framed.
-pub fn csp(b: &Branding, images: &[&str]) -> String {
+/// The sign-in page's one script: the passkey button and autofill (WebAuthn conditional
+/// mediation). Static, so the CSP admits it by its hash; its data comes from the form.
+pub const PASSKEY_SCRIPT: &str = include_str!("../templates/passkey.js");
+
+/// `default-src 'none'`: no scripts but `scripts`, each by its SHA-256; the stylesheet by
+/// its SHA-256; images from the provider, `data:` and the logos' origins; never framed.
+pub fn csp(b: &Branding, images: &[&str], scripts: &[&str]) -> String {
     let mut img = vec!["'self'".to_string(), "data:".to_string()];
     for o in b
         .logo_url
@@ -59,8 +63,17 @@ pub fn csp(b: &Branding, images: &[&str]) -> String {
             img.push(o);
         }
     }
+    let script_src: String = scripts
+        .iter()
+        .map(|js| format!(" 'sha256-{}'", b64(&crypto::sha256(js.as_bytes()))))
+        .collect();
+    let script_src = if script_src.is_empty() {
+        String::new()
+    } else {
+        format!("; script-src{script_src}")
+    };
     format!(
-        "default-src 'none'; style-src 'sha256-{}'; img-src {}; base-uri 'none'; frame-ancestors 'none'",
+        "default-src 'none'; style-src 'sha256-{}'; img-src {}{script_src}; base-uri 'none'; frame-ancestors 'none'",
         b64(&crypto::sha256(css(b).as_bytes())),
         img.join(" ")
     )
@@ -71,6 +84,7 @@ fn respond(
     status: StatusCode,
     body: Result<String, askama::Error>,
     images: &[&str],
+    scripts: &[&str],
 ) -> Response<Body> {
     let body = match body {
         Ok(b) => b,
@@ -83,7 +97,7 @@ fn respond(
         }
     };
     let mut resp = http::html(status, body);
-    http::page_headers(&mut resp, &csp(b, images));
+    http::page_headers(&mut resp, &csp(b, images, scripts));
     resp
 }
 
@@ -92,6 +106,7 @@ fn respond(
 struct LoginPage<'a> {
     f: Frame<'a>,
     v: LoginView<'a>,
+    script: &'static str,
 }
 
 pub struct LoginView<'a> {
@@ -125,15 +140,18 @@ pub struct ProviderLink<'a> {
 
 pub fn login_page(b: &Branding, v: LoginView<'_>) -> Response<Body> {
     let logos: Vec<&str> = v.providers.iter().filter_map(|p| p.logo).collect();
+    let passkey = v.passkey.is_some();
     respond(
         b,
         StatusCode::OK,
         LoginPage {
             f: Frame::new(b),
+            script: PASSKEY_SCRIPT,
             v,
         }
         .render(),
         &logos,
+        if passkey { &[PASSKEY_SCRIPT] } else { &[] },
     )
 }
 
@@ -236,7 +254,7 @@ pub fn consent_page(b: &Branding, v: ConsentView<'_>) -> Response<Body> {
             claims,
         }
         .render(),
-        &logo,
+        &logo, &[],
     )
 }
 
@@ -279,7 +297,7 @@ pub fn error_page(
             description,
         }
         .render(),
-        &[],
+        &[], &[],
     )
 }
 
@@ -309,7 +327,7 @@ pub fn logout_confirm_page(b: &Branding, v: &LogoutView<'_>) -> Response<Body> {
             v,
         }
         .render(),
-        &[],
+        &[], &[],
     )
 }
 
@@ -339,7 +357,7 @@ pub fn signed_out_page(b: &Branding, next: Option<Continue<'_>>) -> Response<Bod
             next,
         }
         .render(),
-        &[],
+        &[], &[],
     )
 }
 
@@ -369,7 +387,7 @@ pub fn form_post_page(b: &Branding, action: &str, params: &[(&str, &str)]) -> Re
         .unwrap_or_else(|| "'none'".into());
     let body = match page.render() {
         Ok(b) => b,
-        Err(e) => return respond(b, StatusCode::INTERNAL_SERVER_ERROR, Err(e), &[]),
+        Err(e) => return respond(b, StatusCode::INTERNAL_SERVER_ERROR, Err(e), &[], &[]),
     };
     let mut resp = http::html(StatusCode::OK, body);
     let csp = format!(

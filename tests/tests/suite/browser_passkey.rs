@@ -14,7 +14,10 @@ use shared::passkey::{
     creation_options, request_options, verify_assertion, verify_registration,
 };
 
-use super::browser::browser;
+use e2e::{ALICE, BASIC, Provider, REDIRECT, TestBackend};
+use shared::store::{AddPasskey, Factors, Passkey};
+
+use super::browser::{browser, click, wait_for, wait_for_url};
 
 /// `POST /session/{id}/webauthn/authenticator` (WebAuthn L3 §11.3, Add Virtual Authenticator).
 #[derive(Debug)]
@@ -175,4 +178,95 @@ async fn a_passkey_made_and_used_by_chromium_verifies() {
             Err(PasskeyError::CounterRegressed { .. })
         ));
     }
+}
+
+/// Registers a passkey for Alice with the virtual authenticator, as the account page will:
+/// the creation ceremony on the provider's origin, verified, then stored.
+async fn enrol_alice(c: &Client, p: &Provider, rp: &RelyingParty) {
+    let store = &p.running.verifying.store;
+    let alice = store
+        .user_by_username(ALICE.0)
+        .await
+        .expect("read")
+        .expect("alice");
+    let handle = shared::crypto::random_bytes::<32>();
+    let made = challenge();
+    let options = creation_options(rp, "Acme", &handle, ALICE.0, "Alice", &made, &[]);
+    c.goto(&format!("{}/.well-known/openid-configuration", p.issuer()))
+        .await
+        .expect("a page of the provider's origin");
+    let response = RegistrationResponse::from_json(&ceremony(c, "create", &options).await)
+        .expect("a registration response");
+    let new = verify_registration(rp, &made, &response, true).expect("registers");
+    let b64 = |b: &[u8]| shared::crypto::b64url(b);
+    let mut f = Factors::new(&alice.sub);
+    f.version = 1;
+    f.user_handle = b64(&handle);
+    f.passkeys = vec![b64(&new.credential_id)];
+    let passkey = Passkey {
+        id: b64(&new.credential_id),
+        sub: alice.sub.clone(),
+        user_handle: f.user_handle.clone(),
+        public_key: b64(&new.public_key),
+        alg: new.alg,
+        sign_count: new.sign_count,
+        name: "Chromium".into(),
+        created_at: p.clock_now(),
+        last_used_at: 0,
+        backup_eligible: new.backup_eligible,
+        backed_up: new.backed_up,
+        transports: new.transports,
+    };
+    assert_eq!(
+        store.add_passkey(&f, &passkey).await.expect("add"),
+        AddPasskey::Added
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_with_a_passkey_by_autofill() {
+    let Some((c, _driver)) = browser().await else {
+        return;
+    };
+    let vars = vec![("ISSUER".to_string(), "http://localhost:{port}".to_string())];
+    let p = Provider::start_with(TestBackend::Embedded, vars).await;
+    let rp = RelyingParty::from_issuer(&p.issuer()).expect("rp");
+    assert_eq!(rp.id, "localhost");
+    c.issue_cmd(AddVirtualAuthenticator)
+        .await
+        .expect("virtual authenticator");
+    enrol_alice(&c, &p, &rp).await;
+
+    let phishing_resistant = "urn:oidc-serverless:acr:phishing-resistant";
+    c.goto(&p.authorize_url(BASIC.0, &[("acr_values", phishing_resistant)]))
+        .await
+        .expect("open");
+    // The page asks for a passkey by autofill (conditional mediation) as it loads; the
+    // virtual authenticator consents to that at once, so the person is signed in without
+    // touching the button, and lands on the consent page.
+    wait_for(&c, "button[value=allow]").await;
+    click(&c, "button[value=allow]").await;
+    wait_for_url(&c, REDIRECT).await;
+    let at = c.current_url().await.expect("url");
+    let code = at
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.to_string())
+        .expect("a code");
+    let (status, _, tokens) = p
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+            ],
+            Some(BASIC),
+        )
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    let id = e2e::verify_independently(&p, tokens["id_token"].as_str().expect("ID token"), BASIC.0)
+        .await;
+    let amr = id["amr"].as_array().expect("amr");
+    assert!(amr.iter().any(|a| a == "hwk" || a == "swk"), "{id}");
+    assert_eq!(id["acr"], phishing_resistant, "{id}");
 }
