@@ -254,7 +254,8 @@ pub fn consent_page(b: &Branding, v: ConsentView<'_>) -> Response<Body> {
             claims,
         }
         .render(),
-        &logo, &[],
+        &logo,
+        &[],
     )
 }
 
@@ -297,7 +298,8 @@ pub fn error_page(
             description,
         }
         .render(),
-        &[], &[],
+        &[],
+        &[],
     )
 }
 
@@ -327,7 +329,8 @@ pub fn logout_confirm_page(b: &Branding, v: &LogoutView<'_>) -> Response<Body> {
             v,
         }
         .render(),
-        &[], &[],
+        &[],
+        &[],
     )
 }
 
@@ -357,7 +360,8 @@ pub fn signed_out_page(b: &Branding, next: Option<Continue<'_>>) -> Response<Bod
             next,
         }
         .render(),
-        &[], &[],
+        &[],
+        &[],
     )
 }
 

@@ -138,7 +138,11 @@ pub async fn start_wrapped(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     // An ISSUER among the variables may name the port as `{port}` (it is known only now):
     // `http://localhost:{port}` serves passkeys, which browsers refuse on an IP address.
-    let configured = opts.config_vars.iter().find(|(k, _)| k == "ISSUER").map(|(_, v)| v);
+    let configured = opts
+        .config_vars
+        .iter()
+        .find(|(k, _)| k == "ISSUER")
+        .map(|(_, v)| v);
     let issuer = opts
         .issuer
         .clone()
