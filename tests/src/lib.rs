@@ -420,6 +420,17 @@ pub async fn emulator_calls(table: &str, after: u64) -> Option<Vec<Value>> {
     resp.json().await.ok()
 }
 
+/// A JWT's claims, read without verifying it (for what a test already trusts, or checks
+/// elsewhere).
+pub fn unverified_claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).expect("payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("b64");
+    serde_json::from_slice(&bytes).expect("json")
+}
+
 /// Verifies a JWT with the independent `jsonwebtoken` crate against the provider's JWKS,
 /// checking signature, iss, aud and exp; returns the claims.
 pub async fn verify_independently(p: &Provider, token: &str, aud: &str) -> Value {

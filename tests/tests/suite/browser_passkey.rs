@@ -253,16 +253,7 @@ async fn a_person_signs_in_with_a_passkey_by_autofill() {
         .find(|(k, _)| k == "code")
         .map(|(_, v)| v.to_string())
         .expect("a code");
-    let (status, _, tokens) = p
-        .token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-            ],
-            Some(BASIC),
-        )
-        .await;
+    let (status, _, tokens) = p.redeem(&code).await;
     assert_eq!(status, 200, "{tokens}");
     let id = e2e::verify_independently(&p, tokens["id_token"].as_str().expect("ID token"), BASIC.0)
         .await;

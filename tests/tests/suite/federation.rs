@@ -296,15 +296,6 @@ pub(crate) async fn finish(b: &reqwest::Client, down: &Provider, callback: &str)
     param(&to_rp, "code").expect("a code for the relying party")
 }
 
-fn claims(jwt: &str) -> Value {
-    use base64::Engine;
-    let part = jwt.split('.').nth(1).expect("payload");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .expect("b64");
-    serde_json::from_slice(&bytes).expect("json")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_signs_in_through_an_upstream_provider_and_the_rp_gets_our_tokens() {
     for backend in backends() {
@@ -364,7 +355,7 @@ async fn a_person_signs_in_through_an_upstream_provider_and_the_rp_gets_our_toke
         let code = finish(&b2, &down, &callback).await;
         let (_, _, again) = down.redeem(&code).await;
         assert_eq!(
-            claims(again["id_token"].as_str().expect("id"))["sub"],
+            e2e::unverified_claims(again["id_token"].as_str().expect("id"))["sub"],
             id["sub"],
             "{backend:?}"
         );
@@ -510,7 +501,7 @@ async fn a_verified_email_links_to_the_local_account_only_when_the_provider_is_t
         let callback = at_upstream(&b, &up, &at, ALICE).await;
         let code = finish(&b, &down, &callback).await;
         let (_, _, tokens) = down.redeem(&code).await;
-        let id = claims(tokens["id_token"].as_str().expect("id"));
+        let id = e2e::unverified_claims(tokens["id_token"].as_str().expect("id"));
         let local_alice = alice_at(&down.running).await;
         assert_eq!(
             id["sub"],
@@ -596,7 +587,7 @@ async fn the_downstream_can_authenticate_to_the_upstream_with_its_own_client_key
         let (status, _, tokens) = down.redeem(&code).await;
         assert_eq!(status, 200, "{backend:?}: {tokens}");
         assert_eq!(
-            claims(tokens["id_token"].as_str().expect("id"))["idp"],
+            e2e::unverified_claims(tokens["id_token"].as_str().expect("id"))["idp"],
             "up"
         );
 

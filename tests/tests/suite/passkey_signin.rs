@@ -11,7 +11,8 @@ use aws_lc_rs::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use ciborium::value::Value as Cbor;
 use e2e::{
-    ALICE, BASIC, Outcome, Provider, REDIRECT, browser::input_value, browser::unescape,
+    ALICE, BASIC, Browser, Outcome, Provider,
+    browser::{input_value, unescape},
     each_backend,
 };
 use serde_json::{Value, json};
@@ -116,48 +117,47 @@ impl Authenticator {
     }
 }
 
-/// The sign-in page's passkey form: its request id, CSRF token and WebAuthn options.
-fn passkey_form(page: &str) -> (String, String, Value) {
-    let form = &page[page.find("id=\"passkey-form\"").expect("a passkey form")..];
+/// Alice's sub, and a new software authenticator with a passkey registered for her.
+async fn alice_with_passkey(p: &Provider) -> (String, Authenticator) {
+    let alice = p
+        .running
+        .verifying
+        .store
+        .user_by_username(ALICE.0)
+        .await
+        .expect("read")
+        .expect("alice");
+    let authenticator = Authenticator::new();
+    authenticator.register(p, &alice.sub).await;
+    (alice.sub, authenticator)
+}
+
+/// A browser at the sign-in page of a new request with `extra` parameters, and the page's
+/// passkey form: its request id, CSRF token and WebAuthn options.
+async fn sign_in_page(p: &Provider, extra: &[(&str, &str)]) -> (Browser, String, String, Value) {
+    let mut b = p.browser();
+    let url = p.authorize_url(BASIC.0, extra);
+    let Outcome::Page { body, .. } = b.authorize(&url, None, "").await else {
+        panic!("the sign-in page");
+    };
+    let form = &body[body.find("id=\"passkey-form\"").expect("a passkey form")..];
     let start = form.find("data-options=\"").expect("options") + "data-options=\"".len();
     let end = form[start..].find('"').expect("end");
     let options = serde_json::from_str(&unescape(&form[start..start + end])).expect("options JSON");
     let req = input_value(form, "req").expect("req");
     let csrf = input_value(form, "csrf").expect("csrf");
-    (req, csrf, options)
-}
-
-fn id_token_claims(token: &str) -> Value {
-    let payload = token.split('.').nth(1).expect("payload");
-    serde_json::from_slice(&B64.decode(payload).expect("b64")).expect("json")
+    (b, req, csrf, options)
 }
 
 each_backend!(
     a_person_signs_in_with_a_passkey_and_the_id_token_says_so,
     |p| {
-        let store = &p.running.verifying.store;
-        let alice = store
-            .user_by_username(ALICE.0)
-            .await
-            .expect("read")
-            .expect("alice");
-        let authenticator = Authenticator::new();
-        authenticator.register(&p, &alice.sub).await;
-        let origin = p.issuer();
-
-        let mut b = p.browser();
-        let url = p.authorize_url(BASIC.0, &[("acr_values", PHISHING_RESISTANT)]);
-        let Outcome::Page { body, .. } = b.authorize(&url, None, "").await else {
-            panic!("the sign-in page");
-        };
-        let (req, csrf, options) = passkey_form(&body);
+        let (sub, authenticator) = alice_with_passkey(&p).await;
+        let (mut b, req, csrf, options) =
+            sign_in_page(&p, &[("acr_values", PHISHING_RESISTANT)]).await;
         assert_eq!(options["userVerification"], "required");
-        let assertion = authenticator.assert(&options, &origin, 0);
-        let form = [
-            ("req", req.clone()),
-            ("csrf", csrf.clone()),
-            ("credential", assertion.clone()),
-        ];
+        let assertion = authenticator.assert(&options, &p.issuer(), 0);
+        let form = [("req", req), ("csrf", csrf), ("credential", assertion)];
         let signed_in = b.submit("/login/passkey", &form).await;
         assert_eq!(signed_in.status().as_u16(), 303, "on to consent");
         // The same assertion again, at once: its challenge is gone.
@@ -167,24 +167,18 @@ each_backend!(
         assert!(page.contains("could not sign you in"), "{page}");
 
         let out = b.follow(signed_in, None, "allow").await;
-        let code = out.param("code").expect("a code");
-        let (status, _, tokens) = p
-            .token(
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", REDIRECT),
-                ],
-                Some(BASIC),
-            )
-            .await;
+        let (status, _, tokens) = p.redeem(&out.param("code").expect("a code")).await;
         assert_eq!(status, 200, "{tokens}");
-        let id = id_token_claims(tokens["id_token"].as_str().expect("ID token"));
-        assert_eq!(id["sub"], alice.sub.as_str());
+        let id = e2e::unverified_claims(tokens["id_token"].as_str().expect("ID token"));
+        assert_eq!(id["sub"], sub.as_str());
         assert_eq!(id["amr"], json!(["swk", "user", "mfa"]), "{id}");
         assert_eq!(id["acr"], PHISHING_RESISTANT, "{id}");
-        let used = store
-            .passkey(&B64.encode(&authenticator.credential_id))
+        let id = B64.encode(&authenticator.credential_id);
+        let used = p
+            .running
+            .verifying
+            .store
+            .passkey(&id)
             .await
             .expect("read")
             .expect("stored");
@@ -193,25 +187,12 @@ each_backend!(
 );
 
 each_backend!(a_passkey_whose_counter_goes_back_is_refused, |p| {
-    let store = &p.running.verifying.store;
-    let alice = store
-        .user_by_username(ALICE.0)
-        .await
-        .expect("read")
-        .expect("alice");
-    let authenticator = Authenticator::new();
-    authenticator.register(&p, &alice.sub).await;
-    let origin = p.issuer();
-    let sign_in = |counter: u32| {
-        let (p, a, origin) = (&p, &authenticator, origin.clone());
+    let (_, authenticator) = alice_with_passkey(&p).await;
+    // A new sign-in answered by the authenticator at `origin` with `counter`: its status.
+    let sign_in = |origin: String, counter: u32| {
+        let (p, a) = (&p, &authenticator);
         async move {
-            let mut b = p.browser();
-            let Outcome::Page { body, .. } =
-                b.authorize(&p.authorize_url(BASIC.0, &[]), None, "").await
-            else {
-                panic!("the sign-in page");
-            };
-            let (req, csrf, options) = passkey_form(&body);
+            let (b, req, csrf, options) = sign_in_page(p, &[]).await;
             let form = [
                 ("req", req),
                 ("csrf", csrf),
@@ -220,26 +201,24 @@ each_backend!(a_passkey_whose_counter_goes_back_is_refused, |p| {
             b.submit("/login/passkey", &form).await.status().as_u16()
         }
     };
-    assert_eq!(sign_in(5).await, 303);
-    assert_eq!(sign_in(7).await, 303);
+    let ours = p.issuer();
+    assert_eq!(sign_in(ours.clone(), 5).await, 303);
+    assert_eq!(sign_in(ours.clone(), 7).await, 303);
     assert_eq!(
-        sign_in(6).await,
+        sign_in(ours.clone(), 6).await,
         200,
         "a counter below the last one: a cloned authenticator?"
     );
-    assert_eq!(sign_in(7).await, 200, "nor the same one again");
-    assert_eq!(sign_in(8).await, 303, "the real authenticator goes on");
-    // Another origin (a phishing site relaying the options) is refused.
-    let mut b = p.browser();
-    let Outcome::Page { body, .. } = b.authorize(&p.authorize_url(BASIC.0, &[]), None, "").await
-    else {
-        panic!("the sign-in page");
-    };
-    let (req, csrf, options) = passkey_form(&body);
-    let phished = authenticator.assert(&options, "https://phish.example", 9);
-    let form = [("req", req), ("csrf", csrf), ("credential", phished)];
     assert_eq!(
-        b.submit("/login/passkey", &form).await.status().as_u16(),
-        200
+        sign_in(ours.clone(), 7).await,
+        200,
+        "nor the same one again"
     );
+    assert_eq!(
+        sign_in(ours, 8).await,
+        303,
+        "the real authenticator goes on"
+    );
+    // Another origin (a phishing site relaying the options) is refused.
+    assert_eq!(sign_in("https://phish.example".into(), 9).await, 200);
 });

@@ -63,7 +63,7 @@ async fn sign_in<
     let auth = bound(&app.config, req, &params, auth?, true)?;
     let stored = stored?;
     let checked = match (assertion, stored) {
-        (Ok(a), Some(p)) => check(app, &auth, &a, &p).map(|used| (used, p)),
+        (Ok(a), Some(p)) => check(app, &auth, &a, &p, now).map(|used| (used, p)),
         (Err(e), _) => Err(e),
         (Ok(_), None) => Err(PasskeyError::Malformed("unknown credential")),
     };
@@ -122,6 +122,7 @@ fn check<S: ?Sized>(
     auth: &crate::store::AuthRequest,
     a: &AssertionResponse,
     p: &Passkey,
+    now: i64,
 ) -> Result<Passkey, PasskeyError> {
     let rp = RelyingParty::from_issuer(&app.config.issuer)
         .map_err(|_| PasskeyError::Malformed("issuer"))?;
@@ -138,7 +139,7 @@ fn check<S: ?Sized>(
     Ok(Passkey {
         sign_count: verified.sign_count,
         backed_up: verified.backed_up,
-        last_used_at: app.clock.now_ms().div_euclid(1000),
+        last_used_at: now,
         ..p.clone()
     })
 }
