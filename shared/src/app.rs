@@ -34,6 +34,9 @@ pub struct App<S: ?Sized = dyn Store, K: ?Sized = dyn Verifier> {
     pub(crate) signin_keys: OnceLock<Arc<crate::signin::SignInKeys>>,
     /// Access tokens already verified against the current key set.
     pub(crate) verified: VerifiedTokens,
+    /// Opens sealed TOTP secrets at sign-in (`endpoints::login::totp`), in the functions
+    /// that may (`with_sealer`); None elsewhere.
+    pub sealer: Option<Arc<dyn crate::federation::seal::Sealer>>,
 }
 
 /// The provider as the function that issues tokens sees it: its keys can sign.
@@ -49,18 +52,27 @@ impl<S: ?Sized, K: ?Sized> App<S, K> {
             rendered: Mutex::new(HashMap::new()),
             signin_keys: OnceLock::new(),
             verified: VerifiedTokens::default(),
+            sealer: None,
         }
+    }
+
+    /// The same provider, opening sealed secrets with `sealer`.
+    pub fn with_sealer(mut self, sealer: Arc<dyn crate::federation::seal::Sealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
     }
 
     /// The same provider with other keys: what a function of another role holds (the
     /// local server runs both sides over one store).
     pub fn with_keys<K2: ?Sized>(&self, keys: Arc<K2>) -> App<S, K2> {
-        App::new(
+        let mut app = App::new(
             self.config.clone(),
             self.store.clone(),
             keys,
             self.clock.clone(),
-        )
+        );
+        app.sealer = self.sealer.clone();
+        app
     }
 
     /// A client as it may act now: dynamically registered clients are bounded by the current

@@ -299,6 +299,15 @@ pub trait Role: Send + Sync + 'static {
         sdk: &aws_config::SdkConfig,
         store: Arc<crate::store::dynamo::DynamoStore>,
     ) -> impl std::future::Future<Output = Result<Arc<Self::Keys>, String>> + Send;
+
+    /// What opens sealed secrets on this role's requests, if it may: built in the init
+    /// phase, calling nothing remote.
+    fn sealer(
+        _: &Settings,
+        _: &aws_config::SdkConfig,
+    ) -> Option<Arc<dyn crate::federation::seal::Sealer>> {
+        None
+    }
 }
 
 /// Verifies tokens with the key set the signing function published to the store
@@ -316,6 +325,32 @@ impl Role for Verifies {
         store: Arc<crate::store::dynamo::DynamoStore>,
     ) -> Result<Arc<dyn Verifier>, String> {
         Ok(Arc::new(crate::signer::published::StoreKeys::new(store)))
+    }
+}
+
+/// Signs people in (the `login` function): verifies with the published key set like
+/// [`Verifies`], and opens people's TOTP secrets with KMS (its role may decrypt only under
+/// their purpose, `federation::seal::TOTP_PURPOSE`).
+#[cfg(feature = "kms")]
+pub struct SignsIn;
+
+#[cfg(feature = "kms")]
+impl Role for SignsIn {
+    type Keys = dyn Verifier;
+
+    async fn keys(
+        settings: &Settings,
+        sdk: &aws_config::SdkConfig,
+        store: Arc<crate::store::dynamo::DynamoStore>,
+    ) -> Result<Arc<dyn Verifier>, String> {
+        Verifies::keys(settings, sdk, store).await
+    }
+
+    fn sealer(
+        settings: &Settings,
+        sdk: &aws_config::SdkConfig,
+    ) -> Option<Arc<dyn crate::federation::seal::Sealer>> {
+        Some(kms_sealer(sdk, &settings.vars))
     }
 }
 

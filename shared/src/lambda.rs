@@ -44,9 +44,15 @@ pub async fn serve<R: Role>(
     let sdk = crate::aws::lambda_sdk_config();
     let dynamo = Arc::new(assembly::dynamo_store(&sdk, table));
     let keys = R::keys(&settings, &sdk, dynamo.clone()).await?;
+    let sealer = R::sealer(&settings, &sdk);
     let store: Arc<dyn Store> = dynamo;
-    let build =
-        move |config: Config| App::new(config, store.clone(), keys.clone(), Arc::new(SystemClock));
+    let build = move |config: Config| {
+        let app = App::new(config, store.clone(), keys.clone(), Arc::new(SystemClock));
+        match &sealer {
+            Some(s) => app.with_sealer(s.clone()),
+            None => app,
+        }
+    };
     let cell: &'static OnceCell<App<dyn Store, R::Keys>> = Box::leak(Box::new(OnceCell::new()));
     if let Some(config) = fixed {
         let _ = cell.set(build(config));

@@ -25,6 +25,7 @@ pub mod passkey;
 pub mod password;
 pub mod paths;
 pub mod protocol;
+pub mod second_factor;
 pub mod secret;
 pub mod seed;
 pub mod signer;

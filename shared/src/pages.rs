@@ -14,14 +14,14 @@ use crate::{
 const BASE_CSS: &str = include_str!("../templates/style.css");
 
 /// What every page shares: the stylesheet (with the deployer's colour) and the branding.
-struct Frame<'a> {
-    css: String,
-    product: &'a str,
-    logo: Option<&'a str>,
+pub(crate) struct Frame<'a> {
+    pub(crate) css: String,
+    pub(crate) product: &'a str,
+    pub(crate) logo: Option<&'a str>,
 }
 
 impl<'a> Frame<'a> {
-    fn new(b: &'a Branding) -> Self {
+    pub(crate) fn new(b: &'a Branding) -> Self {
         Self {
             css: css(b),
             product: &b.product_name,
@@ -79,7 +79,7 @@ pub fn csp(b: &Branding, images: &[&str], scripts: &[&str]) -> String {
     )
 }
 
-fn respond(
+pub(crate) fn respond(
     b: &Branding,
     status: StatusCode,
     body: Result<String, askama::Error>,
@@ -123,6 +123,9 @@ pub struct LoginView<'a> {
     /// The passkey sign-in's form: where it posts, and the WebAuthn request options (JSON,
     /// `parseRequestOptionsFromJSON`'s form) with this request's challenge.
     pub passkey: Option<PasskeyForm<'a>>,
+    /// Above the password level: what the request needs, in plain words, and the account
+    /// page where a person adds a passkey or an authenticator app.
+    pub needs: Option<(&'static str, String)>,
 }
 
 pub struct PasskeyForm<'a> {
@@ -255,6 +258,43 @@ pub fn consent_page(b: &Branding, v: ConsentView<'_>) -> Response<Body> {
         }
         .render(),
         &logo,
+        &[],
+    )
+}
+
+#[derive(Template)]
+#[template(path = "step_up.html")]
+struct StepUpPage<'a> {
+    f: Frame<'a>,
+    v: StepUpView<'a>,
+}
+
+/// A person signed in below the level the request needs: what it needs, what they did, and
+/// the ways on (sign in another way, add a passkey or an authenticator app, or cancel).
+pub struct StepUpView<'a> {
+    pub client_name: &'a str,
+    /// What the request needs and what the person did, in plain words (`acr::Level::describe`).
+    pub needs: &'a str,
+    pub did: &'a str,
+    /// The sign-in page of the same request, and the account page.
+    pub sign_in: String,
+    pub account: String,
+    /// Where "Cancel" posts (with the request's id and CSRF token).
+    pub action: &'a str,
+    pub req_id: &'a str,
+    pub csrf: &'a str,
+}
+
+pub fn step_up_page(b: &Branding, v: StepUpView<'_>) -> Response<Body> {
+    respond(
+        b,
+        StatusCode::OK,
+        StepUpPage {
+            f: Frame::new(b),
+            v,
+        }
+        .render(),
+        &[],
         &[],
     )
 }
@@ -402,6 +442,44 @@ pub fn form_post_page(b: &Branding, action: &str, params: &[(&str, &str)]) -> Re
     resp
 }
 
+#[derive(Template)]
+#[template(path = "totp.html")]
+struct TotpPage<'a> {
+    f: Frame<'a>,
+    v: TotpView<'a>,
+}
+
+/// The second step of a password sign-in: the code from the person's authenticator app,
+/// or one of their recovery codes (`endpoints::login::totp`).
+pub struct TotpView<'a> {
+    pub client_name: &'a str,
+    pub action: &'a str,
+    pub req_id: &'a str,
+    pub csrf: &'a str,
+    /// Whose code it is: the step reads their factors and counters in its one read.
+    pub sub: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+    /// The recovery code's field instead of the app code's.
+    pub recovery: bool,
+    /// This page with the other field (a link: no script).
+    pub other: String,
+}
+
+pub fn totp_page(b: &Branding, status: StatusCode, v: TotpView<'_>) -> Response<Body> {
+    respond(
+        b,
+        status,
+        TotpPage {
+            f: Frame::new(b),
+            v,
+        }
+        .render(),
+        &[],
+        &[],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,6 +514,7 @@ mod tests {
                 ],
                 password: true,
                 passkey: None,
+                needs: None,
             },
         );
         let html = body(&page);
@@ -450,6 +529,65 @@ mod tests {
         assert!(
             csp.contains("img-src 'self' data: https://cdn.example;"),
             "{csp}"
+        );
+    }
+
+    #[test]
+    fn a_page_that_needs_a_passkey_offers_only_a_passkey_and_the_account_page() {
+        let b = Branding::default();
+        let page = login_page(
+            &b,
+            LoginView {
+                client_name: "App",
+                action: "https://op.example/login",
+                req_id: "r",
+                csrf: "c",
+                username: "",
+                error: None,
+                providers: vec![],
+                password: false,
+                passkey: Some(PasskeyForm {
+                    action: "https://op.example/login/passkey",
+                    options: "{}".into(),
+                }),
+                needs: Some(("a passkey", "https://op.example/account".into())),
+            },
+        );
+        let html = body(&page);
+        assert!(!html.contains(r#"name="password""#), "{html}");
+        assert!(
+            html.contains(r#"id="passkey-button" class="primary""#),
+            "{html}"
+        );
+        assert!(html.contains("needs a passkey to sign in"), "{html}");
+        assert!(
+            html.contains(r#"href="https://op.example/account""#),
+            "{html}"
+        );
+
+        let page = step_up_page(
+            &b,
+            StepUpView {
+                client_name: "App",
+                needs: "a passkey",
+                did: "a password",
+                sign_in: "https://op.example/login?req=r".into(),
+                account: "https://op.example/account".into(),
+                action: "https://op.example/consent",
+                req_id: "r",
+                csrf: "c",
+            },
+        );
+        let html = body(&page);
+        assert!(html.contains("needs a passkey to sign in"), "{html}");
+        assert!(html.contains("You signed in with a password"), "{html}");
+        assert!(
+            html.contains(r#"href="https://op.example/login?req=r""#),
+            "{html}"
+        );
+        assert!(
+            !html.contains(r#"name="decision""#),
+            "Cancel is no consent answer"
         );
     }
 }

@@ -12,6 +12,8 @@ pub enum Endpoint {
     Login,
     /// A sign-in with a passkey, posted by the sign-in page.
     PasskeySignIn,
+    /// The second step of a password sign-in: a code from the person's authenticator app.
+    TotpSignIn,
     Consent,
     Token,
     Userinfo,
@@ -25,6 +27,8 @@ pub enum Endpoint {
     FederationCallback,
     /// Our client key for `private_key_jwt` at upstreams (not the provider's JWKS).
     FederationJwks,
+    /// The person's own page: passkeys, second factor, sessions.
+    Account,
 }
 
 impl Endpoint {
@@ -35,6 +39,7 @@ impl Endpoint {
             Endpoint::Authorize => "/authorize",
             Endpoint::Login => "/login",
             Endpoint::PasskeySignIn => "/login/passkey",
+            Endpoint::TotpSignIn => "/login/totp",
             Endpoint::Consent => "/consent",
             Endpoint::Token => "/token",
             Endpoint::Userinfo => "/userinfo",
@@ -45,6 +50,7 @@ impl Endpoint {
             Endpoint::FederationStart => "/federation/start",
             Endpoint::FederationCallback => "/federation/callback",
             Endpoint::FederationJwks => "/federation/jwks",
+            Endpoint::Account => "/account",
         }
     }
 
@@ -54,7 +60,10 @@ impl Endpoint {
             Endpoint::Discovery => "discovery",
             Endpoint::Jwks => "jwks",
             Endpoint::Authorize => "authorize",
-            Endpoint::Login | Endpoint::PasskeySignIn | Endpoint::Consent => "login",
+            Endpoint::Login
+            | Endpoint::PasskeySignIn
+            | Endpoint::TotpSignIn
+            | Endpoint::Consent => "login",
             Endpoint::Token => "token",
             Endpoint::Revocation => "revoke",
             Endpoint::Introspection => "introspect",
@@ -64,6 +73,7 @@ impl Endpoint {
             Endpoint::FederationStart | Endpoint::FederationCallback | Endpoint::FederationJwks => {
                 "federation"
             }
+            Endpoint::Account => "account",
         }
     }
 }

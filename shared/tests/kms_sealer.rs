@@ -165,3 +165,37 @@ async fn kms_key_failures_are_classified() {
         .await;
     assert!(matches!(r, Err(SealError::Unavailable(_))), "{r:?}");
 }
+
+#[tokio::test]
+async fn kms_sealed_totp_secrets_open_only_for_their_person_and_purpose() {
+    let Some(kms) =
+        kms("kms_sealer::kms_sealed_totp_secrets_open_only_for_their_person_and_purpose").await
+    else {
+        return;
+    };
+    let (_, alias) = secrets_key(&kms).await;
+    let sealer = KmsSealer::new(kms.clone(), &alias);
+    let totp = shared::totp::TotpSecret::generate();
+    let sealed = sealer.seal_totp("sub-alice", &totp).await.expect("seal");
+    // Opening needs no sealing key: the secret names its own.
+    let opener = KmsSealer::new(kms.clone(), "");
+    let opened = opener.open_totp("sub-alice", &sealed).await.expect("opens");
+    assert_eq!(opened.expose(), totp.expose());
+    let r = opener.open_totp("sub-bob", &sealed).await;
+    assert!(
+        matches!(r, Err(SealError::Refused(_))),
+        "another person: {r:?}"
+    );
+    // Under the other purpose, with the same owner string, either way round.
+    refused(
+        opener.open("sub-alice", &sealed).await,
+        "as a client secret",
+    );
+    let client = sealer.seal("google", &secret()).await.expect("seal");
+    let r = opener.open_totp("google", &client).await;
+    assert!(
+        matches!(r, Err(SealError::Refused(_))),
+        "as a TOTP secret: {r:?}"
+    );
+    assert_eq!(seal::TOTP_PURPOSE, "totp-secret");
+}

@@ -87,6 +87,7 @@ fn full_user() -> User {
         custom_claims: vec![],
         tokens_valid_after: 0,
         tokens_valid_after_ms: 0,
+        totp: false,
     }
 }
 

@@ -128,6 +128,9 @@ contract!(
     a_passkey_counter_moves_once_per_assertion,
     a_passkey_sign_in_writes_only_while_its_conditions_hold,
     a_passkey_challenge_signs_in_once,
+    totp_enrolment_flags_the_user_in_the_same_write,
+    an_update_of_the_user_keeps_the_totp_flag,
+    a_code_step_reads_the_factors_and_writes_them_on_their_version,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -154,6 +157,7 @@ fn client(id: &str, name: &str) -> Client {
         allowed_claims: vec![],
         tokens_valid_after_ms: 0,
         trusted: None,
+        min_level: None,
     }
 }
 
@@ -179,6 +183,7 @@ fn user(sub: &str, username: &str, email: Option<&str>) -> User {
         custom_claims: vec![],
         tokens_valid_after: 0,
         tokens_valid_after_ms: 0,
+        totp: false,
     }
 }
 
@@ -233,7 +238,16 @@ fn auth_request(id: &str, expires_at: i64, full: bool) -> AuthRequest {
         } else {
             vec![]
         },
+        min_level: if full {
+            shared::protocol::acr::Level::TwoFactor
+        } else {
+            Default::default()
+        },
         providers: vec![],
+        second_factor: full.then(|| shared::store::SecondFactorDue {
+            user: user("sub-1", "alice", None),
+            expires_at: expires_at - 50,
+        }),
     }
 }
 
@@ -586,6 +600,7 @@ async fn auth_requests_expire(s: S) {
 async fn sessions_expire(s: S) {
     let now = common::epoch_now();
     let sess = Session {
+        renewed_ms: 0,
         id_hash: "h1".into(),
         sub: "sub-a".into(),
         auth_time: now,
@@ -1585,6 +1600,7 @@ fn query<'a>(id: &'a str, username: &'a str, counters: Vec<&str>, now: i64) -> S
         username,
         counters: counters.into_iter().map(String::from).collect(),
         secret: true,
+        factors: None,
         now,
     }
 }
@@ -1608,6 +1624,7 @@ async fn write(s: &S, counters: Vec<CounterWrite>, now: i64) -> bool {
         session: None,
         request: None,
         passkey: None,
+        factors: None,
         now,
         now_ms: now,
     })
@@ -1748,6 +1765,7 @@ async fn signin_failures_count_within_guards(s: S) {
 async fn signin_success_writes_session_and_request_only_within_guards(s: S) {
     let now = 1_700_000_000;
     let session = Session {
+        renewed_ms: 0,
         id_hash: "sess".into(),
         sub: "sub-1".into(),
         auth_time: now,
@@ -1763,6 +1781,7 @@ async fn signin_success_writes_session_and_request_only_within_guards(s: S) {
         session: Some(&session),
         request: Some(&request),
         passkey: None,
+        factors: None,
         now,
         now_ms: now,
     };
@@ -2305,6 +2324,7 @@ async fn dynamo_item_layout_and_ttl() {
     assert_eq!(claim.get("sub"), Some(&AttributeValue::S("sub-a".into())));
 
     s.put_session(&Session {
+        renewed_ms: 0,
         id_hash: "h".into(),
         sub: "sub-a".into(),
         auth_time: now,
@@ -2384,6 +2404,7 @@ async fn dynamo_item_layout_and_ttl() {
                 session: None,
                 request: None,
                 passkey: None,
+                factors: None,
                 now: t,
                 now_ms: t * 1000,
             })
@@ -2571,7 +2592,10 @@ fn passkey(id: &str, sub: &str, sign_count: u32) -> Passkey {
 
 fn totp(last_step: u64) -> TotpFactor {
     TotpFactor {
-        sealed_secret: "sealed".into(),
+        sealed_secret: SealedSecret {
+            key: SealedSecret::LOCAL.into(),
+            ciphertext: "c2VhbGVk".into(),
+        },
         last_step,
         enrolled_at: 1500,
     }
@@ -2794,6 +2818,7 @@ async fn a_passkey_sign_in_writes_only_while_its_conditions_hold(s: S) {
         .expect("add");
     assert_eq!(added, AddPasskey::Added);
     let session = |id: &str| Session {
+        renewed_ms: 0,
         id_hash: id.into(),
         sub: "sub-k".into(),
         auth_time: now,
@@ -2819,6 +2844,7 @@ async fn a_passkey_sign_in_writes_only_while_its_conditions_hold(s: S) {
                     previous_count,
                     challenge: "",
                 }),
+                factors: None,
                 now,
                 now_ms: now * 1000,
             };
@@ -2893,6 +2919,7 @@ async fn a_passkey_challenge_signs_in_once(s: S) {
         let (s, signed_in, used) = (s.clone(), signed_in.clone(), used.clone());
         async move {
             let session = Session {
+                renewed_ms: 0,
                 id_hash: id.into(),
                 sub: "sub-z".into(),
                 auth_time: now,
@@ -2911,6 +2938,7 @@ async fn a_passkey_challenge_signs_in_once(s: S) {
                     previous_count: 0,
                     challenge: "Y2gtMQ",
                 }),
+                factors: None,
                 now,
                 now_ms: now * 1000,
             };
@@ -2929,4 +2957,147 @@ async fn a_passkey_challenge_signs_in_once(s: S) {
         (stored.sub.as_deref(), stored.passkey_challenge.as_str()),
         (Some("sub-z"), "")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// TOTP second factor
+
+/// Alice (`sub-t`) with factors at version 1 (a passkey id, no TOTP).
+async fn alice_with_factors(s: &S) -> (User, Factors) {
+    let alice = user("sub-t", "alice-t", None);
+    s.create_user(&alice).await.expect("create");
+    let mut f = Factors::new("sub-t");
+    f.version = 1;
+    f.passkeys = vec!["pk-1".into()];
+    assert!(s.put_factors(&f).await.expect("write"));
+    (alice, f)
+}
+
+async fn totp_enrolment_flags_the_user_in_the_same_write(s: S) {
+    let (alice, f) = alice_with_factors(&s).await;
+    let enrolled = next(&f, |n| {
+        n.totp = Some(totp(7));
+        n.recovery = vec!["ab".repeat(32)];
+    });
+    let stale = next(&f, |n| n.totp = Some(totp(8)));
+    assert!(s.put_totp(&enrolled, &alice).await.expect("write"));
+    assert!(
+        !s.put_totp(&stale, &alice).await.expect("write"),
+        "made from version 1, now at 2"
+    );
+    let read = |s: S| async move {
+        let by_name = s
+            .user_by_username("alice-t")
+            .await
+            .expect("read")
+            .expect("user");
+        let by_sub = s.user("sub-t").await.expect("read").expect("user");
+        let q = query("none", "alice-t", vec![], 0);
+        let signin = s.signin_read(&q).await.expect("read").user.expect("user");
+        (by_name.totp, by_sub.totp, signin.totp)
+    };
+    assert_eq!(read(s.clone()).await, (true, true, true), "every copy");
+    assert_eq!(
+        s.factors("sub-t").await.expect("read"),
+        Some(enrolled.clone())
+    );
+
+    let removed = next(&enrolled, |n| {
+        n.totp = None;
+        n.recovery = vec![];
+    });
+    assert!(s.put_totp(&removed, &alice).await.expect("write"));
+    assert_eq!(read(s.clone()).await, (false, false, false));
+    let f = s.factors("sub-t").await.expect("read").expect("factors");
+    assert_eq!(f.passkeys, ["pk-1"], "the rest of the record stays");
+
+    // Nobody to flag: nothing written.
+    let ghost = user("sub-ghost", "ghost", None);
+    let mut g = Factors::new("sub-ghost");
+    g.version = 1;
+    g.totp = Some(totp(1));
+    assert!(!s.put_totp(&g, &ghost).await.expect("write"));
+    assert_eq!(s.factors("sub-ghost").await.expect("read"), None);
+}
+
+async fn an_update_of_the_user_keeps_the_totp_flag(s: S) {
+    let (alice, f) = alice_with_factors(&s).await;
+    assert!(
+        s.put_totp(&next(&f, |n| n.totp = Some(totp(1))), &alice)
+            .await
+            .expect("write")
+    );
+    // An update made from a read before the enrolment (an administrator's, a seed file's).
+    let mut changed = alice.clone();
+    changed.claims.insert("nickname".into(), json!("Al"));
+    s.update_user(&changed).await.expect("update");
+    let now = s
+        .user_by_username("alice-t")
+        .await
+        .expect("read")
+        .expect("user");
+    assert!(now.totp, "kept");
+    assert_eq!(now.claims["nickname"], "Al", "and the update made");
+    // Nor can an update set it.
+    let f = s.factors("sub-t").await.expect("read").expect("factors");
+    assert!(
+        s.put_totp(&next(&f, |n| n.totp = None), &alice)
+            .await
+            .expect("write")
+    );
+    changed.totp = true;
+    s.update_user(&changed).await.expect("update");
+    assert!(!s.user("sub-t").await.expect("read").expect("user").totp);
+}
+
+async fn a_code_step_reads_the_factors_and_writes_them_on_their_version(s: S) {
+    let (alice, f) = alice_with_factors(&s).await;
+    let enrolled = next(&f, |n| n.totp = Some(totp(100)));
+    assert!(s.put_totp(&enrolled, &alice).await.expect("write"));
+    let now = 1_700_000_000;
+    let request = auth_request("r-t", now + 60, false);
+    s.put_auth_request(&request).await.expect("put");
+    let mut q = query("r-t", "alice-t", vec!["acct#t"], now);
+    q.factors = Some("sub-t");
+    let state = s.signin_read(&q).await.expect("read");
+    assert_eq!(state.factors, Some(enrolled.clone()), "in the same read");
+    assert!(state.request.is_some() && state.user.is_some());
+    q.factors = None;
+    assert_eq!(
+        s.signin_read(&q).await.expect("read").factors,
+        None,
+        "only if asked"
+    );
+
+    let session = |id: &str| -> Session {
+        serde_json::from_value(json!({
+            "id_hash": id, "sub": "sub-t", "auth_time": now, "expires_at": now + 100,
+            "sid": id, "amr": ["pwd", "otp", "mfa"],
+        }))
+        .expect("session")
+    };
+    // Two sign-ins with a code of step 101, both made from the factors as read.
+    let used = next(&enrolled, |n| n.totp = Some(totp(101)));
+    let (first, second) = (session("s-1"), session("s-2"));
+    let write = |sess| SignInWrite {
+        counters: vec![CounterWrite::Hold(guard("acct#t", None, 5, true))],
+        session: Some(sess),
+        request: Some(&request),
+        passkey: None,
+        factors: Some(&used),
+        now,
+        now_ms: now * 1000,
+    };
+    assert!(s.signin_write(&write(&first)).await.expect("write"));
+    assert!(
+        !s.signin_write(&write(&second)).await.expect("write"),
+        "the code was used meanwhile"
+    );
+    assert!(s.session("s-1", now).await.expect("read").is_some());
+    assert_eq!(
+        s.session("s-2", now).await.expect("read"),
+        None,
+        "nothing written"
+    );
+    assert_eq!(s.factors("sub-t").await.expect("read"), Some(used));
 }

@@ -344,6 +344,10 @@ impl FactorStore for FaultyStore {
         self.faults.store("put_factors")?;
         self.inner.put_factors(f).await
     }
+    async fn put_totp(&self, f: &Factors, u: &User) -> StoreResult<bool> {
+        self.faults.store("put_totp")?;
+        self.inner.put_totp(f, u).await
+    }
     async fn passkey(&self, id: &str) -> StoreResult<Option<Passkey>> {
         self.faults.store("passkey")?;
         self.inner.passkey(id).await

@@ -106,6 +106,9 @@ fn describe(c: &Client) -> String {
             "no (errors and logout stay on the provider's pages until sign-in)"
         }
     ));
+    if let Some(l) = c.min_level {
+        out.push_str(&format!("least sign-in:  {}\n", l.name()));
+    }
     for cc in &c.custom_claims {
         out.push_str(&format!("custom claim:   {} = {}\n", cc.name, cc.value));
     }
@@ -197,6 +200,9 @@ fn seed_client(
     }
     if let Some(j) = jwks {
         fields.insert("jwks".into(), j);
+    }
+    if let Some(l) = new.min_level {
+        fields.insert("min_level".into(), json!(l));
     }
     let mut seed: SeedClient =
         serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string())?;

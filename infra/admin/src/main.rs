@@ -156,6 +156,33 @@ pub enum UsersCmd {
     SignOut { username: String },
     /// Delete a user; their sessions and refresh tokens stop working.
     Delete { username: String },
+    /// A person's passkeys (id, name, created, last used, counter, synced or device-bound),
+    /// whether TOTP is enrolled, and how many recovery codes are left.
+    Passkeys {
+        #[arg(value_name = "USERNAME|SUB")]
+        user: String,
+    },
+    /// Remove one of a person's passkeys (a lost or stolen authenticator): it can no longer
+    /// sign in. Their sessions go on unless --sign-out.
+    RevokePasskey {
+        #[arg(value_name = "USERNAME|SUB")]
+        user: String,
+        /// Its credential id, as `users passkeys` lists it.
+        credential_id: String,
+        /// Also end every session and refresh token of the person, as `users sign-out`.
+        #[arg(long)]
+        sign_out: bool,
+    },
+    /// Remove a person's TOTP authenticator and unused recovery codes, for one who lost
+    /// both (the administrator is their recovery path). Their sessions go on unless
+    /// --sign-out.
+    ResetTotp {
+        #[arg(value_name = "USERNAME|SUB")]
+        user: String,
+        /// Also end every session and refresh token of the person, as `users sign-out`.
+        #[arg(long)]
+        sign_out: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -250,6 +277,10 @@ pub struct NewClient {
     /// A JWK Set file with the client's public keys (private_key_jwt).
     #[arg(long)]
     pub jwks: Option<PathBuf>,
+    /// The least level of sign-in this client's users must reach (default: the
+    /// deployment's, SIGNIN_MIN_LEVEL, which a client can raise, never lower).
+    #[arg(long, value_parser = ["password", "two-factor", "phishing-resistant"])]
+    pub min_level: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -878,6 +878,32 @@ async fn clients_can_be_untrusted_and_their_uris_are_validated() {
         trusted["client"]["trusted"], true,
         "administrators vouch by default"
     );
+    // The least level of sign-in its users must reach (README, "Levels of sign-in").
+    let strict = admin.json(&[
+        "clients",
+        "create",
+        "--id",
+        "pk-app",
+        "--redirect-uri",
+        REDIRECT,
+        "--min-level",
+        "phishing-resistant",
+    ]);
+    assert_eq!(
+        strict["client"]["min_level"], "phishing-resistant",
+        "{strict}"
+    );
+    assert!(
+        admin
+            .ok(&["clients", "show", "pk-app"])
+            .contains("least sign-in:  phishing-resistant")
+    );
+    let usage = admin.run(
+        &["clients", "create", "--id", "x", "--min-level", "mfa"],
+        "",
+    );
+    assert_eq!(usage.code, 2, "a usage error");
+    assert!(usage.stderr.contains("--min-level"), "{}", usage.stderr);
     // The one URI validator: control characters, spaces and scripts never get in.
     for (flag, uri) in [
         ("--redirect-uri", "https://app.example/c\tb"),
@@ -2263,4 +2289,243 @@ fn providers_with_private_key_jwt_keep_no_secret() {
     ]);
     assert_eq!(without["provider"]["has_secret"], false);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+// ---------------------------------------------------------------------------------------
+// passkeys and second factors
+
+/// The store the CLI works on, opened by the test itself to enrol what the account page
+/// would (the embedded one only while no command runs: redb admits one process).
+enum Direct {
+    Embedded(PathBuf),
+    Aws(String),
+}
+
+impl Direct {
+    async fn open(&self) -> Arc<dyn shared::store::Store> {
+        let backend = match self {
+            Direct::Embedded(dir) => shared::assembly::Backend::Embedded {
+                data_dir: Some(dir.clone()),
+                alg: Alg::RS256,
+            },
+            Direct::Aws(table) => shared::assembly::Backend::Aws {
+                table: table.clone(),
+                signing_keys: vec![],
+            },
+        };
+        shared::assembly::store(&backend).await.expect("store")
+    }
+}
+
+/// A passkey of `sub` named `name`, registered as passkey sign-in's tests do; its id.
+async fn enrol_passkey(
+    store: &dyn shared::store::Store,
+    sub: &str,
+    name: &str,
+    synced: bool,
+) -> String {
+    use shared::store::{AddPasskey, Factors, Passkey};
+    let mut f = store
+        .factors(sub)
+        .await
+        .expect("factors")
+        .unwrap_or_else(|| Factors::new(sub));
+    f.version += 1;
+    f.user_handle = format!("handle-{sub}");
+    let id = random_token(16);
+    f.passkeys.push(id.clone());
+    let passkey = Passkey {
+        id: id.clone(),
+        sub: sub.into(),
+        user_handle: f.user_handle.clone(),
+        public_key: "cose-key".into(),
+        alg: -7,
+        sign_count: if synced { 0 } else { 7 },
+        name: name.into(),
+        created_at: 1_767_225_600,
+        last_used_at: if synced { 0 } else { 1_767_312_000 },
+        backup_eligible: synced,
+        backed_up: synced,
+        transports: vec!["internal".into()],
+    };
+    assert_eq!(
+        store.add_passkey(&f, &passkey).await.expect("add"),
+        AddPasskey::Added
+    );
+    id
+}
+
+/// TOTP enrolled, with three recovery codes.
+async fn enrol_totp(store: &dyn shared::store::Store, sub: &str) {
+    let mut f = store
+        .factors(sub)
+        .await
+        .expect("factors")
+        .expect("enrolled");
+    f.version += 1;
+    f.totp = Some(shared::store::TotpFactor {
+        sealed_secret: shared::store::SealedSecret {
+            key: shared::store::SealedSecret::LOCAL.into(),
+            ciphertext: "sealed".into(),
+        },
+        last_step: 0,
+        enrolled_at: 1_767_225_600,
+    });
+    f.recovery = vec!["d1".into(), "d2".into(), "d3".into()];
+    let user = store.user(sub).await.expect("read").expect("the person");
+    assert!(store.put_totp(&f, &user).await.expect("put"));
+}
+
+/// `users passkeys`, `revoke-passkey` and `reset-totp` on either backend.
+async fn passkeys_listed_revoked_and_reset(admin: &Admin, direct: &Direct) {
+    for name in ["ada", "bob"] {
+        admin.ok_with(
+            &["users", "create", "--username", name, "--password-stdin"],
+            "correct horse battery\n",
+        );
+    }
+    let sub = |name: &str| {
+        admin.json(&["users", "show", name])["user"]["sub"]
+            .as_str()
+            .expect("sub")
+            .to_string()
+    };
+    let (ada, bob) = (sub("ada"), sub("bob"));
+    let none = admin.ok(&["users", "passkeys", "ada"]);
+    for part in [
+        "No passkeys.",
+        "TOTP: not enrolled",
+        "Recovery codes left: 0",
+    ] {
+        assert!(none.contains(part), "{none}");
+    }
+
+    let store = direct.open().await;
+    let phone = enrol_passkey(store.as_ref(), &ada, "Phone", true).await;
+    let yubikey = enrol_passkey(store.as_ref(), &ada, "YubiKey", false).await;
+    let bobs = enrol_passkey(store.as_ref(), &bob, "Bob's key", true).await;
+    enrol_totp(store.as_ref(), &ada).await;
+    drop(store);
+
+    // Listed by username or by sub, oldest first, with what tells them apart.
+    let listed = admin.json(&["users", "passkeys", &ada]);
+    assert_eq!(listed["user"]["username"], "ada");
+    let keys = listed["passkeys"].as_array().expect("passkeys");
+    assert_eq!(keys.len(), 2, "{listed}");
+    assert_eq!(
+        (&keys[0]["id"], &keys[0]["kind"], &keys[0]["last_used_at"]),
+        (
+            &Value::from(phone.as_str()),
+            &Value::from("synced"),
+            &Value::Null
+        )
+    );
+    assert_eq!(
+        (&keys[1]["name"], &keys[1]["kind"], &keys[1]["sign_count"]),
+        (
+            &Value::from("YubiKey"),
+            &Value::from("device-bound"),
+            &Value::from(7)
+        )
+    );
+    assert_eq!(listed["totp_enrolled"], true);
+    assert_eq!(listed["recovery_codes_left"], 3);
+    let human = admin.ok(&["users", "passkeys", "ada"]);
+    for part in [
+        "ID",
+        "LAST USED",
+        phone.as_str(),
+        "2026-01-01 00:00:00 UTC",
+        "never",
+        "device-bound",
+        "TOTP: enrolled 2026-01-01 00:00:00 UTC",
+        "Recovery codes left: 3",
+    ] {
+        assert!(human.contains(part), "{part:?} in:\n{human}");
+    }
+
+    // Another person's passkey, or an unknown one, is not found, and stays.
+    for id in [bobs.as_str(), "no-such-id"] {
+        let err = admin.fails(&["users", "revoke-passkey", "ada", id], "");
+        assert!(err.contains("ada has no passkey with the id"), "{err}");
+    }
+    let err = admin.fails(&["users", "passkeys", "nobody"], "");
+    assert!(err.contains("no user with the username or sub"), "{err}");
+    assert_eq!(
+        admin.json(&["users", "passkeys", "bob"])["passkeys"][0]["id"],
+        bobs.as_str()
+    );
+
+    // Revoked: its record and its place in the list go; sessions go on unless asked.
+    let out = admin.ok(&["users", "revoke-passkey", "ada", &phone]);
+    assert!(
+        out.contains(&format!(
+            "Revoked the passkey \"Phone\" (id {phone}) of ada"
+        )) && out.contains("`oidc-admin users sign-out ada` ends them"),
+        "{out}"
+    );
+    let err = admin.fails(&["users", "revoke-passkey", "ada", &phone], "");
+    assert!(err.contains("has no passkey"), "{err}");
+    let store = direct.open().await;
+    assert_eq!(store.passkey(&phone).await.expect("read"), None);
+    let f = store.factors(&ada).await.expect("read").expect("factors");
+    assert_eq!(f.passkeys, std::slice::from_ref(&yubikey));
+    drop(store);
+
+    // reset-totp: the authenticator and the recovery codes go, the passkey stays.
+    let reset = admin.json(&["users", "reset-totp", "ada"]);
+    assert_eq!(
+        (
+            &reset["totp_removed"],
+            &reset["recovery_codes_removed"],
+            &reset["sessions_ended"]
+        ),
+        (&Value::from(true), &Value::from(3), &Value::from(false))
+    );
+    let after = admin.json(&["users", "passkeys", "ada"]);
+    assert_eq!(after["totp_enrolled"], false);
+    // The flag the password step reads goes in the same write: no code is asked for.
+    let store = direct.open().await;
+    let flagged = store.user(&ada).await.expect("read").expect("ada");
+    assert!(!flagged.totp, "the password step no longer asks for a code");
+    drop(store);
+    assert_eq!(after["recovery_codes_left"], 0);
+    assert_eq!(after["passkeys"][0]["id"], yubikey.as_str());
+    let again = admin.ok(&["users", "reset-totp", "ada"]);
+    assert!(again.contains("nothing changed"), "{again}");
+
+    // --sign-out ends the sessions in the same command.
+    assert_eq!(
+        admin.json(&["users", "show", "ada"])["user"]["tokens_valid_after"],
+        0
+    );
+    let out = admin.ok(&["users", "revoke-passkey", &ada, &yubikey, "--sign-out"]);
+    assert!(out.contains("Ended every session"), "{out}");
+    let shown = admin.json(&["users", "show", "ada"]);
+    assert!(
+        shown["user"]["tokens_valid_after"].as_i64() > Some(0),
+        "{shown}"
+    );
+    let empty = admin.ok(&["users", "passkeys", "ada"]);
+    assert!(empty.contains("No passkeys."), "{empty}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkeys_and_totp_listed_revoked_and_reset_on_the_data_directory() {
+    let dir = temp_dir("factors");
+    passkeys_listed_revoked_and_reset(&Admin::embedded(&dir), &Direct::Embedded(dir.clone())).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_passkeys_and_totp_with_the_cli() {
+    if !aws_available("dynamodb_passkeys_and_totp_with_the_cli") {
+        return;
+    }
+    let table = format!("oidc-admin-{}", random_token(6).replace(['-', '_'], "x"));
+    let sdk = shared::aws::aws_config().await;
+    shared::store::dynamo::provision::create_table(&shared::aws::dynamodb_client(&sdk), &table)
+        .await
+        .expect("create table");
+    passkeys_listed_revoked_and_reset(&Admin::aws(&table), &Direct::Aws(table)).await;
 }

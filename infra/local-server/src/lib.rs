@@ -170,10 +170,10 @@ pub async fn start_wrapped(
         (signer.clone(), Arc::new(VerifyOnly(signer)))
     };
     let app: Arc<SigningApp> = Arc::new(App::new(config, store, signer, clock));
-    let verifying = Arc::new(app.with_keys(verifier.clone()));
-    // One sealer for the seed and the federation endpoints: without a data directory its key
-    // lives in this process only.
+    // One sealer for the seed, the federation endpoints and TOTP secrets at sign-in: without
+    // a data directory its key lives in this process only.
     let sealer = assembly::sealer(&opts.backend, &vars).await?;
+    let verifying = Arc::new(app.with_keys(verifier.clone()).with_sealer(sealer.clone()));
     let client_key = assembly::client_key(&opts.backend, &vars).await?;
     let federating = Arc::new(app.with_keys(Arc::new(
         Federating::new(verifier, sealer.clone(), client_key).map_err(|e| e.to_string())?,

@@ -253,6 +253,7 @@ mod tests {
             ("SIGNIN_DEVICE_WINDOW_SECONDS", "600"),
             ("SIGNIN_DEVICE_TOKEN_TTL_SECONDS", "86400"),
             ("PASSWORD_SIGNIN", "false"),
+            ("SIGNIN_MIN_LEVEL", "two-factor"),
         ])
         .expect("ok")
         .sign_in;
@@ -268,10 +269,13 @@ mod tests {
                 device_window: 600,
                 device_ttl: 86400,
                 password: false,
+                min_level: crate::protocol::acr::Level::TwoFactor,
             }
         );
         let e = base(&[("PASSWORD_SIGNIN", "no")]).expect_err("true or false");
         assert!(e.to_string().contains("PASSWORD_SIGNIN"), "{e}");
+        let e = base(&[("SIGNIN_MIN_LEVEL", "mfa")]).expect_err("a level");
+        assert!(e.to_string().contains("SIGNIN_MIN_LEVEL"), "{e}");
         assert_eq!(
             base(&[("SIGNIN_MAX_DELAY_SECONDS", "0")])
                 .expect("0 turns the delay off")

@@ -1,5 +1,6 @@
-//! The sign-in defence's settings (`SIGNIN_*`).
+//! The sign-in's settings: its defence (`SIGNIN_*`), `PASSWORD_SIGNIN`, `SIGNIN_MIN_LEVEL`.
 use super::{ConfigError, vars::Vars};
+use crate::protocol::acr::Level;
 
 /// The brute-force defence of `POST /login` (see `crate::signin` and SECURITY.md). Counts
 /// live in the store, so every Lambda container sees the same ones.
@@ -25,6 +26,9 @@ pub struct SignInLimits {
     /// `PASSWORD_SIGNIN` (default true): whether people may sign in with a password of ours.
     /// Off, the sign-in page offers only the upstream providers and `POST /login` refuses.
     pub password: bool,
+    /// `SIGNIN_MIN_LEVEL` (default password): the least level of sign-in every request
+    /// needs, whatever its client or the request ask (`protocol::acr`).
+    pub min_level: Level,
 }
 
 impl Default for SignInLimits {
@@ -39,6 +43,7 @@ impl Default for SignInLimits {
             device_window: 3600,
             device_ttl: 365 * 86400,
             password: true,
+            min_level: Level::Password,
         }
     }
 }
@@ -68,6 +73,15 @@ impl SignInLimits {
                     format!("expected true or false, got {other:?}"),
                 ));
             }
+        };
+        self.min_level = match v.get("SIGNIN_MIN_LEVEL") {
+            None => Level::Password,
+            Some(name) => Level::parse(name).ok_or_else(|| {
+                ConfigError::Invalid(
+                    "SIGNIN_MIN_LEVEL",
+                    format!("expected password, two-factor or phishing-resistant, got {name:?}"),
+                )
+            })?,
         };
         self.free_failures = v.count("SIGNIN_FREE_FAILURES", self.free_failures)?;
         self.max_delay = v.seconds("SIGNIN_MAX_DELAY_SECONDS", self.max_delay, (0, 86400))?;

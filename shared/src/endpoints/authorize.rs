@@ -222,8 +222,11 @@ struct Reuse {
 }
 
 /// A session is reusable unless the client demands a fresh login (prompt=login, or a
-/// max_age it has outlived) or expects another person (Core §3.1.2.1: then the person signs
-/// in as that one, or prompt=none gets login_required). A session ends with its user:
+/// max_age it has outlived), expects another person (Core §3.1.2.1: then the person signs
+/// in as that one, or prompt=none gets login_required), or needs a higher level of sign-in
+/// than the session's (`min_level`: the person steps up on the sign-in page; prompt=none
+/// gets login_required, Core §3.1.2.6, as the level could be met with a page). A session
+/// ends with its user:
 /// deleted, disabled, or signed in before its sessions were ended (a password change, a
 /// sign-out everywhere). The user and the standing consent are independent reads: one
 /// round trip.
@@ -233,6 +236,7 @@ async fn reuse<S: ConsentStore + SessionStore + UserStore + ?Sized>(
     client: &Client,
     v: &Validated,
     required: Option<&String>,
+    min_level: acr::Level,
     now: i64,
 ) -> Result<Reuse, OAuthError> {
     let none = Reuse {
@@ -245,7 +249,7 @@ async fn reuse<S: ConsentStore + SessionStore + UserStore + ?Sized>(
         .filter(|_| !v.prompts("login"))
         .filter(|s| v.max_age.is_none_or(|m| now - s.auth_time <= m))
         .filter(|s| required.is_none_or(|r| *r == s.sub))
-        .filter(|s| acr::meets(&v.claims.acr_essential, s.idp.as_deref(), &s.amr));
+        .filter(|s| acr::meets(min_level, &s.amr));
     let Some(s) = session else {
         return Ok(none);
     };
@@ -273,11 +277,11 @@ async fn reuse<S: ConsentStore + SessionStore + UserStore + ?Sized>(
 }
 
 /// The enabled upstream providers, as the sign-in page offers them: none when the request
-/// demands an `acr` a federated sign-in does not meet.
+/// needs more than the password level (an upstream's own `amr` is not taken on trust).
 fn buttons(providers: &[UpstreamProvider], auth: &AuthRequest) -> Vec<ProviderButton> {
     providers
         .iter()
-        .filter(|p| p.enabled && acr::meets(&auth.claims.acr_essential, Some(&p.id), &[]))
+        .filter(|p| p.enabled && auth.min_level == acr::Level::Password)
         .map(|p| ProviderButton {
             id: p.id.clone(),
             name: p.display_name.clone(),
@@ -323,7 +327,11 @@ fn pending(
         idp: session.and_then(|s| s.idp.clone()),
         amr: session.map(|s| s.amr.clone()).unwrap_or_default(),
         passkey_challenge: crate::crypto::b64url(&crate::passkey::challenge()),
+        // Both set by the caller: the level decided with the client and the deployment's,
+        // and the providers that level admits.
+        min_level: acr::Level::default(),
         providers: vec![],
+        second_factor: None,
     }
 }
 
@@ -352,7 +360,12 @@ async fn handle_params<
     let required = required_sub(app, params, v.required_sub.as_deref())
         .await
         .map_err(|e| back.fail(e))?;
-    let reuse = reuse(app, req, &client, &v, required.as_ref(), now)
+    let min_level = acr::required(
+        app.config.sign_in.min_level,
+        client.min_level,
+        &v.claims.acr_values,
+    );
+    let reuse = reuse(app, req, &client, &v, required.as_ref(), min_level, now)
         .await
         .map_err(|e| back.fail(e))?;
     let silent = v.prompts("none");
@@ -363,6 +376,7 @@ async fn handle_params<
     let browser_id = existing_browser.clone().unwrap_or_else(|| random_token(32));
     let expires_at = now + app.config.auth_request_ttl;
     let mut auth = pending(params, &back, v, required, &reuse, browser_id, expires_at);
+    auth.min_level = min_level;
     auth.providers = buttons(&providers, &auth);
 
     match (&reuse.session, &reuse.user, reuse.consented, silent) {
@@ -375,7 +389,7 @@ async fn handle_params<
         (None, _, _, true) => {
             return Err(back.fail(OAuthError::new(
                 ErrorCode::LoginRequired,
-                "the user is not signed in",
+                "the user is not signed in, or not at the level of sign-in required",
             )));
         }
         (Some(_), _, false, true) => {

@@ -53,11 +53,8 @@ pub fn new_code<S: ?Sized>(
     user: &User,
     now: i64,
 ) -> Result<(CodeValue, AuthCode), OAuthError> {
-    if !acr::meets(&auth.claims.acr_essential, auth.idp.as_deref(), &auth.amr) {
-        return Err(OAuthError::new(
-            ErrorCode::UnmetAuthenticationRequirements,
-            "the person did not sign in the way the application requires (acr)",
-        ));
+    if !acr::meets(auth.min_level, &auth.amr) {
+        return Err(unmet(auth));
     }
     if auth.required_sub.as_ref().is_some_and(|r| *r != user.sub) {
         return Err(OAuthError::new(
@@ -85,6 +82,19 @@ pub fn new_code<S: ?Sized>(
         amr: auth.amr.clone(),
     };
     Ok((code, record))
+}
+
+/// The error a request gets when its sign-in falls short of its least level (the
+/// `unmet_authentication_requirements` error code spec: for an essential `acr`, and, as it
+/// allows, for the client's and the deployment's least level too).
+pub fn unmet(auth: &AuthRequest) -> OAuthError {
+    OAuthError::new(
+        ErrorCode::UnmetAuthenticationRequirements,
+        format!(
+            "the person did not sign in at the level required ({})",
+            auth.min_level.acr()
+        ),
+    )
 }
 
 /// Sends the browser back to the client with `code` (RFC 6749 §4.1.2, RFC 9207 `iss`).

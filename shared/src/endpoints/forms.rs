@@ -8,8 +8,8 @@ use lambda_http::{Body, Response};
 use super::Endpoint;
 use crate::{
     App, http,
-    pages::{self, ConsentView, LoginView, PasskeyForm, ProviderLink},
-    protocol::release,
+    pages::{self, ConsentView, LoginView, PasskeyForm, ProviderLink, StepUpView},
+    protocol::{acr::Level, release},
     store::{AuthRequest, Client, RequestedClaims, User},
 };
 
@@ -37,8 +37,12 @@ pub fn sign_in<S: ?Sized, K: ?Sized>(
             csrf: &auth.csrf,
             username,
             error,
-            password: app.config.sign_in.password,
+            // Phishing-resistant: a passkey is the only way offered (no upstream buttons
+            // either: `authorize::buttons`).
+            password: app.config.sign_in.password && auth.min_level < Level::PhishingResistant,
             passkey,
+            needs: (auth.min_level > Level::Password)
+                .then(|| (auth.min_level.describe(), account_url(app))),
             providers: auth
                 .providers
                 .iter()
@@ -79,6 +83,38 @@ pub fn consent<S: ?Sized, K: ?Sized>(
             claims: individually,
         },
     )
+}
+
+/// The page for a person signed in below the level `auth` needs (`login::consent`): what it
+/// needs, how they signed in, a link to sign in another way (this request's sign-in page)
+/// and to the account page, and "Cancel", which posts to `/consent` and gives up.
+pub fn step_up<S: ?Sized, K: ?Sized>(
+    app: &App<S, K>,
+    auth: &AuthRequest,
+    client_name: &str,
+) -> Response<Body> {
+    let action = app.config.endpoint_url(Endpoint::Consent);
+    pages::step_up_page(
+        &app.config.branding,
+        StepUpView {
+            client_name,
+            needs: auth.min_level.describe(),
+            did: Level::of_sign_in(&auth.amr).describe(),
+            sign_in: http::url_with_query(
+                &app.config.endpoint_url(Endpoint::Login),
+                &[("req", &auth.id)],
+            ),
+            account: account_url(app),
+            action: &action,
+            req_id: &auth.id,
+            csrf: &auth.csrf,
+        },
+    )
+}
+
+/// The account page, where a person adds a passkey or an authenticator app.
+fn account_url<S: ?Sized, K: ?Sized>(app: &App<S, K>) -> String {
+    app.config.endpoint_url(Endpoint::Account)
 }
 
 /// The WebAuthn request options of `auth`'s passkey sign-in (no allow list: the browser

@@ -24,7 +24,9 @@ pub fn verifying<'a>(app: &'a App, e: Endpoint, req: &'a Request, now: i64) -> A
         Endpoint::Discovery => discovery(app, e, req, now),
         Endpoint::Jwks => jwks(app, e, req, now),
         Endpoint::Authorize => authorize(app, e, req, now),
-        Endpoint::Login | Endpoint::PasskeySignIn | Endpoint::Consent => login(app, e, req, now),
+        Endpoint::Login | Endpoint::PasskeySignIn | Endpoint::TotpSignIn | Endpoint::Consent => {
+            login(app, e, req, now)
+        }
         Endpoint::Token => elsewhere(),
         Endpoint::Userinfo => userinfo(app, e, req, now),
         Endpoint::Revocation => revoke(app, e, req, now),
@@ -34,6 +36,7 @@ pub fn verifying<'a>(app: &'a App, e: Endpoint, req: &'a Request, now: i64) -> A
         Endpoint::FederationStart | Endpoint::FederationCallback | Endpoint::FederationJwks => {
             elsewhere()
         }
+        Endpoint::Account => account(app, e, req, now),
     }
 }
 
@@ -78,8 +81,13 @@ pub fn login<'a>(app: &'a App, e: Endpoint, req: &'a Request, now: i64) -> Answe
     match e {
         Endpoint::Consent => Box::pin(super::login::handle_consent(app, req, now)),
         Endpoint::PasskeySignIn => Box::pin(super::login::handle_passkey(app, req, now)),
+        Endpoint::TotpSignIn => Box::pin(super::login::handle_totp(app, req, now)),
         _ => Box::pin(super::login::handle_login(app, req, now)),
     }
+}
+
+pub fn account<'a>(app: &'a App, _: Endpoint, req: &'a Request, now: i64) -> Answer<'a> {
+    Box::pin(super::account::handle(app, req, now))
 }
 
 pub fn token<'a>(app: &'a SigningApp, _: Endpoint, req: &'a Request, now: i64) -> Answer<'a> {

@@ -12,6 +12,7 @@
 //! and a failed write changes nothing, so the same form can be sent again.
 mod consent;
 mod passkey;
+mod totp;
 
 use crate::store::{AuthRequestStore, ClientStore, SignInStore};
 pub use consent::handle_consent;
@@ -20,6 +21,7 @@ use lambda_http::{
     http::{Method, StatusCode},
 };
 pub use passkey::handle_passkey;
+pub use totp::handle_totp;
 
 use super::{
     Endpoint,
@@ -139,6 +141,9 @@ async fn client_name<S: ClientStore + ?Sized>(
 ) -> Result<String, OAuthError> {
     if let Some(c) = &auth.client {
         return Ok(c.client_name.clone());
+    }
+    if auth.for_account() {
+        return Ok(crate::store::ACCOUNT_SHOWN_AS.into());
     }
     Ok(match app.store.client(&auth.client_id).await? {
         Some(c) => c.client_name,
@@ -283,6 +288,7 @@ async fn sign_in<S: ClientStore + SignInStore + ?Sized>(
         username,
         counters: counters.keys(),
         secret: app.signin_keys.get().is_none(),
+        factors: None,
         now,
     };
     let state = app.store.signin_read(&query).await?;
@@ -343,6 +349,7 @@ async fn failed<S: ClientStore + SignInStore + ?Sized>(
         session: None,
         request: None,
         passkey: None,
+        factors: None,
         now: attempt.now,
         now_ms: attempt.now_ms,
     };
@@ -388,6 +395,9 @@ async fn succeeded<S: ClientStore + SignInStore + ?Sized>(
         tracing::info!(event = "signin.other_account", client_id = %attempt.audit.client_id, "sign-in as another account than requested");
         return login_form(app, &attempt.auth, attempt.username, Some(OTHER_ACCOUNT)).await;
     }
+    if user.totp {
+        return totp::due(app, attempt, user).await;
+    }
     let signed_in = SignedIn::new(
         &app.config,
         &attempt.auth,
@@ -400,6 +410,7 @@ async fn succeeded<S: ClientStore + SignInStore + ?Sized>(
         session: Some(&signed_in.session),
         request: Some(&signed_in.request),
         passkey: None,
+        factors: None,
         now,
         now_ms,
     };
@@ -410,16 +421,21 @@ async fn succeeded<S: ClientStore + SignInStore + ?Sized>(
         .audit
         .succeeded(&user.sub, &signed_in.request.client_id);
     let mut resp = signed_in.to_consent(&app.config);
-    let secure = app.config.secure_cookies();
-    // This browser is now known for this account (SECURITY.md: a year, renewed at each
-    // sign-in, so that a person who signs in rarely keeps it).
-    let ttl = app.config.sign_in.device_ttl;
+    remember_device(&app.config, &mut resp, &device_token());
+    Ok(resp)
+}
+
+/// This browser is now known for the account it signed in as: its renewed device token
+/// (SECURITY.md: a year, renewed at each sign-in, so that a person who signs in rarely
+/// keeps it).
+fn remember_device(config: &Config, resp: &mut Response<Body>, token: &str) {
+    let secure = config.secure_cookies();
+    let ttl = config.sign_in.device_ttl;
     let device_cookie = http::set_cookie(
         &http::cookie_name(device::COOKIE, secure),
-        &device_token(),
+        token,
         ttl,
         secure,
     );
-    http::append_header(&mut resp, "set-cookie", &device_cookie);
-    Ok(resp)
+    http::append_header(resp, "set-cookie", &device_cookie);
 }

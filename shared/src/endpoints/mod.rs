@@ -1,6 +1,7 @@
 //! One module per endpoint, and the route table every edge (Lambda, local server,
 //! `template.yaml`) is checked against.
 mod access_token;
+pub mod account;
 pub mod authorize;
 pub mod authz_response;
 pub mod client_auth;
@@ -41,7 +42,7 @@ const fn r(method: Method, endpoint: Endpoint) -> Route {
 }
 
 // Built once, not per request: every request looks its route up here.
-static ROUTES: [Route; 23] = {
+static ROUTES: [Route; 27] = {
     use Endpoint::*;
     [
         r(Method::GET, Discovery),
@@ -51,6 +52,8 @@ static ROUTES: [Route; 23] = {
         r(Method::GET, Login),
         r(Method::POST, Login),
         r(Method::POST, PasskeySignIn),
+        r(Method::GET, TotpSignIn),
+        r(Method::POST, TotpSignIn),
         r(Method::GET, Consent),
         r(Method::POST, Consent),
         r(Method::POST, Token),
@@ -67,6 +70,8 @@ static ROUTES: [Route; 23] = {
         r(Method::GET, FederationStart),
         r(Method::GET, FederationCallback),
         r(Method::GET, FederationJwks),
+        r(Method::GET, Account),
+        r(Method::POST, Account),
     ]
 };
 

@@ -17,7 +17,7 @@ use crate::{
     crypto::random_token,
     error::{ErrorCode, refusal},
     http,
-    protocol::{redirect_uri, registration_policy::RegistrationPolicy, scope},
+    protocol::{acr, redirect_uri, registration_policy::RegistrationPolicy, scope},
     secret::{ClientSecret, InitialAccessToken, Kind, RegistrationToken, Secret},
     seed::SeedClient,
     store::{AuthMethod, Client},
@@ -38,6 +38,7 @@ struct Metadata {
     post_logout_redirect_uris: Option<Vec<String>>,
     jwks: Option<Value>,
     jwks_uri: Option<String>,
+    default_acr_values: Option<Vec<String>>,
 }
 
 fn metadata_error(msg: impl Into<String>) -> OAuthError {
@@ -212,6 +213,7 @@ fn build(
     let wants_code = grant_types.iter().any(|g| g == "authorization_code");
     let scopes = scopes(policy, m)?;
     let (redirect_uris, post_logout) = redirect_uris(policy, m, wants_code)?;
+    let min_level = min_level(m)?;
     let (secret, secret_hash) = match method {
         AuthMethod::None | AuthMethod::PrivateKeyJwt => (None, None),
         _ => match existing_secret {
@@ -239,6 +241,7 @@ fn build(
         post_logout_redirect_uris: post_logout,
         trusted: Some(policy.trusted),
         jwks: m.jwks.clone(),
+        min_level,
         ..SeedClient::default()
     };
     let mut client = seed
@@ -313,6 +316,22 @@ fn scopes(policy: &RegistrationPolicy, m: &Metadata) -> Result<Vec<String>, OAut
     Ok(asked)
 }
 
+/// The least level of sign-in the client asks for its users (OpenID Connect Dynamic Client
+/// Registration §2 `default_acr_values`, as `acr_values` are read: the lowest value we know;
+/// unknown ones are ignored, a list of only unknown ones is refused). It can raise the
+/// deployment's level, never lower it (`protocol::acr::required`).
+fn min_level(m: &Metadata) -> Result<Option<acr::Level>, OAuthError> {
+    let Some(values) = &m.default_acr_values else {
+        return Ok(None);
+    };
+    match acr::asked(values) {
+        None if !values.is_empty() => Err(metadata_error(
+            "default_acr_values names no value this provider supports (see acr_values_supported)",
+        )),
+        level => Ok(level),
+    }
+}
+
 /// The redirect and post-logout redirect URIs, each checked against the policy.
 fn redirect_uris(
     policy: &RegistrationPolicy,
@@ -358,6 +377,9 @@ fn describe<S: ?Sized>(app: &App<S>, c: &Client) -> Value {
     }
     if let Some(j) = &c.jwks {
         v["jwks"] = j.clone();
+    }
+    if let Some(l) = c.min_level {
+        v["default_acr_values"] = json!([l.acr()]);
     }
     v
 }

@@ -42,6 +42,7 @@ impl SignedIn {
             auth_time_ms: now_ms,
             idp: idp.map(str::to_string),
             amr: method.amr(),
+            renewed_ms: 0,
         };
         let request = AuthRequest {
             sub: Some(user.sub.clone()),
@@ -61,12 +62,17 @@ impl SignedIn {
         }
     }
 
-    /// On to the consent page of the request, with the session cookie.
+    /// On to the consent page of the request (the account page, for its own sign-in), with
+    /// the session cookie.
     pub fn to_consent(&self, config: &Config) -> Response<Body> {
-        let mut resp = http::redirect_with_query(
-            &config.endpoint_url(Endpoint::Consent),
-            &[("req", &self.request.id)],
-        );
+        let mut resp = if self.request.for_account() {
+            http::redirect(&config.endpoint_url(Endpoint::Account))
+        } else {
+            http::redirect_with_query(
+                &config.endpoint_url(Endpoint::Consent),
+                &[("req", &self.request.id)],
+            )
+        };
         let secure = config.secure_cookies();
         let session_cookie = http::set_cookie(
             &http::cookie_name(SESSION_COOKIE, secure),

@@ -1,13 +1,18 @@
-//! Upstream client secrets are never stored in plaintext: sealed for one provider, by KMS on
-//! AWS ([`KmsSealer`]) or by a key in the data directory locally ([`LocalSealer`]).
+//! Secrets that must be read back are never stored in plaintext: sealed for one purpose and
+//! one owner, by KMS on AWS ([`KmsSealer`]) or by a key in the data directory locally
+//! ([`LocalSealer`]). Two kinds are sealed ([`Binding`]): an upstream provider's client
+//! secret (our secret at that provider) and a person's TOTP shared secret (which, unlike a
+//! password, must be read back to check a code: RFC 6238 §5.1 "keys SHOULD be ... stored
+//! securely").
 //!
-//! A sealed secret is bound to its provider: KMS refuses to decrypt it under any other
-//! encryption context (`{"purpose": "upstream-client-secret", "provider": <id>}`), and the
-//! local key's AES-GCM tag covers the same two facts as additional data. So a ciphertext
-//! copied to another provider, or anything else encrypted under the same key, does not
-//! open; and with KMS only a role granted `kms:Decrypt` under that context can open it.
-//! The plaintext is a [`ClientSecret`] both ways (our client secret at the upstream), so it
-//! is never logged by accident.
+//! A sealed secret is bound to its purpose and owner: KMS refuses to decrypt it under any
+//! other encryption context (`{"purpose": "upstream-client-secret", "provider": <id>}` or
+//! `{"purpose": "totp-secret", "sub": <sub>}`), and the local key's AES-GCM tag covers the
+//! same facts as additional data. So a ciphertext copied to another provider or person, or
+//! used for the other purpose, does not open; and with KMS only a role granted `kms:Decrypt`
+//! under that purpose can open it (the federation function client secrets, the login
+//! function TOTP secrets). Plaintexts travel as [`ClientSecret`] and [`TotpSecret`], so
+//! they are never logged by accident.
 use std::path::Path;
 
 use async_trait::async_trait;
@@ -17,18 +22,56 @@ use crate::{
     crypto::{b64url, b64url_decode, random_bytes},
     secret::ClientSecret,
     store::SealedSecret,
+    totp::TotpSecret,
 };
 
-/// The `purpose` of every sealed secret's encryption context (and of the template's IAM
-/// condition on `kms:EncryptionContext:purpose`).
+/// The `purpose` of an upstream client secret's encryption context (and of the template's
+/// IAM condition on `kms:EncryptionContext:purpose` for the federation function).
 pub const PURPOSE: &str = "upstream-client-secret";
+
+/// The `purpose` of a TOTP secret's encryption context (the login function's condition).
+pub const TOTP_PURPOSE: &str = "totp-secret";
 
 /// The local key's file in the data directory.
 pub const KEY_FILE: &str = "federation.key";
 
+/// What a sealed secret belongs to: it opens only for the same binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding<'a> {
+    /// The client secret of the upstream provider with this id.
+    UpstreamClientSecret(&'a str),
+    /// The TOTP shared secret of the person with this `sub`.
+    TotpSecret(&'a str),
+}
+
+impl<'a> Binding<'a> {
+    /// Its KMS encryption context: the purpose, and whose it is.
+    pub fn context(self) -> [(&'static str, &'a str); 2] {
+        match self {
+            Binding::UpstreamClientSecret(id) => [("purpose", PURPOSE), ("provider", id)],
+            Binding::TotpSecret(sub) => [("purpose", TOTP_PURPOSE), ("sub", sub)],
+        }
+    }
+
+    /// The local key's additional data: the context's two values. The purposes hold no
+    /// `:` and differ, so no binding's data is another's.
+    fn aad(self) -> String {
+        let [(_, purpose), (_, owner)] = self.context();
+        format!("{purpose}:{owner}")
+    }
+
+    /// What it is, for messages.
+    fn describe(self) -> String {
+        match self {
+            Binding::UpstreamClientSecret(id) => format!("the client secret of {id}"),
+            Binding::TotpSecret(sub) => format!("the TOTP secret of the person {sub}"),
+        }
+    }
+}
+
 /// The encryption context of a secret sealed for `provider_id`.
 pub fn context(provider_id: &str) -> [(&'static str, &str); 2] {
-    [("purpose", PURPOSE), ("provider", provider_id)]
+    Binding::UpstreamClientSecret(provider_id).context()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,25 +82,64 @@ pub enum SealError {
     /// The key is wrong or unusable (missing, disabled, not ours to use, a bad key file).
     #[error("{0}")]
     Misconfigured(String),
-    /// This sealed secret does not open for this provider: sealed for another one, under
-    /// another key or backend, or tampered with.
+    /// This sealed secret does not open for this binding: sealed for another provider,
+    /// person or purpose, under another key or backend, or tampered with.
     #[error("{0}")]
     Refused(String),
 }
 
-/// Seals and opens upstream client secrets, one provider at a time.
+/// Seals and opens secrets, each for one [`Binding`]. The typed methods are the ones to
+/// call; a backend implements the two over bytes.
 #[async_trait]
 pub trait Sealer: Send + Sync {
+    async fn seal_bytes(
+        &self,
+        binding: Binding<'_>,
+        plaintext: &[u8],
+    ) -> Result<SealedSecret, SealError>;
+    async fn open_bytes(
+        &self,
+        binding: Binding<'_>,
+        sealed: &SealedSecret,
+    ) -> Result<Vec<u8>, SealError>;
+
+    /// Seals the client secret of the upstream provider `provider_id`.
     async fn seal(
         &self,
         provider_id: &str,
         plaintext: &ClientSecret,
-    ) -> Result<SealedSecret, SealError>;
+    ) -> Result<SealedSecret, SealError> {
+        let binding = Binding::UpstreamClientSecret(provider_id);
+        self.seal_bytes(binding, plaintext.expose().as_bytes())
+            .await
+    }
+
     async fn open(
         &self,
         provider_id: &str,
         sealed: &SealedSecret,
-    ) -> Result<ClientSecret, SealError>;
+    ) -> Result<ClientSecret, SealError> {
+        let binding = Binding::UpstreamClientSecret(provider_id);
+        let bytes = self.open_bytes(binding, sealed).await?;
+        String::from_utf8(bytes)
+            .map(ClientSecret::new)
+            .map_err(|_| SealError::Refused(format!("{} is not UTF-8 text", binding.describe())))
+    }
+
+    /// Seals the TOTP secret of the person `sub`.
+    async fn seal_totp(&self, sub: &str, secret: &TotpSecret) -> Result<SealedSecret, SealError> {
+        self.seal_bytes(Binding::TotpSecret(sub), secret.expose())
+            .await
+    }
+
+    async fn open_totp(&self, sub: &str, sealed: &SealedSecret) -> Result<TotpSecret, SealError> {
+        let binding = Binding::TotpSecret(sub);
+        let mut bytes = self.open_bytes(binding, sealed).await?;
+        let secret = TotpSecret::from_bytes(&bytes)
+            .map_err(|e| SealError::Refused(format!("{}: {e}", binding.describe())));
+        bytes.fill(0);
+        secret
+    }
 }
 
 /// AES-256-GCM under a key of the data directory (`federation.key`, 32 random bytes, mode
@@ -125,23 +207,17 @@ impl LocalSealer {
     }
 }
 
-/// The additional data of a secret sealed for `provider_id`: what KMS's encryption context
-/// says. (Provider ids hold no `:`.)
-fn aad(provider_id: &str) -> String {
-    format!("{PURPOSE}:{provider_id}")
-}
-
 #[async_trait]
 impl Sealer for LocalSealer {
-    async fn seal(
+    async fn seal_bytes(
         &self,
-        provider_id: &str,
-        plaintext: &ClientSecret,
+        binding: Binding<'_>,
+        plaintext: &[u8],
     ) -> Result<SealedSecret, SealError> {
-        let mut in_out = plaintext.expose().as_bytes().to_vec();
+        let mut in_out = plaintext.to_vec();
         let nonce = self
             .key
-            .seal_in_place_append_tag(Aad::from(aad(provider_id)), &mut in_out)
+            .seal_in_place_append_tag(Aad::from(binding.aad()), &mut in_out)
             .map_err(|_| SealError::Unavailable("AES-GCM sealing failed".into()))?;
         let mut blob = nonce.as_ref().to_vec();
         blob.extend_from_slice(&in_out);
@@ -151,23 +227,24 @@ impl Sealer for LocalSealer {
         })
     }
 
-    async fn open(
+    async fn open_bytes(
         &self,
-        provider_id: &str,
+        binding: Binding<'_>,
         sealed: &SealedSecret,
-    ) -> Result<ClientSecret, SealError> {
+    ) -> Result<Vec<u8>, SealError> {
         if sealed.key != SealedSecret::LOCAL {
             return Err(SealError::Refused(format!(
-                "the client secret of {provider_id} is sealed under the KMS key {}: only the \
-                 AWS backend opens it (seal it again here)",
+                "{} is sealed under the KMS key {}: only the AWS backend opens it (seal it \
+                 again here)",
+                binding.describe(),
                 sealed.key
             )));
         }
         let refused = || {
             SealError::Refused(format!(
-                "the client secret of {provider_id} does not open with this data directory's \
-                 {KEY_FILE}: sealed for another provider or under another key, or altered \
-                 (seal it again)"
+                "{} does not open with this data directory's {KEY_FILE}: sealed for another \
+                 provider, person or purpose, or under another key, or altered (seal it again)",
+                binding.describe()
             ))
         };
         let mut blob = b64url_decode(&sealed.ciphertext).ok_or_else(refused)?;
@@ -178,11 +255,11 @@ impl Sealer for LocalSealer {
         let nonce = Nonce::try_assume_unique_for_key(&blob).map_err(|_| refused())?;
         let plaintext = self
             .key
-            .open_in_place(nonce, Aad::from(aad(provider_id)), &mut body)
+            .open_in_place(nonce, Aad::from(binding.aad()), &mut body)
             .map_err(|_| refused())?;
-        let text = String::from_utf8(plaintext.to_vec()).map_err(|_| refused());
+        let out = plaintext.to_vec();
         plaintext.fill(0);
-        text.map(ClientSecret::new)
+        Ok(out)
     }
 }
 
@@ -197,10 +274,9 @@ mod kms {
         primitives::Blob,
     };
 
-    use super::{SealError, Sealer, context};
+    use super::{Binding, SealError, Sealer};
     use crate::{
         crypto::{b64url, b64url_decode},
-        secret::ClientSecret,
         store::SealedSecret,
     };
 
@@ -215,8 +291,8 @@ mod kms {
         {
             if REFUSED.contains(&code) {
                 return SealError::Refused(format!(
-                    "{what}: {code}: sealed for another provider or under another key, or \
-                     altered (seal it again)"
+                    "{what}: {code}: sealed for another provider, person or purpose, or under \
+                     another key, or altered (seal it again)"
                 ));
             }
             if MISCONFIGURED.contains(&code) {
@@ -246,22 +322,22 @@ mod kms {
 
     #[async_trait]
     impl Sealer for KmsSealer {
-        async fn seal(
+        async fn seal_bytes(
             &self,
-            provider_id: &str,
-            plaintext: &ClientSecret,
+            binding: Binding<'_>,
+            plaintext: &[u8],
         ) -> Result<SealedSecret, SealError> {
             if self.key.trim().is_empty() {
                 return Err(SealError::Misconfigured(
-                    "no KMS key to seal client secrets with (FEDERATION_SECRETS_KEY)".into(),
+                    "no KMS key to seal secrets with (FEDERATION_SECRETS_KEY)".into(),
                 ));
             }
             let mut request = self
                 .kms
                 .encrypt()
                 .key_id(&self.key)
-                .plaintext(Blob::new(plaintext.expose().as_bytes()));
-            for (k, v) in context(provider_id) {
+                .plaintext(Blob::new(plaintext));
+            for (k, v) in binding.context() {
                 request = request.encryption_context(k, v);
             }
             let out = request
@@ -280,47 +356,38 @@ mod kms {
             })
         }
 
-        async fn open(
+        async fn open_bytes(
             &self,
-            provider_id: &str,
+            binding: Binding<'_>,
             sealed: &SealedSecret,
-        ) -> Result<ClientSecret, SealError> {
+        ) -> Result<Vec<u8>, SealError> {
             if sealed.key == SealedSecret::LOCAL {
                 return Err(SealError::Refused(format!(
-                    "the client secret of {provider_id} is sealed by a local data directory's \
-                     key: seal it again with KMS"
+                    "{} is sealed by a local data directory's key: seal it again with KMS",
+                    binding.describe()
                 )));
             }
             let blob = b64url_decode(&sealed.ciphertext).ok_or_else(|| {
-                SealError::Refused(format!(
-                    "the client secret of {provider_id} is not base64url"
-                ))
+                SealError::Refused(format!("{} is not base64url", binding.describe()))
             })?;
             let mut request = self
                 .kms
                 .decrypt()
                 .key_id(&sealed.key)
                 .ciphertext_blob(Blob::new(blob));
-            for (k, v) in context(provider_id) {
+            for (k, v) in binding.context() {
                 request = request.encryption_context(k, v);
             }
             let mut out = request
                 .send()
                 .await
                 .map_err(|e| kms_error("Decrypt", &sealed.key, &e))?;
-            let plaintext = out.plaintext.take().map(Blob::into_inner).ok_or_else(|| {
+            out.plaintext.take().map(Blob::into_inner).ok_or_else(|| {
                 SealError::Unavailable(format!(
                     "kms Decrypt on {}: no plaintext in the answer",
                     sealed.key
                 ))
-            })?;
-            String::from_utf8(plaintext)
-                .map(ClientSecret::new)
-                .map_err(|_| {
-                    SealError::Refused(format!(
-                        "the client secret of {provider_id} is not UTF-8 text"
-                    ))
-                })
+            })
         }
     }
 }
@@ -388,6 +455,41 @@ mod tests {
         assert!(
             matches!(&r, Err(SealError::Refused(m)) if m.contains("AWS backend")),
             "{r:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_totp_secret_opens_for_its_person_only_and_never_as_a_client_secret() {
+        let s = LocalSealer::ephemeral();
+        let totp = TotpSecret::generate();
+        let sealed = s.seal_totp("sub-alice", &totp).await.expect("seal");
+        let opened = s.open_totp("sub-alice", &sealed).await.expect("opens");
+        assert_eq!(opened.expose(), totp.expose());
+        let refused = |r: Result<(), SealError>, what: &str| {
+            assert!(matches!(r, Err(SealError::Refused(_))), "{what}: {r:?}");
+        };
+        refused(
+            s.open_totp("sub-bob", &sealed).await.map(|_| ()),
+            "another person",
+        );
+        // The same owner string under the other purpose, either way round.
+        refused(
+            s.open("sub-alice", &sealed).await.map(|_| ()),
+            "a TOTP secret as a client secret",
+        );
+        let client = s.seal("google", &secret()).await.expect("seal");
+        refused(
+            s.open_totp("google", &client).await.map(|_| ()),
+            "a client secret as a TOTP secret",
+        );
+        // A person whose sub looks like a provider's id, and the reverse, stay apart too.
+        assert_ne!(
+            Binding::TotpSecret("google").aad(),
+            Binding::UpstreamClientSecret("google").aad()
+        );
+        assert_eq!(
+            Binding::TotpSecret("sub-alice").context(),
+            [("purpose", "totp-secret"), ("sub", "sub-alice")]
         );
     }
 

@@ -81,8 +81,13 @@ pub fn validate(p: &Params, client: &Client) -> Result<Validated, OAuthError> {
     }
     let asked = parse_claims(p.get("claims"))?;
     let mut claims = release::allowed_requests(client, &asked.claims);
-    // Core §3.1.2.1: acr_values are voluntary; the ID token then says which class was met.
-    claims.acr |= p.get("acr_values").is_some();
+    // Core §3.1.2.1: acr_values, in order of preference, as the claim's values are: known
+    // ones bind the sign-in as a least level (`protocol::acr`), unknown ones are ignored.
+    for v in scope::parse(p.get("acr_values").unwrap_or("")) {
+        if acr::Level::of_acr(&v).is_some() && !claims.acr_values.contains(&v) {
+            claims.acr_values.push(v);
+        }
+    }
     Ok(Validated {
         scopes,
         nonce: p.get("nonce").map(str::to_string),
@@ -151,9 +156,9 @@ struct Asked {
 
 /// OIDC Core §5.5: `{"userinfo": {...}, "id_token": {...}}`, each member a claim name mapped
 /// to null or `{essential, value, values}`. Standard user claims are kept by name (value
-/// constraints on them are ignored, as §5.5.1 allows); `acr` is asked for, and an essential
-/// one must name a class this provider meets (§5.5.1.1); a `sub` with a value names the only
-/// person who may be answered (§3.1.2.1 applies to it as to `id_token_hint`).
+/// constraints on them are ignored, as §5.5.1 allows); `acr` values ask for a level, and an
+/// essential one must name a level this provider knows (§5.5.1.1); a `sub` with a value
+/// names the only person who may be answered (§3.1.2.1 applies to it as to `id_token_hint`).
 fn parse_claims(v: Option<&str>) -> Result<Asked, OAuthError> {
     use serde_json::Value;
     let Some(v) = v else {
@@ -195,24 +200,22 @@ fn parse_claims(v: Option<&str>) -> Result<Asked, OAuthError> {
                     }
                 },
                 "acr" => {
+                    // §5.5.1.1: an essential acr none of whose values we know cannot be
+                    // met, whoever signs in: refused before anyone tries. Known values,
+                    // essential or voluntary, are a least level, as acr_values are.
+                    let known = |v: &&str| acr::Level::of_acr(v).is_some();
                     let essential = spec.get("essential") == Some(&Value::Bool(true));
-                    if essential
-                        && !values.is_empty()
-                        && !values.iter().any(|v| acr::SUPPORTED.contains(v))
-                    {
+                    if essential && !values.is_empty() && !values.iter().any(known) {
                         return Err(OAuthError::new(
                             ErrorCode::UnmetAuthenticationRequirements,
                             "the essential acr cannot be met: see acr_values_supported",
                         ));
                     }
-                    if essential {
-                        asked.claims.acr_essential = values
-                            .iter()
-                            .filter(|v| acr::SUPPORTED.contains(v))
-                            .map(|v| v.to_string())
-                            .collect();
+                    for v in values.into_iter().filter(known) {
+                        if !asked.claims.acr_values.iter().any(|a| a == v) {
+                            asked.claims.acr_values.push(v.to_string());
+                        }
                     }
-                    asked.claims.acr = true;
                 }
                 n if super::claims::is_user_claim(n) => names.push(name.clone()),
                 _ => {}
@@ -250,6 +253,7 @@ mod tests {
             allowed_claims: vec![],
             tokens_valid_after_ms: 0,
             trusted: None,
+            min_level: None,
         }
     }
 
@@ -337,19 +341,26 @@ mod tests {
             Err(ErrorCode::UnmetAuthenticationRequirements)
         );
         let ok = check(&q(r#"{"id_token":{"acr":{"essential":true,"values":["urn:x:mfa","urn:oidc-serverless:acr:password"]}}}"#), m).expect("ok");
-        assert!(ok.claims.acr);
         assert_eq!(
-            ok.claims.acr_essential,
+            ok.claims.acr_values,
             ["urn:oidc-serverless:acr:password"],
-            "only the classes we support are kept, and they bind the sign-in"
+            "only the values we know are kept, and they bind the sign-in"
         );
         let voluntary =
             check(&q(r#"{"id_token":{"acr":{"values":["urn:x:mfa"]}}}"#), m).expect("ok");
         assert!(
-            voluntary.claims.acr,
-            "voluntary: the actual class is returned"
+            voluntary.claims.acr_values.is_empty(),
+            "voluntary unknown values are ignored"
         );
-        assert!(voluntary.claims.acr_essential.is_empty());
+        let one = check(
+            &q(r#"{"id_token":{"acr":{"value":"urn:oidc-serverless:acr:two-factor"}}}"#),
+            m,
+        )
+        .expect("ok");
+        assert_eq!(
+            one.claims.acr_values,
+            ["urn:oidc-serverless:acr:two-factor"]
+        );
         let sub = check(&q(r#"{"id_token":{"sub":{"value":"s-1"}}}"#), m).expect("ok");
         assert_eq!(sub.required_sub.as_deref(), Some("s-1"));
         assert_eq!(
@@ -359,9 +370,19 @@ mod tests {
             ),
             Err(ErrorCode::InvalidRequest)
         );
-        let acr_values =
-            check("response_type=code&scope=openid&acr_values=urn:x:any", m).expect("ok");
-        assert!(acr_values.claims.acr);
+        let acr_values = check(
+            "response_type=code&scope=openid&acr_values=urn:x:any%20urn:oidc-serverless:acr:phishing-resistant%20urn:oidc-serverless:acr:password",
+            m,
+        )
+        .expect("ok");
+        assert_eq!(
+            acr_values.claims.acr_values,
+            [
+                "urn:oidc-serverless:acr:phishing-resistant",
+                "urn:oidc-serverless:acr:password"
+            ],
+            "in the request's order, unknown ones ignored"
+        );
     }
 
     #[test]

@@ -206,6 +206,7 @@ mod tests {
                 scope: None,
             }],
             tokens_valid_after_ms: 0,
+            totp: false,
         }
     }
 
@@ -246,6 +247,7 @@ mod tests {
             allowed_claims: vec!["https://ex.com/role".into()],
             tokens_valid_after_ms: 0,
             trusted: None,
+            min_level: None,
         }
     }
 

@@ -72,8 +72,7 @@ pub fn allowed_requests(client: &Client, asked: &RequestedClaims) -> RequestedCl
         userinfo: keep(&asked.userinfo),
         id_token: keep(&asked.id_token),
         custom: vec![],
-        acr: asked.acr,
-        acr_essential: asked.acr_essential.clone(),
+        acr_values: asked.acr_values.clone(),
     }
 }
 
@@ -211,6 +210,7 @@ mod tests {
             registration_token_hash: None,
             allowed_claims: by_name.iter().map(|s| s.to_string()).collect(),
             trusted: None,
+            min_level: None,
             tokens_valid_after_ms: 0,
         }
     }
@@ -240,6 +240,7 @@ mod tests {
             ],
             tokens_valid_after: 0,
             tokens_valid_after_ms: 0,
+            totp: false,
         }
     }
 

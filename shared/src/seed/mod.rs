@@ -11,7 +11,7 @@ use crate::{
     error::refusal,
     password,
     protocol::claims::{is_custom_name, is_user_claim},
-    protocol::{redirect_uri, scope},
+    protocol::{acr::Level, redirect_uri, scope},
     secret::{ClientSecret, Password},
     store::{AuthMethod, Client, CustomClaim, Store, StoreError, User},
 };
@@ -96,6 +96,9 @@ pub struct SeedClient {
     /// Whether the provider may send a browser to this client's URIs before the person has
     /// signed in (default true: an administrator vouches for the client).
     pub trusted: Option<bool>,
+    /// The least level of sign-in its users must reach: "password", "two-factor" or
+    /// "phishing-resistant" (default: the deployment's, `SIGNIN_MIN_LEVEL`).
+    pub min_level: Option<Level>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -189,6 +192,7 @@ impl SeedClient {
             registration_token_hash: None,
             allowed_claims: self.allowed_claims.clone(),
             trusted: self.trusted,
+            min_level: self.min_level,
             tokens_valid_after_ms: 0,
         })
     }

@@ -245,6 +245,16 @@ impl Checked {
             .collect()
     }
 
+    /// The write of a correct password whose second factor is still due: nothing is
+    /// reset (the guards must still hold). A password alone never clears the account's
+    /// failures, or whoever has it would get a fresh series of code guesses after each.
+    pub fn on_first_factor(&self) -> Vec<CounterWrite> {
+        self.guards
+            .iter()
+            .map(|(g, _)| CounterWrite::Hold(g.clone()))
+            .collect()
+    }
+
     /// Retry-After for an attempt whose write lost to a parallel one.
     pub fn retry_after_lost(&self) -> i64 {
         self.retry_after_lost
@@ -266,6 +276,7 @@ mod tests {
             device_window: 600,
             device_ttl: 86400,
             password: true,
+            min_level: Default::default(),
         }
     }
 
@@ -343,6 +354,12 @@ mod tests {
         assert!(!ok.trusted);
         assert_eq!(ok.retry_after_lost(), 2, "the next wait after one more");
         assert!(matches!(ok.on_success()[0], CounterWrite::Reset(_)));
+        assert!(
+            ok.on_first_factor()
+                .iter()
+                .all(|w| matches!(w, CounterWrite::Hold(_))),
+            "a right password whose code is still due resets nothing"
+        );
         assert!(matches!(ok.on_success()[1], CounterWrite::Hold(_)));
 
         let read = HashMap::from([("ip#1".to_string(), c(5, ms(now - 5), now + 100))]);

@@ -130,6 +130,13 @@ pub trait FactorStore: Send + Sync {
     /// another write came first: the caller reads again and decides again (a TOTP code is
     /// then refused as used).
     async fn put_factors(&self, f: &Factors) -> StoreResult<bool>;
+    /// Writes `f` as [`FactorStore::put_factors`] does and, in the same atomic write, sets
+    /// the `totp` flag of `user` (its record and the copy under its username) to whether `f`
+    /// holds a TOTP factor. Every enrolment and removal of TOTP goes through here, never
+    /// through `put_factors`, so the flag the password step reads with the user never
+    /// disagrees with the factors. `false`, and nothing written, if `f` is stale or the user
+    /// is gone.
+    async fn put_totp(&self, f: &Factors, user: &User) -> StoreResult<bool>;
     /// The passkey registered under this credential id, whoever's it is (strongly
     /// consistent: its counter).
     async fn passkey(&self, credential_id: &str) -> StoreResult<Option<Passkey>>;
@@ -261,8 +268,8 @@ pub trait ReplayStore: Send + Sync {
 /// A sign-in attempt's reads and writes, one round trip each (see [`signin`]).
 #[async_trait]
 pub trait SignInStore: Send + Sync {
-    /// The pending request, the user, the counters and (if asked) the deployment secret,
-    /// in one round trip: every read is strongly consistent. A username record in the old
+    /// The pending request, the user, the counters and (if asked) the deployment secret and
+    /// a person's factors, in one round trip: every read is strongly consistent. A username record in the old
     /// format (its `sub` only) costs one more read, of the user.
     async fn signin_read(&self, query: &SignInQuery<'_>) -> StoreResult<SignInState>;
     /// The attempt's outcome in one atomic write: each counter's write only if its guard

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    model::{AuthRequest, Passkey, Session, User},
+    model::{AuthRequest, Factors, Passkey, Session, User},
     schema,
 };
 
@@ -145,6 +145,8 @@ pub struct SignInQuery<'a> {
     pub counters: Vec<String>,
     /// Read the deployment secret too (until it is cached).
     pub secret: bool,
+    /// Read this person's factors too: the second step of a sign-in (`login::totp`).
+    pub factors: Option<&'a str>,
     pub now: i64,
 }
 
@@ -158,6 +160,8 @@ pub struct SignInState {
     /// The counters that exist, ended ones included, by key.
     pub counters: HashMap<String, Counter>,
     pub secret: Option<DeploymentSecret>,
+    /// The factors asked for, if the person has any.
+    pub factors: Option<Factors>,
 }
 
 /// A sign-in attempt's outcome, written atomically: all of it or nothing.
@@ -170,6 +174,10 @@ pub struct SignInWrite<'a> {
     /// A success with a passkey: the passkey as it is after this sign-in, under its own
     /// conditions (see [`PasskeyUse`]).
     pub passkey: Option<PasskeyUse<'a>>,
+    /// A success with a second factor: the person's factors after it (a TOTP step used, a
+    /// recovery code spent), written only on their version (`FactorStore::put_factors`), so
+    /// of two sign-ins with one code, one wins.
+    pub factors: Option<&'a Factors>,
     /// Epoch seconds, and the same instant in milliseconds (a failure's `last`).
     pub now: i64,
     pub now_ms: i64,

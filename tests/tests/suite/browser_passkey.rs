@@ -17,7 +17,7 @@ use shared::passkey::{
 use e2e::{ALICE, BASIC, Provider, REDIRECT, TestBackend};
 use shared::store::{AddPasskey, Factors, Passkey};
 
-use super::browser::{browser, click, wait_for, wait_for_url};
+use super::browser::{browser, click, fill, screenshot, text, wait_for, wait_for_url};
 
 /// `POST /session/{id}/webauthn/authenticator` (WebAuthn L3 §11.3, Add Virtual Authenticator).
 #[derive(Debug)]
@@ -39,6 +39,34 @@ impl WebDriverCompatibleCommand for AddVirtualAuthenticator {
         let body = json!({
             "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
             "hasUserVerification": true, "isUserConsenting": true, "isUserVerified": true
+        });
+        (Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Chromium's `goog/cdp/execute` (a DevTools command over WebDriver): here
+/// `Page.addScriptToEvaluateOnNewDocument`, to make the pages that follow believe the browser
+/// has no passkey autofill (WebAuthn conditional mediation), as browsers without it do.
+#[derive(Debug)]
+struct WithoutAutofill;
+
+impl WebDriverCompatibleCommand for WithoutAutofill {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        let source = "PublicKeyCredential.isConditionalMediationAvailable = async () => false;";
+        let body = json!({
+            "cmd": "Page.addScriptToEvaluateOnNewDocument",
+            "params": {"source": source},
         });
         (Method::POST, Some(body.to_string()))
     }
@@ -260,4 +288,104 @@ async fn a_person_signs_in_with_a_passkey_by_autofill() {
     let amr = id["amr"].as_array().expect("amr");
     assert!(amr.iter().any(|a| a == "hwk" || a == "swk"), "{id}");
     assert_eq!(id["acr"], phishing_resistant, "{id}");
+}
+
+/// The code of the authorization response the browser landed on at the client, redeemed:
+/// the ID token's claims, verified independently.
+async fn id_token_at_client(c: &Client, p: &Provider) -> Value {
+    wait_for_url(c, REDIRECT).await;
+    let at = c.current_url().await.expect("url");
+    let code = at
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.to_string())
+        .expect("a code");
+    let (status, _, tokens) = p.redeem(&code).await;
+    assert_eq!(status, 200, "{tokens}");
+    e2e::verify_independently(p, tokens["id_token"].as_str().expect("ID token"), BASIC.0).await
+}
+
+/// RP-initiated logout, confirmed on the provider's page.
+async fn sign_out(c: &Client, p: &Provider) {
+    c.goto(&p.url("/logout")).await.expect("logout");
+    wait_for(c, "button[name=confirm]").await;
+    click(c, "button[name=confirm]").await;
+    wait_for(c, "p[role=status]").await;
+}
+
+fn says_passkey(id: &Value) {
+    let amr = id["amr"].as_array().expect("amr");
+    assert!(amr.iter().any(|a| a == "hwk" || a == "swk"), "{id}");
+    assert!(amr.iter().any(|a| a == "user"), "{id}");
+    assert_eq!(
+        id["acr"], "urn:oidc-serverless:acr:phishing-resistant",
+        "{id}"
+    );
+}
+
+/// The whole journey in Chromium, on every backend: Alice signs in to her account page with
+/// her password, adds a passkey (the virtual authenticator makes it), signs out, and signs
+/// in to an application with it, by autofill and then, in a browser without autofill, with
+/// the button. Screenshots of the account page at phone and desktop widths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_adds_a_passkey_on_the_account_page_and_signs_in_with_it() {
+    for backend in e2e::backends() {
+        let Some((c, _driver)) = browser().await else {
+            return;
+        };
+        eprintln!("account page passkey journey on {backend:?}");
+        let vars = vec![("ISSUER".to_string(), "http://localhost:{port}".to_string())];
+        let p = Provider::start_with(backend, vars).await;
+        c.issue_cmd(AddVirtualAuthenticator)
+            .await
+            .expect("virtual authenticator");
+
+        // The account page: signed out, then signed in with the password.
+        c.goto(&p.url("/account")).await.expect("open");
+        wait_for(&c, "button.primary").await;
+        screenshot(&c, "account-signed-out").await;
+        click(&c, "button.primary").await;
+        wait_for(&c, "input#password").await;
+        fill(&c, "#username", ALICE.0).await;
+        fill(&c, "#password", ALICE.1).await;
+        click(&c, "button[type=submit].primary").await;
+        wait_for(&c, "#passkey-name").await;
+        screenshot(&c, "account").await;
+
+        // Adding a passkey: named, then made by the authenticator.
+        fill(&c, "#passkey-name", "Laptop").await;
+        click(&c, "#passkey-name ~ button").await;
+        wait_for(&c, "#passkey-create-button").await;
+        screenshot(&c, "account-add-passkey").await;
+        click(&c, "#passkey-create-button").await;
+        wait_for(&c, "p.status").await;
+        let page = text(&c).await;
+        assert!(page.contains("Passkey “Laptop” added."), "{page}");
+        assert!(page.contains("never used"), "{page}");
+        screenshot(&c, "account-passkey-added").await;
+
+        // Signed out (RP-initiated logout, confirmed), then in again by autofill.
+        sign_out(&c, &p).await;
+        c.goto(&p.authorize_url(BASIC.0, &[])).await.expect("open");
+        wait_for(&c, "button[value=allow]").await;
+        click(&c, "button[value=allow]").await;
+        says_passkey(&id_token_at_client(&c, &p).await);
+
+        // In a browser without autofill, the button.
+        sign_out(&c, &p).await;
+        c.issue_cmd(WithoutAutofill).await.expect("no autofill");
+        c.goto(&p.authorize_url(BASIC.0, &[])).await.expect("open");
+        wait_for(&c, "#passkey-button:not([hidden])").await;
+        screenshot(&c, "sign-in-passkey-button").await;
+        click(&c, "#passkey-button").await;
+        wait_for(&c, "button[value=allow]").await;
+        click(&c, "button[value=allow]").await;
+        says_passkey(&id_token_at_client(&c, &p).await);
+
+        // The account page says when it was last used.
+        c.goto(&p.url("/account")).await.expect("open");
+        wait_for(&c, "h1").await;
+        let page = text(&c).await;
+        assert!(page.contains("last used"), "{page}");
+    }
 }

@@ -53,6 +53,7 @@ fn grants_needed(call: &str) -> &'static [(&'static str, &'static str)] {
             ("BatchGetItem", "username"),
             ("BatchGetItem", "throttle"),
             ("BatchGetItem", "secret"),
+            ("BatchGetItem", "factors"),
         ],
         "signin_write" => &[
             ("PutItem", "session"),
@@ -60,6 +61,13 @@ fn grants_needed(call: &str) -> &'static [(&'static str, &'static str)] {
             ("UpdateItem", "throttle"),
             ("ConditionCheckItem", "throttle"),
             ("DeleteItem", "throttle"),
+            ("PutItem", "factors"),
+        ],
+        // Enrolling and removing TOTP (the account page's, the admin tool's).
+        "put_totp" => &[
+            ("PutItem", "factors"),
+            ("UpdateItem", "user"),
+            ("UpdateItem", "username"),
         ],
         "create_secret" => &[("PutItem", "secret")],
         "published_keys" => &[("GetItem", "keys")],
@@ -370,12 +378,12 @@ async fn every_store_call_is_granted_to_its_functions_role() {
     for (what, role, call) in &t.seen {
         roles.insert(role.clone());
         let have = granted(&tmpl, role);
-        // A federated sign-in's write carries no failure counters (nothing was guessed):
-        // only its session and request.
+        // A federated sign-in's write carries no failure counters (nothing was guessed) and
+        // no second factor: only its session and request.
         let federated = role == "FederationRole" && call == "signin_write";
         for &(action, kind) in grants_needed(call)
             .iter()
-            .filter(|(_, kind)| !(federated && *kind == "throttle"))
+            .filter(|(_, kind)| !(federated && matches!(*kind, "throttle" | "factors")))
         {
             if !have.contains(&(action.to_string(), kind.to_string())) {
                 missing.insert(format!(

@@ -9,7 +9,7 @@ use e2e::{ALICE, BASIC, M2M, Provider, REDIRECT, TestBackend, backends};
 use serde_json::{Value, json};
 
 #[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Capture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -25,17 +25,17 @@ impl Write for Capture {
 
 impl Capture {
     /// Everything logged since `from` (a length of the capture).
-    fn since(&self, from: usize) -> String {
+    pub(crate) fn since(&self, from: usize) -> String {
         let all = self.0.lock().expect("capture");
         String::from_utf8_lossy(all.get(from..).unwrap_or_default()).into_owned()
     }
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.lock().map(|v| v.len()).unwrap_or(0)
     }
 }
 
 /// The process's log capture (debug level, all targets), installed on first use.
-fn capture() -> Capture {
+pub(crate) fn capture() -> Capture {
     static CAPTURE: OnceLock<Capture> = OnceLock::new();
     CAPTURE
         .get_or_init(|| {

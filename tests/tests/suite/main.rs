@@ -2,6 +2,7 @@
 //! binary links the whole AWS SDK, so one binary instead of seventeen saves
 //! gigabytes of disk and minutes of linking on a CI machine.
 
+mod account;
 mod basic_op;
 mod browser;
 mod browser_federation;
@@ -31,5 +32,7 @@ mod resilience;
 mod resource_server;
 mod rp_library;
 mod sessions;
+mod step_up;
 mod template;
 mod throttling;
+mod totp_signin;

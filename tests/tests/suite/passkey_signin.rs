@@ -20,14 +20,14 @@ use shared::store::{AddPasskey, Factors, Passkey};
 
 const PHISHING_RESISTANT: &str = "urn:oidc-serverless:acr:phishing-resistant";
 
-struct Authenticator {
+pub(crate) struct Authenticator {
     key: EcdsaKeyPair,
-    credential_id: Vec<u8>,
-    user_handle: Vec<u8>,
+    pub(crate) credential_id: Vec<u8>,
+    pub(crate) user_handle: Vec<u8>,
 }
 
 impl Authenticator {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             key: EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).expect("key"),
             credential_id: shared::crypto::random_bytes::<16>().to_vec(),
@@ -57,7 +57,7 @@ impl Authenticator {
     }
 
     /// Registers it for `sub` in the provider's store, as the account page will.
-    async fn register(&self, p: &Provider, sub: &str) {
+    pub(crate) async fn register(&self, p: &Provider, sub: &str) {
         let store = &p.running.verifying.store;
         let mut f = Factors::new(sub);
         f.version = 1;
@@ -83,8 +83,52 @@ impl Authenticator {
         );
     }
 
+    /// Its answer to `options` (the account page's creation options) at `origin`: a new
+    /// synced passkey with `none` attestation, for the user handle the options name.
+    pub(crate) fn attest(&mut self, options: &Value, origin: &str) -> String {
+        self.user_handle = B64
+            .decode(options["user"]["id"].as_str().expect("user.id"))
+            .expect("user handle");
+        let client_data = json!({
+            "type": "webauthn.create",
+            "challenge": options["challenge"],
+            "origin": origin,
+            "crossOrigin": false,
+        })
+        .to_string();
+        let rp_id = options["rp"]["id"].as_str().expect("rp.id");
+        let mut auth_data = digest::digest(&digest::SHA256, rp_id.as_bytes())
+            .as_ref()
+            .to_vec();
+        // UP, UV, BE, BS and attested credential data (AT).
+        auth_data.push(0x01 | 0x04 | 0x08 | 0x10 | 0x40);
+        auth_data.extend(0u32.to_be_bytes());
+        auth_data.extend([0u8; 16]);
+        auth_data.extend((self.credential_id.len() as u16).to_be_bytes());
+        auth_data.extend(&self.credential_id);
+        auth_data.extend(self.cose_key());
+        let object = Cbor::Map(vec![
+            (Cbor::Text("fmt".into()), Cbor::Text("none".into())),
+            (Cbor::Text("attStmt".into()), Cbor::Map(vec![])),
+            (Cbor::Text("authData".into()), Cbor::Bytes(auth_data)),
+        ]);
+        let mut attestation = vec![];
+        ciborium::into_writer(&object, &mut attestation).expect("cbor");
+        let id = B64.encode(&self.credential_id);
+        json!({
+            "id": id, "rawId": id, "type": "public-key",
+            "response": {
+                "clientDataJSON": B64.encode(client_data.as_bytes()),
+                "attestationObject": B64.encode(&attestation),
+                "transports": ["internal", "hybrid"],
+            },
+            "clientExtensionResults": {},
+        })
+        .to_string()
+    }
+
     /// Its answer to `options` (the page's request options) at `origin`, with `counter`.
-    fn assert(&self, options: &Value, origin: &str, counter: u32) -> String {
+    pub(crate) fn assert(&self, options: &Value, origin: &str, counter: u32) -> String {
         let client_data = json!({
             "type": "webauthn.get",
             "challenge": options["challenge"],
@@ -118,7 +162,7 @@ impl Authenticator {
 }
 
 /// Alice's sub, and a new software authenticator with a passkey registered for her.
-async fn alice_with_passkey(p: &Provider) -> (String, Authenticator) {
+pub(crate) async fn alice_with_passkey(p: &Provider) -> (String, Authenticator) {
     let alice = p
         .running
         .verifying
@@ -134,7 +178,10 @@ async fn alice_with_passkey(p: &Provider) -> (String, Authenticator) {
 
 /// A browser at the sign-in page of a new request with `extra` parameters, and the page's
 /// passkey form: its request id, CSRF token and WebAuthn options.
-async fn sign_in_page(p: &Provider, extra: &[(&str, &str)]) -> (Browser, String, String, Value) {
+pub(crate) async fn sign_in_page(
+    p: &Provider,
+    extra: &[(&str, &str)],
+) -> (Browser, String, String, Value) {
     let mut b = p.browser();
     let url = p.authorize_url(BASIC.0, extra);
     let Outcome::Page { body, .. } = b.authorize(&url, None, "").await else {

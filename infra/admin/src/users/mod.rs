@@ -8,6 +8,7 @@ use shared::{
     store::{CustomClaim, Store, StoreError, User},
 };
 
+mod factors;
 mod import;
 
 use crate::{
@@ -38,6 +39,16 @@ async fn find(store: &Arc<dyn Store>, username: &str) -> Result<User, String> {
         .await
         .map_err(store_error)?
         .ok_or_else(|| format!("no user named {username:?} (see `oidc-admin users list`)"))
+}
+
+/// The user with this username, or else with this sub.
+async fn find_any(store: &Arc<dyn Store>, user: &str) -> Result<User, String> {
+    if let Some(u) = store.user_by_username(user).await.map_err(store_error)? {
+        return Ok(u);
+    }
+    store.user(user).await.map_err(store_error)?.ok_or_else(|| {
+        format!("no user with the username or sub {user:?} (see `oidc-admin users list`)")
+    })
 }
 
 /// Writes an updated user and reports it with `message`.
@@ -144,6 +155,13 @@ pub async fn run(store: &Arc<dyn Store>, cmd: UsersCmd) -> Result<Output, String
         UsersCmd::Enable { username } => enable(store, &username).await,
         UsersCmd::SignOut { username } => sign_out(store, &username).await,
         UsersCmd::Delete { username } => delete(store, &username).await,
+        UsersCmd::Passkeys { user } => factors::list(store, &user).await,
+        UsersCmd::RevokePasskey {
+            user,
+            credential_id,
+            sign_out,
+        } => factors::revoke_passkey(store, &user, &credential_id, sign_out).await,
+        UsersCmd::ResetTotp { user, sign_out } => factors::reset_totp(store, &user, sign_out).await,
     }
 }
 

@@ -109,6 +109,7 @@ async fn callback<
         session: Some(&signed_in.session),
         request: Some(&signed_in.request),
         passkey: None,
+        factors: None,
         now,
         now_ms,
     };

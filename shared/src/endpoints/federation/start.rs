@@ -49,7 +49,8 @@ async fn start<S: AuthRequestStore + FederationStore + ProviderStore + ?Sized>(
     let provider = provider
         .filter(|p| p.enabled)
         .ok_or_else(unknown_provider)?;
-    if !acr::meets(&auth.claims.acr_essential, Some(&provider.id), &[]) {
+    // An upstream's own `amr` is not taken on trust: its sign-in is the password level.
+    if auth.min_level > acr::Level::Password {
         return Err(OAuthError::new(
             ErrorCode::UnmetAuthenticationRequirements,
             "The application requires another way of signing in.",

@@ -11,7 +11,7 @@ use crate::{
     error::ErrorCode,
     http,
     pages::PageOrError,
-    protocol::release,
+    protocol::{acr, release},
     store::{AuthRequest, Client, RequestedClaims, User},
 };
 
@@ -46,6 +46,10 @@ async fn consent<S: AuthRequestStore + ClientStore + SessionStore + UserStore + 
     };
     let (auth, session) = tokio::join!(load(app, req, &params, now, post), session_read);
     let (auth, session) = (auth?, session?);
+    // The account page's own sign-in has nothing to agree to and no client to answer.
+    if auth.for_account() {
+        return Ok(http::redirect(&app.config.endpoint_url(Endpoint::Account)));
+    }
     let Some(sub) = auth
         .sub
         .clone()
@@ -64,6 +68,16 @@ async fn consent<S: AuthRequestStore + ClientStore + SessionStore + UserStore + 
         // Signed in before the user's sessions were ended (a password change): again.
         return Ok(next_page(&app.config, Endpoint::Login, &auth.id));
     }
+    // Signed in below the request's level (a password where a second factor or a passkey is
+    // needed): a page the person can get past (sign in another way, add a passkey or an
+    // authenticator app on the account page) rather than an error; "Cancel" gives up, and
+    // only then is the client told (`authz_response::unmet`).
+    if !acr::meets(auth.min_level, &auth.amr) {
+        if post {
+            return retire(app, &auth, authz_response::unmet(&auth)).await;
+        }
+        return Ok(forms::step_up(app, &auth, &client.client_name));
+    }
     // A first-party client's users are not asked (unless the client asks: prompt=consent).
     let implied = client.implies_consent() && !auth.prompt.iter().any(|p| p == "consent");
     let grant = release::grant(&client, &user, &auth.scopes, &auth.claims);
@@ -71,24 +85,26 @@ async fn consent<S: AuthRequestStore + ClientStore + SessionStore + UserStore + 
         return Ok(forms::consent(app, &auth, &client, &user, &grant));
     }
     if !implied && params.get("decision") != Some("allow") {
-        return denied(app, &auth).await;
+        let denied = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+        return retire(app, &auth, denied).await;
     }
     agreed(app, &auth, &client, &user, &grant, now).await
 }
 
-/// The person said no: the request is retired and the client told (RFC 6749 §4.1.2.1).
-async fn denied<S: AuthRequestStore + ?Sized>(
+/// The person said no (or gave up): the request is retired and the client told `e` (RFC
+/// 6749 §4.1.2.1).
+async fn retire<S: AuthRequestStore + ?Sized>(
     app: &App<S>,
     auth: &AuthRequest,
+    e: OAuthError,
 ) -> Result<Response<Body>, OAuthError> {
     if !app.store.delete_auth_request(&auth.id).await? {
         return Err(already_completed());
     }
-    let denied = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
     let state = auth.state.as_deref();
     Ok(authz_response::error(
         app,
-        &denied,
+        &e,
         &auth.redirect_uri,
         auth.response_mode,
         state,

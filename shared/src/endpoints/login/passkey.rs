@@ -71,6 +71,8 @@ async fn sign_in<
         Ok(ok) => ok,
         Err(e) => return refused(app, auth, &credential_id, &e).await,
     };
+    // The person, for the request's snapshot of them: the consent steps then need no read
+    // of their own (without it each would read the person and the client again).
     let user = app.store.user(&stored.sub).await?.filter(|u| !u.disabled);
     let Some(user) = user else {
         return refused(
@@ -98,6 +100,7 @@ async fn sign_in<
             previous_count: stored.sign_count,
             challenge: &auth.passkey_challenge,
         }),
+        factors: None,
         now,
         now_ms,
     };

@@ -95,7 +95,8 @@ pub async fn mint<S: ?Sized>(
                 ttl: cfg.id_token_ttl,
                 custom: claims::custom(client, Some(user), ClaimTarget::IdToken, &scopes, by_name),
                 requested: &allowed(&r.claims.id_token),
-                acr: r.claims.acr.then(|| acr::of_sign_in(r.idp, r.amr)),
+                // Always stated: the value asked for that was met, or the sign-in's level.
+                acr: Some(acr::stated(&r.claims.acr_values, r.amr)),
                 amr: &acr::amr(r.idp, r.amr),
                 idp: r.idp,
                 sid: r.sid,

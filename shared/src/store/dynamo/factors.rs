@@ -2,7 +2,7 @@
 //! `version`, see [`FactorStore::put_factors`]) and passkeys (`passkey#<credential id>`).
 //! Adding or removing a passkey writes both items in one transaction.
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, Put};
+use aws_sdk_dynamodb::types::{Delete, Put, Update};
 
 use super::*;
 
@@ -33,7 +33,7 @@ fn made_from(f: &Factors) -> StoreResult<Condition> {
 
 impl DynamoStore {
     /// A transaction's write of `f`, under [`made_from`].
-    fn factors_put(&self, f: &Factors) -> StoreResult<TransactWriteItem> {
+    pub(super) fn factors_put(&self, f: &Factors) -> StoreResult<TransactWriteItem> {
         let (condition, names, vals) = made_from(f)?;
         let put = Put::builder()
             .table_name(&self.table)
@@ -57,6 +57,55 @@ impl FactorStore for DynamoStore {
         let record = item(&schema::factors(&f.sub), f, None)?;
         let (condition, names, vals) = made_from(f)?;
         self.put_if(record, condition, names, vals).await
+    }
+
+    async fn put_totp(&self, f: &Factors, user: &User) -> StoreResult<bool> {
+        let flag = AttributeValue::Bool(f.totp.is_some());
+        // The user record's revision moves, so an update made from an older read of it
+        // reads again (and keeps the flag, see `update_tx`).
+        let record = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(schema::user(&user.sub))))
+            .update_expression("SET #t = :t, #rev = if_not_exists(#rev, :zero) + :one")
+            .condition_expression("attribute_exists(#pk)")
+            .set_expression_attribute_names(Some(names(&[
+                ("#pk", PK),
+                ("#t", "totp"),
+                ("#rev", "rev"),
+            ])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":t", flag.clone()),
+                (":zero", n(0)),
+                (":one", n(1)),
+            ])))
+            .build()
+            .map_err(unbuildable)?;
+        let copy = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(schema::username(&user.username))))
+            .update_expression("SET #t = :t")
+            .condition_expression("attribute_exists(#pk) AND #sub = :sub")
+            .set_expression_attribute_names(Some(names(&[
+                ("#pk", PK),
+                ("#t", "totp"),
+                ("#sub", "sub"),
+            ])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":t", flag),
+                (":sub", s(&user.sub)),
+            ])))
+            .build()
+            .map_err(unbuildable)?;
+        let items = vec![
+            self.factors_put(f)?,
+            TransactWriteItem::builder().update(record).build(),
+            TransactWriteItem::builder().update(copy).build(),
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(TxFailure::Condition(_)) => Ok(false),
+            Err(TxFailure::Store(e)) => Err(e),
+        }
     }
 
     async fn passkey(&self, credential_id: &str) -> StoreResult<Option<Passkey>> {

@@ -217,6 +217,8 @@ impl SignInStore for DynamoStore {
         if q.secret {
             keys.push(schema::SECRET.to_string());
         }
+        let factors_pk = q.factors.map(schema::factors);
+        keys.extend(factors_pk.clone());
         keys.sort();
         keys.dedup();
         let mut found = self.batch_get(keys).await?;
@@ -239,11 +241,16 @@ impl SignInStore for DynamoStore {
             }
         }
         let secret = found.remove(schema::SECRET).map(parse).transpose()?;
+        let factors = factors_pk
+            .and_then(|pk| found.remove(&pk))
+            .map(parse)
+            .transpose()?;
         Ok(SignInState {
             request,
             user,
             counters,
             secret,
+            factors,
         })
     }
 
@@ -284,12 +291,16 @@ impl SignInStore for DynamoStore {
         if let Some(u) = &w.passkey {
             items.extend(self.passkey_use(u)?);
         }
+        if let Some(f) = w.factors {
+            items.push(self.factors_put(f)?);
+        }
         if items.is_empty() {
             return Ok(true);
         }
         match self.transact(items).await {
             Ok(()) => Ok(true),
-            // A guard no longer held, or a passkey's condition (`PasskeyUse`).
+            // A guard no longer held, a passkey's condition (`PasskeyUse`), or the factors
+            // changed since they were read.
             Err(TxFailure::Condition(_)) => Ok(false),
             Err(TxFailure::Store(e)) => Err(e),
         }

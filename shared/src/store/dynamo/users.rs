@@ -118,6 +118,11 @@ impl DynamoStore {
     /// Replacing `old` by `user`: both records, guarded by the revision read, and the email
     /// claim moved when the address changes.
     fn update_tx(&self, old: &Revision, user: &User) -> StoreResult<UserTx> {
+        // The TOTP flag is the factors' to write (`put_totp`): kept as stored.
+        let user = &User {
+            totp: old.user.totp,
+            ..user.clone()
+        };
         let change = schema::user_change(&old.user, user)?;
         let mut record = item(&change.items.user, user, None)?;
         record.insert("rev".into(), n(old.rev.unwrap_or(0) + 1));

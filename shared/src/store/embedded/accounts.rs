@@ -56,11 +56,15 @@ impl UserStore for EmbeddedStore {
     }
 
     async fn update_user(&self, user: &User) -> StoreResult<()> {
-        let record = encode(user)?;
         let sub = encode(&user.sub)?;
         self.write(|txn| {
             let old: User = txn_get(txn, &schema::user(&user.sub))?
                 .ok_or_else(|| StoreError::Conflict("user does not exist".into()))?;
+            // The TOTP flag is the factors' to write (`put_totp`): kept as stored.
+            let record = encode(&User {
+                totp: old.totp,
+                ..user.clone()
+            })?;
             let change = schema::user_change(&old, user)?;
             if let Some(k) = &change.take_email {
                 txn_put_new(txn, k, &sub)?;
@@ -127,7 +131,7 @@ impl KeyStore for EmbeddedStore {
 
 /// Whether `f` may replace the stored factors: made from them (see
 /// [`FactorStore::put_factors`]).
-fn factors_current(txn: &WriteTransaction, f: &Factors) -> StoreResult<bool> {
+pub(super) fn factors_current(txn: &WriteTransaction, f: &Factors) -> StoreResult<bool> {
     let stored = txn_get::<Factors>(txn, &schema::factors(&f.sub))?.map_or(0, |old| old.version);
     Ok(stored + 1 == f.version)
 }
@@ -143,6 +147,26 @@ impl FactorStore for EmbeddedStore {
         self.write(|txn| {
             if !factors_current(txn, f)? {
                 return Ok(false);
+            }
+            txn_put(txn, &schema::factors(&f.sub), &bytes)?;
+            Ok(true)
+        })
+    }
+
+    async fn put_totp(&self, f: &Factors, user: &User) -> StoreResult<bool> {
+        let bytes = encode(f)?;
+        self.write(|txn| {
+            let stored = txn_get::<User>(txn, &schema::user(&user.sub))?;
+            let (true, Some(mut stored)) = (factors_current(txn, f)?, stored) else {
+                return Ok(false);
+            };
+            stored.totp = f.totp.is_some();
+            let record = encode(&stored)?;
+            txn_put(txn, &schema::user(&stored.sub), &record)?;
+            // The copy under the username, unless it is an older record naming the sub only.
+            let name = schema::username(&stored.username);
+            if let Some(UsernameRecord::User(_)) = txn_get::<UsernameRecord>(txn, &name)? {
+                txn_put(txn, &name, &record)?;
             }
             txn_put(txn, &schema::factors(&f.sub), &bytes)?;
             Ok(true)
@@ -219,6 +243,7 @@ mod tests {
             custom_claims: vec![],
             tokens_valid_after: 0,
             tokens_valid_after_ms: 0,
+            totp: false,
         };
         s.put("user#sub-old", &user).expect("user");
         s.put("username#olga", &"sub-old".to_string())
@@ -232,6 +257,7 @@ mod tests {
             username: "olga",
             counters: vec![],
             secret: false,
+            factors: None,
             now: 0,
         };
         assert_eq!(

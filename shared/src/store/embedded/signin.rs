@@ -3,7 +3,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use super::*;
+use super::{accounts::factors_current, *};
 use crate::store::schema::UsernameRecord;
 
 #[async_trait]
@@ -43,17 +43,25 @@ impl SignInStore for EmbeddedStore {
         } else {
             None
         };
+        let factors = match q.factors {
+            Some(sub) => get(&schema::factors(sub))?
+                .map(|b| decode(&b))
+                .transpose()?,
+            None => None,
+        };
         Ok(SignInState {
             request,
             user,
             counters,
             secret,
+            factors,
         })
     }
 
     async fn signin_write(&self, w: &SignInWrite<'_>) -> StoreResult<bool> {
         let session = w.session.map(encode).transpose()?;
         let request = w.request.map(encode).transpose()?;
+        let factors = w.factors.map(encode).transpose()?;
         self.write(|txn| {
             // Every guard is checked before anything is written: a lost attempt writes nothing.
             let mut writes = Vec::new();
@@ -82,6 +90,11 @@ impl SignInStore for EmbeddedStore {
             {
                 return Ok(false);
             }
+            if let Some(f) = w.factors
+                && !factors_current(txn, f)?
+            {
+                return Ok(false);
+            }
             let passkey = match &w.passkey {
                 Some(u) if !passkey_use_holds(txn, u)? => return Ok(false),
                 Some(u) => Some((schema::passkey(&u.passkey.id), encode(u.passkey)?)),
@@ -101,6 +114,9 @@ impl SignInStore for EmbeddedStore {
             }
             if let (Some(bytes), Some(r)) = (&request, w.request) {
                 txn_put(txn, &schema::auth_request(&r.id), bytes)?;
+            }
+            if let (Some(bytes), Some(f)) = (&factors, w.factors) {
+                txn_put(txn, &schema::factors(&f.sub), bytes)?;
             }
             Ok(true)
         })

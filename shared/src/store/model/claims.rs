@@ -44,13 +44,16 @@ pub struct RequestedClaims {
     /// The person's custom claims released by name (set once the person is known).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom: Vec<String>,
-    /// `acr` was asked for (the `claims` parameter or `acr_values`): the ID token states it.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub acr: bool,
-    /// The classes an essential `acr` claim accepts (Core §5.5.1.1), those we support; empty:
-    /// any sign-in will do.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub acr_essential: Vec<String>,
+    /// The `acr` values the request asked for (`acr_values`, an `acr` claim's values) that
+    /// this provider knows, in the request's order: the least level they ask for binds the
+    /// sign-in, and the ID token states the highest of them it meets (`protocol::acr`).
+    /// Records from before levels kept an essential claim's values as `acr_essential`.
+    #[serde(
+        default,
+        alias = "acr_essential",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub acr_values: Vec<String>,
 }
 
 impl RequestedClaims {
@@ -58,7 +61,6 @@ impl RequestedClaims {
         self.userinfo.is_empty()
             && self.id_token.is_empty()
             && self.custom.is_empty()
-            && !self.acr
-            && self.acr_essential.is_empty()
+            && self.acr_values.is_empty()
     }
 }

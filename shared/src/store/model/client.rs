@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{CustomClaim, is_zero};
+use crate::protocol::acr::Level;
 
 /// RFC 7591 §2 `token_endpoint_auth_method` values we accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +68,11 @@ pub struct Client {
     /// signed in (RFC 9700 §4.11.2). None: trusted unless dynamically registered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted: Option<bool>,
+    /// The least level of sign-in this client's users must reach (`protocol::acr`): its
+    /// administrator's setting, or a registered client's `default_acr_values`. None: the
+    /// deployment's (`SIGNIN_MIN_LEVEL`), which it can raise, never lower.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_level: Option<Level>,
     /// Epoch milliseconds: tokens issued to this client before it (a secret rotation) are
     /// dead (0: none).
     #[serde(default, skip_serializing_if = "is_zero")]

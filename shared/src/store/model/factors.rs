@@ -12,7 +12,7 @@
 //! be registered once, to one person, across the whole deployment (WebAuthn §7.1).
 use serde::{Deserialize, Serialize};
 
-use super::is_zero;
+use super::{SealedSecret, is_zero};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Factors {
@@ -32,6 +32,23 @@ pub struct Factors {
     /// is spent by removing its digest.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recovery: Vec<String>,
+    /// A passkey registration under way from the account page (WebAuthn §7.1): its
+    /// challenge, spent by the write that adds the passkey (or by the next ceremony).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<Registration>,
+}
+
+/// The state of one registration ceremony, bound to the session that began it: a challenge
+/// answered from another browser (another session) registers nothing.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Registration {
+    /// base64url, 32 random bytes.
+    pub challenge: String,
+    /// The `sid` of the session that began it.
+    pub sid: String,
+    /// The person's name for the new passkey.
+    pub name: String,
+    pub expires_at: i64,
 }
 
 /// A registered WebAuthn credential (WebAuthn L3 §4 "public key credential source", the
@@ -68,9 +85,10 @@ pub struct Passkey {
 /// An enrolled TOTP authenticator (RFC 6238).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TotpFactor {
-    /// The shared secret, sealed (KMS on AWS, AES-GCM locally) to this person: never stored
-    /// in the clear, since unlike a password it must be read back to check a code.
-    pub sealed_secret: String,
+    /// The shared secret, sealed (KMS on AWS, AES-GCM locally) to this person
+    /// (`federation::seal::Binding::TotpSecret`): never stored in the clear, since unlike a
+    /// password it must be read back to check a code.
+    pub sealed_secret: SealedSecret,
     /// The last time step a code was accepted for: a code of that step or an earlier one is
     /// refused (RFC 6238 §5.2, "the verifier MUST NOT accept the second attempt").
     #[serde(default)]

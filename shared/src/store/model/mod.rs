@@ -13,7 +13,7 @@ mod user;
 
 pub use claims::{ClaimTarget, CustomClaim, RequestedClaims};
 pub use client::{AuthMethod, Client};
-pub use factors::{Factors, Passkey, TotpFactor};
+pub use factors::{Factors, Passkey, Registration, TotpFactor};
 pub use federation::{AccountLink, FederationAttempt};
 pub use grant::{AuthCode, CodeRedemption, Minted, RefreshToken};
 pub use keys::{PublishedKey, PublishedKeys, WrappedKey};
@@ -21,7 +21,8 @@ pub use provider::{
     DEFAULT_UPSTREAM_SCOPES, InvalidProvider, MAX_ISSUER_LEN, SealedSecret, TENANT_TEMPLATE,
     UpstreamAuth, UpstreamProvider, is_provider_id,
 };
-pub use request::{AuthRequest, ProviderButton, ResponseMode};
+pub use request::SecondFactorDue;
+pub use request::{ACCOUNT_CLIENT_ID, ACCOUNT_SHOWN_AS, AuthRequest, ProviderButton, ResponseMode};
 pub use session::{Consent, Session};
 pub use user::User;
 

@@ -2,6 +2,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Client, RequestedClaims, User, is_zero};
+use crate::protocol::acr::Level;
+
+fn is_default(l: &Level) -> bool {
+    *l == Level::default()
+}
 
 /// An authorization request between `/authorize` and the consent decision.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -61,10 +66,30 @@ pub struct AuthRequest {
     /// once the person is signed in.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub passkey_challenge: String,
+    /// The least level of sign-in this request needs (`protocol::acr::required`: the
+    /// deployment's, the client's and the request's, whichever is highest), decided once at
+    /// `/authorize`: the sign-in page offers only the ways that reach it, and no code is
+    /// issued below it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub min_level: Level,
     /// The upstream providers the sign-in page offers ("Continue with ..."), as they were
     /// when the request began: the page needs no read of its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub providers: Vec<ProviderButton>,
+    /// The right password of a person who has a second factor, checked for this request:
+    /// the sign-in waits for their code (`endpoints::login::totp`). None once signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<SecondFactorDue>,
+}
+
+/// A sign-in halfway: the password checked, the person's code still due. It is part of the
+/// request, so bound to it and to the browser that started it; and short-lived.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SecondFactorDue {
+    /// The person whose password was right, as read then (without the password hash).
+    pub user: User,
+    /// Epoch seconds: after this the password is asked for again.
+    pub expires_at: i64,
 }
 
 /// An upstream provider as the sign-in page shows it.
@@ -76,7 +101,20 @@ pub struct ProviderButton {
     pub logo_uri: Option<String>,
 }
 
+/// The client id of a sign-in the account page starts for itself (`endpoints::account`):
+/// no client has it (registered ids never start with `#`), and a sign-in for it goes back
+/// to the account page, never to consent or a redirect URI.
+pub const ACCOUNT_CLIENT_ID: &str = "#account";
+
+/// What the sign-in page calls the account page, where it names the application.
+pub const ACCOUNT_SHOWN_AS: &str = "your account";
+
 impl AuthRequest {
+    /// Whether this is the account page's own sign-in rather than a client's request.
+    pub fn for_account(&self) -> bool {
+        self.client_id == ACCOUNT_CLIENT_ID
+    }
+
     /// When the person signed in for this request, in epoch milliseconds (0: not yet).
     pub fn signed_in_ms(&self) -> i64 {
         if self.auth_time_ms > 0 {

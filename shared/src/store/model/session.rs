@@ -25,16 +25,24 @@ pub struct Session {
     /// records from before they were kept: then `idp` says (`protocol::acr::amr`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// When the person kept this session while ending all their others (the account page),
+    /// in epoch milliseconds (0: never): it then counts as begun after that end, while its
+    /// `auth_time` still says when they really signed in.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub renewed_ms: i64,
 }
 
 impl Session {
-    /// When the person signed in, in epoch milliseconds.
+    /// Since when the session is valid, in epoch milliseconds: when the person signed in,
+    /// or when they kept it while ending their other sessions. Whatever a person's sessions
+    /// ended before is dead (`User::accepts`).
     pub fn signed_in_ms(&self) -> i64 {
-        if self.auth_time_ms > 0 {
+        let signed_in = if self.auth_time_ms > 0 {
             self.auth_time_ms
         } else {
             self.auth_time.saturating_mul(1000)
-        }
+        };
+        signed_in.max(self.renewed_ms)
     }
 }
 

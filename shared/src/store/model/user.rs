@@ -28,6 +28,13 @@ pub struct User {
     /// before the change is not mistaken for one issued after it.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub tokens_valid_after_ms: i64,
+    /// The person has a TOTP second factor (`factors#<sub>`): a password alone does not
+    /// sign them in. Written only with the factors, in the same atomic write
+    /// (`FactorStore::put_totp`), and kept by every other write of the user: it travels in
+    /// the user record the password step reads anyway, so that step knows without another
+    /// read that a code is due.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub totp: bool,
 }
 
 impl User {
@@ -109,6 +116,7 @@ impl User {
             custom_claims,
             tokens_valid_after: 0,
             tokens_valid_after_ms: 0,
+            totp: false,
         };
         if chosen {
             user.end_sessions(now_ms);

@@ -1,0 +1,84 @@
+//! The account page's own sign-in: an authorization request of no client
+//! (`ACCOUNT_CLIENT_ID`), which the sign-in page completes like any other (a password, a
+//! second factor, a passkey or an upstream provider) and which then leads back here instead
+//! of to consent. For a person already signed in it is a re-authentication (OIDC Core
+//! `prompt=login`): it may be completed only by them.
+use lambda_http::{Body, Request, Response};
+
+use super::{AccountStore, Visitor};
+use crate::{
+    App, OAuthError,
+    crypto::{b64url, random_token},
+    endpoints::{Endpoint, authorize::BROWSER_COOKIE},
+    http, passkey,
+    store::{ACCOUNT_CLIENT_ID, AuthRequest, ProviderButton},
+};
+
+pub(super) async fn start<S: AccountStore + ?Sized>(
+    app: &App<S>,
+    req: &Request,
+    visitor: Option<&Visitor>,
+    now: i64,
+) -> Result<Response<Body>, OAuthError> {
+    let secure = app.config.secure_cookies();
+    let browser_cookie = http::cookie_name(BROWSER_COOKIE, secure);
+    let existing = http::cookie(req, &browser_cookie).filter(|b| b.len() == 43);
+    let browser_id = existing.clone().unwrap_or_else(|| random_token(32));
+    let providers = app
+        .store
+        .list_providers()
+        .await?
+        .into_iter()
+        .filter(|p| p.enabled)
+        .map(|p| ProviderButton {
+            id: p.id,
+            name: p.display_name,
+            logo_uri: p.logo_uri,
+        })
+        .collect();
+    let auth = AuthRequest {
+        id: random_token(24),
+        client_id: ACCOUNT_CLIENT_ID.into(),
+        redirect_uri: app.config.endpoint_url(Endpoint::Account),
+        scopes: vec!["openid".into()],
+        state: None,
+        nonce: None,
+        code_challenge: None,
+        response_mode: Default::default(),
+        prompt: vec!["login".into()],
+        max_age: None,
+        login_hint: visitor.map(|v| v.user.username.clone()),
+        claims: Default::default(),
+        browser_id,
+        csrf: random_token(24),
+        sub: None,
+        auth_time: None,
+        expires_at: now + app.config.auth_request_ttl,
+        required_sub: visitor.map(|v| v.user.sub.clone()),
+        sid: None,
+        auth_time_ms: 0,
+        client: None,
+        user: None,
+        idp: None,
+        amr: vec![],
+        passkey_challenge: b64url(&passkey::challenge()),
+        min_level: Default::default(),
+        providers,
+        second_factor: None,
+    };
+    app.store.put_auth_request(&auth).await?;
+    let mut resp = http::redirect_with_query(
+        &app.config.endpoint_url(Endpoint::Login),
+        &[("req", &auth.id)],
+    );
+    if existing.is_none() {
+        let cookie = http::set_cookie(
+            &browser_cookie,
+            &auth.browser_id,
+            app.config.session_ttl,
+            secure,
+        );
+        http::append_header(&mut resp, "set-cookie", &cookie);
+    }
+    Ok(resp)
+}
