@@ -19,10 +19,16 @@ Operations: `signin` (a person's first sign-in to an app: authorize (the sign-in
 credentials -> consent page -> consent -> token -> userinfo, one new user per run so the
 consent page is shown every time), `refresh` (refresh_token grant, a rotation chain),
 `client_credentials`, and with --federation-admin the federated sign-ins through an upstream
-provider (a second oidc-local, embedded backend, on localhost): `federated` (a first one: the
+provider (a second oidc-local, embedded backend, on 127.0.0.1): `federated` (a first one: the
 account is made just in time; one new upstream user per run) and `federated_returning` (the
-same people again, each in a new browser: their accounts are linked). The scripted browser
-is infra/bench/signin.py (imported).
+same people again, each in a new browser: their accounts are linked). Then, when the build
+has the account page (GET /account is not 404) and AWSCALLS_PASSKEY is not 0,
+`passkey_enrol` (a person opens the account page, signs in with their password and adds a
+passkey; one new person per run) and `passkey_signin` (each of them signs in to the app with
+that passkey in a new browser: the `signin` flow with POST /login/passkey instead of POST
+/login, and a consent page, as theirs is a first sign-in to the app too). The scripted
+browser is infra/bench/signin.py, the software passkey infra/bench/passkey.py (imported).
+The provider runs with the issuer `http://localhost:PORT`: passkeys need a host name.
 """
 
 from __future__ import annotations
@@ -54,10 +60,14 @@ REDIRECT_URI = "http://127.0.0.1:9/cb"
 SIGNIN_SCOPE = "openid profile email offline_access"
 API_SCOPE = "api:read"
 PASSWORD = "awscalls-user-password"
+PASSKEY_USER = "awscalls-pk"  # the people of the passkey scenarios: awscalls-pk-<i>
 # The upstream provider of the federated sign-ins, and our client there.
 UPSTREAM_IDP = "upstream"
 UPSTREAM_CLIENT = ("awscalls-downstream", "awscalls-downstream-secret-0123456789abcdef")
 UPSTREAM_PASSWORD = "awscalls-upstream-password"
+# The provider's issuer host. A host name, not 127.0.0.1: passkeys are scoped to it (RP ID).
+# The same length as "127.0.0.1", so items that hold a URL keep their sizes.
+ISSUER_HOST = "localhost"
 SETTLE_S = 0.05  # after a response, before reading the calls: late calls are still counted
 
 # --- prices (us-east-1), used by the cost section -----------------------------------------
@@ -86,6 +96,8 @@ STEP_NAMES = {
     ("POST", "/authorize"): "authorize",
     ("GET", "/login"): "sign-in page",
     ("POST", "/login"): "credentials",
+    ("POST", "/login/passkey"): "passkey",
+    ("GET", "/account"): "account page",
     ("GET", "/consent"): "consent page",
     ("POST", "/consent"): "consent",
     ("GET", "/federation/start"): "federation start",
@@ -168,18 +180,19 @@ class Recorder(list):
         self.t0 = time.perf_counter()
         self.cpu0 = cpu_ns(self.pid)
 
-    def append(self, entry) -> None:  # (method, path, status)
+    def append(self, entry) -> None:  # (method, path, status[, step name])
         wall = time.perf_counter() - self.t0
         time.sleep(SETTLE_S)
         cpu = cpu_ns(self.pid) - self.cpu0
         calls = [compact(c) for c in calls_get(self.endpoint)]
-        method, path, status = entry
+        method, path, status = entry[:3]
+        step = entry[3] if len(entry) > 3 else None
         self.requests.append(
             {
                 "method": method,
                 "path": path,
                 "status": status,
-                "step": STEP_NAMES.get((method, path), f"{method} {path}"),
+                "step": step or STEP_NAMES.get((method, path), f"{method} {path}"),
                 "wall_ms": round(wall * 1000, 3),
                 "cpu_ms": round(max(cpu, 0) / 1e6, 3),
                 "calls": calls,
@@ -226,6 +239,18 @@ def write_seed(path: str, users: int) -> None:
             "email_verified = true",
             "",
         ]
+    # The people of the passkey scenarios: each adds a passkey, then signs in with it.
+    for i in range(users):
+        lines += [
+            "[[users]]",
+            f'username = "{PASSKEY_USER}-{i}"',
+            f'password = "{PASSWORD}"',
+            "[users.claims]",
+            f'name = "Passkey User {i}"',
+            f'email = "{PASSKEY_USER}-{i}@example.com"',
+            "email_verified = true",
+            "",
+        ]
     with open(path, "w") as f:
         f.write("\n".join(lines))
 
@@ -260,16 +285,16 @@ def write_upstream_seed(path: str, callback: str, users: int) -> None:
 
 def federation_setup(binary: str, admin: str, table: str, down_port: int, users: int,
                      work: str, name: str) -> tuple[Server, str]:
-    """The upstream provider (oidc-local, embedded backend, on localhost: another cookie
-    host than the provider's 127.0.0.1), a KMS key to seal its client secret with (the
+    """The upstream provider (oidc-local, embedded backend, on 127.0.0.1: another cookie
+    host than the provider's localhost), a KMS key to seal its client secret with (the
     stack's FederationSecretsKey), and the provider registered in `table` by
     `oidc-admin providers create`. Returns the upstream server and the key id."""
     import boto3  # moto's dependency, in the same venv
 
     seed = os.path.join(work, f"upstream-{name}.toml")
-    write_upstream_seed(seed, f"http://127.0.0.1:{down_port}/federation/callback", users)
+    write_upstream_seed(seed, f"http://{ISSUER_HOST}:{down_port}/federation/callback", users)
     port = free_port()
-    issuer = f"http://localhost:{port}"
+    issuer = f"http://127.0.0.1:{port}"
     data = tempfile.mkdtemp(prefix="upstream.", dir=work)
     up = Server(binary, ["--backend", "embedded", "--data-dir", data, "--issuer", issuer,
                          "--seed", seed], os.path.join(work, f"upstream-{name}.log"), port=port)
@@ -300,13 +325,18 @@ def die_with_parent() -> None:
 
 
 class Server:
-    """One oidc-local process, on the aws backend unless `args` say otherwise; stopped on
-    exit whatever happens."""
+    """One oidc-local process, on the aws backend unless `args` say otherwise, its issuer
+    `http://localhost:PORT` unless `args` name one (passkeys need a host name: WebAuthn
+    refuses an IP address as RP ID); stopped on exit whatever happens."""
 
     def __init__(self, binary: str, args: list[str], log_path: str, port: int | None = None,
                  env: dict | None = None):
         self.port = port or free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        if "--issuer" in args:
+            self.base = args[args.index("--issuer") + 1].rstrip("/")
+        else:
+            self.base = f"http://{ISSUER_HOST}:{self.port}"
+            args = [*args, "--issuer", self.base]
         self.log_path = log_path
         env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1",
                    **(env or {}))
@@ -485,12 +515,57 @@ def measure_mode(mode: dict, binary: str, endpoint: str, repeat: int, work: str,
             # The same people twice: first their accounts are made, then they come back.
             run("federated", one_federated)
             run("federated_returning", one_federated)
+
+        # Passkeys: each person adds one on the account page, then signs in to the app with
+        # it (a first sign-in there: the consent page shows, as in `signin`).
+        skipped = passkey_unavailable(server.base)
+        if skipped:
+            result["passkey_note"] = skipped
+            print(f"awscalls: {name}: passkey scenarios skipped: {skipped}", file=sys.stderr)
+        else:
+            import passkey as pk  # infra/bench/passkey.py
+
+            keys: list = []
+
+            def one_enrol(i: int, rec: Recorder):
+                key = pk.Authenticator()
+                pk.enrol(server.base, f"{PASSKEY_USER}-{i}", PASSWORD, key, trace=rec)
+                keys.append(key)
+                return None
+
+            def one_passkey_signin(i: int, rec: Recorder):
+                tokens = flow.signin(server.base, CLIENT_ID, REDIRECT_URI, "", "",
+                                     CLIENT_SECRET, SIGNIN_SCOPE, trace=rec,
+                                     passkey=keys[i].get_for(pk.origin_of(server.base)))
+                for k in ("access_token", "id_token", "refresh_token"):
+                    if k not in tokens:
+                        raise RuntimeError(f"passkey sign-in {i}: no {k} in {list(tokens)}")
+                userinfo(server.base, tokens["access_token"], rec)
+                return None
+
+            run("passkey_enrol", one_enrol)
+            run("passkey_signin", one_passkey_signin)
         result["operations"] = ops
     finally:
         server.stop()
         if upstream:
             upstream.stop()
     return result
+
+
+def passkey_unavailable(base: str) -> str | None:
+    """Why the passkey scenarios cannot run here (None: they can)."""
+    if os.environ.get("AWSCALLS_PASSKEY", "1") == "0":
+        return "skipped (AWSCALLS_PASSKEY=0)"
+    try:
+        import cryptography  # noqa: F401  (the software passkey's P-256 key)
+    except ImportError:
+        return f"`cryptography` is not installed for {sys.executable}"
+    import passkey as pk
+
+    if not pk.has_account_page(base):
+        return "this build has no account page (GET /account answered 404)"
+    return None
 
 
 # --- analysis -----------------------------------------------------------------------------------
@@ -729,7 +804,7 @@ FEDERATED_RETURNING_TITLE = (
 
 FEDERATED_NOTE = (
     "Federated sign-ins: the upstream is a second `oidc-local` (embedded backend) on "
-    "`localhost`, registered with `oidc-admin providers create`, its client secret sealed "
+    "`{upstream_host}`, registered with `oidc-admin providers create`, its client secret sealed "
     "under a KMS key of its own (`FEDERATION_SECRETS_KEY`). The person's requests to the "
     "upstream make no AWS call and are not listed. The callback also waits on the upstream, "
     "which the table does not show: in the order of "
@@ -741,6 +816,26 @@ FEDERATED_NOTE = (
     "endpoint only; `/federation/start` fetches the discovery document while it writes the "
     "attempt. The federated sign-ins are not priced below: the function is billed while it "
     "waits on the upstream, for which the duration model has no term.\n")
+
+
+PASSKEY_ENROL_TITLE = (
+    "Adding a passkey (informational: the account page, where the person signs in with their "
+    "password (the account page's own sign-in: no client, no consent), is shown again, then "
+    "\"Add a passkey\" (the creation options) → the new credential; one new person per run)")
+PASSKEY_SIGNIN_TITLE = (
+    "First sign-in with a passkey (as the first sign-in above, with the sign-in page's passkey "
+    "form: authorize, which shows the sign-in form → passkey → consent page → consent → token "
+    "→ userinfo; each person of the enrolment above, in a new browser)")
+
+PASSKEY_NOTE = (
+    "Passkeys: the provider's issuer is `http://localhost:PORT` (a host name: WebAuthn refuses "
+    "an IP address as RP ID) for the whole run. The authenticator is a software one "
+    "(`infra/bench/passkey.py`): an ES256 (P-256) key pair, `none` attestation, flags UP, UV, "
+    "BE and BS (a synced passkey), a counter that goes up by one per use; it posts what a "
+    "browser posts (`RegistrationResponseJSON`, `AuthenticationResponseJSON`), so the provider "
+    "verifies all it verifies for a browser. Adding a passkey is informational (no bound); the "
+    "passkey sign-in is compared with the password sign-in request by request, and its "
+    "`POST /login/passkey` is checked against `POST /login` in the round-trip bounds.\n")
 
 
 def fmt_counts(c: dict, service: str) -> str:
@@ -779,7 +874,9 @@ def render_awscalls(data: dict, an: dict) -> str:
                      "refresh": "refresh_token grant",
                      "client_credentials": "client_credentials grant",
                      "federated": FEDERATED_TITLE,
-                     "federated_returning": FEDERATED_RETURNING_TITLE}.get(op, op)
+                     "federated_returning": FEDERATED_RETURNING_TITLE,
+                     "passkey_enrol": PASSKEY_ENROL_TITLE,
+                     "passkey_signin": PASSKEY_SIGNIN_TITLE}.get(op, op)
             L.append(f"**{title}**, per HTTP request:\n")
             L.append("| step | request | DynamoDB calls | KMS calls | round trips "
                      "| critical path (op:item kind; ‖ concurrent, → then) | RRU | WRU | CPU ms |")
@@ -816,6 +913,7 @@ def render_awscalls(data: dict, an: dict) -> str:
                 L.append(f"\nThe warm-up made different requests: "
                          f"{[w['step'] for w in s['warmup_steps']]}.")
             L.append("")
+        L.extend(passkey_comparison(a, name))
         # goals
         L.append(f"**Token endpoint goals ({name})**\n")
         L.append("| grant | critical path | round trips | of which DynamoDB only | DynamoDB calls "
@@ -868,7 +966,16 @@ def render_awscalls(data: dict, an: dict) -> str:
                  "zero KMS calls per token after cold start) is **not measured**: "
                  f"{data.get('envelope_note', 'not available in this build')}.\n")
     if any("federated" in m.get("operations", {}) for m in data["modes"].values()):
-        L.append(FEDERATED_NOTE)
+        # Runs before the passkey scenarios had the provider on 127.0.0.1, the upstream on localhost.
+        upstream_host = "127.0.0.1" if data.get("issuer_host") == "localhost" else "localhost"
+        L.append(FEDERATED_NOTE.replace("{upstream_host}", upstream_host))
+    if any("passkey_signin" in m.get("operations", {}) for m in data["modes"].values()):
+        L.append(PASSKEY_NOTE)
+    notes = {m["passkey_note"] for m in data["modes"].values()
+             if m.get("passkey_note") and "passkey_signin" not in m.get("operations", {})}
+    if notes:
+        L.append("The passkey scenarios (adding a passkey, a first sign-in with it) are **not "
+                 f"measured**: {'; '.join(sorted(notes))}.\n")
     L.append(
         "Notes. `oidc-local` serves every endpoint from one process with one KMS signer, so "
         "key material fetched once serves all endpoints; on Lambda each function container "
@@ -927,6 +1034,98 @@ def signin_bounds(a: dict, name: str) -> list[str]:
             L.append(f"- {pf(st['ddb_round_trips'] <= REFRESH_DDB)} refresh in at most "
                      f"{REFRESH_DDB} DynamoDB round trips + KMS: measured "
                      f"{st['ddb_round_trips']} ({st['round_trips']} in all).")
+    L.extend(passkey_bounds(a))
+    L.append("")
+    return L
+
+
+def step_totals(steps: list) -> dict:
+    """Calls and sequential round trips of a whole operation."""
+    tot = {"requests": len(steps), "ddb": 0, "kms": 0, "round_trips": 0, "ddb_round_trips": 0}
+    for st in steps:
+        tot["ddb"] += sum(v for k, v in st["counts"].items() if k.startswith("dynamodb:"))
+        tot["kms"] += sum(v for k, v in st["counts"].items() if k.startswith("kms:"))
+        tot["round_trips"] += st["round_trips"]
+        tot["ddb_round_trips"] += st["ddb_round_trips"]
+    return tot
+
+
+def passkey_step(steps: list, name: str) -> dict | None:
+    return next((st for st in steps if st["step"] == name), None)
+
+
+def passkey_bounds(a: dict) -> list[str]:
+    """The passkey sign-in against the password sign-in: POST /login/passkey may wait through
+    no more sequential AWS round trips than POST /login; the whole flows side by side."""
+    pw, pk = a["ops"].get("signin"), a["ops"].get("passkey_signin")
+    if not (pw and pk):
+        return []
+    L = []
+    cred, pkst = passkey_step(pw["steps"], "credentials"), passkey_step(pk["steps"], "passkey")
+    if cred and pkst:
+        ok = pkst["round_trips"] <= cred["round_trips"]
+        L.append(f"- {pf(ok)} passkey sign-in (`POST /login/passkey`) in no more sequential "
+                 f"round trips than the password sign-in (`POST /login`): measured "
+                 f"{pkst['round_trips']} ({pkst['ddb_round_trips']} DynamoDB only) against "
+                 f"{cred['round_trips']} ({cred['ddb_round_trips']} DynamoDB only).")
+    t_pw, t_pk = step_totals(pw["steps"]), step_totals(pk["steps"])
+    L.append(f"- (informational) a first sign-in with a passkey in all: {t_pk['round_trips']} "
+             f"sequential round trips, {t_pk['ddb'] + t_pk['kms']} AWS calls; with a password: "
+             f"{t_pw['round_trips']}, {t_pw['ddb'] + t_pw['kms']}.")
+    return L
+
+
+def passkey_comparison(a: dict, name: str) -> list[str]:
+    """The first sign-in with a password and with a passkey, request by request."""
+    import difflib
+
+    pw, pk = a["ops"].get("signin"), a["ops"].get("passkey_signin")
+    if not (pw and pk):
+        return []
+
+    def key(st):  # the two sign-in posts are the same step of the flow
+        return "credentials" if st["step"] == "passkey" else st["step"]
+
+    def cells(st):
+        if st is None:
+            return "–", "–", "–"
+        nd = sum(v for k, v in st["counts"].items() if k.startswith("dynamodb:"))
+        nk = sum(v for k, v in st["counts"].items() if k.startswith("kms:"))
+        mark = "" if st["consistent_across_runs"] else " ⚠"
+        return (f"`{st['method']} {st['path']}`", f"{nd} + {nk}",
+                f"{st['round_trips']} ({st['ddb_round_trips']}){mark}")
+
+    def diff(x, y):
+        if x is None or y is None:
+            return "–"
+        d = y["round_trips"] - x["round_trips"]
+        return "same" if d == 0 else f"{d:+d}"
+
+    L = [f"**Password vs passkey: a first sign-in ({name})**, per HTTP request (calls: "
+         "DynamoDB + KMS; round trips: sequential, in brackets those of DynamoDB only; "
+         "difference: the passkey sign-in's round trips less the password sign-in's; ⚠: the runs "
+         "differed, the first is shown, see the tables above):\n",
+         "| step | password: request | calls | round trips | passkey: request | calls "
+         "| round trips | difference |",
+         "|---|---|---|---|---|---|---|---|"]
+    a_steps, b_steps = pw["steps"], pk["steps"]
+    m = difflib.SequenceMatcher(a=[key(s) for s in a_steps], b=[key(s) for s in b_steps],
+                                autojunk=False)
+    pairs = []
+    for tag, i1, i2, j1, j2 in m.get_opcodes():
+        xs, ys = a_steps[i1:i2], b_steps[j1:j2]
+        for k in range(max(len(xs), len(ys))):
+            pairs.append((xs[k] if k < len(xs) else None, ys[k] if k < len(ys) else None))
+    for x, y in pairs:
+        step = " / ".join(dict.fromkeys(s["step"] for s in (x, y) if s))
+        L.append(f"| {step} | " + " | ".join(cells(x)) + " | " + " | ".join(cells(y))
+                 + f" | {diff(x, y)} |")
+    t_pw, t_pk = step_totals(a_steps), step_totals(b_steps)
+    d = t_pk["round_trips"] - t_pw["round_trips"]
+    L.append(f"| **total** | {t_pw['requests']} requests | {t_pw['ddb']} + {t_pw['kms']} | "
+             f"{t_pw['round_trips']} ({t_pw['ddb_round_trips']}) | {t_pk['requests']} requests | "
+             f"{t_pk['ddb']} + {t_pk['kms']} | {t_pk['round_trips']} ({t_pk['ddb_round_trips']}) | "
+             f"{'same' if d == 0 else f'{d:+d}'} |")
     L.append("")
     return L
 
@@ -1151,6 +1350,7 @@ def cmd_run(a) -> int:
         "prices": PRICES,
         "envelope_note": a.envelope_note,
         "latency_ms": float(os.environ.get("MOTO_COUNT_LATENCY_MS") or 0),
+        "issuer_host": ISSUER_HOST,
         "modes": {},
     }
     t0 = time.time()

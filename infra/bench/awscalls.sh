@@ -7,17 +7,17 @@
 # same, the CPU times and so the Lambda duration estimates are not), starts moto through
 # infra/with-moto.sh with call counting on (MOTO_COUNT=1, see infra/moto_serial.py), and runs
 # infra/bench/awscalls.py, which provisions a table and signing key per mode, starts
-# `oidc-local --backend aws`, and counts the DynamoDB and KMS calls of a first sign-in, a
-# refresh_token grant, a client_credentials grant, and a first and a returning federated
-# sign-in through an upstream provider (one warm-up, then N measured runs).
-# Writes target/bench/awscalls.md (## AWS calls per operation), target/bench/cost.md
-# (## Cost) and target/bench/awscalls.json. Re-render the markdown from the JSON (e.g. after
-# changing a price in awscalls.py) with: python3 infra/bench/awscalls.py report
+# `oidc-local --backend aws` (issuer http://localhost:PORT), and counts the DynamoDB and KMS
+# calls of a first sign-in, a refresh_token grant, a client_credentials grant, a first and a
+# returning federated sign-in through an upstream provider, adding a passkey on the account
+# page and a first sign-in with it (one warm-up, then N measured runs). Writes
+# target/bench/awscalls.md, cost.md and awscalls.json; re-render the markdown from the JSON
+# (e.g. after changing a price in awscalls.py) with: python3 infra/bench/awscalls.py report
 #
 # Environment: AWSCALLS_PROFILE=release|debug, AWSCALLS_REPEAT (5), AWSCALLS_MODES,
-# AWSCALLS_LATENCY_MS (20: emulated network latency at the emulator, which makes concurrent
-# calls visible as overlapping; see moto_serial.py), AWSCALLS_FEDERATION=0 (skip the
-# federated sign-ins), CARGO (cargo).
+# AWSCALLS_LATENCY_MS (20: emulated latency, shows concurrent calls as overlapping),
+# AWSCALLS_FEDERATION=0 / AWSCALLS_PASSKEY=0 (skip those scenarios; passkeys: also skipped on
+# a build without the account page), CARGO (cargo).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

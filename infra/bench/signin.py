@@ -6,6 +6,8 @@ no redirect_uri fetch), so it can be used to count backend calls per sign-in:
 
   browser: GET /authorize (which shows the sign-in form) -> POST /login -> GET /consent
            -> POST /consent
+           (with `passkey=`: the sign-in page's passkey form, POST /login/passkey, instead
+           of its password form; infra/bench/passkey.py holds the authenticator)
            (stops at the 302 to redirect_uri; pages that are skipped by the provider,
            e.g. consent for a first-party client or an existing session, are skipped here)
   with --idp: GET /authorize?...&idp=ID -> GET /federation/start -> the upstream provider's
@@ -22,7 +24,9 @@ Subcommands print the token endpoint's JSON answer on stdout:
 
 As a module: signin(...), refresh(...), client_credentials(...) return dicts; failures
 raise SigninError. `signin(..., trace=list)` appends (method, path, status) per request to
-the provider at --base (never the upstream's).
+the provider at --base (never the upstream's). `signin(..., passkey=fn)` signs in with a
+passkey: `fn(options)` gets the sign-in page's WebAuthn request options (a dict) and returns
+the credential (AuthenticationResponseJSON, a string) to post.
 """
 
 from __future__ import annotations
@@ -57,7 +61,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class _Forms(HTMLParser):
-    """Collects every <form>: action, method, and its inputs and buttons."""
+    """Collects every <form>: action, method, id, data-options (the WebAuthn options of a
+    passkey form), and its inputs and buttons."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -70,6 +75,8 @@ class _Forms(HTMLParser):
                 {
                     "action": a.get("action", ""),
                     "method": a.get("method", "get").lower(),
+                    "id": a.get("id", ""),
+                    "options": a.get("data-options"),
                     "inputs": {},
                     "buttons": [],
                 }
@@ -146,10 +153,12 @@ def _page_error(body: str) -> str:
 
 def authorize_code(base: str, client_id: str, redirect_uri: str, username: str, password: str,
                    scope: str = "openid profile email", trace: list | None = None,
-                   idp: str | None = None) -> dict:
+                   idp: str | None = None, passkey=None) -> dict:
     """The browser leg: returns {"code", "state", "iss", "code_verifier", "nonce"}. With
     `idp`, the person signs in at that upstream provider (username and password are theirs
-    there)."""
+    there). With `passkey` (a function of the request options, returning the credential
+    JSON), the person signs in with a passkey on the sign-in page instead (username and
+    password unused)."""
     base = base.rstrip("/")
     verifier = _b64url(secrets.token_bytes(32))
     state = _b64url(secrets.token_bytes(16))
@@ -199,6 +208,17 @@ def authorize_code(base: str, client_id: str, redirect_uri: str, username: str, 
         if not forms:
             raise SigninError(f"{url}: a page without a form: {_page_error(body)}")
         f = forms[0]
+        passkey_form = next((p for p in forms if p["id"] == "passkey-form"), None)
+        if passkey is not None and (passkey_form or "password" in f["inputs"]):
+            if credentials_sent:  # the sign-in page again: the passkey was refused
+                raise SigninError(f"passkey sign-in refused: {_page_error(body)}")
+            if not passkey_form or not passkey_form["options"]:
+                raise SigninError(f"{url}: the sign-in page has no passkey form")
+            fields = dict(passkey_form["inputs"])
+            fields["credential"] = passkey(json.loads(passkey_form["options"]))
+            credentials_sent = True
+            method, url, form = "POST", urllib.parse.urljoin(url, passkey_form["action"]), fields
+            continue
         fields = dict(f["inputs"])
         if "password" in fields:  # the sign-in page
             if credentials_sent:
@@ -218,9 +238,10 @@ def authorize_code(base: str, client_id: str, redirect_uri: str, username: str, 
 
 def signin(base: str, client_id: str, redirect_uri: str, username: str, password: str,
            client_secret: str | None = None, scope: str = "openid profile email",
-           trace: list | None = None, idp: str | None = None) -> dict:
+           trace: list | None = None, idp: str | None = None, passkey=None) -> dict:
     """Browser leg then the app's code exchange; returns the token response."""
-    leg = authorize_code(base, client_id, redirect_uri, username, password, scope, trace, idp)
+    leg = authorize_code(base, client_id, redirect_uri, username, password, scope, trace, idp,
+                         passkey)
     return _token_request(
         base,
         {
