@@ -8,7 +8,6 @@
 //! them is what the sign-in must meet: a session below it is not reused, the sign-in page
 //! offers only the ways that reach it, and a sign-in that still falls short never gets a
 //! code (`unmet_authentication_requirements`), never an ID token that pretends.
-use serde::{Deserialize, Serialize};
 
 /// A password, checked against its argon2id hash; also a sign-in at an upstream provider,
 /// whose own `amr` is not taken on trust.
@@ -28,18 +27,9 @@ pub const FEDERATED: &str = "urn:oidc-serverless:acr:federated";
 /// `acr_values_supported` in discovery, lowest level first.
 pub const SUPPORTED: &[&str] = &[PASSWORD, TWO_FACTOR, PHISHING_RESISTANT];
 
-/// How strongly a person proved who they are. Each level meets every request for itself
-/// or a lower one.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Level {
-    #[default]
-    Password,
-    TwoFactor,
-    PhishingResistant,
-}
+/// The levels themselves are data the store keeps (a client's least level, a request's):
+/// defined with the records, given their meaning here.
+pub use crate::store::Level;
 
 impl Level {
     /// The `acr` value that names it.

@@ -4,7 +4,10 @@
 //! other reads until a container has cached it, and kept for the container's life.
 use std::sync::{Arc, OnceLock};
 
-use aws_lc_rs::hmac;
+use aws_lc_rs::{
+    aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey},
+    hmac,
+};
 
 use crate::{
     crypto::{b64url, b64url_decode, random_token},
@@ -16,17 +19,25 @@ use crate::{
 pub struct SignInKeys {
     device: hmac::Key,
     account: hmac::Key,
+    user_handle: RandomizedNonceKey,
 }
+
+/// WebAuthn §5.4.3: a user handle is at most 64 bytes.
+const MAX_USER_HANDLE: usize = 64;
+/// What a sealed user handle's tag covers besides the sub: its purpose.
+const USER_HANDLE_AAD: &[u8] = b"oidc-serverless passkey user handle";
 
 impl SignInKeys {
     pub fn new(secret: &DeploymentSecret) -> Option<Self> {
         let bytes = b64url_decode(&secret.value).filter(|b| b.len() == 32)?;
         let root = hmac::Key::new(hmac::HMAC_SHA256, &bytes);
-        let derive =
-            |label: &[u8]| hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&root, label).as_ref());
+        let derive = |label: &[u8]| hmac::sign(&root, label);
+        let hmac_key = |label: &[u8]| hmac::Key::new(hmac::HMAC_SHA256, derive(label).as_ref());
+        let handle_key = derive(b"oidc-serverless passkey user handle v1");
         Some(Self {
-            device: derive(b"oidc-serverless device token v1"),
-            account: derive(b"oidc-serverless audit account v1"),
+            device: hmac_key(b"oidc-serverless device token v1"),
+            account: hmac_key(b"oidc-serverless audit account v1"),
+            user_handle: RandomizedNonceKey::new(&AES_256_GCM, handle_key.as_ref()).ok()?,
         })
     }
 
@@ -38,6 +49,42 @@ impl SignInKeys {
         let mut s = b64url(tag.as_ref());
         s.truncate(16);
         s
+    }
+
+    /// A WebAuthn user handle for the person `sub`: their sub sealed (AES-256-GCM, a random
+    /// nonce), so that a passkey sign-in can read the person in the same round trip as the
+    /// passkey, while the handle shows nothing of them (WebAuthn §14.6.1: no personal data,
+    /// and an administrator's sub may be an e-mail address). None when the sub is too long
+    /// for the 64 bytes a handle may hold: then the handle is random, and the sign-in reads
+    /// the person after the passkey.
+    pub fn seal_user_handle(&self, sub: &str) -> Option<Vec<u8>> {
+        let mut in_out = sub.as_bytes().to_vec();
+        if NONCE_LEN + in_out.len() + AES_256_GCM.tag_len() > MAX_USER_HANDLE {
+            return None;
+        }
+        let nonce = self
+            .user_handle
+            .seal_in_place_append_tag(Aad::from(USER_HANDLE_AAD), &mut in_out)
+            .ok()?;
+        let mut handle = nonce.as_ref().to_vec();
+        handle.extend(in_out);
+        Some(handle)
+    }
+
+    /// The sub a user handle of [`Self::seal_user_handle`] holds; None for any other handle
+    /// (a random one, another deployment's, a forged one).
+    pub fn open_user_handle(&self, handle: &[u8]) -> Option<String> {
+        if handle.len() < NONCE_LEN + AES_256_GCM.tag_len() {
+            return None;
+        }
+        let (nonce, sealed) = handle.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut body = sealed.to_vec();
+        let sub = self
+            .user_handle
+            .open_in_place(nonce, Aad::from(USER_HANDLE_AAD), &mut body)
+            .ok()?;
+        String::from_utf8(sub.to_vec()).ok()
     }
 
     pub(crate) fn sign_device(&self, data: &[u8]) -> hmac::Tag {
@@ -101,6 +148,39 @@ mod tests {
         let bare = crate::crypto::secret_digest("alice");
         assert!(!bare.starts_with(&a.account_tag("alice")[..8]));
         assert_eq!(a.account_tag(&"x".repeat(5000)).len(), 16);
+    }
+
+    #[test]
+    fn a_user_handle_holds_its_sub_for_this_deployment_only() {
+        let a = keys(&b64url(&[1; 32]));
+        let b = keys(&b64url(&[2; 32]));
+        let handle = a.seal_user_handle("8jWfc17PJqucfOD6P0r3Bg").expect("fits");
+        assert!(handle.len() <= 64);
+        assert!(
+            !handle.windows(5).any(|w| w == b"8jWfc"),
+            "the sub does not show"
+        );
+        assert_eq!(
+            a.open_user_handle(&handle).as_deref(),
+            Some("8jWfc17PJqucfOD6P0r3Bg")
+        );
+        assert_ne!(
+            a.seal_user_handle("s"),
+            a.seal_user_handle("s"),
+            "random nonce"
+        );
+        assert_eq!(b.open_user_handle(&handle), None, "another deployment's");
+        let mut flipped = handle.clone();
+        flipped[20] ^= 1;
+        assert_eq!(a.open_user_handle(&flipped), None);
+        assert_eq!(a.open_user_handle(&[7; 32]), None, "a random handle");
+        assert_eq!(a.open_user_handle(&[]), None);
+        assert_eq!(
+            a.seal_user_handle(&"x".repeat(37)),
+            None,
+            "too long for 64 bytes"
+        );
+        assert!(a.seal_user_handle(&"x".repeat(36)).is_some());
     }
 
     #[test]

@@ -197,8 +197,10 @@ fn keys_of(v: &Value) -> Vec<String> {
 
 /// What every ID token of a person's sign-in carries, whatever the scopes: `sid` names the
 /// session (RP-Initiated Logout compares it), `at_hash` binds the access token issued with it,
-/// `amr` says how the person signed in (`pwd` here; `fed` through an upstream provider).
+/// `amr` says how the person signed in (`pwd` here; `fed` through an upstream provider), `acr`
+/// the level it reached (README, "Levels of sign-in").
 const ID_BASE: &[&str] = &[
+    "acr",
     "amr",
     "at_hash",
     "aud",

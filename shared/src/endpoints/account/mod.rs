@@ -27,8 +27,8 @@ use crate::{
     http::{self, Params},
     pages::PageOrError,
     store::{
-        AuthRequestStore, FactorStore, Factors, ProviderStore, Session, SessionStore, User,
-        UserStore,
+        AuthRequestStore, FactorStore, Factors, ProviderStore, Session, SessionStore, SignInStore,
+        User, UserStore,
     },
 };
 use view::Notice;
@@ -43,11 +43,18 @@ const TRY_AGAIN: &str = "Something changed on your account meanwhile. Try again.
 
 /// The store traits the account page touches.
 pub trait AccountStore:
-    AuthRequestStore + FactorStore + ProviderStore + SessionStore + UserStore
+    AuthRequestStore + FactorStore + ProviderStore + SessionStore + SignInStore + UserStore
 {
 }
-impl<S: AuthRequestStore + FactorStore + ProviderStore + SessionStore + UserStore + ?Sized>
-    AccountStore for S
+impl<
+    S: AuthRequestStore
+        + FactorStore
+        + ProviderStore
+        + SessionStore
+        + SignInStore
+        + UserStore
+        + ?Sized,
+> AccountStore for S
 {
 }
 

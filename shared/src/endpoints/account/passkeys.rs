@@ -10,6 +10,7 @@ use crate::{
     crypto::{b64url, b64url_decode, random_bytes},
     http::Params,
     passkey::{self, NewCredential, RegistrationResponse, RelyingParty, TIMEOUT_MS},
+    signin,
     store::{AddPasskey, Factors, Passkey, Registration},
 };
 
@@ -39,7 +40,13 @@ pub(super) async fn begin<S: AccountStore + ?Sized>(
     let challenge = passkey::challenge();
     let mut f = next_version(&v.factors);
     if f.user_handle.is_empty() {
-        f.user_handle = b64url(&random_bytes::<32>());
+        // The person's sub, sealed, so a sign-in with any of their passkeys reads them with
+        // the passkey (`login::passkey`); random when their sub is too long for a handle.
+        let keys = signin::keys::load(&app.signin_keys, &*app.store, None, now).await?;
+        let handle = keys
+            .seal_user_handle(&v.user.sub)
+            .unwrap_or_else(|| random_bytes::<32>().to_vec());
+        f.user_handle = b64url(&handle);
     }
     f.registration = Some(Registration {
         challenge: b64url(&challenge),

@@ -1,8 +1,9 @@
 //! `POST /login/passkey`: a sign-in with a passkey (WebAuthn §7.2), posted by the sign-in
 //! page with the request's id, its CSRF token and the browser's assertion.
 //!
-//! One read of the request and the passkey the assertion names (in parallel), one read of
-//! its person, then one atomic write: the session, the request signed in (its challenge
+//! One read of the request, the passkey the assertion names and, when the user handle is
+//! one of ours, the person it names (in parallel; else the person after the passkey), then
+//! one atomic write: the session, the request signed in (its challenge
 //! gone), and the passkey's new counter, only while that counter is the one read, the
 //! person's factors still list the passkey and the person is not disabled (`PasskeyUse`).
 //! The request's challenge is spent by the write (conditional on it), so the same assertion
@@ -53,15 +54,32 @@ async fn sign_in<
         .as_ref()
         .map(|a| b64url(&a.credential_id))
         .unwrap_or_default();
-    let (auth, stored) = tokio::join!(app.store.auth_request(id, now), async {
-        if credential_id.is_empty() {
-            Ok(None)
-        } else {
-            app.store.passkey(&credential_id).await
+    // A user handle of ours names the person (sealed: `SignInKeys::seal_user_handle`): then
+    // they are read with the request and the passkey. Otherwise (a container that has not
+    // read the deployment secret yet, a handle from before), after the passkey.
+    let named = assertion
+        .as_ref()
+        .ok()
+        .and_then(|a| a.user_handle.as_deref())
+        .and_then(|h| app.signin_keys.get()?.open_user_handle(h));
+    let (auth, stored, early) = tokio::join!(
+        app.store.auth_request(id, now),
+        async {
+            if credential_id.is_empty() {
+                Ok(None)
+            } else {
+                app.store.passkey(&credential_id).await
+            }
+        },
+        async {
+            match &named {
+                Some(sub) => app.store.user(sub).await.map(Some),
+                None => Ok(None),
+            }
         }
-    });
+    );
     let auth = bound(&app.config, req, &params, auth?, true)?;
-    let stored = stored?;
+    let (stored, early) = (stored?, early?);
     let checked = match (assertion, stored) {
         (Ok(a), Some(p)) => check(app, &auth, &a, &p, now).map(|used| (used, p)),
         (Err(e), _) => Err(e),
@@ -72,9 +90,12 @@ async fn sign_in<
         Err(e) => return refused(app, auth, &credential_id, &e).await,
     };
     // The person, for the request's snapshot of them: the consent steps then need no read
-    // of their own (without it each would read the person and the client again).
-    let user = app.store.user(&stored.sub).await?.filter(|u| !u.disabled);
-    let Some(user) = user else {
+    // of their own. The passkey's record says whose it is; the handle only saved a wait.
+    let user = match early {
+        Some(u) if named.as_deref() == Some(stored.sub.as_str()) => u,
+        _ => app.store.user(&stored.sub).await?,
+    };
+    let Some(user) = user.filter(|u| !u.disabled) else {
         return refused(
             app,
             auth,

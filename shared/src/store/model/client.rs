@@ -2,8 +2,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::Level;
 use super::{CustomClaim, is_zero};
-use crate::protocol::acr::Level;
 
 /// RFC 7591 §2 `token_endpoint_auth_method` values we accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

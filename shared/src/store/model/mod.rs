@@ -6,6 +6,7 @@ mod factors;
 mod federation;
 mod grant;
 mod keys;
+mod level;
 mod provider;
 mod request;
 mod session;
@@ -17,12 +18,14 @@ pub use factors::{Factors, Passkey, Registration, TotpFactor};
 pub use federation::{AccountLink, FederationAttempt};
 pub use grant::{AuthCode, CodeRedemption, Minted, RefreshToken};
 pub use keys::{PublishedKey, PublishedKeys, WrappedKey};
+pub use level::Level;
 pub use provider::{
     DEFAULT_UPSTREAM_SCOPES, InvalidProvider, MAX_ISSUER_LEN, SealedSecret, TENANT_TEMPLATE,
     UpstreamAuth, UpstreamProvider, is_provider_id,
 };
-pub use request::SecondFactorDue;
-pub use request::{ACCOUNT_CLIENT_ID, ACCOUNT_SHOWN_AS, AuthRequest, ProviderButton, ResponseMode};
+pub use request::{
+    ACCOUNT_CLIENT_ID, ACCOUNT_SHOWN_AS, AuthRequest, ProviderButton, ResponseMode, SecondFactorDue,
+};
 pub use session::{Consent, Session};
 pub use user::User;
 

@@ -1,8 +1,8 @@
 //! An authorization request in flight, and how its response travels back.
 use serde::{Deserialize, Serialize};
 
+use super::Level;
 use super::{Client, RequestedClaims, User, is_zero};
-use crate::protocol::acr::Level;
 
 fn is_default(l: &Level) -> bool {
     *l == Level::default()
