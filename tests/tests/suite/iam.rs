@@ -1,6 +1,7 @@
 //! Least privilege that still works: every store call each endpoint makes, over a full tour
 //! of the provider (sign-in, consent, every grant, userinfo, introspection, revocation,
-//! logout, registration), is granted to its Lambda function's role in `template.yaml`: the
+//! logout, registration, federated sign-ins, the account page, sign-ins with a passkey and
+//! with a password and a code), is granted to its Lambda function's role in `template.yaml`: the
 //! DynamoDB actions the call's implementation uses (`shared/src/store/dynamo.rs`) on the item
 //! kinds it touches (`dynamodb:LeadingKeys`). On real AWS a missing grant is an AccessDenied
 //! (a 503 for the person); here it is a failing test.
@@ -62,6 +63,9 @@ fn grants_needed(call: &str) -> &'static [(&'static str, &'static str)] {
             ("ConditionCheckItem", "throttle"),
             ("DeleteItem", "throttle"),
             ("PutItem", "factors"),
+            ("PutItem", "passkey"),
+            ("ConditionCheckItem", "factors"),
+            ("ConditionCheckItem", "user"),
         ],
         // Enrolling and removing TOTP (the account page's, the admin tool's).
         "put_totp" => &[
@@ -69,7 +73,19 @@ fn grants_needed(call: &str) -> &'static [(&'static str, &'static str)] {
             ("UpdateItem", "user"),
             ("UpdateItem", "username"),
         ],
-        "create_secret" => &[("PutItem", "secret")],
+        "create_secret" => &[("PutItem", "secret"), ("GetItem", "secret")],
+        // Passkeys and the account page.
+        "factors" => &[("GetItem", "factors")],
+        "put_factors" => &[("PutItem", "factors")],
+        "passkey" => &[("GetItem", "passkey")],
+        "passkeys" => &[("BatchGetItem", "passkey")],
+        "add_passkey" => &[("PutItem", "passkey"), ("PutItem", "factors")],
+        "remove_passkey" => &[("DeleteItem", "passkey"), ("PutItem", "factors")],
+        "update_user" => &[
+            ("GetItem", "user"),
+            ("PutItem", "user"),
+            ("PutItem", "username"),
+        ],
         "published_keys" => &[("GetItem", "keys")],
         // Upstream providers (every one in providers#all) and federated sign-in: the
         // authorize function lists the providers, the federation function makes the rest.
@@ -372,19 +388,20 @@ async fn every_store_call_is_granted_to_its_functions_role() {
         assert!(consent.contains("/consent"), "signed in: {consent}");
     }
 
+    account_and_second_factors(&mut t, &p).await;
+
     let tmpl = template();
     let mut missing = BTreeSet::new();
     let mut roles = BTreeSet::new();
     for (what, role, call) in &t.seen {
         roles.insert(role.clone());
         let have = granted(&tmpl, role);
-        // A federated sign-in's write carries no failure counters (nothing was guessed) and
-        // no second factor: only its session and request.
+        // A federated sign-in's write carries no failure counters (nothing was guessed), no
+        // second factor and no passkey: only its session and request.
         let federated = role == "FederationRole" && call == "signin_write";
-        for &(action, kind) in grants_needed(call)
-            .iter()
-            .filter(|(_, kind)| !(federated && matches!(*kind, "throttle" | "factors")))
-        {
+        for &(action, kind) in grants_needed(call).iter().filter(|(_, kind)| {
+            !(federated && matches!(*kind, "throttle" | "factors" | "passkey" | "user"))
+        }) {
             if !have.contains(&(action.to_string(), kind.to_string())) {
                 missing.insert(format!(
                     "{role}: dynamodb:{action} on {kind}#* ({call}, in {what})"
@@ -407,12 +424,126 @@ async fn every_store_call_is_granted_to_its_functions_role() {
         "LogoutRole",
         "RegisterRole",
         "FederationRole",
+        "AccountRole",
     ] {
         assert!(
             roles.contains(expected),
             "the tour reached {expected}: {roles:?}"
         );
     }
+}
+
+/// The account page (its own sign-in, a passkey added, an authenticator app turned on,
+/// other sessions ended, the passkey removed), and sign-ins with the passkey and with a
+/// password and a code.
+async fn account_and_second_factors(t: &mut Tour<'_>, p: &Provider) {
+    let fresh = || {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    };
+    let account = p.url("/account");
+    let b = fresh();
+    t.http = b.clone();
+    let to_login = location(&t.go(b.post(&account).form(&[("action", "sign-in")])).await);
+    let (req, csrf) = t.form(&to_login).await;
+    let fields = [
+        ("req", req.as_str()),
+        ("csrf", csrf.as_str()),
+        ("username", ALICE.0),
+        ("password", ALICE.1),
+    ];
+    t.go(b.post(p.url("/login")).form(&fields)).await;
+    let page = t.go(b.get(&account)).await.text().await.expect("page");
+    let csrf = input_value(&page, "csrf").expect("csrf");
+    let act = |fields: Vec<(&'static str, String)>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        form.extend(fields);
+        b.post(&account).form(&form)
+    };
+    let begun = t.go(act(vec![
+        ("action", "passkey-begin".into()),
+        ("name", "Key".into()),
+    ]));
+    let begun = begun.await.text().await.expect("page");
+    let options = data_options(&begun, "passkey-create");
+    let mut key = super::passkey_signin::Authenticator::new();
+    let credential = key.attest(&options, &p.issuer());
+    let added = t.go(act(vec![
+        ("action", "passkey-finish".into()),
+        ("credential", credential),
+    ]));
+    assert_eq!(added.await.status().as_u16(), 200);
+    let scan = t.go(act(vec![("action", "totp-begin".into())]));
+    let secret = input_value(&scan.await.text().await.expect("page"), "secret").expect("secret");
+    let code = |at: i64| {
+        use shared::totp::{ALGORITHM, DIGITS, STEP, TotpSecret, totp_at};
+        let secret = TotpSecret::from_base32(&secret).expect("base32");
+        totp_at(secret.expose(), at as u64, STEP, DIGITS, ALGORITHM)
+    };
+    let confirm = vec![
+        ("action", "totp-confirm".into()),
+        ("secret", secret.clone()),
+        ("code", code(p.clock_now())),
+    ];
+    assert_eq!(t.go(act(confirm)).await.status().as_u16(), 200);
+    t.go(act(vec![("action", "end-sessions".into())])).await;
+
+    // A passkey sign-in, in a new browser.
+    let other = fresh();
+    t.http = other.clone();
+    let page = t.go(other.get(p.authorize_url(BASIC.0, &[]))).await;
+    let page = page.text().await.expect("page");
+    let options = data_options(&page, "passkey-form");
+    let fields = [
+        ("req", input_value(&page, "req").expect("req")),
+        ("csrf", input_value(&page, "csrf").expect("csrf")),
+        ("credential", key.assert(&options, &p.issuer(), 1)),
+    ];
+    let signed_in = t
+        .go(other.post(p.url("/login/passkey")).form(&fields))
+        .await;
+    assert_eq!(signed_in.status().as_u16(), 303);
+
+    // A password and a code (of the next time step: the enrolment used this one).
+    let third = fresh();
+    t.http = third.clone();
+    let (req, csrf) = t.form(&p.authorize_url(BASIC.0, &[])).await;
+    let fields = [
+        ("req", req.as_str()),
+        ("csrf", csrf.as_str()),
+        ("username", ALICE.0),
+        ("password", ALICE.1),
+    ];
+    let due = location(&t.go(third.post(p.url("/login")).form(&fields)).await);
+    let page = t.go(third.get(&due)).await.text().await.expect("code page");
+    p.clock.advance(30);
+    let fields: Vec<(&str, String)> = ["req", "csrf", "sub", "username"]
+        .into_iter()
+        .map(|n| (n, input_value(&page, n).expect(n)))
+        .chain([("code", code(p.clock_now()))])
+        .collect();
+    let done = t.go(third.post(p.url("/login/totp")).form(&fields)).await;
+    assert_eq!(done.status().as_u16(), 303, "signed in with the code");
+
+    // Back on the account page: the passkey removed.
+    t.http = b.clone();
+    let id = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        &key.credential_id,
+    );
+    let removed = t.go(act(vec![("action", "passkey-remove".into()), ("id", id)]));
+    assert_eq!(removed.await.status().as_u16(), 200);
+}
+
+/// The WebAuthn options (JSON) in the `data-options` of the form with id `form_id`.
+fn data_options(page: &str, form_id: &str) -> Json {
+    let form = &page[page.find(&format!("id=\"{form_id}\"")).expect("the form")..];
+    let start = form.find("data-options=\"").expect("options") + "data-options=\"".len();
+    let end = form[start..].find('"').expect("end");
+    serde_json::from_str(&e2e::browser::unescape(&form[start..start + end])).expect("JSON")
 }
 
 /// The jwks function's calls on the published key set (`signer::published::OwnKeySet`: read
