@@ -136,8 +136,9 @@ pub async fn start_wrapped(
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    // An ISSUER among the variables may name the port as `{port}` (it is known only now):
-    // `http://localhost:{port}` serves passkeys, which browsers refuse on an IP address.
+    // The issuer (`--issuer`, or an ISSUER among the variables) may name the port as
+    // `{port}` (it is known only now): `http://localhost:{port}` serves passkeys, which
+    // browsers refuse on an IP address.
     let configured = opts
         .config_vars
         .iter()
@@ -145,8 +146,9 @@ pub async fn start_wrapped(
         .map(|(_, v)| v);
     let issuer = opts
         .issuer
-        .clone()
-        .or_else(|| configured.map(|i| i.replace("{port}", &addr.port().to_string())))
+        .as_ref()
+        .or(configured)
+        .map(|i| i.replace("{port}", &addr.port().to_string()))
         .unwrap_or_else(|| format!("http://127.0.0.1:{}", addr.port()));
     let mut vars: std::collections::HashMap<String, String> =
         opts.config_vars.iter().cloned().collect();

@@ -26,7 +26,8 @@ struct Args {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8080, env = "PORT")]
     port: u16,
-    /// Public issuer URL (default http://127.0.0.1:<port>).
+    /// Public issuer URL (default http://127.0.0.1:<port>); `{port}` stands for the port
+    /// (`http://localhost:{port}` for passkeys, which browsers refuse on an IP address).
     #[arg(long, env = "ISSUER")]
     issuer: Option<String>,
     /// Where the embedded store and signing key live.
