@@ -129,6 +129,20 @@ impl Authenticator {
 
     /// Its answer to `options` (the page's request options) at `origin`, with `counter`.
     pub(crate) fn assert(&self, options: &Value, origin: &str, counter: u32) -> String {
+        let rp_id = options["rpId"].as_str().expect("rpId");
+        self.assert_as(options, origin, counter, rp_id, true)
+    }
+
+    /// Its answer as an authenticator of the RP ID `rp_id` would give it, with the user
+    /// verified (`uv`) or only present.
+    pub(crate) fn assert_as(
+        &self,
+        options: &Value,
+        origin: &str,
+        counter: u32,
+        rp_id: &str,
+        uv: bool,
+    ) -> String {
         let client_data = json!({
             "type": "webauthn.get",
             "challenge": options["challenge"],
@@ -136,12 +150,11 @@ impl Authenticator {
             "crossOrigin": false,
         })
         .to_string();
-        let rp_id = options["rpId"].as_str().expect("rpId");
         let mut auth_data = digest::digest(&digest::SHA256, rp_id.as_bytes())
             .as_ref()
             .to_vec();
-        // UP, UV, and backed up (BE, BS): a synced passkey.
-        auth_data.push(0x01 | 0x04 | 0x08 | 0x10);
+        // UP, UV (if `uv`), and backed up (BE, BS): a synced passkey.
+        auth_data.push(0x01 | if uv { 0x04 } else { 0 } | 0x08 | 0x10);
         auth_data.extend(counter.to_be_bytes());
         let mut signed = auth_data.clone();
         signed.extend(digest::digest(&digest::SHA256, client_data.as_bytes()).as_ref());
@@ -269,3 +282,74 @@ each_backend!(a_passkey_whose_counter_goes_back_is_refused, |p| {
     // Another origin (a phishing site relaying the options) is refused.
     assert_eq!(sign_in("https://phish.example".into(), 9).await, 200);
 });
+
+each_backend!(
+    every_bad_assertion_is_refused_audited_and_loses_nothing,
+    |p| {
+        let logs = super::log_scan::capture();
+        let (_, authenticator) = alice_with_passkey(&p).await;
+        let stranger = Authenticator::new();
+        let ours = p.issuer();
+        let (b, req, csrf, options) = sign_in_page(&p, &[]).await;
+        // Another request's challenge (a replayed challenge), answered correctly otherwise.
+        let (_, _, _, other_options) = sign_in_page(&p, &[]).await;
+        let bad = [
+            (
+                "an assertion for another RP ID",
+                authenticator.assert_as(&options, &ours, 1, "phish.example", true),
+            ),
+            (
+                "another origin",
+                authenticator.assert(&options, "https://phish.example", 1),
+            ),
+            (
+                "user verification missing",
+                authenticator.assert_as(
+                    &options,
+                    &ours,
+                    1,
+                    options["rpId"].as_str().expect("rp"),
+                    false,
+                ),
+            ),
+            ("an unknown credential", stranger.assert(&options, &ours, 1)),
+            (
+                "another request's challenge",
+                authenticator.assert(&other_options, &ours, 1),
+            ),
+            ("not an assertion at all", "{\"id\": 1}".to_string()),
+        ];
+        for (what, credential) in bad {
+            let from = logs.len();
+            let form = [
+                ("req", req.clone()),
+                ("csrf", csrf.clone()),
+                ("credential", credential),
+            ];
+            let resp = b.submit("/login/passkey", &form).await;
+            assert_eq!(resp.status().as_u16(), 200, "{what}: the form again");
+            let page = resp.text().await.expect("page");
+            assert!(page.contains("could not sign you in"), "{what}: {page}");
+            assert!(
+                logs.since(from).contains("passkey.failed"),
+                "{what}: audited"
+            );
+        }
+        // From another browser, the right answer to this browser's request: refused.
+        let elsewhere = p.browser();
+        let form = [
+            ("req", req.clone()),
+            ("csrf", csrf.clone()),
+            ("credential", authenticator.assert(&options, &ours, 1)),
+        ];
+        let resp = elsewhere.submit("/login/passkey", &form).await;
+        assert_eq!(resp.status().as_u16(), 403, "another browser");
+        // Nothing was lost: the request, its challenge and the passkey's counter still sign in.
+        let resp = b.submit("/login/passkey", &form).await;
+        assert_eq!(
+            resp.status().as_u16(),
+            303,
+            "the right answer, after all of them"
+        );
+    }
+);
