@@ -70,6 +70,58 @@ async fn add_passkey(
     act(b, &csrf, "passkey-finish", &[("credential", credential)]).await
 }
 
+/// `b` signed in to its account page with `authenticator`'s passkey (answering with
+/// `counter`): the page.
+async fn sign_in_with_passkey(
+    p: &Provider,
+    b: &mut Browser,
+    authenticator: &Authenticator,
+    counter: u32,
+) -> String {
+    let start = b.submit("/account", &[("action", "sign-in".into())]).await;
+    let Outcome::Page { body: login, .. } = b.follow(start, None, "").await else {
+        panic!("the sign-in page");
+    };
+    let form = &login[login.find("id=\"passkey-form\"").expect("passkey form")..];
+    let start = form.find("data-options=\"").expect("options") + "data-options=\"".len();
+    let end = form[start..].find('"').expect("end");
+    let options: Value = serde_json::from_str(&unescape(&form[start..start + end])).expect("json");
+    let fields = [
+        ("req", input_value(form, "req").expect("req")),
+        ("csrf", input_value(form, "csrf").expect("csrf")),
+        (
+            "credential",
+            authenticator.assert(&options, &p.issuer(), counter),
+        ),
+    ];
+    let signed_in = b.submit("/login/passkey", &fields).await;
+    match b.follow(signed_in, None, "").await {
+        Outcome::Page { status: 200, body } if body.contains("Signed in as") => body,
+        other => panic!("the account page, not {other:?}"),
+    }
+}
+
+/// `b` signed in to its account page with Alice's password and a code of the app holding
+/// `secret` (of the next time step: the provider's clock moves on 30 s): the page.
+async fn sign_in_with_code(p: &Provider, b: &mut Browser, secret: &str) -> String {
+    let start = b.submit("/account", &[("action", "sign-in".into())]).await;
+    let Outcome::Page { body: due, .. } = b.follow(start, Some(ALICE), "").await else {
+        panic!("the code page");
+    };
+    assert!(due.contains("name=\"code\""), "a code is due: {due}");
+    p.clock.advance(30);
+    let mut fields: Vec<(&str, String)> = ["req", "csrf", "sub", "username"]
+        .into_iter()
+        .map(|n| (n, input_value(&due, n).expect(n)))
+        .collect();
+    fields.push(("code", app_code(secret, p.clock_now())));
+    let signed_in = b.submit("/login/totp", &fields).await;
+    match b.follow(signed_in, None, "").await {
+        Outcome::Page { status: 200, body } if body.contains("Signed in as") => body,
+        other => panic!("the account page, not {other:?}"),
+    }
+}
+
 /// The ID token of a sign-in of a new browser to the basic client with a passkey.
 async fn passkey_sign_in(
     p: &Provider,
@@ -119,17 +171,32 @@ each_backend!(
         let (_, listed) = page(&p, &b).await;
         assert!(listed.contains("last used"), "{listed}");
 
-        // Removed, it signs nobody in.
-        let csrf = input_value(&listed, "csrf").expect("csrf");
+        // Now that Alice has a passkey, her password alone changes nothing here (a phished
+        // password cannot remove it, nor add another's): she confirms with the passkey.
+        // (The page shows no forms now: the token is the one the session's pages carry.)
+        let csrf = input_value(&body, "csrf").expect("csrf");
         let credential_id = base64::Engine::encode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
             &authenticator.credential_id,
         );
-        let (status, removed) = act(&b, &csrf, "passkey-remove", &[("id", credential_id)]).await;
+        let remove = [("id", credential_id)];
+        let (status, weak) = act(&b, &csrf, "passkey-remove", &remove).await;
+        assert_eq!(status, 403, "{weak}");
+        assert!(
+            weak.contains("with your passkey or with your password and a code"),
+            "{weak}"
+        );
+        let (_, weak) = act(&b, &csrf, "passkey-begin", &[("name", "Attacker's".into())]).await;
+        assert!(!weak.contains("passkey-create"), "nor begins adding one");
+        let body = sign_in_with_passkey(&p, &mut b, &authenticator, 2).await;
+        let csrf = input_value(&body, "csrf").expect("csrf");
+
+        // Removed, it signs nobody in.
+        let (status, removed) = act(&b, &csrf, "passkey-remove", &remove).await;
         assert_eq!(status, 200, "{removed}");
         assert!(removed.contains("Passkey removed."), "{removed}");
         assert!(
-            passkey_sign_in(&p, &authenticator, 2).await.is_none(),
+            passkey_sign_in(&p, &authenticator, 3).await.is_none(),
             "a removed passkey"
         );
     }
@@ -196,9 +263,9 @@ each_backend!(a_challenge_answers_only_the_browser_that_asked, |p| {
     )
     .await;
     assert_eq!(status, 200, "{added}");
-    // And never twice: the challenge is spent.
+    // And never twice: the challenge is spent (and changes now need two factors).
     let (status, _) = act(&a, &csrf_a, "passkey-finish", &[("credential", credential)]).await;
-    assert_eq!(status, 400);
+    assert_ne!(status, 200);
     let sub = alice(&p).await.sub;
     let f = p
         .running
@@ -226,24 +293,7 @@ each_backend!(the_last_way_to_sign_in_cannot_be_removed, |p| {
     let authenticator = Authenticator::new();
     authenticator.register(&p, "carol-sub").await;
     let mut b = p.browser();
-    let start = b.submit("/account", &[("action", "sign-in".into())]).await;
-    let Outcome::Page { body: login, .. } = b.follow(start, None, "").await else {
-        panic!("the sign-in page");
-    };
-    let form = &login[login.find("id=\"passkey-form\"").expect("passkey form")..];
-    let start = form.find("data-options=\"").expect("options") + "data-options=\"".len();
-    let end = form[start..].find('"').expect("end");
-    let options: Value = serde_json::from_str(&unescape(&form[start..start + end])).expect("json");
-    let assertion = authenticator.assert(&options, &p.issuer(), 1);
-    let fields = [
-        ("req", input_value(form, "req").expect("req")),
-        ("csrf", input_value(form, "csrf").expect("csrf")),
-        ("credential", assertion),
-    ];
-    let signed_in = b.submit("/login/passkey", &fields).await;
-    let Outcome::Page { status: 200, body } = b.follow(signed_in, None, "").await else {
-        panic!("the account page");
-    };
+    let body = sign_in_with_passkey(&p, &mut b, &authenticator, 1).await;
     let csrf = input_value(&body, "csrf").expect("csrf");
     let id = base64::Engine::encode(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
@@ -379,7 +429,7 @@ async fn turn_on_an_authenticator_app(p: &Provider) {
         &b,
         &csrf,
         "totp-confirm",
-        &[("secret", secret), ("code", code)],
+        &[("secret", secret.clone()), ("code", code)],
     )
     .await;
     assert_eq!(status, 200, "{on}");
@@ -393,9 +443,36 @@ async fn turn_on_an_authenticator_app(p: &Provider) {
     assert!(!later.contains("<li><code>"), "never shown again");
     assert!(later.contains("10 recovery codes left"), "{later}");
 
-    // Turned off, from a recent sign-in.
+    // Turned off: not with the password alone any more, but after signing in with a code.
+    let (status, _) = act(&b, &csrf, "totp-remove", &[]).await;
+    assert_eq!(status, 403, "the password alone");
+    let body = sign_in_with_code(p, &mut b, &secret).await;
+    let csrf = input_value(&body, "csrf").expect("csrf");
     let (status, off) = act(&b, &csrf, "totp-remove", &[]).await;
     assert_eq!(status, 200, "{off}");
     let f = store.factors(&sub).await.expect("read").expect("factors");
     assert!(f.totp.is_none() && f.recovery.is_empty());
+}
+
+/// Where every sign-in must be phishing-resistant, a password is no way in: Alice's only
+/// passkey cannot be removed although she has a password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_is_no_way_in_where_passkeys_are_required() {
+    for backend in e2e::backends() {
+        let vars = vec![("SIGNIN_MIN_LEVEL".into(), "phishing-resistant".into())];
+        let p = Provider::start_with(backend, vars).await;
+        let sub = alice(&p).await.sub;
+        let authenticator = Authenticator::new();
+        authenticator.register(&p, &sub).await;
+        let mut b = p.browser();
+        let body = sign_in_with_passkey(&p, &mut b, &authenticator, 1).await;
+        let csrf = input_value(&body, "csrf").expect("csrf");
+        let id = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            &authenticator.credential_id,
+        );
+        let (status, refused) = act(&b, &csrf, "passkey-remove", &[("id", id)]).await;
+        assert_eq!(status, 400, "{refused}");
+        assert!(refused.contains("only way you can sign in"), "{refused}");
+    }
 }

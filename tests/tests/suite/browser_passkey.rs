@@ -21,7 +21,7 @@ use super::browser::{browser, click, fill, screenshot, text, wait_for, wait_for_
 
 /// `POST /session/{id}/webauthn/authenticator` (WebAuthn L3 §11.3, Add Virtual Authenticator).
 #[derive(Debug)]
-struct AddVirtualAuthenticator;
+pub(crate) struct AddVirtualAuthenticator;
 
 impl WebDriverCompatibleCommand for AddVirtualAuthenticator {
     fn endpoint(
@@ -48,7 +48,7 @@ impl WebDriverCompatibleCommand for AddVirtualAuthenticator {
 /// `Page.addScriptToEvaluateOnNewDocument`, to make the pages that follow believe the browser
 /// has no passkey autofill (WebAuthn conditional mediation), as browsers without it do.
 #[derive(Debug)]
-struct WithoutAutofill;
+pub(crate) struct WithoutAutofill;
 
 impl WebDriverCompatibleCommand for WithoutAutofill {
     fn endpoint(
@@ -290,9 +290,51 @@ async fn a_person_signs_in_with_a_passkey_by_autofill() {
     assert_eq!(id["acr"], phishing_resistant, "{id}");
 }
 
-/// The code of the authorization response the browser landed on at the client, redeemed:
-/// the ID token's claims, verified independently.
-async fn id_token_at_client(c: &Client, p: &Provider) -> Value {
+/// RP-initiated logout, confirmed on the provider's page.
+pub(crate) async fn sign_out(c: &Client, p: &Provider) {
+    c.goto(&p.url("/logout")).await.expect("logout");
+    wait_for(c, "button[name=confirm]").await;
+    click(c, "button[name=confirm]").await;
+    wait_for(c, "p[role=status]").await;
+}
+
+/// What a relying party's OpenID library (the `openidconnect` crate, configured from
+/// discovery) sees of a sign-in it starts in Chromium: it sends the browser to the provider,
+/// `then` lets the person sign in there until the browser is back at the client, and the
+/// library exchanges the code and verifies the ID token (signature, issuer, audience,
+/// nonce). Returns the token's `amr` and `acr` as the library reads them.
+async fn as_the_rp_library_sees_it<F: std::future::Future<Output = ()>>(
+    c: &Client,
+    p: &Provider,
+    then: impl FnOnce() -> F,
+) -> (Vec<String>, Option<String>) {
+    use openidconnect::{
+        AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+        ProviderMetadataWithLogout, RedirectUrl,
+        core::{CoreAuthenticationFlow, CoreClient},
+    };
+    let http = e2e::http_client();
+    let meta = ProviderMetadataWithLogout::discover_async(
+        IssuerUrl::new(p.issuer()).expect("issuer"),
+        &http,
+    )
+    .await
+    .expect("discovery");
+    let client = CoreClient::from_provider_metadata(
+        meta,
+        ClientId::new(BASIC.0.into()),
+        Some(ClientSecret::new(BASIC.1.into())),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).expect("redirect"));
+    let (url, _, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .url();
+    c.goto(url.as_str()).await.expect("open");
+    then().await;
     wait_for_url(c, REDIRECT).await;
     let at = c.current_url().await.expect("url");
     let code = at
@@ -300,26 +342,30 @@ async fn id_token_at_client(c: &Client, p: &Provider) -> Value {
         .find(|(k, _)| k == "code")
         .map(|(_, v)| v.to_string())
         .expect("a code");
-    let (status, _, tokens) = p.redeem(&code).await;
-    assert_eq!(status, 200, "{tokens}");
-    e2e::verify_independently(p, tokens["id_token"].as_str().expect("ID token"), BASIC.0).await
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .expect("token endpoint")
+        .request_async(&http)
+        .await
+        .expect("code exchange");
+    let id_token = openidconnect::TokenResponse::id_token(&tokens).expect("an ID token");
+    let claims = id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("the library accepts the ID token");
+    let amr = claims
+        .auth_method_refs()
+        .map(|v| v.iter().map(|a| a.to_string()).collect())
+        .unwrap_or_default();
+    (amr, claims.auth_context_ref().map(|a| a.to_string()))
 }
 
-/// RP-initiated logout, confirmed on the provider's page.
-async fn sign_out(c: &Client, p: &Provider) {
-    c.goto(&p.url("/logout")).await.expect("logout");
-    wait_for(c, "button[name=confirm]").await;
-    click(c, "button[name=confirm]").await;
-    wait_for(c, "p[role=status]").await;
-}
-
-fn says_passkey(id: &Value) {
-    let amr = id["amr"].as_array().expect("amr");
-    assert!(amr.iter().any(|a| a == "hwk" || a == "swk"), "{id}");
-    assert!(amr.iter().any(|a| a == "user"), "{id}");
+/// A passkey's sign-in, as the relying party's library reads it.
+fn library_says_passkey((amr, acr): (Vec<String>, Option<String>)) {
+    assert!(amr.iter().any(|a| a == "hwk" || a == "swk"), "{amr:?}");
+    assert!(amr.iter().any(|a| a == "user"), "{amr:?}");
     assert_eq!(
-        id["acr"], "urn:oidc-serverless:acr:phishing-resistant",
-        "{id}"
+        acr.as_deref(),
+        Some("urn:oidc-serverless:acr:phishing-resistant")
     );
 }
 
@@ -366,21 +412,25 @@ async fn a_person_adds_a_passkey_on_the_account_page_and_signs_in_with_it() {
 
         // Signed out (RP-initiated logout, confirmed), then in again by autofill.
         sign_out(&c, &p).await;
-        c.goto(&p.authorize_url(BASIC.0, &[])).await.expect("open");
-        wait_for(&c, "button[value=allow]").await;
-        click(&c, "button[value=allow]").await;
-        says_passkey(&id_token_at_client(&c, &p).await);
+        let seen = as_the_rp_library_sees_it(&c, &p, || async {
+            wait_for(&c, "button[value=allow]").await;
+            click(&c, "button[value=allow]").await;
+        })
+        .await;
+        library_says_passkey(seen);
 
         // In a browser without autofill, the button.
         sign_out(&c, &p).await;
         c.issue_cmd(WithoutAutofill).await.expect("no autofill");
-        c.goto(&p.authorize_url(BASIC.0, &[])).await.expect("open");
-        wait_for(&c, "#passkey-button:not([hidden])").await;
-        screenshot(&c, "sign-in-passkey-button").await;
-        click(&c, "#passkey-button").await;
-        wait_for(&c, "button[value=allow]").await;
-        click(&c, "button[value=allow]").await;
-        says_passkey(&id_token_at_client(&c, &p).await);
+        let seen = as_the_rp_library_sees_it(&c, &p, || async {
+            wait_for(&c, "#passkey-button:not([hidden])").await;
+            screenshot(&c, "sign-in-passkey-button").await;
+            click(&c, "#passkey-button").await;
+            wait_for(&c, "button[value=allow]").await;
+            click(&c, "button[value=allow]").await;
+        })
+        .await;
+        library_says_passkey(seen);
 
         // The account page says when it was last used.
         c.goto(&p.url("/account")).await.expect("open");

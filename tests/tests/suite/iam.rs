@@ -433,9 +433,9 @@ async fn every_store_call_is_granted_to_its_functions_role() {
     }
 }
 
-/// The account page (its own sign-in, a passkey added, an authenticator app turned on,
-/// other sessions ended, the passkey removed), and sign-ins with the passkey and with a
-/// password and a code.
+/// The account page (its own sign-in, an authenticator app turned on, its sign-in again
+/// with a password and a code, a passkey added, other sessions ended, the passkey removed),
+/// and a sign-in with the passkey.
 async fn account_and_second_factors(t: &mut Tour<'_>, p: &Provider) {
     let fresh = || {
         reqwest::Client::builder()
@@ -463,19 +463,7 @@ async fn account_and_second_factors(t: &mut Tour<'_>, p: &Provider) {
         form.extend(fields);
         b.post(&account).form(&form)
     };
-    let begun = t.go(act(vec![
-        ("action", "passkey-begin".into()),
-        ("name", "Key".into()),
-    ]));
-    let begun = begun.await.text().await.expect("page");
-    let options = data_options(&begun, "passkey-create");
-    let mut key = super::passkey_signin::Authenticator::new();
-    let credential = key.attest(&options, &p.issuer());
-    let added = t.go(act(vec![
-        ("action", "passkey-finish".into()),
-        ("credential", credential),
-    ]));
-    assert_eq!(added.await.status().as_u16(), 200);
+    // An authenticator app first (a password may add the first factor).
     let scan = t.go(act(vec![("action", "totp-begin".into())]));
     let secret = input_value(&scan.await.text().await.expect("page"), "secret").expect("secret");
     let code = |at: i64| {
@@ -489,6 +477,48 @@ async fn account_and_second_factors(t: &mut Tour<'_>, p: &Provider) {
         ("code", code(p.clock_now())),
     ];
     assert_eq!(t.go(act(confirm)).await.status().as_u16(), 200);
+
+    // Changes now need two factors: the account page's sign-in again, with a password and
+    // a code (of the next time step: the enrolment used this one).
+    let to_login = location(&t.go(b.post(&account).form(&[("action", "sign-in")])).await);
+    let (req, csrf) = t.form(&to_login).await;
+    let fields = [
+        ("req", req.as_str()),
+        ("csrf", csrf.as_str()),
+        ("username", ALICE.0),
+        ("password", ALICE.1),
+    ];
+    let due = location(&t.go(b.post(p.url("/login")).form(&fields)).await);
+    let page = t.go(b.get(&due)).await.text().await.expect("code page");
+    p.clock.advance(30);
+    let fields: Vec<(&str, String)> = ["req", "csrf", "sub", "username"]
+        .into_iter()
+        .map(|n| (n, input_value(&page, n).expect(n)))
+        .chain([("code", code(p.clock_now()))])
+        .collect();
+    let done = t.go(b.post(p.url("/login/totp")).form(&fields)).await;
+    assert_eq!(done.status().as_u16(), 303, "signed in with the code");
+    let page = t.go(b.get(&account)).await.text().await.expect("page");
+    let csrf = input_value(&page, "csrf").expect("csrf");
+    let act = |fields: Vec<(&'static str, String)>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        form.extend(fields);
+        b.post(&account).form(&form)
+    };
+
+    let begun = t.go(act(vec![
+        ("action", "passkey-begin".into()),
+        ("name", "Key".into()),
+    ]));
+    let begun = begun.await.text().await.expect("page");
+    let options = data_options(&begun, "passkey-create");
+    let mut key = super::passkey_signin::Authenticator::new();
+    let credential = key.attest(&options, &p.issuer());
+    let added = t.go(act(vec![
+        ("action", "passkey-finish".into()),
+        ("credential", credential),
+    ]));
+    assert_eq!(added.await.status().as_u16(), 200);
     t.go(act(vec![("action", "end-sessions".into())])).await;
 
     // A passkey sign-in, in a new browser.
@@ -506,27 +536,6 @@ async fn account_and_second_factors(t: &mut Tour<'_>, p: &Provider) {
         .go(other.post(p.url("/login/passkey")).form(&fields))
         .await;
     assert_eq!(signed_in.status().as_u16(), 303);
-
-    // A password and a code (of the next time step: the enrolment used this one).
-    let third = fresh();
-    t.http = third.clone();
-    let (req, csrf) = t.form(&p.authorize_url(BASIC.0, &[])).await;
-    let fields = [
-        ("req", req.as_str()),
-        ("csrf", csrf.as_str()),
-        ("username", ALICE.0),
-        ("password", ALICE.1),
-    ];
-    let due = location(&t.go(third.post(p.url("/login")).form(&fields)).await);
-    let page = t.go(third.get(&due)).await.text().await.expect("code page");
-    p.clock.advance(30);
-    let fields: Vec<(&str, String)> = ["req", "csrf", "sub", "username"]
-        .into_iter()
-        .map(|n| (n, input_value(&page, n).expect(n)))
-        .chain([("code", code(p.clock_now()))])
-        .collect();
-    let done = t.go(third.post(p.url("/login/totp")).form(&fields)).await;
-    assert_eq!(done.status().as_u16(), 303, "signed in with the code");
 
     // Back on the account page: the passkey removed.
     t.http = b.clone();

@@ -7,6 +7,7 @@ mod basic_op;
 mod browser;
 mod browser_federation;
 mod browser_passkey;
+mod browser_second_factor;
 mod consent;
 mod demo;
 mod envelope;

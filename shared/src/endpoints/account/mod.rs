@@ -7,9 +7,10 @@
 //!
 //! Every change is a form post that carries a token derived from the session cookie (which
 //! a cross-site page can neither read nor set), and is made only within [`RECENT`] of the
-//! session's sign-in: a browser left signed in, or a stolen session cookie, cannot add a
-//! passkey or sign the owner out elsewhere without signing in again first. Every change is
-//! audited (`account.*` events).
+//! session's sign-in, and by a sign-in of two factors once the person has a second factor
+//! or a passkey: a browser left signed in, a stolen session cookie or a phished password
+//! cannot add a passkey or sign the owner out elsewhere. Every change is audited
+//! (`account.*` events).
 mod dates;
 mod passkeys;
 mod sessions;
@@ -26,6 +27,7 @@ use crate::{
     error::ErrorCode,
     http::{self, Params},
     pages::PageOrError,
+    protocol::acr::Level,
     store::{
         AuthRequestStore, FactorStore, Factors, ProviderStore, Session, SessionStore, SignInStore,
         User, UserStore,
@@ -70,9 +72,22 @@ pub(super) struct Visitor {
 }
 
 impl Visitor {
-    /// Whether the person signed in recently enough to change how they sign in.
-    fn recent(&self, now: i64) -> bool {
+    /// Whether the person signed in recently enough, and strongly enough, to change how
+    /// they sign in.
+    fn may_change(&self, now: i64) -> bool {
         now - self.session.auth_time <= RECENT
+            && Level::of_sign_in(&self.session.amr) >= self.level_to_change()
+    }
+
+    /// The level of sign-in a change needs: two factors once the person has a second factor
+    /// or a passkey, so that a phished password alone cannot add an attacker's passkey or
+    /// remove the person's own; a password before (how else would they add the first).
+    fn level_to_change(&self) -> Level {
+        if self.factors.passkeys.is_empty() && self.factors.totp.is_none() {
+            Level::Password
+        } else {
+            Level::TwoFactor
+        }
     }
 
     /// The anti-CSRF token of the page's forms.
@@ -120,8 +135,8 @@ async fn account<S: AccountStore + ?Sized>(
             "This form was not sent from your account page in this browser.",
         ));
     }
-    if !v.recent(now) {
-        audit_refused(&v, action, "not_recent");
+    if !v.may_change(now) {
+        audit_refused(&v, action, "confirm_first");
         return view::page(app, Some(&v), Notice::ConfirmFirst, view::Extra::None, now).await;
     }
     change(app, &v, action, &params, now).await

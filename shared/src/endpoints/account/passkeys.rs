@@ -11,7 +11,7 @@ use crate::{
     http::Params,
     passkey::{self, NewCredential, RegistrationResponse, RelyingParty, TIMEOUT_MS},
     signin,
-    store::{AddPasskey, Factors, Passkey, Registration},
+    store::{AddPasskey, Factors, Level, Passkey, Registration},
 };
 
 /// The longest name a person may give a passkey.
@@ -175,7 +175,12 @@ pub(super) async fn remove<S: AccountStore + ?Sized>(
         )
         .await;
     }
-    let password = app.config.sign_in.password && !v.user.password_hash.is_empty();
+    // A password is a way in only where passwords are: offered, and enough for the
+    // deployment's least level (not where every sign-in must be phishing-resistant).
+    let limits = &app.config.sign_in;
+    let password = limits.password
+        && !v.user.password_hash.is_empty()
+        && limits.min_level < Level::PhishingResistant;
     if !password && v.factors.passkeys.len() == 1 {
         tracing::warn!(event = "account.refused", sub = %v.user.sub, action = "passkey-remove", reason = "last_method", "account change refused");
         return view::page(

@@ -62,7 +62,8 @@ pub(super) async fn start<S: AccountStore + ?Sized>(
         idp: None,
         amr: vec![],
         passkey_challenge: b64url(&passkey::challenge()),
-        min_level: Default::default(),
+        // Confirming it is them (a visitor already signed in) takes what their changes need.
+        min_level: visitor.map(Visitor::level_to_change).unwrap_or_default(),
         providers,
         second_factor: None,
     };

@@ -5,6 +5,7 @@ use askama::Template;
 use lambda_http::{Body, Response, http::StatusCode};
 
 use super::{AccountStore, RECENT, Visitor, dates};
+use crate::protocol::acr::Level;
 use crate::{
     App, OAuthError,
     endpoints::Endpoint,
@@ -16,7 +17,8 @@ pub(super) enum Notice<'a> {
     None,
     /// A change was asked for without a live session.
     SignedOut,
-    /// A change was asked for longer than [`RECENT`] after signing in.
+    /// A change was asked for longer than [`RECENT`] after signing in, or from a sign-in
+    /// weaker than changes need (`Visitor::level_to_change`).
     ConfirmFirst,
     Added(&'a str),
     Removed,
@@ -73,8 +75,10 @@ struct AccountPage<'a> {
 struct Person {
     name: String,
     csrf: String,
-    /// Whether changes may be made now (a recent sign-in).
+    /// Whether changes may be made now (a recent sign-in, strong enough).
     recent: bool,
+    /// A change needs two factors (the person has a second factor or a passkey).
+    two_factors: bool,
     minutes: i64,
     passkeys: Vec<PasskeyRow>,
     /// The creation options (JSON) of a passkey being added, for the script, and its name.
@@ -174,8 +178,9 @@ async fn person<S: AccountStore + ?Sized>(
     Ok(Person {
         name: v.user.shown_name(v.session.idp.as_deref()).to_string(),
         csrf: v.csrf(),
-        recent: v.recent(now),
+        recent: v.may_change(now),
         minutes: RECENT / 60,
+        two_factors: v.level_to_change() > Level::Password,
         passkeys: passkeys
             .into_iter()
             .map(|p| PasskeyRow {
