@@ -43,6 +43,24 @@ pub async fn enrol<S: FactorStore + ?Sized>(
     code: &str,
     now: i64,
 ) -> Result<Vec<String>, EnrolError> {
+    let current = store.factors(&user.sub).await?;
+    let current = current.unwrap_or_else(|| Factors::new(&user.sub));
+    let (codes, _) = enrol_from(store, sealer, user, &current, secret, code, now).await?;
+    Ok(codes)
+}
+
+/// [`enrol`] from the person's factors as the caller read them (`Factors::new` at version 0
+/// for none): the recovery codes and the factors as written. A read saved where the caller
+/// has them (the account page); stale ones are refused by the write, never overwritten.
+pub async fn enrol_from<S: FactorStore + ?Sized>(
+    store: &S,
+    sealer: &dyn Sealer,
+    user: &User,
+    current: &Factors,
+    secret: &TotpSecret,
+    code: &str,
+    now: i64,
+) -> Result<(Vec<String>, Factors), EnrolError> {
     let step = totp::verify(secret, code, now, None).ok_or(EnrolError::WrongCode)?;
     let sealed_secret = sealer.seal_totp(&user.sub, secret).await?;
     let codes = totp::recovery_codes();
@@ -51,7 +69,6 @@ pub async fn enrol<S: FactorStore + ?Sized>(
         .filter_map(|c| totp::recovery_digest(&user.sub, c))
         .map(hex)
         .collect();
-    let current = store.factors(&user.sub).await?;
     let next = Factors {
         totp: Some(TotpFactor {
             sealed_secret,
@@ -59,10 +76,10 @@ pub async fn enrol<S: FactorStore + ?Sized>(
             enrolled_at: now,
         }),
         recovery,
-        ..next_version(current, &user.sub)
+        ..next_version(current)
     };
     match store.put_totp(&next, user).await? {
-        true => Ok(codes),
+        true => Ok((codes, next)),
         false => Err(EnrolError::Stale),
     }
 }
@@ -73,25 +90,36 @@ pub async fn remove<S: FactorStore + ?Sized>(store: &S, user: &User) -> Result<b
     let Some(current) = store.factors(&user.sub).await? else {
         return Ok(false);
     };
+    Ok(remove_from(store, user, &current).await?.is_some())
+}
+
+/// [`remove`] from the person's factors as the caller read them: the factors as written,
+/// None if there was nothing to remove.
+pub async fn remove_from<S: FactorStore + ?Sized>(
+    store: &S,
+    user: &User,
+    current: &Factors,
+) -> Result<Option<Factors>, EnrolError> {
     if current.totp.is_none() && current.recovery.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
     let next = Factors {
         totp: None,
         recovery: vec![],
-        ..next_version(Some(current), &user.sub)
+        ..next_version(current)
     };
     match store.put_totp(&next, user).await? {
-        true => Ok(true),
+        true => Ok(Some(next)),
         false => Err(EnrolError::Stale),
     }
 }
 
-/// The record to write after `current` (None: the person's first).
-fn next_version(current: Option<Factors>, sub: &str) -> Factors {
-    let mut f = current.unwrap_or_else(|| Factors::new(sub));
-    f.version += 1;
-    f
+/// The record to write after `current`.
+fn next_version(current: &Factors) -> Factors {
+    Factors {
+        version: current.version + 1,
+        ..current.clone()
+    }
 }
 
 /// What a code typed at sign-in does.

@@ -14,33 +14,16 @@ use e2e::{ALICE, BASIC, Provider, REDIRECT, TestBackend};
 
 use super::browser::{browser, click, fill, screenshot, text, wait_for, wait_for_url};
 use super::browser_passkey::{AddVirtualAuthenticator, WithoutAutofill, sign_out};
+// A client whose administrator requires a passkey (`min_level: phishing-resistant`).
+use super::step_up::{PASSKEYS_ONLY, add_passkeys_only_client};
 
 const PASSWORD: &str = "urn:oidc-serverless:acr:password";
 const TWO_FACTOR: &str = "urn:oidc-serverless:acr:two-factor";
 const PHISHING_RESISTANT: &str = "urn:oidc-serverless:acr:phishing-resistant";
-/// A client whose administrator requires a passkey (`min_level: phishing-resistant`).
-const PASSKEYS_ONLY: (&str, &str) = ("rp-passkeys", "rp-passkeys-secret-0123456789abcdefghijk");
 
 /// The issuer as `http://localhost:{port}`: the RP ID of passkeys must be a name, not an IP.
 fn on_localhost() -> Vec<(String, String)> {
     vec![("ISSUER".to_string(), "http://localhost:{port}".to_string())]
-}
-
-/// Adds the client whose administrator requires phishing-resistant sign-in, as a seed file
-/// (or `oidc-admin clients create --min-level`) would.
-async fn add_passkeys_only_client(p: &Provider) {
-    let seed: shared::seed::SeedClient = serde_json::from_value(json!({
-        "client_id": PASSKEYS_ONLY.0, "client_name": "Passkey RP", "client_secret": PASSKEYS_ONLY.1,
-        "redirect_uris": [REDIRECT], "min_level": "phishing-resistant",
-    }))
-    .expect("seed client");
-    let client = seed.to_client().expect("valid");
-    p.running
-        .verifying
-        .store
-        .put_client(&client)
-        .await
-        .expect("put client");
 }
 
 /// The provider on `backend`, opened as `localhost`, sealing TOTP secrets: under a key of

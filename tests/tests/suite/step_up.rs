@@ -17,11 +17,12 @@ const PASSWORD: &str = "urn:oidc-serverless:acr:password";
 const TWO_FACTOR: &str = "urn:oidc-serverless:acr:two-factor";
 const PHISHING_RESISTANT: &str = "urn:oidc-serverless:acr:phishing-resistant";
 /// A client whose administrator requires a passkey.
-const PASSKEYS_ONLY: (&str, &str) = ("rp-passkeys", "rp-passkeys-secret-0123456789abcdefghijk");
+pub(crate) const PASSKEYS_ONLY: (&str, &str) =
+    ("rp-passkeys", "rp-passkeys-secret-0123456789abcdefghijk");
 
 /// Adds the client whose administrator requires phishing-resistant sign-in, as a seed file
 /// (or `oidc-admin clients create --min-level`) would.
-async fn add_passkeys_only_client(p: &Provider) {
+pub(crate) async fn add_passkeys_only_client(p: &Provider) {
     let seed: shared::seed::SeedClient = serde_json::from_value(json!({
         "client_id": PASSKEYS_ONLY.0, "client_name": "Passkey RP", "client_secret": PASSKEYS_ONLY.1,
         "redirect_uris": [REDIRECT], "min_level": "phishing-resistant",

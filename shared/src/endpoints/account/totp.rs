@@ -47,11 +47,13 @@ pub(super) async fn confirm<S: AccountStore + ?Sized>(
         .sealer
         .as_deref()
         .ok_or_else(|| OAuthError::server_error("no sealer for TOTP secrets here"))?;
-    match second_factor::enrol(&*app.store, sealer, &v.user, &secret, code, now).await {
-        Ok(codes) => {
+    let enrolled =
+        second_factor::enrol_from(&*app.store, sealer, &v.user, &v.factors, &secret, code, now);
+    match enrolled.await {
+        Ok((codes, factors)) => {
             tracing::info!(event = "account.totp_enrolled", sub = %v.user.sub, "authenticator app added");
             let after = Visitor {
-                factors: app.store.factors(&v.user.sub).await?.unwrap_or_default(),
+                factors,
                 ..v.clone()
             };
             view::page(
@@ -94,11 +96,11 @@ pub(super) async fn remove<S: AccountStore + ?Sized>(
     v: &Visitor,
     now: i64,
 ) -> Result<Response<Body>, OAuthError> {
-    match second_factor::remove(&*app.store, &v.user).await {
-        Ok(_) => {
+    match second_factor::remove_from(&*app.store, &v.user, &v.factors).await {
+        Ok(removed) => {
             tracing::info!(event = "account.totp_removed", sub = %v.user.sub, "authenticator app removed");
             let after = Visitor {
-                factors: app.store.factors(&v.user.sub).await?.unwrap_or_default(),
+                factors: removed.unwrap_or_else(|| v.factors.clone()),
                 ..v.clone()
             };
             view::page(
