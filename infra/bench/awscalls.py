@@ -26,9 +26,18 @@ has the account page (GET /account is not 404) and AWSCALLS_PASSKEY is not 0,
 `passkey_enrol` (a person opens the account page, signs in with their password and adds a
 passkey; one new person per run) and `passkey_signin` (each of them signs in to the app with
 that passkey in a new browser: the `signin` flow with POST /login/passkey instead of POST
-/login, and a consent page, as theirs is a first sign-in to the app too). The scripted
-browser is infra/bench/signin.py, the software passkey infra/bench/passkey.py (imported).
-The provider runs with the issuer `http://localhost:PORT`: passkeys need a host name.
+/login, and a consent page, as theirs is a first sign-in to the app too). Then, when
+the account page offers an authenticator app and AWSCALLS_TOTP is not 0, `totp_enrol` (a
+person signs in on the account page and turns on an authenticator app: the secret, then the
+secret back with a code; one new person per run), one wait for the next 30-second step (the
+confirming code is spent), `totp_signin` (each of them signs in to the app in a new browser:
+the `signin` flow with the code page after the password, GET and POST /login/totp) and
+`recovery_signin` (the same people again with a recovery code: the code page's "Use a
+recovery code" link, then POST /login/totp with `recovery`). The TOTP secret is sealed
+under FEDERATION_SECRETS_KEY, a symmetric KMS key made on moto (the federation scenarios'
+key when they run). The scripted browser is infra/bench/signin.py, the software passkey
+infra/bench/passkey.py, the authenticator app infra/bench/totp.py (imported). The provider
+runs with the issuer `http://localhost:PORT`: passkeys need a host name.
 """
 
 from __future__ import annotations
@@ -61,6 +70,7 @@ SIGNIN_SCOPE = "openid profile email offline_access"
 API_SCOPE = "api:read"
 PASSWORD = "awscalls-user-password"
 PASSKEY_USER = "awscalls-pk"  # the people of the passkey scenarios: awscalls-pk-<i>
+TOTP_USER = "awscalls-totp"  # the people of the authenticator-app scenarios
 # The upstream provider of the federated sign-ins, and our client there.
 UPSTREAM_IDP = "upstream"
 UPSTREAM_CLIENT = ("awscalls-downstream", "awscalls-downstream-secret-0123456789abcdef")
@@ -97,6 +107,8 @@ STEP_NAMES = {
     ("GET", "/login"): "sign-in page",
     ("POST", "/login"): "credentials",
     ("POST", "/login/passkey"): "passkey",
+    ("GET", "/login/totp"): "code page",
+    ("POST", "/login/totp"): "code",
     ("GET", "/account"): "account page",
     ("GET", "/consent"): "consent page",
     ("POST", "/consent"): "consent",
@@ -251,6 +263,19 @@ def write_seed(path: str, users: int) -> None:
             "email_verified = true",
             "",
         ]
+    # The people of the authenticator-app scenarios: each turns one on, then signs in with
+    # a code, then with a recovery code.
+    for i in range(users):
+        lines += [
+            "[[users]]",
+            f'username = "{TOTP_USER}-{i}"',
+            f'password = "{PASSWORD}"',
+            "[users.claims]",
+            f'name = "TOTP User {i}"',
+            f'email = "{TOTP_USER}-{i}@example.com"',
+            "email_verified = true",
+            "",
+        ]
     with open(path, "w") as f:
         f.write("\n".join(lines))
 
@@ -289,8 +314,6 @@ def federation_setup(binary: str, admin: str, table: str, down_port: int, users:
     host than the provider's localhost), a KMS key to seal its client secret with (the
     stack's FederationSecretsKey), and the provider registered in `table` by
     `oidc-admin providers create`. Returns the upstream server and the key id."""
-    import boto3  # moto's dependency, in the same venv
-
     seed = os.path.join(work, f"upstream-{name}.toml")
     write_upstream_seed(seed, f"http://{ISSUER_HOST}:{down_port}/federation/callback", users)
     port = free_port()
@@ -299,9 +322,7 @@ def federation_setup(binary: str, admin: str, table: str, down_port: int, users:
     up = Server(binary, ["--backend", "embedded", "--data-dir", data, "--issuer", issuer,
                          "--seed", seed], os.path.join(work, f"upstream-{name}.log"), port=port)
     up.wait_ready()
-    key = boto3.client("kms").create_key(
-        KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT",
-        Description="awscalls: seals upstream client secrets")["KeyMetadata"]["KeyId"]
+    key = secrets_key()
     cmd = [admin, "--aws", "--table", table, "--secrets-key", key, "providers", "create",
            "--id", UPSTREAM_IDP, "--issuer", issuer, "--client-id", UPSTREAM_CLIENT[0],
            "--client-secret-stdin", "--name", "Upstream"]
@@ -312,6 +333,17 @@ def federation_setup(binary: str, admin: str, table: str, down_port: int, users:
         raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n"
                            f"{done.stdout}\n{done.stderr}")
     return up, key
+
+
+def secrets_key() -> str:
+    """A symmetric KMS key made on moto, for FEDERATION_SECRETS_KEY (the stack's
+    FederationSecretsKey): it seals upstream client secrets and the people's TOTP secrets."""
+    import boto3  # moto's dependency, in the same venv
+
+    return boto3.client("kms").create_key(
+        KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT",
+        Description="awscalls: seals upstream client secrets and TOTP secrets",
+    )["KeyMetadata"]["KeyId"]
 
 
 def die_with_parent() -> None:
@@ -437,7 +469,9 @@ def measure_mode(mode: dict, binary: str, endpoint: str, repeat: int, work: str,
     if federation_admin:
         upstream, key = federation_setup(binary, federation_admin, table, down_port, users,
                                          work, name)
-        down_env["FEDERATION_SECRETS_KEY"] = key
+    else:
+        key = secrets_key()  # the TOTP secrets are sealed under it whether or not federation runs
+    down_env["FEDERATION_SECRETS_KEY"] = key
 
     # 2. A fresh process: its start-up calls are the cold start.
     calls_reset(endpoint)
@@ -545,12 +579,78 @@ def measure_mode(mode: dict, binary: str, endpoint: str, repeat: int, work: str,
 
             run("passkey_enrol", one_enrol)
             run("passkey_signin", one_passkey_signin)
+
+        # Authenticator apps: each person turns one on, then (after one wait for the next
+        # time step) signs in to the app with a code, then again with a recovery code.
+        skipped = totp_unavailable(server.base)
+        if not skipped:
+            skipped = measure_totp(server.base, run, result)
+        if skipped:
+            result["totp_note"] = skipped
+            print(f"awscalls: {name}: authenticator-app scenarios skipped: {skipped}",
+                  file=sys.stderr)
         result["operations"] = ops
     finally:
         server.stop()
         if upstream:
             upstream.stop()
     return result
+
+
+def measure_totp(base: str, run, result: dict) -> str | None:
+    """`totp_enrol`, the wait, `totp_signin` and `recovery_signin` through `run`; the reason
+    they could not run (None: they ran)."""
+    import signin as flow
+    import totp as tp  # infra/bench/totp.py
+    from passkey import b64url_decode as pk_b64url_decode
+
+    apps: list = []
+
+    def one_enrol(i: int, rec: Recorder):
+        apps.append(tp.enrol(base, f"{TOTP_USER}-{i}", PASSWORD, trace=rec))
+        return None
+
+    def signin_with(kind: str):
+        def one(i: int, rec: Recorder):
+            app = apps[i]
+            field = app.code_field if kind == "code" else app.recovery_field
+            tokens = flow.signin(base, CLIENT_ID, REDIRECT_URI, f"{TOTP_USER}-{i}", PASSWORD,
+                                 CLIENT_SECRET, SIGNIN_SCOPE, trace=rec, second_factor=field)
+            for k in ("access_token", "id_token", "refresh_token"):
+                if k not in tokens:
+                    raise RuntimeError(f"{kind} sign-in {i}: no {k} in {list(tokens)}")
+            # The ID token says how (README: ["pwd","otp","mfa"]; ["pwd","mfa"] for a
+            # recovery code): the second factor was checked, not skipped.
+            claims = json.loads(pk_b64url_decode(tokens["id_token"].split(".")[1]))
+            if "mfa" not in claims.get("amr", []):
+                raise RuntimeError(f"{kind} sign-in {i}: amr {claims.get('amr')} has no mfa")
+            userinfo(base, tokens["access_token"], rec)
+            return None
+        return one
+
+    try:
+        run("totp_enrol", one_enrol)
+    except tp.NoTotp as e:
+        return f"this build has no authenticator app: {e}"
+    # Every person's confirming code is spent (RFC 6238 §5.2): one wait, for everyone.
+    waited = tp.wait_for_step_after(max(app.enrol_step for app in apps))
+    result["totp_wait_s"] = round(waited, 1)
+    print(f"awscalls: waited {waited:.1f} s for the next TOTP time step", file=sys.stderr)
+    run("totp_signin", signin_with("code"))
+    run("recovery_signin", signin_with("recovery"))
+    return None
+
+
+def totp_unavailable(base: str) -> str | None:
+    """Why the authenticator-app scenarios cannot run here (None: they may; a build whose
+    account page has no authenticator app is found out at the first enrolment)."""
+    if os.environ.get("AWSCALLS_TOTP", "1") == "0":
+        return "skipped (AWSCALLS_TOTP=0)"
+    import passkey as pk
+
+    if not pk.has_account_page(base):
+        return "this build has no account page (GET /account answered 404)"
+    return None
 
 
 def passkey_unavailable(base: str) -> str | None:
@@ -838,6 +938,34 @@ PASSKEY_NOTE = (
     "`POST /login/passkey` is checked against `POST /login` in the round-trip bounds.\n")
 
 
+TOTP_ENROL_TITLE = (
+    "Turning on an authenticator app (informational: the account page, where the person signs "
+    "in with their password, is shown again, then \"Set up an authenticator app\" (the page with "
+    "a new secret) → the secret back with a code from the app (it is sealed and stored, ten "
+    "recovery codes shown); one new person per run)")
+TOTP_SIGNIN_TITLE = (
+    "First sign-in with a password and an authenticator app (as the first sign-in above, with "
+    "the code page after the password: authorize, which shows the sign-in form → credentials → "
+    "code page → code → consent page → consent → token → userinfo; each person of the "
+    "enrolment above, in a new browser)")
+RECOVERY_SIGNIN_TITLE = (
+    "Sign-in with a password and a recovery code (as the sign-in with the app, the code page's "
+    "\"Use a recovery code\" link followed: … → code page → recovery code page → recovery code "
+    "→ consent page → …; the same people again, each in a new browser)")
+
+TOTP_NOTE = (
+    "Authenticator apps: the app is `infra/bench/totp.py` (RFC 6238: HMAC-SHA-1, 6 digits, "
+    "30-second steps). The provider seals each TOTP secret under `FEDERATION_SECRETS_KEY`, a "
+    "symmetric KMS key made on moto (the federation scenarios' key when they run): turning an "
+    "app on encrypts the secret, a code sign-in decrypts it; a recovery code is checked against "
+    "stored digests, without KMS. The code that turned the app on is spent (RFC 6238 §5.2: the "
+    "provider refuses a code of a step at or below the last one used), so after all the "
+    "enrolments the run waited once for the next time step{wait}. The recovery-code sign-ins "
+    "are the same people's second sign-in to the app, in new browsers (the consent page shows "
+    "again, as for the returning federated sign-in). Turning an app on is informational (no bound); both sign-ins are "
+    "compared with the password sign-in request by request.\n")
+
+
 def fmt_counts(c: dict, service: str) -> str:
     items = sorted((k.split(":", 1)[1], v) for k, v in c.items() if k.startswith(service + ":"))
     return ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in items) or "–"
@@ -876,7 +1004,10 @@ def render_awscalls(data: dict, an: dict) -> str:
                      "federated": FEDERATED_TITLE,
                      "federated_returning": FEDERATED_RETURNING_TITLE,
                      "passkey_enrol": PASSKEY_ENROL_TITLE,
-                     "passkey_signin": PASSKEY_SIGNIN_TITLE}.get(op, op)
+                     "passkey_signin": PASSKEY_SIGNIN_TITLE,
+                     "totp_enrol": TOTP_ENROL_TITLE,
+                     "totp_signin": TOTP_SIGNIN_TITLE,
+                     "recovery_signin": RECOVERY_SIGNIN_TITLE}.get(op, op)
             L.append(f"**{title}**, per HTTP request:\n")
             L.append("| step | request | DynamoDB calls | KMS calls | round trips "
                      "| critical path (op:item kind; ‖ concurrent, → then) | RRU | WRU | CPU ms |")
@@ -914,6 +1045,7 @@ def render_awscalls(data: dict, an: dict) -> str:
                          f"{[w['step'] for w in s['warmup_steps']]}.")
             L.append("")
         L.extend(passkey_comparison(a, name))
+        L.extend(totp_comparison(a, name))
         # goals
         L.append(f"**Token endpoint goals ({name})**\n")
         L.append("| grant | critical path | round trips | of which DynamoDB only | DynamoDB calls "
@@ -976,6 +1108,15 @@ def render_awscalls(data: dict, an: dict) -> str:
     if notes:
         L.append("The passkey scenarios (adding a passkey, a first sign-in with it) are **not "
                  f"measured**: {'; '.join(sorted(notes))}.\n")
+    if any("totp_signin" in m.get("operations", {}) for m in data["modes"].values()):
+        waits = [m["totp_wait_s"] for m in data["modes"].values() if "totp_wait_s" in m]
+        wait = (" (" + ", ".join(f"{w:g} s" for w in waits) + ")") if waits else ""
+        L.append(TOTP_NOTE.replace("{wait}", wait))
+    notes = {m["totp_note"] for m in data["modes"].values()
+             if m.get("totp_note") and "totp_signin" not in m.get("operations", {})}
+    if notes:
+        L.append("The authenticator-app scenarios (turning one on, a sign-in with a code, one "
+                 f"with a recovery code) are **not measured**: {'; '.join(sorted(notes))}.\n")
     L.append(
         "Notes. `oidc-local` serves every endpoint from one process with one KMS signer, so "
         "key material fetched once serves all endpoints; on Lambda each function container "
@@ -1035,6 +1176,7 @@ def signin_bounds(a: dict, name: str) -> list[str]:
                      f"{REFRESH_DDB} DynamoDB round trips + KMS: measured "
                      f"{st['ddb_round_trips']} ({st['round_trips']} in all).")
     L.extend(passkey_bounds(a))
+    L.extend(totp_bounds(a))
     L.append("")
     return L
 
@@ -1052,6 +1194,48 @@ def step_totals(steps: list) -> dict:
 
 def passkey_step(steps: list, name: str) -> dict | None:
     return next((st for st in steps if st["step"] == name), None)
+
+
+# What POST /login/totp waits through, from shared/src/endpoints/login/totp.rs: the sign-in
+# read (request, person, counters, factors) → KMS Decrypt of the sealed secret → the sign-in
+# write (session, request, factors, counters); a recovery code needs no Decrypt.
+TOTP_CODE_EXPECTED = 3
+RECOVERY_CODE_EXPECTED = 2
+
+
+def totp_bounds(a: dict) -> list[str]:
+    """Informational: the sign-ins with an authenticator app and with a recovery code in all,
+    and their POST /login/totp, against what the code leads one to expect."""
+    pw, app, rec = (a["ops"].get(k) for k in ("signin", "totp_signin", "recovery_signin"))
+    if not app:
+        return []
+
+    def said(st, expected):
+        if st is None:
+            return "not measured"
+        return (f"{st['round_trips']} ({st['ddb_round_trips']} DynamoDB only: "
+                f"{st['critical_path']}; expected {expected}"
+                + (", as measured" if st["round_trips"] == expected else ", **differs**") + ")")
+
+    t_app = step_totals(app["steps"])
+    line = (f"- (informational) a first sign-in with a password and an authenticator app in "
+            f"all: {t_app['round_trips']} sequential round trips, {t_app['ddb'] + t_app['kms']} "
+            "AWS calls")
+    if rec:
+        t_rec = step_totals(rec["steps"])
+        line += (f"; with a recovery code: {t_rec['round_trips']}, "
+                 f"{t_rec['ddb'] + t_rec['kms']}")
+    if pw:
+        t_pw = step_totals(pw["steps"])
+        line += f"; with a password alone: {t_pw['round_trips']}, {t_pw['ddb'] + t_pw['kms']}"
+    L = [line + "."]
+    code = passkey_step(app["steps"], "code")
+    L.append(f"- (informational) `POST /login/totp` with a code from the app: "
+             f"{said(code, TOTP_CODE_EXPECTED)}"
+             + (f"; with a recovery code: "
+                f"{said(passkey_step(rec['steps'], 'recovery code'), RECOVERY_CODE_EXPECTED)}"
+                if rec else "") + ".")
+    return L
 
 
 def passkey_bounds(a: dict) -> list[str]:
@@ -1077,14 +1261,41 @@ def passkey_bounds(a: dict) -> list[str]:
 
 def passkey_comparison(a: dict, name: str) -> list[str]:
     """The first sign-in with a password and with a passkey, request by request."""
-    import difflib
-
     pw, pk = a["ops"].get("signin"), a["ops"].get("passkey_signin")
     if not (pw and pk):
         return []
+    return flow_comparison(
+        pw, pk, f"Password vs passkey: a first sign-in ({name})", "passkey",
+        "the passkey sign-in's round trips less the password sign-in's",
+        same={"passkey": "credentials"})  # the two sign-in posts are the same step of the flow
 
-    def key(st):  # the two sign-in posts are the same step of the flow
-        return "credentials" if st["step"] == "passkey" else st["step"]
+
+def totp_comparison(a: dict, name: str) -> list[str]:
+    """The first sign-in with a password alone, and with a password and an authenticator
+    app (and a recovery code), request by request."""
+    pw = a["ops"].get("signin")
+    L = []
+    for op, what, col in (("totp_signin", "password and authenticator app", "app"),
+                          ("recovery_signin", "password and recovery code", "recovery")):
+        other = a["ops"].get(op)
+        if pw and other:
+            L.extend(flow_comparison(
+                pw, other, f"Password vs {what}: a sign-in ({name})", col,
+                f"the {what} sign-in's round trips less the password sign-in's"))
+    return L
+
+
+def flow_comparison(pw: dict, other: dict, title: str, col: str, difference: str,
+                    same: dict | None = None) -> list[str]:
+    """Two sign-ins side by side, request by request: the password sign-in (`pw`) and
+    `other`, their steps aligned by name (`same` renames `other`'s steps to the password
+    sign-in's where they are the same step of the flow)."""
+    import difflib
+
+    same = same or {}
+
+    def key(st):
+        return same.get(st["step"], st["step"])
 
     def cells(st):
         if st is None:
@@ -1101,14 +1312,14 @@ def passkey_comparison(a: dict, name: str) -> list[str]:
         d = y["round_trips"] - x["round_trips"]
         return "same" if d == 0 else f"{d:+d}"
 
-    L = [f"**Password vs passkey: a first sign-in ({name})**, per HTTP request (calls: "
+    L = [f"**{title}**, per HTTP request (calls: "
          "DynamoDB + KMS; round trips: sequential, in brackets those of DynamoDB only; "
-         "difference: the passkey sign-in's round trips less the password sign-in's; ⚠: the runs "
+         f"difference: {difference}; ⚠: the runs "
          "differed, the first is shown, see the tables above):\n",
-         "| step | password: request | calls | round trips | passkey: request | calls "
+         f"| step | password: request | calls | round trips | {col}: request | calls "
          "| round trips | difference |",
          "|---|---|---|---|---|---|---|---|"]
-    a_steps, b_steps = pw["steps"], pk["steps"]
+    a_steps, b_steps = pw["steps"], other["steps"]
     m = difflib.SequenceMatcher(a=[key(s) for s in a_steps], b=[key(s) for s in b_steps],
                                 autojunk=False)
     pairs = []
@@ -1382,6 +1593,7 @@ def cmd_run(a) -> int:
 
 def write_md(data: dict, out: str) -> None:
     an = analyze(data)
+    os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "awscalls.md"), "w") as f:
         f.write(render_awscalls(data, an))
     with open(os.path.join(out, "cost.md"), "w") as f:

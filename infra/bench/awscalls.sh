@@ -10,14 +10,15 @@
 # `oidc-local --backend aws` (issuer http://localhost:PORT), and counts the DynamoDB and KMS
 # calls of a first sign-in, a refresh_token grant, a client_credentials grant, a first and a
 # returning federated sign-in through an upstream provider, adding a passkey on the account
-# page and a first sign-in with it (one warm-up, then N measured runs). Writes
-# target/bench/awscalls.md, cost.md and awscalls.json; re-render the markdown from the JSON
-# (e.g. after changing a price in awscalls.py) with: python3 infra/bench/awscalls.py report
+# page and a first sign-in with it, turning on an authenticator app there and signing in with
+# a code and with a recovery code (one warm-up, then N measured runs). Writes awscalls.md,
+# cost.md and awscalls.json under target/bench; re-render the markdown from the JSON (e.g.
+# after changing a price in awscalls.py) with: python3 infra/bench/awscalls.py report
 #
 # Environment: AWSCALLS_PROFILE=release|debug, AWSCALLS_REPEAT (5), AWSCALLS_MODES,
 # AWSCALLS_LATENCY_MS (20: emulated latency, shows concurrent calls as overlapping),
-# AWSCALLS_FEDERATION=0 / AWSCALLS_PASSKEY=0 (skip those scenarios; passkeys: also skipped on
-# a build without the account page), CARGO (cargo).
+# AWSCALLS_FEDERATION=0 / AWSCALLS_PASSKEY=0 / AWSCALLS_TOTP=0 (skip those scenarios; the
+# last two also skipped on a build without the account page), CARGO (cargo).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -37,7 +37,8 @@ import urllib.parse
 
 import signin as flow  # infra/bench/signin.py
 
-__all__ = ["Authenticator", "NoAccountPage", "enrol", "origin_of", "has_account_page"]
+__all__ = ["Authenticator", "NoAccountPage", "enrol", "origin_of", "has_account_page",
+           "account_signin"]
 
 # Authenticator data flags (WebAuthn §6.1).
 UP, UV, BE, BS, AT = 0x01, 0x04, 0x08, 0x10, 0x40
@@ -180,20 +181,9 @@ class Authenticator:
 # --- the account page ------------------------------------------------------------------------
 
 
-class _Browser(flow._Browser):
-    """signin.py's browser, whose trace entries also name the step (the account page takes
-    every change as a POST /account, told apart by its `action`)."""
-
-    def request(self, method, url, form=None, headers=None, step: str | None = None):
-        trace, self.trace = self.trace, None
-        try:
-            status, hdrs, body = super().request(method, url, form, headers)
-        finally:
-            self.trace = trace
-        if trace is not None and url.startswith(self.traced):
-            entry = (method, urllib.parse.urlsplit(url).path, status)
-            trace.append(entry + (step,) if step else entry)
-        return status, hdrs, body
+# signin.py's browser: its trace entries also name the step when told one (the account page
+# takes every change as a POST /account, told apart by its `action`).
+_Browser = flow._Browser
 
 
 def _forms(body: str) -> list[dict]:
@@ -217,13 +207,13 @@ def has_account_page(base: str) -> bool:
     return status != 404
 
 
-def enrol(base: str, username: str, password: str, authenticator: Authenticator,
-          name: str = "Bench passkey", trace: list | None = None) -> dict:
-    """A person opens the account page, signs in with their password and adds a passkey
-    (`authenticator` makes it). Returns {"user_handle", "credential_id"}."""
+def account_signin(base: str, username: str, password: str,
+                   trace: list | None = None) -> tuple:
+    """A person opens the account page and signs in there with their password (the account
+    page's own sign-in: no client, no consent). Returns (browser, url, body) of the account
+    page they are back on, signed in."""
     base = base.rstrip("/")
     account = base + "/account"
-    origin = origin_of(base)
     b = _Browser(trace, traced=base + "/")
 
     status, _, body = b.request("GET", account, step="account page (signed out)")
@@ -259,6 +249,16 @@ def enrol(base: str, username: str, password: str, authenticator: Authenticator,
         method, url, form = "POST", urllib.parse.urljoin(url, pw["action"]), fields
     else:
         raise flow.SigninError("too many steps before the account page")
+    return b, url, body
+
+
+def enrol(base: str, username: str, password: str, authenticator: Authenticator,
+          name: str = "Bench passkey", trace: list | None = None) -> dict:
+    """A person opens the account page, signs in with their password and adds a passkey
+    (`authenticator` makes it). Returns {"user_handle", "credential_id"}."""
+    origin = origin_of(base.rstrip("/"))
+    b, url, body = account_signin(base, username, password, trace)
+    account = url.split("?", 1)[0]
 
     f = _form_with(body, action="passkey-begin")
     if not f:

@@ -8,6 +8,10 @@ no redirect_uri fetch), so it can be used to count backend calls per sign-in:
            -> POST /consent
            (with `passkey=`: the sign-in page's passkey form, POST /login/passkey, instead
            of its password form; infra/bench/passkey.py holds the authenticator)
+           (with `second_factor=`, for a person with an authenticator app: POST /login
+           -> GET /login/totp (the code page) [-> GET /login/totp?...&use=recovery, its
+           "Use a recovery code" link] -> POST /login/totp, then consent as above;
+           infra/bench/totp.py computes the codes)
            (stops at the 302 to redirect_uri; pages that are skipped by the provider,
            e.g. consent for a first-party client or an existing session, are skipped here)
   with --idp: GET /authorize?...&idp=ID -> GET /federation/start -> the upstream provider's
@@ -26,7 +30,12 @@ As a module: signin(...), refresh(...), client_credentials(...) return dicts; fa
 raise SigninError. `signin(..., trace=list)` appends (method, path, status) per request to
 the provider at --base (never the upstream's). `signin(..., passkey=fn)` signs in with a
 passkey: `fn(options)` gets the sign-in page's WebAuthn request options (a dict) and returns
-the credential (AuthenticationResponseJSON, a string) to post.
+the credential (AuthenticationResponseJSON, a string) to post. `signin(...,
+second_factor=fn)` answers the code page after the password: `fn()` returns the field to
+post, ("code", "123456") or ("recovery", "XXXX-XXXX-XXXX-XXXX"); for a recovery code the
+browser follows the page's recovery link first. Trace entries of those requests carry a
+fourth element, the step's name ("code page", "code", "recovery code page",
+"recovery code").
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import html
 import http.cookiejar
 import json
 import re
@@ -107,7 +117,9 @@ class _Browser:
         self.trace = trace
         self.traced = traced  # only requests to URLs under this prefix are traced
 
-    def request(self, method: str, url: str, form: dict | None = None, headers=None):
+    def request(self, method: str, url: str, form: dict | None = None, headers=None,
+                step: str | None = None):
+        """One request; its trace entry is (method, path, status[, step])."""
         data = urllib.parse.urlencode(form).encode() if form is not None else None
         req = urllib.request.Request(url, data=data, method=method)
         req.add_header("Accept", "text/html,application/json;q=0.9,*/*;q=0.8")
@@ -123,7 +135,8 @@ class _Browser:
         body = resp.read().decode("utf-8", "replace")
         status = resp.status if hasattr(resp, "status") else resp.code
         if self.trace is not None and url.startswith(self.traced):
-            self.trace.append((method, urllib.parse.urlsplit(url).path, status))
+            entry = (method, urllib.parse.urlsplit(url).path, status)
+            self.trace.append(entry + (step,) if step else entry)
         return status, resp.headers, body
 
 
@@ -151,14 +164,31 @@ def _page_error(body: str) -> str:
     return m.group(1).strip() if m else body[:200]
 
 
+def _code_form(forms: list[dict]) -> dict | None:
+    """The second-factor page's form (/login/totp): the request, the person, and a `code`
+    or `recovery` field."""
+    return next((f for f in forms if "sub" in f["inputs"] and "req" in f["inputs"]
+                 and ("code" in f["inputs"] or "recovery" in f["inputs"])), None)
+
+
+def _recovery_link(body: str, url: str) -> str | None:
+    """The code page's "Use a recovery code" link (`...&use=recovery`), absolute."""
+    for href in re.findall(r'<a\s[^>]*href="([^"]*)"', body):
+        href = html.unescape(href)
+        if "use=recovery" in href:
+            return urllib.parse.urljoin(url, href)
+    return None
+
+
 def authorize_code(base: str, client_id: str, redirect_uri: str, username: str, password: str,
                    scope: str = "openid profile email", trace: list | None = None,
-                   idp: str | None = None, passkey=None) -> dict:
+                   idp: str | None = None, passkey=None, second_factor=None) -> dict:
     """The browser leg: returns {"code", "state", "iss", "code_verifier", "nonce"}. With
     `idp`, the person signs in at that upstream provider (username and password are theirs
     there). With `passkey` (a function of the request options, returning the credential
     JSON), the person signs in with a passkey on the sign-in page instead (username and
-    password unused)."""
+    password unused). With `second_factor` (a function returning ("code", digits) or
+    ("recovery", code)), the page that asks for a code after the password gets one."""
     base = base.rstrip("/")
     verifier = _b64url(secrets.token_bytes(32))
     state = _b64url(secrets.token_bytes(16))
@@ -178,9 +208,11 @@ def authorize_code(base: str, client_id: str, redirect_uri: str, username: str, 
     query = urllib.parse.urlencode(params)
     browser = _Browser(trace, traced=base + "/")
     method, url, form = "GET", f"{base}/authorize?{query}", None
-    credentials_sent = consent_sent = False
+    credentials_sent = consent_sent = code_sent = False
+    step = None  # the trace's name for the next request, when the path alone is ambiguous
     for _ in range(MAX_STEPS):
-        status, headers, body = browser.request(method, url, form)
+        status, headers, body = browser.request(method, url, form, step=step)
+        step = None
         if status in (301, 302, 303, 307):
             location = urllib.parse.urljoin(url, headers["Location"])
             if location.split("?", 1)[0].split("#", 1)[0] == redirect_uri:
@@ -208,6 +240,26 @@ def authorize_code(base: str, client_id: str, redirect_uri: str, username: str, 
         if not forms:
             raise SigninError(f"{url}: a page without a form: {_page_error(body)}")
         f = forms[0]
+        code_form = _code_form(forms)
+        if code_form is not None:  # the second factor's page, after the password
+            if second_factor is None:
+                raise SigninError(f"{url}: a code is due after the password (the person has an "
+                                  "authenticator app), and none was given")
+            if code_sent:
+                raise SigninError(f"code refused: {_page_error(body)}")
+            field, value = second_factor()
+            if field not in code_form["inputs"]:
+                link = _recovery_link(body, url) if field == "recovery" else None
+                if not link:
+                    raise SigninError(f"{url}: the code page has no {field!r} field")
+                method, url, form, step = "GET", link, None, "recovery code page"
+                continue
+            fields = dict(code_form["inputs"])
+            fields[field] = value
+            code_sent = True
+            step = "recovery code" if field == "recovery" else "code"
+            method, url, form = "POST", urllib.parse.urljoin(url, code_form["action"]), fields
+            continue
         passkey_form = next((p for p in forms if p["id"] == "passkey-form"), None)
         if passkey is not None and (passkey_form or "password" in f["inputs"]):
             if credentials_sent:  # the sign-in page again: the passkey was refused
@@ -238,10 +290,11 @@ def authorize_code(base: str, client_id: str, redirect_uri: str, username: str, 
 
 def signin(base: str, client_id: str, redirect_uri: str, username: str, password: str,
            client_secret: str | None = None, scope: str = "openid profile email",
-           trace: list | None = None, idp: str | None = None, passkey=None) -> dict:
+           trace: list | None = None, idp: str | None = None, passkey=None,
+           second_factor=None) -> dict:
     """Browser leg then the app's code exchange; returns the token response."""
     leg = authorize_code(base, client_id, redirect_uri, username, password, scope, trace, idp,
-                         passkey)
+                         passkey, second_factor)
     return _token_request(
         base,
         {
@@ -312,8 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"signin.py: {e}", file=sys.stderr)
         return 1
     finally:
-        for m, path, st in trace or []:
-            print(f"{m} {path} -> {st}", file=sys.stderr)
+        for m, path, st, *step in trace or []:
+            print(f"{m} {path} -> {st}" + (f"  ({step[0]})" if step else ""), file=sys.stderr)
     json.dump(out, sys.stdout)
     print()
     return 0
