@@ -94,7 +94,9 @@ async fn totp<S: AuthRequestStore + ClientStore + SignInStore + ?Sized>(
 }
 
 /// `POST /login`'s right password of `user`, who has a TOTP factor: no session; the
-/// request waits for the code, and the browser goes to this page.
+/// request waits for the code, and the code page is the answer, shown at once rather than
+/// behind a redirect (a browser round trip and a read fewer, as `/authorize` shows the
+/// sign-in page itself).
 pub(super) async fn due<S: ClientStore + SignInStore + ?Sized>(
     app: &App<S>,
     attempt: Attempt<'_>,
@@ -129,7 +131,13 @@ pub(super) async fn due<S: ClientStore + SignInStore + ?Sized>(
         trusted = a.trusted,
         "password right, second factor due"
     );
-    Ok(next_page(&app.config, Endpoint::TotpSignIn, &request.id))
+    let due = request.second_factor.as_ref().ok_or_else(expired)?;
+    let form = Form {
+        recovery: false,
+        error: None,
+        status: StatusCode::OK,
+    };
+    form.page(app, &request, due).await
 }
 
 /// The code the request waits for, unless its time ran out.
