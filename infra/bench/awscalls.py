@@ -31,7 +31,7 @@ the account page offers an authenticator app and AWSCALLS_TOTP is not 0, `totp_e
 person signs in on the account page and turns on an authenticator app: the secret, then the
 secret back with a code; one new person per run), one wait for the next 30-second step (the
 confirming code is spent), `totp_signin` (each of them signs in to the app in a new browser:
-the `signin` flow with the code page after the password, GET and POST /login/totp) and
+the `signin` flow with the code page as the password's answer, then POST /login/totp) and
 `recovery_signin` (the same people again with a recovery code: the code page's "Use a
 recovery code" link, then POST /login/totp with `recovery`). The TOTP secret is sealed
 under FEDERATION_SECRETS_KEY, a symmetric KMS key made on moto (the federation scenarios'

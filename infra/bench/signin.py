@@ -9,7 +9,7 @@ no redirect_uri fetch), so it can be used to count backend calls per sign-in:
            (with `passkey=`: the sign-in page's passkey form, POST /login/passkey, instead
            of its password form; infra/bench/passkey.py holds the authenticator)
            (with `second_factor=`, for a person with an authenticator app: POST /login
-           -> GET /login/totp (the code page) [-> GET /login/totp?...&use=recovery, its
+           (answered with the code page) [-> GET /login/totp?...&use=recovery, its
            "Use a recovery code" link] -> POST /login/totp, then consent as above;
            infra/bench/totp.py computes the codes)
            (stops at the 302 to redirect_uri; pages that are skipped by the provider,
