@@ -192,6 +192,19 @@ mod tests {
 
     const NOW: i64 = 1_700_000_015;
 
+    /// Six digits that are no code of `secret` within a step of `now` (a fixed guess such as
+    /// 123456 is one, once in some hundred thousand random secrets).
+    fn not_a_code_of(secret: &TotpSecret, now: i64) -> String {
+        let near: Vec<String> = [-30, 0, 30]
+            .iter()
+            .map(|d| code_at(secret, now + d))
+            .collect();
+        (0..)
+            .map(|n| format!("{n:06}"))
+            .find(|c| !near.contains(c))
+            .expect("one of four")
+    }
+
     fn code_at(secret: &TotpSecret, now: i64) -> String {
         hotp(
             secret.expose(),
@@ -222,7 +235,15 @@ mod tests {
         );
         let user = alice(&store).await;
         let secret = TotpSecret::generate();
-        let wrong = enrol(&store, &sealer, &user, &secret, "000000", NOW).await;
+        let wrong = enrol(
+            &store,
+            &sealer,
+            &user,
+            &secret,
+            &not_a_code_of(&secret, NOW),
+            NOW,
+        )
+        .await;
         assert!(matches!(wrong, Err(EnrolError::WrongCode)), "{wrong:?}");
         let code = code_at(&secret, NOW);
         let codes = enrol(&store, &sealer, &user, &secret, &code, NOW)
@@ -278,7 +299,8 @@ mod tests {
             use_code(&after, &secret, &code_at(&secret, later), later),
             Outcome::Replayed
         );
-        assert_eq!(use_code(&after, &secret, "123456", later), Outcome::Wrong);
+        let wrong = not_a_code_of(&secret, later);
+        assert_eq!(use_code(&after, &secret, &wrong, later), Outcome::Wrong);
 
         assert!(remove(&store, &user).await.expect("removed"));
         assert!(!remove(&store, &user).await.expect("nothing left"));
