@@ -7,10 +7,13 @@
 #   SKIP_BUILD=1 infra/bench/coldstart.sh # measure the bootstraps already in target/bench/lambda/x86_64
 #   CALL_RUNS=0 infra/bench/coldstart.sh  # skip the pass that counts AWS calls (default 3 per target)
 #   COLDSTART_FUNCTIONS="federation" infra/bench/coldstart.sh  # some functions only (and the baselines)
+#   COLDSTART_FUNCTIONS="login account" SKIP_BUILD=1 infra/bench/coldstart.sh
+#       # with SKIP_BUILD, only these, the baselines and their helpers need bootstraps
 #
 # Writes target/bench/coldstart.md (the "## Cold start" section), coldstart.json (every
 # sample), coldstart.svg (copied to infra/bench/charts/coldstart.svg, which the section
-# embeds), the events sent (target/bench/events/) and the functions' logs (target/bench/logs/).
+# embeds, unless COLDSTART_FUNCTIONS picks some functions only), the events sent
+# (target/bench/events/) and the functions' logs (target/bench/logs/).
 # Steps: release bootstraps for x86_64 (infra/bench/build.sh, one cargo-lambda invocation per
 # package), the harness, oidc-local (seeds the table); then moto, seeding, a sign-in played
 # through the functions for realistic tokens, and RUNS rounds of cold starts; then a second,
@@ -18,7 +21,10 @@
 # target's calls (recording slows moto down, so it never runs while timing). The federation
 # function's requests go to an upstream provider: a second oidc-local (embedded backend,
 # release build) on loopback, registered in the table with `oidc-admin providers create`,
-# its client secret sealed under a KMS key made on moto (FEDERATION_SECRETS_KEY).
+# its client secret sealed under a KMS key made on moto (FEDERATION_SECRETS_KEY). The account
+# function's request is the signed-in browser's GET /account (its session cookie from that
+# sign-in); it gets FEDERATION_SECRETS_KEY too (template.yaml's: it seals TOTP secrets), a
+# KMS key made on moto, though a page view never uses it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -26,15 +32,15 @@ cd "$ROOT"
 OUT="$ROOT/target/bench"
 RUNS="${RUNS:-15}"
 CALL_RUNS="${CALL_RUNS:-3}"
-read -r -a FUNCTIONS <<<"${COLDSTART_FUNCTIONS:-discovery jwks authorize login token userinfo revoke introspect logout register federation}"
+read -r -a FUNCTIONS <<<"${COLDSTART_FUNCTIONS:-discovery jwks authorize login token userinfo revoke introspect logout register federation account}"
 BASELINES=(baseline-hello baseline-sdk)
 # Functions that only prepare the measured ones' requests (see the harness's src/fixtures.rs):
-# authorize, login and token sign in for the tokens; authorize and federation (start) begin
-# each federated sign-in.
+# authorize, login and token sign in for the tokens (and the account page's session);
+# authorize and federation (start) begin each federated sign-in.
 HELPERS=()
 needs() { for f in "${FUNCTIONS[@]}"; do for n in "$@"; do [ "$f" = "$n" ] && return 0; done; done; return 1; }
 helper() { needs "$1" || [[ " ${HELPERS[*]-} " == *" $1 "* ]] || HELPERS+=("$1"); }
-if needs login userinfo revoke introspect logout; then helper authorize; helper login; helper token; fi
+if needs login userinfo revoke introspect logout account; then helper authorize; helper login; helper token; fi
 if needs federation; then helper authorize; fi
 EMULATOR="$ROOT/target/release/runtime-emulator"
 LOCAL="$ROOT/target/debug/oidc-local"
@@ -82,6 +88,12 @@ print(boto3.client("kms").create_key(KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCR
             "$ADMIN" --aws --table "$TABLE" --secrets-key "$secrets_key" providers create \
                 --id bench-upstream --issuer "http://localhost:$port" --client-id "$up_client" \
                 --client-secret-stdin --name "Bench Upstream" >&2
+        federation_env=(--env "FEDERATION_SECRETS_KEY=$secrets_key")
+    elif needs account; then
+        # The account function's sealing key (template.yaml gives it FederationSecretsKey).
+        secrets_key="$("$ROOT/.venv-tools/bin/python" -c 'import boto3
+print(boto3.client("kms").create_key(KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT",
+    Description="oidc-bench: seals TOTP secrets")["KeyMetadata"]["KeyId"])')"
         federation_env=(--env "FEDERATION_SECRETS_KEY=$secrets_key")
     fi
     # template.yaml's environment (no ISSUER: the functions take https://<API domain> from
@@ -173,7 +185,12 @@ echo "coldstart: [4/4] report" >&2
 "$EMULATOR" report --input "$OUT/coldstart.json" "${calls_args[@]}" \
     --md "$OUT/coldstart.md" --svg "$OUT/coldstart.svg" --chart-link infra/bench/charts/coldstart.svg
 mkdir -p "$ROOT/infra/bench/charts"
-cp "$OUT/coldstart.svg" "$ROOT/infra/bench/charts/coldstart.svg"
+if [ -n "${COLDSTART_FUNCTIONS:-}" ]; then
+    # Some functions only: the committed chart (every function) stays as it is.
+    echo "coldstart: COLDSTART_FUNCTIONS set: the chart is only in $OUT/coldstart.svg" >&2
+else
+    cp "$OUT/coldstart.svg" "$ROOT/infra/bench/charts/coldstart.svg"
+fi
 
 end=$(date +%s)
 echo "coldstart: done in $((end - started)) s (build $((built - started)) s, tools $((tools - built)) s, measuring $((measured - tools)) s)" >&2

@@ -8,6 +8,10 @@
 //! authorize (`idp=`) → federation (`/federation/start`) → the upstream's sign-in
 //! ([`crate::upstream`]) → the callback URL it sends the browser back to.
 //!
+//! The `account` function's request is the account page of the browser that signed in
+//! (`GET /account` with its session cookie), so it reads the session, then the person and
+//! their factors, then their passkeys, as a signed-in person's first visit does.
+//!
 //! The clients and users are in `fixtures/seed.toml` and `fixtures/upstream.toml` (a test
 //! checks they match).
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
@@ -28,7 +32,7 @@ pub const REDIRECT_URI: &str = "https://rp.example/cb";
 pub const POST_LOGOUT_URI: &str = "https://rp.example/logged-out";
 
 /// The Lambda functions (workspace binaries).
-pub const FUNCTIONS: [&str; 11] = [
+pub const FUNCTIONS: [&str; 12] = [
     "discovery",
     "jwks",
     "authorize",
@@ -40,10 +44,18 @@ pub const FUNCTIONS: [&str; 11] = [
     "logout",
     "register",
     "federation",
+    "account",
 ];
 
-/// Functions whose request needs the sign-in first.
-const NEED_TOKENS: [&str; 5] = ["login", "userinfo", "revoke", "introspect", "logout"];
+/// Functions whose request needs the sign-in first (its tokens, or its browser's session).
+const NEED_TOKENS: [&str; 6] = [
+    "login",
+    "userinfo",
+    "revoke",
+    "introspect",
+    "logout",
+    "account",
+];
 
 pub fn issuer() -> String {
     format!("https://{DOMAIN}")
@@ -55,7 +67,7 @@ pub fn function_for(path: &str) -> Option<&'static str> {
         "/.well-known/openid-configuration" => "discovery",
         "/jwks.json" => "jwks",
         "/authorize" => "authorize",
-        "/login" | "/consent" => "login",
+        "/login" | "/login/passkey" | "/login/totp" | "/consent" => "login",
         "/token" => "token",
         "/userinfo" => "userinfo",
         "/revoke" => "revoke",
@@ -63,6 +75,7 @@ pub fn function_for(path: &str) -> Option<&'static str> {
         "/logout" => "logout",
         "/register" => "register",
         "/federation/start" | "/federation/callback" => "federation",
+        "/account" => "account",
         _ => return None,
     })
 }
@@ -288,6 +301,8 @@ struct SignedIn {
     tokens: Tokens,
     /// Another grant, whose refresh token revoke gets.
     other_grant: Tokens,
+    /// The cookies of the browser that signed in (its session): the account page's.
+    session_cookies: Vec<String>,
 }
 
 /// Builds every measured target's first request. Targets that are not functions (the
@@ -396,6 +411,7 @@ async fn sign_in_for_fixtures(ctx: &Ctx) -> Result<SignedIn, String> {
     // revoked, so the first grant's tokens stay valid for userinfo and introspection.
     let b = sign_in(&mut browser, scope, "bench-b").await?;
     eprintln!("prepare: two grants issued");
+    let session_cookies = browser.cookie_list();
     // The sign-in page of a request nobody finishes: a new browser at /authorize.
     let mut fresh = Browser::new(ctx);
     let r = fresh
@@ -413,6 +429,7 @@ async fn sign_in_for_fixtures(ctx: &Ctx) -> Result<SignedIn, String> {
         login_page: (format!("/login?req={req}"), fresh.cookie_list()),
         tokens: a,
         other_grant: b,
+        session_cookies,
     })
 }
 
@@ -489,6 +506,11 @@ fn signed_in_request(name: &str, s: &SignedIn) -> Option<(HttpRequest, u16)> {
                 .finish();
             (HttpRequest::get(&format!("/logout?{q}")), 303)
         }
+        // The signed-in browser's own page: session, then person ‖ factors, then passkeys.
+        "account" => (
+            HttpRequest::get("/account").cookies(s.session_cookies.clone()),
+            200,
+        ),
         _ => return None,
     })
 }
@@ -568,6 +590,7 @@ mod tests {
             "/logout",
             "/register",
             "/federation/callback",
+            "/account",
         ]
         .iter()
         .filter_map(|p| function_for(p))
