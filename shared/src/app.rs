@@ -56,6 +56,14 @@ impl<S: ?Sized, K: ?Sized> App<S, K> {
         }
     }
 
+    /// What opens and seals secrets in this function: the server's error where it holds none
+    /// (a misassembled function, never a request's fault).
+    pub fn sealer(&self) -> Result<&dyn crate::federation::seal::Sealer, crate::OAuthError> {
+        self.sealer.as_deref().ok_or_else(|| {
+            crate::OAuthError::server_error("this function holds no sealer for secrets")
+        })
+    }
+
     /// The same provider, opening sealed secrets with `sealer`.
     pub fn with_sealer(mut self, sealer: Arc<dyn crate::federation::seal::Sealer>) -> Self {
         self.sealer = Some(sealer);

@@ -466,10 +466,10 @@ pub struct TotpView<'a> {
     pub other: String,
 }
 
-pub fn totp_page(b: &Branding, status: StatusCode, v: TotpView<'_>) -> Response<Body> {
+pub fn totp_page(b: &Branding, v: TotpView<'_>) -> Response<Body> {
     respond(
         b,
-        status,
+        StatusCode::OK,
         TotpPage {
             f: Frame::new(b),
             v,

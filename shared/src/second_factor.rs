@@ -76,7 +76,7 @@ pub async fn enrol_from<S: FactorStore + ?Sized>(
             enrolled_at: now,
         }),
         recovery,
-        ..next_version(current)
+        ..current.next_version()
     };
     match store.put_totp(&next, user).await? {
         true => Ok((codes, next)),
@@ -106,19 +106,11 @@ pub async fn remove_from<S: FactorStore + ?Sized>(
     let next = Factors {
         totp: None,
         recovery: vec![],
-        ..next_version(current)
+        ..current.next_version()
     };
     match store.put_totp(&next, user).await? {
         true => Ok(Some(next)),
         false => Err(EnrolError::Stale),
-    }
-}
-
-/// The record to write after `current`.
-fn next_version(current: &Factors) -> Factors {
-    Factors {
-        version: current.version + 1,
-        ..current.clone()
     }
 }
 
@@ -140,16 +132,17 @@ pub fn use_code(f: &Factors, secret: &TotpSecret, code: &str, now: i64) -> Outco
     let Some(factor) = &f.totp else {
         return Outcome::Wrong;
     };
-    match totp::verify(secret, code, now, Some(factor.last_step)) {
-        Some(step) => Outcome::Accepted(Box::new(Factors {
-            version: f.version + 1,
+    // One check over the whole window: `verify` keeps the latest step that matches, so a
+    // match at or below the last step used is a replay, never a newer step's code.
+    match totp::verify(secret, code, now, None) {
+        Some(step) if step > factor.last_step => Outcome::Accepted(Box::new(Factors {
             totp: Some(TotpFactor {
                 last_step: step,
                 ..factor.clone()
             }),
-            ..f.clone()
+            ..f.next_version()
         })),
-        None if totp::verify(secret, code, now, None).is_some() => Outcome::Replayed,
+        Some(_) => Outcome::Replayed,
         None => Outcome::Wrong,
     }
 }
@@ -165,20 +158,19 @@ pub fn use_recovery_code(f: &Factors, typed: &str) -> Outcome {
         return Outcome::Wrong;
     }
     Outcome::Accepted(Box::new(Factors {
-        version: f.version + 1,
         recovery: f
             .recovery
             .iter()
             .filter(|d| **d != digest)
             .cloned()
             .collect(),
-        ..f.clone()
+        ..f.next_version()
     }))
 }
 
 /// Lowercase hex, as `Factors::recovery` holds digests.
 fn hex(bytes: [u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    data_encoding::HEXLOWER.encode(&bytes)
 }
 
 #[cfg(test)]

@@ -276,12 +276,42 @@ async fn reuse<S: ConsentStore + SessionStore + UserStore + ?Sized>(
     })
 }
 
+/// The browser's binding id (`BROWSER_COOKIE`), or a new one for a browser without it,
+/// which the answer then sets.
+pub(super) struct BrowserId {
+    pub id: String,
+    new: bool,
+}
+
+impl BrowserId {
+    pub fn of(config: &crate::config::Config, req: &Request) -> BrowserId {
+        let name = http::cookie_name(BROWSER_COOKIE, config.secure_cookies());
+        match http::cookie(req, &name).filter(|b| b.len() == 43) {
+            Some(id) => BrowserId { id, new: false },
+            None => BrowserId {
+                id: random_token(32),
+                new: true,
+            },
+        }
+    }
+
+    /// Sets the cookie on `resp` if the id is new.
+    pub fn set_on(&self, config: &crate::config::Config, resp: &mut Response<Body>) {
+        if self.new {
+            let secure = config.secure_cookies();
+            let name = http::cookie_name(BROWSER_COOKIE, secure);
+            let cookie = http::set_cookie(&name, &self.id, config.session_ttl, secure);
+            http::append_header(resp, "set-cookie", &cookie);
+        }
+    }
+}
+
 /// The enabled upstream providers, as the sign-in page offers them: none when the request
 /// needs more than the password level (an upstream's own `amr` is not taken on trust).
-fn buttons(providers: &[UpstreamProvider], auth: &AuthRequest) -> Vec<ProviderButton> {
+pub(super) fn buttons(providers: &[UpstreamProvider], auth: &AuthRequest) -> Vec<ProviderButton> {
     providers
         .iter()
-        .filter(|p| p.enabled && auth.min_level == acr::Level::Password)
+        .filter(|p| p.enabled && auth.min_level.upstream_meets())
         .map(|p| ProviderButton {
             id: p.id.clone(),
             name: p.display_name.clone(),
@@ -370,12 +400,17 @@ async fn handle_params<
         .map_err(|e| back.fail(e))?;
     let silent = v.prompts("none");
 
-    let secure = app.config.secure_cookies();
-    let browser_cookie = http::cookie_name(BROWSER_COOKIE, secure);
-    let existing_browser = http::cookie(req, &browser_cookie).filter(|b| b.len() == 43);
-    let browser_id = existing_browser.clone().unwrap_or_else(|| random_token(32));
+    let browser = BrowserId::of(&app.config, req);
     let expires_at = now + app.config.auth_request_ttl;
-    let mut auth = pending(params, &back, v, required, &reuse, browser_id, expires_at);
+    let mut auth = pending(
+        params,
+        &back,
+        v,
+        required,
+        &reuse,
+        browser.id.clone(),
+        expires_at,
+    );
     auth.min_level = min_level;
     auth.providers = buttons(&providers, &auth);
 
@@ -429,14 +464,6 @@ async fn handle_params<
             None,
         ),
     };
-    if existing_browser.is_none() {
-        let cookie = http::set_cookie(
-            &browser_cookie,
-            &auth.browser_id,
-            app.config.session_ttl,
-            secure,
-        );
-        http::append_header(&mut resp, "set-cookie", &cookie);
-    }
+    browser.set_on(&app.config, &mut resp);
     Ok(resp)
 }

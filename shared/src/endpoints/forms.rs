@@ -39,7 +39,7 @@ pub fn sign_in<S: ?Sized, K: ?Sized>(
             error,
             // Phishing-resistant: a passkey is the only way offered (no upstream buttons
             // either: `authorize::buttons`).
-            password: app.config.sign_in.password && auth.min_level < Level::PhishingResistant,
+            password: app.config.sign_in.password && auth.min_level.password_can_meet(),
             passkey,
             needs: (auth.min_level > Level::Password)
                 .then(|| (auth.min_level.describe(), account_url(app))),

@@ -198,6 +198,43 @@ struct Audit {
     trusted: bool,
 }
 
+/// The sign-in defence's verdict on an attempt by `username` (`counters` and the device
+/// `token` it came with), from the sign-in read's `secret` and `read` counters: the
+/// deployment's keys, the limits' decision, and the audit record of the attempt. The one
+/// way a password and a second factor (`totp`) are judged.
+#[allow(clippy::too_many_arguments)]
+async fn judge<S: SignInStore + ?Sized>(
+    app: &App<S>,
+    secret: Option<crate::store::DeploymentSecret>,
+    read: &std::collections::HashMap<String, crate::store::Counter>,
+    counters: &Counters,
+    token: Option<&device::DeviceToken>,
+    ip: Option<std::net::IpAddr>,
+    client_id: &str,
+    username: &str,
+    now_ms: i64,
+) -> Result<
+    (
+        std::sync::Arc<signin::SignInKeys>,
+        Result<Checked, limits::Refusal>,
+        Audit,
+    ),
+    OAuthError,
+> {
+    let now = now_ms.div_euclid(1000);
+    let limits = &app.config.sign_in;
+    let keys = signin::keys::load(&app.signin_keys, &*app.store, secret, now).await?;
+    let token_valid = token.is_some_and(|t| t.is_valid(&keys, now, limits.device_ttl));
+    let decided = limits::decide(limits, counters, read, token_valid, now_ms);
+    let audit = Audit {
+        client_id: client_id.to_string(),
+        account: keys.account_tag(username),
+        ip: ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string()),
+        trusted: decided.as_ref().is_ok_and(|c| c.trusted),
+    };
+    Ok((keys, decided, audit))
+}
+
 impl Audit {
     fn throttled(&self, limit: &str) {
         tracing::warn!(
@@ -293,15 +330,18 @@ async fn sign_in<S: ClientStore + SignInStore + ?Sized>(
     };
     let state = app.store.signin_read(&query).await?;
     let auth = bound(&app.config, req, params, state.request, true)?;
-    let keys = signin::keys::load(&app.signin_keys, &*app.store, state.secret, now).await?;
-    let token_valid = token.is_some_and(|t| t.is_valid(&keys, now, limits.device_ttl));
-    let decided = limits::decide(limits, &counters, &state.counters, token_valid, now_ms);
-    let mut audit = Audit {
-        client_id: auth.client_id.clone(),
-        account: keys.account_tag(username),
-        ip: ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string()),
-        trusted: false,
-    };
+    let (keys, decided, audit) = judge(
+        app,
+        state.secret,
+        &state.counters,
+        &counters,
+        token,
+        ip,
+        &auth.client_id,
+        username,
+        now_ms,
+    )
+    .await?;
     let checked = match decided {
         Ok(c) => c,
         Err(refusal) => {
@@ -310,7 +350,6 @@ async fn sign_in<S: ClientStore + SignInStore + ?Sized>(
             return Ok(throttled(form, refusal.retry_after));
         }
     };
-    audit.trusted = checked.trusted;
     let attempt = Attempt {
         auth,
         username,

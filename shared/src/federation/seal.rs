@@ -69,11 +69,6 @@ impl<'a> Binding<'a> {
     }
 }
 
-/// The encryption context of a secret sealed for `provider_id`.
-pub fn context(provider_id: &str) -> [(&'static str, &str); 2] {
-    Binding::UpstreamClientSecret(provider_id).context()
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
     /// KMS could not be reached or failed: retrying may help.
@@ -86,6 +81,19 @@ pub enum SealError {
     /// person or purpose, under another key or backend, or tampered with.
     #[error("{0}")]
     Refused(String),
+}
+
+/// How an endpoint answers a sealer's failure: KMS out of reach is retryable (503), a key or
+/// secret that does not open is the server's own error (500); the detail goes to the log only.
+impl From<SealError> for crate::OAuthError {
+    fn from(e: SealError) -> Self {
+        match e {
+            SealError::Unavailable(_) => crate::OAuthError::unavailable(format!("sealer: {e}")),
+            SealError::Misconfigured(_) | SealError::Refused(_) => {
+                crate::OAuthError::server_error(format!("sealer: {e}"))
+            }
+        }
+    }
 }
 
 /// Seals and opens secrets, each for one [`Binding`]. The typed methods are the ones to

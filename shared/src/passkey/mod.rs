@@ -25,7 +25,7 @@ pub use auth_data::MAX_CREDENTIAL_ID_LEN;
 pub use error::PasskeyError;
 pub use options::{TIMEOUT_MS, creation_options, request_options};
 pub use registration::{NewCredential, verify_registration};
-pub use response::{AssertionResponse, RegistrationResponse};
+pub use response::{AssertionResponse, MAX_USER_HANDLE_LEN, RegistrationResponse};
 pub use rp::{CHALLENGE_LEN, RelyingParty, challenge};
 
 #[cfg(test)]

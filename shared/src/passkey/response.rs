@@ -8,7 +8,7 @@ use super::auth_data::MAX_CREDENTIAL_ID_LEN;
 use crate::crypto::b64url_decode;
 
 /// §5.4.3: "A user handle is an opaque byte sequence with a maximum size of 64 bytes".
-const MAX_USER_HANDLE_LEN: usize = 64;
+pub const MAX_USER_HANDLE_LEN: usize = 64;
 /// Transports are hints echoed back in `allowCredentials`; a few short tokens at most.
 const MAX_TRANSPORTS: usize = 8;
 const MAX_TRANSPORT_LEN: usize = 32;

@@ -32,6 +32,18 @@ pub const SUPPORTED: &[&str] = &[PASSWORD, TWO_FACTOR, PHISHING_RESISTANT];
 pub use crate::store::Level;
 
 impl Level {
+    /// Whether a sign-in at an upstream provider can meet it: only the password level (an
+    /// upstream's own `amr` is not taken on trust).
+    pub fn upstream_meets(self) -> bool {
+        self <= Level::Password
+    }
+
+    /// Whether a password (with a second factor if need be) can meet it: anything but
+    /// phishing-resistant, which only a passkey meets.
+    pub fn password_can_meet(self) -> bool {
+        self < Level::PhishingResistant
+    }
+
     /// The `acr` value that names it.
     pub fn acr(self) -> &'static str {
         match self {

@@ -22,8 +22,6 @@ pub struct SignInKeys {
     user_handle: RandomizedNonceKey,
 }
 
-/// WebAuthn §5.4.3: a user handle is at most 64 bytes.
-const MAX_USER_HANDLE: usize = 64;
 /// What a sealed user handle's tag covers besides the sub: its purpose.
 const USER_HANDLE_AAD: &[u8] = b"oidc-serverless passkey user handle";
 
@@ -59,7 +57,7 @@ impl SignInKeys {
     /// the person after the passkey.
     pub fn seal_user_handle(&self, sub: &str) -> Option<Vec<u8>> {
         let mut in_out = sub.as_bytes().to_vec();
-        if NONCE_LEN + in_out.len() + AES_256_GCM.tag_len() > MAX_USER_HANDLE {
+        if NONCE_LEN + in_out.len() + AES_256_GCM.tag_len() > crate::passkey::MAX_USER_HANDLE_LEN {
             return None;
         }
         let nonce = self

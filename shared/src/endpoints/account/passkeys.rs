@@ -11,7 +11,7 @@ use crate::{
     http::Params,
     passkey::{self, NewCredential, RegistrationResponse, RelyingParty, TIMEOUT_MS},
     signin,
-    store::{AddPasskey, Factors, Level, Passkey, Registration},
+    store::{AddPasskey, Factors, Passkey, Registration},
 };
 
 /// The longest name a person may give a passkey.
@@ -27,18 +27,11 @@ pub(super) async fn begin<S: AccountStore + ?Sized>(
     let name = params.get("name").unwrap_or("").trim();
     let name = if name.is_empty() { "Passkey" } else { name };
     if name.chars().count() > MAX_NAME {
-        return view::page(
-            app,
-            Some(v),
-            Notice::Error("Give the passkey a shorter name."),
-            view::Extra::None,
-            now,
-        )
-        .await;
+        return view::refused(app, v, "Give the passkey a shorter name.", now).await;
     }
     let rp = relying_party(app)?;
     let challenge = passkey::challenge();
-    let mut f = next_version(&v.factors);
+    let mut f = v.factors.next_version();
     if f.user_handle.is_empty() {
         // The person's sub, sealed, so a sign-in with any of their passkeys reads them with
         // the passkey (`login::passkey`); random when their sub is too long for a handle.
@@ -55,14 +48,7 @@ pub(super) async fn begin<S: AccountStore + ?Sized>(
         expires_at: now + (TIMEOUT_MS / 1000) as i64,
     });
     if !app.store.put_factors(&f).await? {
-        return view::page(
-            app,
-            Some(v),
-            Notice::Error(TRY_AGAIN),
-            view::Extra::None,
-            now,
-        )
-        .await;
+        return view::refused(app, v, TRY_AGAIN, now).await;
     }
     let handle = b64url_decode(&f.user_handle).unwrap_or_default();
     let exclude: Vec<Vec<u8>> = f
@@ -117,11 +103,11 @@ pub(super) async fn finish<S: AccountStore + ?Sized>(
         Ok(ok) => ok,
         Err(reason) => {
             tracing::warn!(event = "account.passkey_refused", sub = %v.user.sub, reason = %reason, "passkey registration refused");
-            return view::page(app, Some(v), Notice::Error(REFUSED), view::Extra::None, now).await;
+            return view::refused(app, v, REFUSED, now).await;
         }
     };
     let p = stored(&v.factors, &registration, new, now);
-    let mut f = next_version(&v.factors);
+    let mut f = v.factors.next_version();
     f.registration = None;
     f.passkeys.push(p.id.clone());
     match app.store.add_passkey(&f, &p).await? {
@@ -142,18 +128,9 @@ pub(super) async fn finish<S: AccountStore + ?Sized>(
         }
         AddPasskey::IdTaken => {
             tracing::warn!(event = "account.passkey_refused", sub = %v.user.sub, reason = "credential id taken", "passkey registration refused");
-            view::page(app, Some(v), Notice::Error(REFUSED), view::Extra::None, now).await
+            view::refused(app, v, REFUSED, now).await
         }
-        AddPasskey::Stale => {
-            view::page(
-                app,
-                Some(v),
-                Notice::Error(TRY_AGAIN),
-                view::Extra::None,
-                now,
-            )
-            .await
-        }
+        AddPasskey::Stale => view::refused(app, v, TRY_AGAIN, now).await,
     }
 }
 
@@ -165,44 +142,28 @@ pub(super) async fn remove<S: AccountStore + ?Sized>(
     now: i64,
 ) -> Result<Response<Body>, OAuthError> {
     let id = params.get("id").unwrap_or("");
-    if !v.factors.passkeys.iter().any(|p| p == id) {
-        return view::page(
-            app,
-            Some(v),
-            Notice::Error("That passkey is not on your account."),
-            view::Extra::None,
-            now,
-        )
-        .await;
+    if !v.factors.has_passkey(id) {
+        return view::refused(app, v, "That passkey is not on your account.", now).await;
     }
     // A password is a way in only where passwords are: offered, and enough for the
     // deployment's least level (not where every sign-in must be phishing-resistant).
     let limits = &app.config.sign_in;
-    let password = limits.password
-        && !v.user.password_hash.is_empty()
-        && limits.min_level < Level::PhishingResistant;
+    let password =
+        limits.password && !v.user.password_hash.is_empty() && limits.min_level.password_can_meet();
     if !password && v.factors.passkeys.len() == 1 {
-        tracing::warn!(event = "account.refused", sub = %v.user.sub, action = "passkey-remove", reason = "last_method", "account change refused");
-        return view::page(
+        super::audit_refused(v, "passkey-remove", "last_method");
+        return view::refused(
             app,
-            Some(v),
-            Notice::Error("This passkey is the only way you can sign in here: add another before you remove it."),
-            view::Extra::None,
+            v,
+            "This passkey is the only way you can sign in here: add another before you remove it.",
             now,
         )
         .await;
     }
-    let mut f = next_version(&v.factors);
+    let mut f = v.factors.next_version();
     f.passkeys.retain(|p| p != id);
     if !app.store.remove_passkey(&f, id).await? {
-        return view::page(
-            app,
-            Some(v),
-            Notice::Error(TRY_AGAIN),
-            view::Extra::None,
-            now,
-        )
-        .await;
+        return view::refused(app, v, TRY_AGAIN, now).await;
     }
     tracing::info!(event = "account.passkey_removed", sub = %v.user.sub, credential = %id, "passkey removed");
     let visitor = Visitor {
@@ -215,14 +176,6 @@ pub(super) async fn remove<S: AccountStore + ?Sized>(
 fn relying_party<S: ?Sized>(app: &App<S>) -> Result<RelyingParty, OAuthError> {
     RelyingParty::from_issuer(&app.config.issuer)
         .map_err(|e| OAuthError::server_error(format!("issuer is no WebAuthn origin: {e}")))
-}
-
-/// The factors record to write next: `f` one version on.
-fn next_version(f: &Factors) -> Factors {
-    Factors {
-        version: f.version + 1,
-        ..f.clone()
-    }
 }
 
 /// The ceremony under way for session `sid`, and its challenge: none begun, begun by another

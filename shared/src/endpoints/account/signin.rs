@@ -9,9 +9,12 @@ use super::{AccountStore, Visitor};
 use crate::{
     App, OAuthError,
     crypto::{b64url, random_token},
-    endpoints::{Endpoint, authorize::BROWSER_COOKIE},
+    endpoints::{
+        Endpoint,
+        authorize::{BrowserId, buttons},
+    },
     http, passkey,
-    store::{ACCOUNT_CLIENT_ID, AuthRequest, ProviderButton},
+    store::{ACCOUNT_CLIENT_ID, AuthRequest},
 };
 
 pub(super) async fn start<S: AccountStore + ?Sized>(
@@ -20,23 +23,10 @@ pub(super) async fn start<S: AccountStore + ?Sized>(
     visitor: Option<&Visitor>,
     now: i64,
 ) -> Result<Response<Body>, OAuthError> {
-    let secure = app.config.secure_cookies();
-    let browser_cookie = http::cookie_name(BROWSER_COOKIE, secure);
-    let existing = http::cookie(req, &browser_cookie).filter(|b| b.len() == 43);
-    let browser_id = existing.clone().unwrap_or_else(|| random_token(32));
-    let providers = app
-        .store
-        .list_providers()
-        .await?
-        .into_iter()
-        .filter(|p| p.enabled)
-        .map(|p| ProviderButton {
-            id: p.id,
-            name: p.display_name,
-            logo_uri: p.logo_uri,
-        })
-        .collect();
-    let auth = AuthRequest {
+    let browser = BrowserId::of(&app.config, req);
+    // Confirming it is them (a visitor already signed in) takes what their changes need.
+    let min_level = visitor.map(Visitor::level_to_change).unwrap_or_default();
+    let mut auth = AuthRequest {
         id: random_token(24),
         client_id: ACCOUNT_CLIENT_ID.into(),
         redirect_uri: app.config.endpoint_url(Endpoint::Account),
@@ -49,7 +39,7 @@ pub(super) async fn start<S: AccountStore + ?Sized>(
         max_age: None,
         login_hint: visitor.map(|v| v.user.username.clone()),
         claims: Default::default(),
-        browser_id,
+        browser_id: browser.id.clone(),
         csrf: random_token(24),
         sub: None,
         auth_time: None,
@@ -62,24 +52,19 @@ pub(super) async fn start<S: AccountStore + ?Sized>(
         idp: None,
         amr: vec![],
         passkey_challenge: b64url(&passkey::challenge()),
-        // Confirming it is them (a visitor already signed in) takes what their changes need.
-        min_level: visitor.map(Visitor::level_to_change).unwrap_or_default(),
-        providers,
+        min_level,
+        providers: vec![],
         second_factor: None,
     };
+    // The upstream providers, where one can meet the level (`authorize::buttons`).
+    if min_level.upstream_meets() {
+        auth.providers = buttons(&app.store.list_providers().await?, &auth);
+    }
     app.store.put_auth_request(&auth).await?;
     let mut resp = http::redirect_with_query(
         &app.config.endpoint_url(Endpoint::Login),
         &[("req", &auth.id)],
     );
-    if existing.is_none() {
-        let cookie = http::set_cookie(
-            &browser_cookie,
-            &auth.browser_id,
-            app.config.session_ttl,
-            secure,
-        );
-        http::append_header(&mut resp, "set-cookie", &cookie);
-    }
+    browser.set_on(&app.config, &mut resp);
     Ok(resp)
 }

@@ -9,10 +9,8 @@ use lambda_http::{Body, Response};
 use super::{AccountStore, Visitor, view, view::Notice, view::TotpEnrolment};
 use crate::{
     App, OAuthError,
-    federation::seal::SealError,
     http::Params,
     second_factor::{self, EnrolError},
-    store::StoreError,
     totp::{TotpSecret, otpauth_uri, qr_svg},
 };
 
@@ -43,10 +41,7 @@ pub(super) async fn confirm<S: AccountStore + ?Sized>(
     let secret = TotpSecret::from_base32(params.get("secret").unwrap_or(""))
         .map_err(|_| OAuthError::invalid_request("The secret was not sent back whole."))?;
     let code = params.get("code").unwrap_or("").trim();
-    let sealer = app
-        .sealer
-        .as_deref()
-        .ok_or_else(|| OAuthError::server_error("no sealer for TOTP secrets here"))?;
+    let sealer = app.sealer()?;
     let enrolled =
         second_factor::enrol_from(&*app.store, sealer, &v.user, &v.factors, &secret, code, now);
     match enrolled.await {
@@ -66,26 +61,16 @@ pub(super) async fn confirm<S: AccountStore + ?Sized>(
             .await
         }
         Err(EnrolError::WrongCode) => {
-            tracing::warn!(event = "account.refused", sub = %v.user.sub, action = "totp-confirm", reason = "wrong_code", "account change refused");
+            super::audit_refused(v, "totp-confirm", "wrong_code");
             let enrolment = enrolment(app, v, &secret)?;
             let notice = Notice::Error(
                 "That code is not right. Check the app and the phone's time, and try the newest code.",
             );
             view::page(app, Some(v), notice, view::Extra::Totp(enrolment), now).await
         }
-        Err(EnrolError::Stale) => {
-            view::page(
-                app,
-                Some(v),
-                Notice::Error(super::TRY_AGAIN),
-                view::Extra::None,
-                now,
-            )
-            .await
-        }
-        // KMS out of reach: retryable, and nothing was written.
-        Err(EnrolError::Seal(SealError::Unavailable(e))) => Err(StoreError::Unavailable(e).into()),
-        Err(EnrolError::Seal(e)) => Err(OAuthError::server_error(format!("sealing: {e}"))),
+        Err(EnrolError::Stale) => view::refused(app, v, super::TRY_AGAIN, now).await,
+        // KMS out of reach is retryable; nothing was written either way.
+        Err(EnrolError::Seal(e)) => Err(e.into()),
         Err(EnrolError::Store(e)) => Err(e.into()),
     }
 }
@@ -113,16 +98,7 @@ pub(super) async fn remove<S: AccountStore + ?Sized>(
             .await
         }
         Err(EnrolError::Store(e)) => Err(e.into()),
-        Err(_) => {
-            view::page(
-                app,
-                Some(v),
-                Notice::Error(super::TRY_AGAIN),
-                view::Extra::None,
-                now,
-            )
-            .await
-        }
+        Err(_) => view::refused(app, v, super::TRY_AGAIN, now).await,
     }
 }
 

@@ -156,6 +156,16 @@ pub(super) async fn page<S: AccountStore + ?Sized>(
     Ok(pages::respond(b, code, body, &[], scripts))
 }
 
+/// The page for `v` again, saying why a change was refused (400).
+pub(super) async fn refused<S: AccountStore + ?Sized>(
+    app: &App<S>,
+    v: &Visitor,
+    why: &str,
+    now: i64,
+) -> Result<Response<Body>, OAuthError> {
+    page(app, Some(v), Notice::Error(why), Extra::None, now).await
+}
+
 async fn person<S: AccountStore + ?Sized>(
     app: &App<S>,
     v: &Visitor,

@@ -14,7 +14,6 @@ use crate::{
     },
     http,
     pages::PageOrError,
-    protocol::acr,
     secret::StateValue,
     store::{AuthRequestStore, FederationAttempt, FederationStore, ProviderStore},
 };
@@ -50,7 +49,7 @@ async fn start<S: AuthRequestStore + FederationStore + ProviderStore + ?Sized>(
         .filter(|p| p.enabled)
         .ok_or_else(unknown_provider)?;
     // An upstream's own `amr` is not taken on trust: its sign-in is the password level.
-    if auth.min_level > acr::Level::Password {
+    if !auth.min_level.upstream_meets() {
         return Err(OAuthError::new(
             ErrorCode::UnmetAuthenticationRequirements,
             "The application requires another way of signing in.",

@@ -22,25 +22,20 @@
 //!
 //! A refusal loses nothing: the form again with the request as it was; a store or KMS
 //! failure is the retryable 503 page.
-use lambda_http::{
-    Body, Request, Response,
-    http::{Method, StatusCode},
-};
+use lambda_http::{Body, Request, Response, http::Method};
 
 use super::{
-    Attempt, Audit, MAX_REQUEST_ID, TOO_MANY_ATTEMPTS, bound, client_name, expired, load,
+    Attempt, Audit, MAX_REQUEST_ID, TOO_MANY_ATTEMPTS, bound, client_name, expired, judge, load,
     login_form, next_page, params_of, remember_device, throttled,
 };
 use crate::{
     App, OAuthError,
     endpoints::{Endpoint, session::SignedIn},
-    federation::seal::SealError,
     http::{self, Params},
     pages::{self, PageOrError, TotpView},
     protocol::acr,
     second_factor::{self, Outcome},
     signin::{
-        self,
         device::{self, DeviceTokens},
         limits::{self, Checked, Counters},
     },
@@ -88,7 +83,6 @@ async fn totp<S: AuthRequestStore + ClientStore + SignInStore + ?Sized>(
     let form = Form {
         recovery: params.get("use") == Some("recovery"),
         error: None,
-        status: StatusCode::OK,
     };
     form.page(app, &auth, due).await
 }
@@ -102,11 +96,12 @@ pub(super) async fn due<S: ClientStore + SignInStore + ?Sized>(
     attempt: Attempt<'_>,
     user: &User,
 ) -> Result<Response<Body>, OAuthError> {
+    let due = SecondFactorDue {
+        user: user.snapshot(),
+        expires_at: attempt.now + DUE_SECONDS,
+    };
     let request = AuthRequest {
-        second_factor: Some(SecondFactorDue {
-            user: user.snapshot(),
-            expires_at: attempt.now + DUE_SECONDS,
-        }),
+        second_factor: Some(due.clone()),
         ..attempt.auth.clone()
     };
     let write = SignInWrite {
@@ -131,13 +126,11 @@ pub(super) async fn due<S: ClientStore + SignInStore + ?Sized>(
         trusted = a.trusted,
         "password right, second factor due"
     );
-    let due = request.second_factor.as_ref().ok_or_else(expired)?;
     let form = Form {
         recovery: false,
         error: None,
-        status: StatusCode::OK,
     };
-    form.page(app, &request, due).await
+    form.page(app, &request, &due).await
 }
 
 /// The code the request waits for, unless its time ran out.
@@ -162,7 +155,6 @@ async fn again<S: ClientStore + ?Sized>(
 struct Form<'e> {
     recovery: bool,
     error: Option<&'e str>,
-    status: StatusCode,
 }
 
 impl Form<'_> {
@@ -186,7 +178,7 @@ impl Form<'_> {
             recovery: self.recovery,
             other: http::url_with_query(&action, &[("req", &auth.id), ("use", other)]),
         };
-        Ok(pages::totp_page(&app.config.branding, self.status, view))
+        Ok(pages::totp_page(&app.config.branding, view))
     }
 }
 
@@ -239,15 +231,18 @@ async fn check<S: ClientStore + SignInStore + ?Sized>(
         // for the person the request now waits for. Nothing was checked, nothing counts.
         return Ok(next_page(&app.config, Endpoint::TotpSignIn, &auth.id));
     }
-    let keys = signin::keys::load(&app.signin_keys, &*app.store, state.secret, now).await?;
-    let token_valid = token.is_some_and(|t| t.is_valid(&keys, now, limits.device_ttl));
-    let decided = limits::decide(limits, &counters, &state.counters, token_valid, now_ms);
-    let mut audit = Audit {
-        client_id: auth.client_id.clone(),
-        account: keys.account_tag(username),
-        ip: ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string()),
-        trusted: false,
-    };
+    let (keys, decided, audit) = judge(
+        app,
+        state.secret,
+        &state.counters,
+        &counters,
+        token,
+        ip,
+        &auth.client_id,
+        username,
+        now_ms,
+    )
+    .await?;
     let recovery = matches!(typed, Typed::Recovery(_));
     let checked = match decided {
         Ok(c) => c,
@@ -256,13 +251,11 @@ async fn check<S: ClientStore + SignInStore + ?Sized>(
             let form = Form {
                 recovery,
                 error: Some(TOO_MANY_ATTEMPTS),
-                status: StatusCode::OK,
             };
             let page = form.page(app, &auth, due).await?;
             return Ok(throttled(page, refusal.retry_after));
         }
     };
-    audit.trusted = checked.trusted;
     // The person as they are now: still enabled, still with a TOTP factor. Otherwise the
     // password step decides again (a disabled person is refused there; one whose factor
     // was removed signs in with the password alone).
@@ -298,23 +291,13 @@ async fn check<S: ClientStore + SignInStore + ?Sized>(
 
 /// The person's TOTP secret, opened for them (`factors.totp` is set).
 async fn open<S: ?Sized>(app: &App<S>, factors: &Factors) -> Result<TotpSecret, OAuthError> {
-    let sealer = app.sealer.as_ref().ok_or_else(|| {
-        OAuthError::server_error("this function holds no sealer: it cannot open TOTP secrets")
-    })?;
+    let sealer = app.sealer()?;
     let sealed = factors
         .totp
         .as_ref()
         .map(|t| &t.sealed_secret)
         .ok_or_else(|| OAuthError::server_error("no TOTP factor to open"))?;
-    sealer
-        .open_totp(&factors.sub, sealed)
-        .await
-        .map_err(|e| match e {
-            SealError::Unavailable(_) => OAuthError::unavailable(format!("sealer: {e}")),
-            SealError::Misconfigured(_) | SealError::Refused(_) => {
-                OAuthError::server_error(format!("sealer: {e}"))
-            }
-        })
+    Ok(sealer.open_totp(&factors.sub, sealed).await?)
 }
 
 /// A checked code: what writing its outcome and answering need.
@@ -333,7 +316,6 @@ impl Step<'_> {
         Form {
             recovery: self.recovery,
             error: Some(error),
-            status: StatusCode::OK,
         }
     }
 

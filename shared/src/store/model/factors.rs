@@ -105,6 +105,15 @@ impl Factors {
         }
     }
 
+    /// The record to write after this one (`FactorStore::put_factors`): the same, one
+    /// version on.
+    pub fn next_version(&self) -> Factors {
+        Factors {
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
     pub fn has_passkey(&self, id: &str) -> bool {
         self.passkeys.iter().any(|p| p == id)
     }
