@@ -60,6 +60,13 @@ fn attr_after(html: &str, marker: &str) -> Option<String> {
     Some(unescape(&html[start..start + end]))
 }
 
+/// The WebAuthn options (JSON) in the `data-options` of the form with id `form_id`.
+pub fn data_options(html: &str, form_id: &str) -> serde_json::Value {
+    let form = &html[html.find(&format!("id=\"{form_id}\"")).expect("the form")..];
+    let json = attr_after(form, "data-options=\"").expect("its options");
+    serde_json::from_str(&json).expect("options JSON")
+}
+
 /// The `value` of the input named `name` in an HTML page.
 pub fn input_value(html: &str, name: &str) -> Option<String> {
     attr_after(html, &format!("name=\"{name}\" value=\""))

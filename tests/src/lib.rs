@@ -420,6 +420,29 @@ pub async fn emulator_calls(table: &str, after: u64) -> Option<Vec<Value>> {
     resp.json().await.ok()
 }
 
+/// The code an authenticator app holding `secret` shows at `now` (RFC 6238, as the provider
+/// checks it).
+pub fn totp_code(secret: &shared::totp::TotpSecret, now: i64) -> String {
+    use shared::totp::{ALGORITHM, DIGITS, STEP, totp_at};
+    totp_at(secret.expose(), now as u64, STEP, DIGITS, ALGORITHM)
+}
+
+/// Whether `code` is one the provider would take for `secret` at `now` (a step either side).
+pub fn is_totp_code(secret: &shared::totp::TotpSecret, now: i64, code: &str) -> bool {
+    [-30, 0, 30]
+        .iter()
+        .any(|d| totp_code(secret, now + d) == code)
+}
+
+/// Six digits that are no code of `secret` within a step of `now`: a wrong code for sure
+/// (a fixed one such as 123456 is right once in some hundred thousand random secrets).
+pub fn not_a_totp_code(secret: &shared::totp::TotpSecret, now: i64) -> String {
+    (0..)
+        .map(|n| format!("{n:06}"))
+        .find(|c| !is_totp_code(secret, now, c))
+        .expect("one of four")
+}
+
 /// A JWT's claims, read without verifying it (for what a test already trusts, or checks
 /// elsewhere).
 pub fn unverified_claims(jwt: &str) -> Value {

@@ -5,13 +5,13 @@
 //! began; the last way a person has to sign in cannot be removed.
 use e2e::{
     ALICE, BASIC, BOB, Browser, Outcome, Provider,
-    browser::{input_value, unescape},
+    browser::{data_options, input_value},
     each_backend,
 };
 use serde_json::{Value, json};
 use shared::store::User;
 
-use crate::passkey_signin::{Authenticator, sign_in_page};
+use crate::passkey_signin::{Authenticator, passkey_form, sign_in_page};
 
 /// `b` signed in to its account page with `creds` (through the account page's own sign-in):
 /// the page.
@@ -43,10 +43,7 @@ async fn act(b: &Browser, csrf: &str, action: &str, fields: &[(&str, String)]) -
 
 /// The creation options of the page's "create passkey" form.
 fn creation_options(body: &str) -> Value {
-    let form = &body[body.find("id=\"passkey-create\"").expect("a create form")..];
-    let start = form.find("data-options=\"").expect("options") + "data-options=\"".len();
-    let end = form[start..].find('"').expect("end");
-    serde_json::from_str(&unescape(&form[start..start + end])).expect("options JSON")
+    data_options(body, "passkey-create")
 }
 
 /// Adds a passkey named `name` from the account page `body` of `b`: the page after.
@@ -82,13 +79,10 @@ async fn sign_in_with_passkey(
     let Outcome::Page { body: login, .. } = b.follow(start, None, "").await else {
         panic!("the sign-in page");
     };
-    let form = &login[login.find("id=\"passkey-form\"").expect("passkey form")..];
-    let start = form.find("data-options=\"").expect("options") + "data-options=\"".len();
-    let end = form[start..].find('"').expect("end");
-    let options: Value = serde_json::from_str(&unescape(&form[start..start + end])).expect("json");
+    let (req, csrf, options) = passkey_form(&login);
     let fields = [
-        ("req", input_value(form, "req").expect("req")),
-        ("csrf", input_value(form, "csrf").expect("csrf")),
+        ("req", req),
+        ("csrf", csrf),
         (
             "credential",
             authenticator.assert(&options, &p.issuer(), counter),
@@ -186,7 +180,9 @@ each_backend!(
             weak.contains("with your passkey or with your password and a code"),
             "{weak}"
         );
-        let (_, weak) = act(&b, &csrf, "passkey-begin", &[("name", "Attacker's".into())]).await;
+        let (status, weak) =
+            act(&b, &csrf, "passkey-begin", &[("name", "Attacker's".into())]).await;
+        assert_eq!(status, 403, "nor begins adding one: {weak}");
         assert!(!weak.contains("passkey-create"), "nor begins adding one");
         let body = sign_in_with_passkey(&p, &mut b, &authenticator, 2).await;
         let csrf = input_value(&body, "csrf").expect("csrf");
@@ -355,28 +351,18 @@ async fn alice(p: &Provider) -> User {
 
 /// The code an authenticator app holding `secret` (base32) shows at `now`.
 fn app_code(secret: &str, now: i64) -> String {
-    use shared::totp::{ALGORITHM, DIGITS, STEP, TotpSecret, totp_at};
-    let secret = TotpSecret::from_base32(secret).expect("base32");
-    totp_at(secret.expose(), now as u64, STEP, DIGITS, ALGORITHM)
+    e2e::totp_code(&base32(secret), now)
+}
+
+fn base32(secret: &str) -> shared::totp::TotpSecret {
+    shared::totp::TotpSecret::from_base32(secret).expect("base32")
 }
 
 /// The provider on `backend`, sealing TOTP secrets: under a key of the emulator's KMS on AWS
 /// (`FEDERATION_SECRETS_KEY`, as the stack passes the account function its key).
 async fn sealing_provider(backend: e2e::TestBackend) -> Provider {
-    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
-    if matches!(backend, e2e::TestBackend::Embedded) {
-        return Provider::start(backend).await;
-    }
-    let kms = shared::aws::kms_client(&shared::aws::aws_config().await);
-    let made = kms
-        .create_key()
-        .key_spec(KeySpec::SymmetricDefault)
-        .key_usage(KeyUsageType::EncryptDecrypt)
-        .send()
-        .await
-        .expect("a KMS key");
-    let key = made.key_metadata().expect("metadata").key_id().to_string();
-    Provider::start_with(backend, vec![("FEDERATION_SECRETS_KEY".into(), key)]).await
+    let vars = super::federation::downstream_vars(backend, false).await;
+    Provider::start_with(backend, vars).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -397,16 +383,7 @@ async fn turn_on_an_authenticator_app(p: &Provider) {
     assert!(scan.contains("<svg"), "a QR code, drawn inline: {scan}");
     let secret = input_value(&scan, "secret").expect("the secret in the form");
     // A wrong code turns nothing on, and the same secret can be confirmed after it.
-    // (Six digits that are no code of the secret within a step of now: ±1 step is accepted.)
-    let now = p.clock_now();
-    let near: Vec<String> = [-30, 0, 30]
-        .iter()
-        .map(|d| app_code(&secret, now + d))
-        .collect();
-    let wrong = (0..)
-        .map(|n| format!("{n:06}"))
-        .find(|c| !near.contains(c))
-        .expect("one of four");
+    let wrong = e2e::not_a_totp_code(&base32(&secret), p.clock_now());
     let (status, again) = act(
         &b,
         &csrf,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-use shared::totp::{ALGORITHM, DIGITS, STEP, TotpSecret, time_step, totp_at};
+use shared::totp::{STEP, TotpSecret, time_step};
 
 use e2e::{ALICE, BASIC, Provider, REDIRECT, TestBackend};
 
@@ -30,20 +30,8 @@ fn on_localhost() -> Vec<(String, String)> {
 /// the emulator's KMS on AWS (`FEDERATION_SECRETS_KEY`, as the stack passes the account
 /// function its key).
 async fn sealing_provider(backend: TestBackend) -> Provider {
-    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
     let mut vars = on_localhost();
-    if !matches!(backend, TestBackend::Embedded) {
-        let kms = shared::aws::kms_client(&shared::aws::aws_config().await);
-        let made = kms
-            .create_key()
-            .key_spec(KeySpec::SymmetricDefault)
-            .key_usage(KeyUsageType::EncryptDecrypt)
-            .send()
-            .await
-            .expect("a KMS key");
-        let key = made.key_metadata().expect("metadata").key_id().to_string();
-        vars.push(("FEDERATION_SECRETS_KEY".into(), key));
-    }
+    vars.extend(super::federation::downstream_vars(backend, false).await);
     Provider::start_with(backend, vars).await
 }
 
@@ -282,7 +270,7 @@ async fn a_client_that_requires_a_passkey_makes_a_password_session_step_up() {
 
 /// The code an authenticator app holding `secret` shows at `now` (epoch seconds).
 fn app_code(secret: &TotpSecret, now: i64) -> String {
-    totp_at(secret.expose(), now as u64, STEP, DIGITS, ALGORITHM)
+    e2e::totp_code(secret, now)
 }
 
 /// On the code page: password and code sign-ins, in Chromium, of a person who turned an
@@ -360,19 +348,7 @@ async fn a_person_turns_on_an_authenticator_app_and_signs_in_with_a_code() {
         screenshot(&c, "sign-in-totp").await;
 
         // A wrong code (none of the steps the window accepts), announced.
-        let now = p.clock_now();
-        let near: Vec<String> = (-1..=1)
-            .map(|k| app_code(&secret, now + k * STEP.get() as i64))
-            .collect();
-        let wrong = (0..)
-            .map(|n| {
-                format!(
-                    "{:06}",
-                    (near[1].parse::<u32>().expect("digits") + n) % 1_000_000
-                )
-            })
-            .find(|w| !near.contains(w))
-            .expect("a wrong code");
+        let wrong = e2e::not_a_totp_code(&secret, p.clock_now());
         fill(&c, "#code", &wrong).await;
         click(&c, "button[type=submit].primary").await;
         wait_for(&c, "#code-error[role=alert]").await;

@@ -512,7 +512,7 @@ async fn account_and_second_factors(t: &mut Tour<'_>, p: &Provider) {
         ("name", "Key".into()),
     ]));
     let begun = begun.await.text().await.expect("page");
-    let options = data_options(&begun, "passkey-create");
+    let options = e2e::browser::data_options(&begun, "passkey-create");
     let mut key = super::passkey_signin::Authenticator::new();
     let credential = key.attest(&options, &p.issuer());
     let added = t.go(act(vec![
@@ -527,7 +527,7 @@ async fn account_and_second_factors(t: &mut Tour<'_>, p: &Provider) {
     t.http = other.clone();
     let page = t.go(other.get(p.authorize_url(BASIC.0, &[]))).await;
     let page = page.text().await.expect("page");
-    let options = data_options(&page, "passkey-form");
+    let options = e2e::browser::data_options(&page, "passkey-form");
     let fields = [
         ("req", input_value(&page, "req").expect("req")),
         ("csrf", input_value(&page, "csrf").expect("csrf")),
@@ -546,14 +546,6 @@ async fn account_and_second_factors(t: &mut Tour<'_>, p: &Provider) {
     );
     let removed = t.go(act(vec![("action", "passkey-remove".into()), ("id", id)]));
     assert_eq!(removed.await.status().as_u16(), 200);
-}
-
-/// The WebAuthn options (JSON) in the `data-options` of the form with id `form_id`.
-fn data_options(page: &str, form_id: &str) -> Json {
-    let form = &page[page.find(&format!("id=\"{form_id}\"")).expect("the form")..];
-    let start = form.find("data-options=\"").expect("options") + "data-options=\"".len();
-    let end = form[start..].find('"').expect("end");
-    serde_json::from_str(&e2e::browser::unescape(&form[start..start + end])).expect("JSON")
 }
 
 /// The jwks function's calls on the published key set (`signer::published::OwnKeySet`: read

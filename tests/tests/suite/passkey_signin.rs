@@ -12,7 +12,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use ciborium::value::Value as Cbor;
 use e2e::{
     ALICE, BASIC, Browser, Outcome, Provider,
-    browser::{input_value, unescape},
+    browser::{data_options, input_value},
     each_backend,
 };
 use serde_json::{Value, json};
@@ -200,13 +200,16 @@ pub(crate) async fn sign_in_page(
     let Outcome::Page { body, .. } = b.authorize(&url, None, "").await else {
         panic!("the sign-in page");
     };
+    let (req, csrf, options) = passkey_form(&body);
+    (b, req, csrf, options)
+}
+
+/// The sign-in page's passkey form in `body`: its request id, CSRF token and options.
+pub(crate) fn passkey_form(body: &str) -> (String, String, Value) {
     let form = &body[body.find("id=\"passkey-form\"").expect("a passkey form")..];
-    let start = form.find("data-options=\"").expect("options") + "data-options=\"".len();
-    let end = form[start..].find('"').expect("end");
-    let options = serde_json::from_str(&unescape(&form[start..start + end])).expect("options JSON");
     let req = input_value(form, "req").expect("req");
     let csrf = input_value(form, "csrf").expect("csrf");
-    (b, req, csrf, options)
+    (req, csrf, data_options(body, "passkey-form"))
 }
 
 each_backend!(

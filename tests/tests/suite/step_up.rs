@@ -11,7 +11,7 @@ use e2e::{
 };
 use serde_json::{Value, json};
 
-use crate::passkey_signin::{Authenticator, alice_with_passkey};
+use crate::passkey_signin::{Authenticator, alice_with_passkey, passkey_form};
 
 const PASSWORD: &str = "urn:oidc-serverless:acr:password";
 const TWO_FACTOR: &str = "urn:oidc-serverless:acr:two-factor";
@@ -35,17 +35,6 @@ pub(crate) async fn add_passkeys_only_client(p: &Provider) {
         .put_client(&client)
         .await
         .expect("put client");
-}
-
-/// The sign-in page's passkey form in `body`: its request id, CSRF token and options.
-fn passkey_form(body: &str) -> (String, String, Value) {
-    let form = &body[body.find("id=\"passkey-form\"").expect("a passkey form")..];
-    let start = form.find("data-options=\"").expect("options") + "data-options=\"".len();
-    let end = form[start..].find('"').expect("end");
-    let options = serde_json::from_str(&unescape(&form[start..start + end])).expect("options JSON");
-    let req = input_value(form, "req").expect("req");
-    let csrf = input_value(form, "csrf").expect("csrf");
-    (req, csrf, options)
 }
 
 /// Whether `body` is the sign-in page that offers a passkey only: no password form, no
@@ -338,6 +327,10 @@ async fn the_deployment_minimum_binds_every_client_and_registration_cannot_lower
             .await;
         let out = b.follow(posted, None, "allow").await;
         assert!(out.param("code").is_none(), "{out:?}");
+        assert!(
+            matches!(&out, Outcome::Page { status: 200, body } if body.contains("A stronger sign-in is needed")),
+            "the step-up page: {out:?}"
+        );
         let body = page(&mut b, &p.authorize_url(BASIC.0, &[])).await;
         let out = sign_in_with_passkey(&p, &mut b, &body, &authenticator).await;
         assert_eq!(id_token(&p, &out, BASIC).await["acr"], PHISHING_RESISTANT);
