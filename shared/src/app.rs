@@ -58,9 +58,9 @@ impl<S: ?Sized, K: ?Sized> App<S, K> {
 
     /// What opens and seals secrets in this function: the server's error where it holds none
     /// (a misassembled function, never a request's fault).
-    pub fn sealer(&self) -> Result<&dyn crate::federation::seal::Sealer, crate::OAuthError> {
+    pub fn sealer(&self) -> Result<&dyn crate::federation::seal::Sealer, crate::error::OAuthError> {
         self.sealer.as_deref().ok_or_else(|| {
-            crate::OAuthError::server_error("this function holds no sealer for secrets")
+            crate::error::OAuthError::server_error("this function holds no sealer for secrets")
         })
     }
 

@@ -85,12 +85,14 @@ pub enum SealError {
 
 /// How an endpoint answers a sealer's failure: KMS out of reach is retryable (503), a key or
 /// secret that does not open is the server's own error (500); the detail goes to the log only.
-impl From<SealError> for crate::OAuthError {
+impl From<SealError> for crate::error::OAuthError {
     fn from(e: SealError) -> Self {
         match e {
-            SealError::Unavailable(_) => crate::OAuthError::unavailable(format!("sealer: {e}")),
+            SealError::Unavailable(_) => {
+                crate::error::OAuthError::unavailable(format!("sealer: {e}"))
+            }
             SealError::Misconfigured(_) | SealError::Refused(_) => {
-                crate::OAuthError::server_error(format!("sealer: {e}"))
+                crate::error::OAuthError::server_error(format!("sealer: {e}"))
             }
         }
     }
